@@ -1,0 +1,82 @@
+package pipeline
+
+import (
+	"errors"
+	"sort"
+)
+
+// ErrOneClass reports labels that hold only one class, for which ranking
+// metrics are undefined.
+var ErrOneClass = errors.New("labels hold only one class")
+
+// ROCAUC returns the area under the ROC curve of scores against binary labels
+// (true = anomaly), with tied scores counted as half, as the Mann-Whitney U
+// statistic.
+func ROCAUC(scores []float32, labels []bool) (float64, error) {
+	order := argsort(scores)
+	var nPos, nNeg float64
+	var rankSumPos float64
+	for i := 0; i < len(order); {
+		j := i
+		for j < len(order) && scores[order[j]] == scores[order[i]] {
+			j++
+		}
+		avgRank := float64(i+j+1) / 2 // ranks are 1-based
+		for _, k := range order[i:j] {
+			if labels[k] {
+				nPos++
+				rankSumPos += avgRank
+			} else {
+				nNeg++
+			}
+		}
+		i = j
+	}
+	if nPos == 0 || nNeg == 0 {
+		return 0, ErrOneClass
+	}
+	return (rankSumPos - nPos*(nPos+1)/2) / (nPos * nNeg), nil
+}
+
+// AveragePrecision returns the area under the precision-recall curve as the
+// step-wise sum of precision times recall increments over descending score
+// thresholds (scikit-learn's average_precision_score); tied scores form one
+// threshold.
+func AveragePrecision(scores []float32, labels []bool) (float64, error) {
+	order := argsort(scores)
+	var nPos float64
+	for _, l := range labels {
+		if l {
+			nPos++
+		}
+	}
+	if nPos == 0 || nPos == float64(len(labels)) {
+		return 0, ErrOneClass
+	}
+	var tp, fp, ap, prevRecall float64
+	for i := len(order) - 1; i >= 0; {
+		j := i
+		for j >= 0 && scores[order[j]] == scores[order[i]] {
+			if labels[order[j]] {
+				tp++
+			} else {
+				fp++
+			}
+			j--
+		}
+		recall := tp / nPos
+		ap += (recall - prevRecall) * tp / (tp + fp)
+		prevRecall = recall
+		i = j
+	}
+	return ap, nil
+}
+
+func argsort(v []float32) []int {
+	idx := make([]int, len(v))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] < v[idx[b]] })
+	return idx
+}

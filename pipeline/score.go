@@ -1,0 +1,78 @@
+package pipeline
+
+// Scorer computes anomaly scores with a Model. It owns its scratch buffers,
+// so one Scorer must not be used by two goroutines at once; make one per
+// goroutine with NewScorer.
+type Scorer struct {
+	m          *Model
+	scaled, mu []float32
+	a, b       []float32
+}
+
+// NewScorer returns a Scorer for m. m must be valid (see Model.Validate).
+func NewScorer(m *Model) *Scorer {
+	width := m.Dim()
+	for _, l := range m.Encoder {
+		width = max(width, l.Out)
+	}
+	for _, l := range m.Decoder {
+		width = max(width, l.Out)
+	}
+	return &Scorer{
+		m:      m,
+		scaled: make([]float32, m.Dim()),
+		mu:     make([]float32, m.Mu.Out),
+		a:      make([]float32, width),
+		b:      make([]float32, width),
+	}
+}
+
+// Reconstruct scales x and runs it through the encoder to the posterior mean
+// and back through the decoder. It returns the scaled row, the latent mean
+// and the reconstruction; all three are views of the Scorer's buffers, valid
+// until the next call.
+func (s *Scorer) Reconstruct(x []float32) (scaled, mu, recon []float32) {
+	m := s.m
+	m.Scaler.Transform(x, s.scaled)
+	in := s.scaled
+	in = s.chain(m.Encoder, in)
+	m.Mu.Apply(in, s.mu)
+	recon = s.chain(m.Decoder, s.mu)
+	return s.scaled, s.mu, recon
+}
+
+// chain applies layers in turn, ping-ponging between the two scratch buffers.
+func (s *Scorer) chain(layers []Dense, in []float32) []float32 {
+	cur, next := s.a, s.b
+	for i := range layers {
+		l := &layers[i]
+		out := cur[:l.Out]
+		l.Apply(in, out)
+		in = out
+		cur, next = next, cur
+	}
+	return in
+}
+
+// Score returns the anomaly score of one raw row.
+func (s *Scorer) Score(x []float32) float32 {
+	scaled, _, recon := s.Reconstruct(x)
+	var sum float64
+	for j, v := range scaled {
+		diff := float64(v - recon[j])
+		sum += diff * diff
+	}
+	return float32(sum / float64(len(scaled)))
+}
+
+// ScoreRows scores the rows of x (row-major, m.Dim() values each) into a new
+// slice.
+func (m *Model) ScoreRows(x []float32) []float32 {
+	d := m.Dim()
+	s := NewScorer(m)
+	out := make([]float32, len(x)/d)
+	for r := range out {
+		out[r] = s.Score(x[r*d : (r+1)*d])
+	}
+	return out
+}

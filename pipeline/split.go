@@ -1,0 +1,53 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand"
+)
+
+// ErrTooFewRows reports a table too small to split into training and
+// validation rows.
+var ErrTooFewRows = errors.New("too few rows")
+
+// Split holds the row indices of the training and validation sets.
+type Split struct {
+	Train, Validation []int
+}
+
+// MinTrainRows and MinValidationRows are the smallest split sizes a run
+// accepts: fewer training rows cannot fit a scaler and a network, and a
+// threshold needs at least a few validation scores.
+const (
+	MinTrainRows      = 2
+	MinValidationRows = 1
+)
+
+// RandomSplit shuffles the indices 0..n-1 with rng and puts a fraction of
+// them (rounded to the nearest row) into the validation set. Both index
+// lists are returned sorted by a seeded permutation, so the split depends only
+// on n, fraction and the rng's seed.
+func RandomSplit(n int, fraction float64, rng *rand.Rand) (Split, error) {
+	if !(fraction > 0 && fraction < 1) {
+		return Split{}, fmt.Errorf("validation fraction %g: want a number between 0 and 1 (exclusive)", fraction)
+	}
+	nVal := int(math.Round(float64(n) * fraction))
+	nTrain := n - nVal
+	if nVal < MinValidationRows || nTrain < MinTrainRows {
+		return Split{}, fmt.Errorf("%w: %d rows give %d training and %d validation rows at validation fraction %g; need at least %d and %d",
+			ErrTooFewRows, n, nTrain, nVal, fraction, MinTrainRows, MinValidationRows)
+	}
+	perm := rng.Perm(n)
+	return Split{Train: perm[nVal:], Validation: perm[:nVal]}, nil
+}
+
+// Gather copies the rows with the given indices out of x (row-major, d
+// values a row) into a new slice.
+func Gather(x []float32, d int, idx []int) []float32 {
+	out := make([]float32, 0, len(idx)*d)
+	for _, i := range idx {
+		out = append(out, x[i*d:(i+1)*d]...)
+	}
+	return out
+}

@@ -1,0 +1,17 @@
+// Package vae trains the variational autoencoder of vaejob with gorgonia and
+// returns the result as a plain pipeline.Model.
+//
+// Gorgonia is only the trainer: the graph here has fixed shapes (one
+// minibatch of Config.BatchSize rows; a short last batch is padded and its
+// padding rows get zero weight in the loss), all initial weights come from
+// the caller's seeded *rand.Rand, and the reparameterisation noise is fed in
+// through an input node from the same source, so a run is reproducible.
+//
+// The loss is a weighted sum of per-row terms,
+//
+//	loss = Σ_rows wRec[r]·BCE(x_r, decoder(z_r)) + wKL[r]·KL(q(z|x_r) ‖ N(0, I))
+//
+// where BCE is summed over features and the weights encode the objective:
+// the tutorial's loss (mean BCE over batch × features plus KL summed over
+// the batch) uses wRec = 1/(n·d) and wKL = 1 for the n real rows of a batch.
+package vae

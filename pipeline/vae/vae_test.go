@@ -1,0 +1,130 @@
+package vae
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand"
+	"slices"
+	"testing"
+)
+
+// synthetic returns n rows of d scaled values in [0, 1] that lie near a
+// one-dimensional curve, so a VAE can learn them.
+func synthetic(n, d int, seed int64) []float32 {
+	rng := rand.New(rand.NewSource(seed))
+	x := make([]float32, n*d)
+	for r := 0; r < n; r++ {
+		t := rng.Float64()
+		for j := 0; j < d; j++ {
+			v := 0.5 + 0.4*math.Sin(t*3+float64(j)) + 0.02*rng.NormFloat64()
+			x[r*d+j] = float32(min(1, max(0, v)))
+		}
+	}
+	return x
+}
+
+func TestTrainTutorialLearnsAndCollapses(t *testing.T) {
+	cfg := TutorialConfig()
+	cfg.Epochs = 20
+	data := Data{Train: synthetic(600, 9, 1), Validation: synthetic(100, 9, 2), Names: names(9)}
+	m, hist, err := Train(context.Background(), cfg, data, rand.New(rand.NewSource(0)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != cfg.Epochs {
+		t.Fatalf("got %d epochs of history, want %d", len(hist), cfg.Epochs)
+	}
+	if want := 20 * 3; hist[len(hist)-1].Steps != want {
+		t.Errorf("steps = %d, want %d (600 rows in batches of 256, last one partial)", hist[len(hist)-1].Steps, want)
+	}
+	first, last := hist[0], hist[len(hist)-1]
+	if !(last.Loss < first.Loss) {
+		t.Errorf("loss did not fall: first %v, last %v", first.Loss, last.Loss)
+	}
+	if last.KL > 0.05 {
+		t.Errorf("tutorial objective should drive KL per row to ~0 (collapse), got %v", last.KL)
+	}
+	if m.Dim() != 9 || m.LatentDim() != 10 || len(m.Encoder) != 2 || len(m.Decoder) != 3 {
+		t.Errorf("unexpected shapes: latent %d, %d encoder and %d decoder layers", m.LatentDim(), len(m.Encoder), len(m.Decoder))
+	}
+}
+
+func TestTrainDeterministic(t *testing.T) {
+	cfg := TutorialConfig()
+	cfg.Epochs = 3
+	data := Data{Train: synthetic(300, 5, 1), Names: names(5)}
+	run := func() []float32 {
+		m, _, err := Train(context.Background(), cfg, data, rand.New(rand.NewSource(42)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []float32
+		for _, l := range append(append(m.Encoder, m.Mu, m.LogVar), m.Decoder...) {
+			all = append(all, l.W...)
+			all = append(all, l.B...)
+		}
+		return all
+	}
+	if a, b := run(), run(); !slices.Equal(a, b) {
+		t.Fatal("two runs with the same seed gave different weights")
+	}
+}
+
+func TestTrainDivergenceIsAnError(t *testing.T) {
+	cfg := TutorialConfig()
+	cfg.Epochs = 50
+	cfg.LearningRate = 1e30
+	data := Data{Train: synthetic(300, 5, 1), Names: names(5)}
+	_, _, err := Train(context.Background(), cfg, data, rand.New(rand.NewSource(1)), nil)
+	if !errors.Is(err, ErrDiverged) {
+		t.Fatalf("err = %v, want ErrDiverged", err)
+	}
+}
+
+func TestTrainStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	data := Data{Train: synthetic(300, 5, 1), Names: names(5)}
+	_, _, err := Train(ctx, TutorialConfig(), data, rand.New(rand.NewSource(1)), nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	ok := TutorialConfig()
+	tests := []struct {
+		name   string
+		modify func(*Config)
+	}{
+		{"no hidden", func(c *Config) { c.Hidden = nil }},
+		{"zero latent", func(c *Config) { c.Latent = 0 }},
+		{"zero epochs", func(c *Config) { c.Epochs = 0 }},
+		{"zero batch", func(c *Config) { c.BatchSize = 0 }},
+		{"negative lr", func(c *Config) { c.LearningRate = -1 }},
+		{"nan lr", func(c *Config) { c.LearningRate = math.NaN() }},
+		{"bad hidden", func(c *Config) { c.Hidden = []int{4, 0} }},
+		{"unknown objective", func(c *Config) { c.Objective = "nope" }},
+	}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("tutorial config invalid: %v", err)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := TutorialConfig()
+			tc.modify(&c)
+			if err := c.Validate(); err == nil {
+				t.Error("Validate accepted it")
+			}
+		})
+	}
+}
+
+func names(d int) []string {
+	out := make([]string, d)
+	for i := range out {
+		out[i] = string(rune('a' + i))
+	}
+	return out
+}
