@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Scaler maps raw feature values to the range the network was trained on:
@@ -15,24 +16,62 @@ type Scaler struct {
 	Scale []float32 `json:"scale"` // 1 / (Max - Min)
 }
 
-// ConstantColumnError reports a feature whose training values are all equal,
-// which min-max scaling cannot handle.
+// ConstantColumnError reports features whose values are all equal, which
+// carry no information and cannot be min-max scaled.
 type ConstantColumnError struct {
-	Column string
-	Value  float32
+	Columns []string
+	Values  []float32
 }
 
 func (e *ConstantColumnError) Error() string {
-	return fmt.Sprintf("column %q is constant (every training row is %g): it carries no information; drop it with --exclude %s", e.Column, e.Value, e.Column)
+	var b strings.Builder
+	for i, c := range e.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q (always %g)", c, e.Values[i])
+	}
+	return fmt.Sprintf("constant column(s) %s: a column with one value carries no information; leave it out with --exclude %s",
+		b.String(), strings.Join(e.Columns, ","))
 }
 
-// FitMinMax fits a min-max scaler on the rows of x (n rows of d values,
-// row-major). names is used in errors only.
-func FitMinMax(x []float32, d int, names []string) (Scaler, error) {
+// CheckConstant returns a *ConstantColumnError naming every column of x
+// (row-major, len(names) values a row) whose values are all equal, or nil.
+func CheckConstant(x []float32, names []string) error {
+	d := len(names)
+	if len(x) < d {
+		return nil
+	}
+	var e ConstantColumnError
+	for j := 0; j < d; j++ {
+		first := x[j]
+		constant := true
+		for i := j + d; i < len(x); i += d {
+			if x[i] != first {
+				constant = false
+				break
+			}
+		}
+		if constant {
+			e.Columns = append(e.Columns, names[j])
+			e.Values = append(e.Values, first)
+		}
+	}
+	if len(e.Columns) > 0 {
+		return &e
+	}
+	return nil
+}
+
+// FitMinMax fits a min-max scaler on the rows of x (row-major, d values a
+// row). A feature that is constant on these rows (though not, the caller has
+// checked, on the whole table) gets Scale 1, as scikit-learn's MinMaxScaler
+// does; its indices are returned so the caller can report them.
+func FitMinMax(x []float32, d int) (s Scaler, constant []int, err error) {
 	n := len(x) / d
-	s := Scaler{Kind: "minmax", Min: make([]float32, d), Max: make([]float32, d), Scale: make([]float32, d)}
+	s = Scaler{Kind: "minmax", Min: make([]float32, d), Max: make([]float32, d), Scale: make([]float32, d)}
 	if n == 0 {
-		return s, fmt.Errorf("fit scaler: no rows")
+		return s, nil, fmt.Errorf("fit scaler: no rows")
 	}
 	copy(s.Min, x[:d])
 	copy(s.Max, x[:d])
@@ -48,18 +87,14 @@ func FitMinMax(x []float32, d int, names []string) (Scaler, error) {
 		}
 	}
 	for j := range s.Scale {
-		span := float64(s.Max[j]) - float64(s.Min[j])
-		scale := float32(1 / span)
-		if span == 0 || math.IsInf(float64(scale), 0) {
-			name := fmt.Sprintf("#%d", j)
-			if j < len(names) {
-				name = names[j]
-			}
-			return s, &ConstantColumnError{Column: name, Value: s.Min[j]}
+		scale := float32(1 / (float64(s.Max[j]) - float64(s.Min[j])))
+		if math.IsInf(float64(scale), 0) || scale == 0 {
+			scale = 1
+			constant = append(constant, j)
 		}
 		s.Scale[j] = scale
 	}
-	return s, nil
+	return s, constant, nil
 }
 
 // Transform scales one row into out.

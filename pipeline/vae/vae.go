@@ -153,8 +153,8 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 				return nil, history, fmt.Errorf("epoch %d: run graph: %w", epoch, err)
 			}
 			loss := float64(net.loss.Value().Data().(float32))
-			rec := float64(net.recSum.Value().Data().(float32))
-			kl := float64(net.klSum.Value().Data().(float32))
+			rec := sumFirst(net.rowRec.Value().Data().([]float32), rows)
+			kl := sumFirst(net.rowKL.Value().Data().([]float32), rows)
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return nil, history, fmt.Errorf("%w: loss is %v at epoch %d, step %d; try a lower --learning-rate", ErrDiverged, loss, epoch, steps+1)
 			}
@@ -165,11 +165,11 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 			steps++
 			batches++
 			st.Loss += loss
-			st.Reconstruction += rec / float64(d)
+			st.Reconstruction += rec
 			st.KL += kl
 		}
 		st.Loss /= float64(batches)
-		st.Reconstruction /= float64(n)
+		st.Reconstruction /= float64(n * d)
 		st.KL /= float64(n)
 		st.Steps = steps
 		m := net.model(data.Names)
@@ -183,6 +183,15 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 		}
 	}
 	return net.model(data.Names), history, nil
+}
+
+// sumFirst returns the sum of the first n values of v in float64.
+func sumFirst(v []float32, n int) float64 {
+	var s float64
+	for _, x := range v[:n] {
+		s += float64(x)
+	}
+	return s
 }
 
 // weights fills the per-row loss weights of a batch with rows real rows.
@@ -254,12 +263,13 @@ func softplus(x float64) float64 {
 
 // network is the training graph and handles to its nodes.
 type network struct {
-	g                   *G.ExprGraph
-	x, eps, wRec, wKL   *G.Node
-	loss, recSum, klSum *G.Node
-	enc, dec            []layer
-	mu, logVar          layer
-	learnables          G.Nodes
+	g                 *G.ExprGraph
+	x, eps, wRec, wKL *G.Node
+	rowRec, rowKL     *G.Node // per-row BCE (summed over features) and KL
+	loss              *G.Node
+	enc, dec          []layer
+	mu, logVar        layer
+	learnables        G.Nodes
 }
 
 type layer struct {
@@ -340,9 +350,10 @@ func build(cfg Config, d int, rng *rand.Rand) (*network, error) {
 	klElem := G.Must(G.Sub(G.Must(G.Add(logVar, one)), G.Must(G.Add(G.Must(G.Square(mu)), G.Must(G.Exp(logVar))))))
 	rowKL := G.Must(G.HadamardProd(G.Must(G.Sum(klElem, 1)), G.NewConstant(float32(-0.5))))
 
-	net.recSum = G.Must(G.Sum(G.Must(G.HadamardProd(rowRec, net.wRec))))
-	net.klSum = G.Must(G.Sum(G.Must(G.HadamardProd(rowKL, net.wKL))))
-	net.loss = G.Must(G.Add(net.recSum, net.klSum))
+	net.rowRec, net.rowKL = rowRec, rowKL
+	recTerm := G.Must(G.Sum(G.Must(G.HadamardProd(rowRec, net.wRec))))
+	klTerm := G.Must(G.Sum(G.Must(G.HadamardProd(rowKL, net.wKL))))
+	net.loss = G.Must(G.Add(recTerm, klTerm))
 	if _, err := G.Grad(net.loss, net.learnables...); err != nil {
 		return nil, fmt.Errorf("gradient: %w", err)
 	}

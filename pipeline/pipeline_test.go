@@ -1,0 +1,292 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand"
+	"slices"
+	"testing"
+)
+
+func TestROCAUCAndAveragePrecision(t *testing.T) {
+	tests := []struct {
+		name    string
+		scores  []float32
+		labels  []bool
+		roc, ap float64
+	}{
+		// Values checked against scikit-learn's roc_auc_score and
+		// average_precision_score.
+		{"sklearn doc example", []float32{0.1, 0.4, 0.35, 0.8}, []bool{false, false, true, true}, 0.75, 0.8333333333},
+		{"perfect", []float32{1, 2, 3, 4}, []bool{false, false, true, true}, 1, 1},
+		{"reversed", []float32{4, 3, 2, 1}, []bool{false, false, true, true}, 0, 0.4166666667},
+		{"ties count half", []float32{1, 1, 2}, []bool{false, true, true}, 0.75, 0.8333333333},
+		{"all tied", []float32{5, 5, 5, 5}, []bool{true, false, false, false}, 0.5, 0.25},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			roc, err := ROCAUC(tc.scores, tc.labels)
+			if err != nil || math.Abs(roc-tc.roc) > 1e-9 {
+				t.Errorf("ROCAUC = %v, %v; want %v", roc, err, tc.roc)
+			}
+			ap, err := AveragePrecision(tc.scores, tc.labels)
+			if err != nil || math.Abs(ap-tc.ap) > 1e-9 {
+				t.Errorf("AveragePrecision = %v, %v; want %v", ap, err, tc.ap)
+			}
+		})
+	}
+	if _, err := ROCAUC([]float32{1, 2}, []bool{true, true}); !errors.Is(err, ErrOneClass) {
+		t.Errorf("one class: err = %v", err)
+	}
+	if _, err := AveragePrecision([]float32{1, 2}, []bool{false, false}); !errors.Is(err, ErrOneClass) {
+		t.Errorf("one class: err = %v", err)
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	v := []float32{4, 1, 3, 2}
+	tests := []struct {
+		q    float64
+		want float32
+	}{{0, 1}, {0.5, 2.5}, {0.99, 3.97}, {1, 4}, {1.0 / 3, 2}}
+	for _, tc := range tests {
+		if got := Quantile(v, tc.q); math.Abs(float64(got-tc.want)) > 1e-6 {
+			t.Errorf("Quantile(%v) = %v, want %v", tc.q, got, tc.want)
+		}
+	}
+	if !slices.Equal(v, []float32{4, 1, 3, 2}) {
+		t.Error("Quantile modified its input")
+	}
+}
+
+func TestParseThresholdMethod(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // "" = error
+	}{
+		{"quantile:0.99", "quantile:0.99"},
+		{" quantile:0.5 ", "quantile:0.5"},
+		{"quantile:1", ""},
+		{"quantile:0", ""},
+		{"quantile:x", ""},
+		{"quantile", ""},
+		{"mad:3", ""},
+		{"", ""},
+	}
+	for _, tc := range tests {
+		m, err := ParseThresholdMethod(tc.in)
+		switch {
+		case tc.want == "" && err == nil:
+			t.Errorf("%q: accepted as %v", tc.in, m)
+		case tc.want != "" && (err != nil || m.String() != tc.want):
+			t.Errorf("%q: got %v, %v; want %s", tc.in, m, err, tc.want)
+		}
+	}
+}
+
+func FuzzParseThresholdMethod(f *testing.F) {
+	for _, s := range []string{"quantile:0.99", "quantile:", ":", "quantile:NaN", "quantile:1e-300"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseThresholdMethod(s)
+		if err != nil {
+			return
+		}
+		if !(m.Param > 0 && m.Param < 1) {
+			t.Fatalf("%q parsed to out-of-range %v", s, m)
+		}
+		again, err := ParseThresholdMethod(m.String())
+		if err != nil || again != m {
+			t.Fatalf("%q: String() %q does not parse back: %v %v", s, m.String(), again, err)
+		}
+	})
+}
+
+func TestRandomSplit(t *testing.T) {
+	tests := []struct {
+		n          int
+		frac       float64
+		train, val int
+		err        bool
+	}{
+		{100, 0.2, 80, 20, false},
+		{569, 0.2, 455, 114, false},
+		{3, 0.2, 2, 1, false},
+		{2, 0.2, 0, 0, true}, // 0 validation rows
+		{2, 0.5, 0, 0, true}, // 1 training row
+		{0, 0.2, 0, 0, true},
+		{10, 0, 0, 0, true},
+		{10, 1, 0, 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("n=%d,f=%g", tc.n, tc.frac), func(t *testing.T) {
+			s, err := RandomSplit(tc.n, tc.frac, rand.New(rand.NewSource(1)))
+			if tc.err {
+				if err == nil {
+					t.Fatalf("accepted: %d/%d", len(s.Train), len(s.Validation))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(s.Train) != tc.train || len(s.Validation) != tc.val {
+				t.Fatalf("split %d/%d, want %d/%d", len(s.Train), len(s.Validation), tc.train, tc.val)
+			}
+			all := slices.Sorted(slices.Values(append(slices.Clone(s.Train), s.Validation...)))
+			for i, v := range all {
+				if v != i {
+					t.Fatalf("indices are not a permutation of 0..%d", tc.n-1)
+				}
+			}
+			again, _ := RandomSplit(tc.n, tc.frac, rand.New(rand.NewSource(1)))
+			if !slices.Equal(again.Train, s.Train) {
+				t.Fatal("same seed gave a different split")
+			}
+		})
+	}
+}
+
+func TestScaler(t *testing.T) {
+	x := []float32{
+		1, 10, 5,
+		3, 20, 5,
+		2, 30, 5,
+	}
+	s, constant, err := FitMinMax(x, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(constant, []int{2}) {
+		t.Errorf("constant columns %v, want [2]", constant)
+	}
+	out := make([]float32, 3)
+	s.Transform([]float32{3, 15, 6}, out)
+	if want := []float32{1, 0.25, 1}; !slices.Equal(out, want) {
+		t.Errorf("Transform = %v, want %v", out, want)
+	}
+	err = CheckConstant(x, []string{"a", "b", "c"})
+	var ce *ConstantColumnError
+	if !errors.As(err, &ce) || !slices.Equal(ce.Columns, []string{"c"}) {
+		t.Errorf("CheckConstant = %v", err)
+	}
+	if err := CheckConstant(x[:6], []string{"a", "b", "c"}); err == nil {
+		t.Error("CheckConstant missed column c on two rows")
+	}
+}
+
+// tinyModel returns a valid model with random weights: d inputs, one hidden
+// layer of 4, latent 2.
+func tinyModel(d int, seed int64) *Model {
+	rng := rand.New(rand.NewSource(seed))
+	dense := func(in, out int, act Activation) Dense {
+		l := Dense{In: in, Out: out, W: make([]float32, in*out), B: make([]float32, out), Activation: act}
+		for i := range l.W {
+			l.W[i] = float32(rng.NormFloat64())
+		}
+		for i := range l.B {
+			l.B[i] = float32(rng.NormFloat64())
+		}
+		return l
+	}
+	m := &Model{Score: ScoreMSE, Threshold: 0.1}
+	m.Scaler = Scaler{Kind: "minmax"}
+	for j := 0; j < d; j++ {
+		m.Features = append(m.Features, fmt.Sprintf("f%d", j))
+		m.Scaler.Min = append(m.Scaler.Min, float32(j))
+		m.Scaler.Max = append(m.Scaler.Max, float32(j+2))
+		m.Scaler.Scale = append(m.Scaler.Scale, 0.5)
+	}
+	m.Encoder = []Dense{dense(d, 4, ReLU)}
+	m.Mu = dense(4, 2, Identity)
+	m.LogVar = dense(4, 2, Identity)
+	m.Decoder = []Dense{dense(2, 4, ReLU), dense(4, d, Sigmoid)}
+	return m
+}
+
+func TestScorerMatchesDirectComputation(t *testing.T) {
+	m := tinyModel(3, 1)
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	x := []float32{0.5, 2, 3.5}
+	// The same computation written out without the scorer's buffers.
+	layer := func(l Dense, in []float32) []float32 {
+		out := make([]float32, l.Out)
+		l.Apply(in, out)
+		return out
+	}
+	scaled := make([]float32, 3)
+	m.Scaler.Transform(x, scaled)
+	mu := layer(m.Mu, layer(m.Encoder[0], scaled))
+	recon := layer(m.Decoder[1], layer(m.Decoder[0], mu))
+	var want float64
+	for j := range scaled {
+		diff := float64(scaled[j] - recon[j])
+		want += diff * diff / 3
+	}
+	got := NewScorer(m).Score(x)
+	if math.Abs(float64(got)-want) > 1e-7 {
+		t.Errorf("Score = %v, want %v", got, want)
+	}
+	if rows := m.ScoreRows(append(slices.Clone(x), x...)); rows[0] != got || rows[1] != got {
+		t.Errorf("ScoreRows = %v, want [%v %v]", rows, got, got)
+	}
+}
+
+func TestModelValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*Model)
+	}{
+		{"no features", func(m *Model) { m.Features = nil }},
+		{"wrong decoder width", func(m *Model) { m.Decoder[1].Out = 2 }},
+		{"short weights", func(m *Model) { m.Encoder[0].W = m.Encoder[0].W[:3] }},
+		{"NaN weight", func(m *Model) { m.Mu.W[0] = float32(math.NaN()) }},
+		{"scaler size", func(m *Model) { m.Scaler.Min = m.Scaler.Min[:1] }},
+		{"unknown score", func(m *Model) { m.Score = "other" }},
+		{"NaN threshold", func(m *Model) { m.Threshold = float32(math.NaN()) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tinyModel(3, 2)
+			tc.modify(m)
+			if err := m.Validate(); err == nil {
+				t.Error("Validate accepted it")
+			}
+		})
+	}
+}
+
+func TestLatentAndTestVector(t *testing.T) {
+	m := tinyModel(3, 3)
+	rng := rand.New(rand.NewSource(4))
+	x := make([]float32, 300)
+	for i := range x {
+		x[i] = float32(rng.Float64() * 4)
+	}
+	st := m.Latent(x)
+	if len(st.MeanVariance) != 2 || st.Active != 2 {
+		t.Errorf("Latent = %+v, want 2 active units for random weights", st)
+	}
+	tv := MakeTestVector(m, rand.New(rand.NewSource(5)), 3)
+	tv2 := MakeTestVector(m, rand.New(rand.NewSource(5)), 3)
+	if len(tv.Rows) != 3 || !slices.Equal(tv.Scores, tv2.Scores) {
+		t.Fatalf("test vector not reproducible: %v vs %v", tv.Scores, tv2.Scores)
+	}
+	for _, row := range tv.Rows {
+		for j, v := range row {
+			if v < m.Scaler.Min[j] || v > m.Scaler.Max[j] {
+				t.Errorf("test vector value %v outside [%v, %v]", v, m.Scaler.Min[j], m.Scaler.Max[j])
+			}
+		}
+	}
+}
+
+func ExampleQuantile() {
+	scores := []float32{0.1, 0.2, 0.3, 0.4, 5}
+	fmt.Println(Quantile(scores, 0.5), Quantile(scores, 0.9))
+	// Output: 0.3 3.16
+}
