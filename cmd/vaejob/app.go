@@ -1,0 +1,156 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"github.com/vaejob/vaejob/jobs"
+	"github.com/vaejob/vaejob/parquet"
+)
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:         "vaejob",
+		Usage:        "train a VAE anomaly detector on a table and export it as ONNX",
+		Version:      jobs.Version,
+		OnUsageError: onUsageError,
+		CommandNotFound: func(c *cli.Context, name string) {
+			fmt.Fprintf(c.App.ErrWriter, "vaejob: unknown command %q; see vaejob --help\n", name)
+			os.Exit(exitUsage)
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // main decides exit codes
+		Commands:       []*cli.Command{trainCommand(), verifyCommand(), scoreCommand()},
+	}
+}
+
+// onUsageError marks flag parsing errors as usage errors (exit code 2).
+func onUsageError(_ *cli.Context, err error, _ bool) error {
+	return fmt.Errorf("%w: %v", jobs.ErrUsage, err)
+}
+
+func env(name string) []string { return []string{"VAEJOB_" + name} }
+
+// usageError marks a command-line mistake found while binding flags.
+func usageError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", jobs.ErrUsage, fmt.Sprintf(format, args...))
+}
+
+func columnList(c *cli.Context, flag string) ([]string, error) {
+	v, err := parquet.ParseColumnList(c.String(flag))
+	if err != nil {
+		return nil, usageError("--%s: %v", flag, err)
+	}
+	return v, nil
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+func trainCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "train",
+		OnUsageError: onUsageError,
+		Usage:        "train a model on a Parquet table and publish OUT/runs/<run-id> and OUT/latest",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "input", Usage: "Parquet file to train on", EnvVars: env("INPUT")},
+			&cli.StringFlag{Name: "out", Usage: "output directory (holds runs/ and latest)", EnvVars: env("OUT")},
+			&cli.StringFlag{Name: "features", Usage: "comma-separated feature columns (default: every numeric column)", EnvVars: env("FEATURES")},
+			&cli.StringFlag{Name: "exclude", Usage: "comma-separated columns to leave out of the default selection", EnvVars: env("EXCLUDE")},
+			&cli.Int64Flag{Name: "seed", Usage: "seed of every random choice (split, initial weights, noise)", EnvVars: env("SEED")},
+			&cli.StringFlag{Name: "run-id", Usage: "run id (default: a new time-ordered id)", EnvVars: env("RUN_ID")},
+			&cli.StringFlag{Name: "preset", Usage: "model preset: default or tutorial", Value: "default", EnvVars: env("PRESET")},
+			&cli.IntFlag{Name: "epochs", Usage: "training epochs (default: the preset's)", EnvVars: env("EPOCHS")},
+			&cli.IntFlag{Name: "batch-size", Usage: "minibatch size (default: the preset's)", EnvVars: env("BATCH_SIZE")},
+			&cli.Float64Flag{Name: "learning-rate", Usage: "Adam learning rate (default: the preset's)", EnvVars: env("LEARNING_RATE")},
+			&cli.IntFlag{Name: "latent-dim", Usage: "latent dimension (default: the preset's)", EnvVars: env("LATENT_DIM")},
+			&cli.Float64Flag{Name: "validation-fraction", Usage: "fraction of rows held out to pick the threshold", Value: 0.2, EnvVars: env("VALIDATION_FRACTION")},
+			&cli.StringFlag{Name: "threshold", Usage: "threshold method: quantile:Q (the Q-quantile of validation scores)", Value: "quantile:0.99", EnvVars: env("THRESHOLD")},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageError("unexpected arguments %q: train takes flags only", strings.Join(c.Args().Slice(), " "))
+			}
+			features, err := columnList(c, "features")
+			if err != nil {
+				return err
+			}
+			exclude, err := columnList(c, "exclude")
+			if err != nil {
+				return err
+			}
+			opts := jobs.TrainOptions{
+				Input:              c.String("input"),
+				Out:                c.String("out"),
+				Features:           features,
+				Exclude:            exclude,
+				Seed:               c.Int64("seed"),
+				RunID:              c.String("run-id"),
+				Preset:             c.String("preset"),
+				Epochs:             c.Int("epochs"),
+				BatchSize:          c.Int("batch-size"),
+				LearningRate:       c.Float64("learning-rate"),
+				LatentDim:          c.Int("latent-dim"),
+				ValidationFraction: c.Float64("validation-fraction"),
+				Threshold:          c.String("threshold"),
+				Logger:             newLogger(c.App.ErrWriter),
+				Progress:           c.App.ErrWriter,
+			}
+			res, err := jobs.Train(c.Context, opts)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.App.Writer, res.RunDir)
+			return nil
+		},
+	}
+}
+
+func verifyCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "verify",
+		OnUsageError: onUsageError,
+		Usage:        "read a model back with onnx-go and check its scores against the Go scorer",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "model", Usage: "model.onnx to check", EnvVars: env("MODEL")},
+			&cli.StringFlag{Name: "input", Usage: "Parquet file whose rows to check (default: the validation sample beside the model)", EnvVars: env("INPUT")},
+		},
+		Action: func(c *cli.Context) error {
+			rep, err := jobs.Verify(jobs.VerifyOptions{Model: c.String("model"), Input: c.String("input")})
+			if rep != nil {
+				fmt.Fprint(c.App.Writer, rep)
+			}
+			return err
+		},
+	}
+}
+
+func scoreCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "score",
+		OnUsageError: onUsageError,
+		Usage:        "score every row of a Parquet file with a model",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "model", Usage: "model.onnx to score with", EnvVars: env("MODEL")},
+			&cli.StringFlag{Name: "input", Usage: "Parquet file to score", EnvVars: env("INPUT")},
+			&cli.StringFlag{Name: "output", Usage: "output file: Parquet, or CSV when it ends in .csv", EnvVars: env("OUTPUT")},
+			&cli.StringFlag{Name: "keep-columns", Usage: "comma-separated input columns to carry into the output (e.g. ids)", EnvVars: env("KEEP_COLUMNS")},
+		},
+		Action: func(c *cli.Context) error {
+			keep, err := columnList(c, "keep-columns")
+			if err != nil {
+				return err
+			}
+			res, err := jobs.Score(jobs.ScoreOptions{Model: c.String("model"), Input: c.String("input"), Output: c.String("output"), Keep: keep})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.ErrWriter, "scored %d rows, %d anomalies, wrote %s\n", res.Rows, res.Anomalies, c.String("output"))
+			return nil
+		},
+	}
+}

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+)
+
+// vaejobBin is the vaejob binary built once for the end-to-end tests.
+var vaejobBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vaejob-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	vaejobBin = filepath.Join(dir, "vaejob")
+	build := exec.Command("go", "build", "-o", vaejobBin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		panic("build vaejob: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type runResult struct {
+	code           int
+	stdout, stderr string
+}
+
+// vaejob runs the binary with args and returns its exit code and output.
+func vaejob(t *testing.T, args ...string) runResult {
+	t.Helper()
+	cmd := exec.Command(vaejobBin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		code = exitErr.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run vaejob: %v", err)
+	}
+	return runResult{code, out.String(), errb.String()}
+}
+
+const demo = "../../testdata/breast_cancer_wisconsin.parquet"
+
+func trainArgs(input, out string, extra ...string) []string {
+	return append([]string{"train", "--input", input, "--out", out, "--seed", "0", "--epochs", "5"}, extra...)
+}
+
+// column is one column of a fixture table.
+type column struct {
+	name  string
+	vals  []float64 // NaN where null is true
+	null  []bool
+	label []string // a string column instead of numbers
+}
+
+// writeParquet writes the columns to dir/name and returns its path.
+func writeParquet(t *testing.T, dir, name string, cols []column) string {
+	t.Helper()
+	var fields []arrow.Field
+	var arrs []arrow.Array
+	mem := memory.NewGoAllocator()
+	for _, c := range cols {
+		if c.label != nil {
+			b := array.NewStringBuilder(mem)
+			b.AppendValues(c.label, nil)
+			fields = append(fields, arrow.Field{Name: c.name, Type: arrow.BinaryTypes.String, Nullable: true})
+			arrs = append(arrs, b.NewArray())
+			continue
+		}
+		b := array.NewFloat64Builder(mem)
+		valid := make([]bool, len(c.vals))
+		for i := range valid {
+			valid[i] = c.null == nil || !c.null[i]
+		}
+		b.AppendValues(c.vals, valid)
+		fields = append(fields, arrow.Field{Name: c.name, Type: arrow.PrimitiveTypes.Float64, Nullable: true})
+		arrs = append(arrs, b.NewArray())
+	}
+	schema := arrow.NewSchema(fields, nil)
+	rows := 0
+	if len(arrs) > 0 {
+		rows = arrs[0].Len()
+	}
+	rec := array.NewRecord(schema, arrs, int64(rows))
+	path := filepath.Join(dir, name)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := pqarrow.WriteTable(array.NewTableFromRecords(schema, []arrow.Record{rec}), f, 1024, nil, pqarrow.DefaultWriterProps()); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func seq(n int, f func(i int) float64) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = f(i)
+	}
+	return v
+}
+
+// goodColumns is a small learnable table: two features plus a string id.
+func goodColumns(n int) []column {
+	return []column{
+		{name: "a", vals: seq(n, func(i int) float64 { return math.Sin(float64(i)) })},
+		{name: "b", vals: seq(n, func(i int) float64 { return math.Cos(float64(i)) * 3 })},
+		{name: "tag", label: func() []string {
+			s := make([]string, n)
+			for i := range s {
+				s[i] = "row" + strconv.Itoa(i)
+			}
+			return s
+		}()},
+	}
+}
+
+// listTree returns every path below dir, so a test can tell that a failed
+// run wrote nothing.
+func listTree(t *testing.T, dir string) []string {
+	t.Helper()
+	var paths []string
+	filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err == nil {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	return paths
+}
+
+func TestTrainBadInput(t *testing.T) {
+	dir := t.TempDir()
+	withNaN := goodColumns(50)
+	withNaN[0].vals[3] = math.NaN()
+	withNaN[0].vals[7] = math.Inf(1)
+	withNaN[1].null = make([]bool, 50)
+	withNaN[1].null[1] = true
+	constant := goodColumns(50)
+	constant[1].vals = seq(50, func(int) float64 { return 7 })
+	notParquet := filepath.Join(dir, "table.csv")
+	os.WriteFile(notParquet, []byte("a,b\n1,2\n"), 0o644)
+
+	tests := []struct {
+		name  string
+		input string
+		extra []string
+		code  int
+		want  []string // substrings of stderr
+	}{
+		{"missing file", filepath.Join(dir, "nope.parquet"), nil, 3, []string{"nope.parquet", "does not exist"}},
+		{"directory", dir, nil, 3, []string{"directory"}},
+		{"not parquet", notParquet, nil, 3, []string{"not a Parquet file"}},
+		{"missing column", writeParquet(t, dir, "good1.parquet", goodColumns(50)), []string{"--features", "a,zzz"}, 3, []string{"zzz"}},
+		{"non-numeric column", writeParquet(t, dir, "good2.parquet", goodColumns(50)), []string{"--features", "a,tag"}, 3, []string{"tag", "string"}},
+		{"no rows", writeParquet(t, dir, "empty.parquet", goodColumns(0)), nil, 3, []string{"no rows"}},
+		{"nulls and NaN", writeParquet(t, dir, "nan.parquet", withNaN), nil, 3, []string{`"a"`, "2 NaN/Inf", `"b"`, "1 null"}},
+		{"constant column", writeParquet(t, dir, "const.parquet", constant), nil, 3, []string{`"b"`, "constant"}},
+		{"too few rows", writeParquet(t, dir, "two.parquet", goodColumns(2)), nil, 3, []string{"too few rows"}},
+		{"features and exclude", demo, []string{"--features", "a", "--exclude", "b"}, 2, []string{"--features and --exclude"}},
+		{"bad threshold", demo, []string{"--exclude", "patient_id,diagnosis", "--threshold", "quantile:2"}, 2, []string{"quantile"}},
+		{"unknown preset", demo, []string{"--preset", "huge"}, 2, []string{"unknown preset"}},
+		{"unknown flag", demo, []string{"--frobnicate"}, 2, []string{"frobnicate"}},
+		{"bad run id", demo, []string{"--run-id", "../x"}, 2, []string{"run id"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			os.MkdirAll(out, 0o755)
+			// A previous good run's latest must survive the failure.
+			os.WriteFile(filepath.Join(out, "sentinel"), []byte("keep"), 0o644)
+			os.Symlink("runs/earlier", filepath.Join(out, "latest"))
+			before := listTree(t, out)
+			r := vaejob(t, trainArgs(tc.input, out, tc.extra...)...)
+			if r.code != tc.code {
+				t.Fatalf("exit code %d, want %d; stderr:\n%s", r.code, tc.code, r.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr does not mention %q:\n%s", w, r.stderr)
+				}
+			}
+			if after := listTree(t, out); strings.Join(after, "\n") != strings.Join(before, "\n") {
+				t.Errorf("--out changed:\nbefore %v\nafter  %v", before, after)
+			}
+			if target, _ := os.Readlink(filepath.Join(out, "latest")); target != "runs/earlier" {
+				t.Errorf("latest now points at %q", target)
+			}
+		})
+	}
+}
+
+// TestTrainDemoDeterministic trains the tutorial preset on the demo table
+// twice with the same seed and run id, and checks the published files.
+func TestTrainDemoDeterministic(t *testing.T) {
+	var models [2][]byte
+	for i := range models {
+		out := t.TempDir()
+		r := vaejob(t, "train", "--input", demo, "--exclude", "patient_id,diagnosis", "--out", out, "--seed", "0", "--preset", "tutorial", "--run-id", "r1")
+		if r.code != 0 {
+			t.Fatalf("train exit %d:\n%s", r.code, r.stderr)
+		}
+		latest := filepath.Join(out, "latest")
+		var err error
+		if models[i], err = os.ReadFile(filepath.Join(latest, "model.onnx")); err != nil {
+			t.Fatal(err)
+		}
+		recBytes, err := os.ReadFile(filepath.Join(latest, "run.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec struct {
+			RunID    string                  `json:"run_id"`
+			Features []string                `json:"features"`
+			Skipped  []struct{ Name string } `json:"skipped_columns"`
+			Rows     struct{ Train, Validation int }
+			Latent   struct {
+				Active int `json:"active_units"`
+			}
+			Training  struct{ Epochs []json.RawMessage }
+			Artifacts []struct{ Name, SHA256 string }
+		}
+		if err := json.Unmarshal(recBytes, &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec.RunID != "r1" || len(rec.Features) != 30 || rec.Rows.Train+rec.Rows.Validation != 569 || len(rec.Training.Epochs) != 100 {
+			t.Errorf("run.json: run %q, %d features, %d+%d rows, %d epochs", rec.RunID, len(rec.Features), rec.Rows.Train, rec.Rows.Validation, len(rec.Training.Epochs))
+		}
+		if rec.Latent.Active != 0 {
+			t.Errorf("tutorial preset: %d active latent units, want 0 (its posterior collapses)", rec.Latent.Active)
+		}
+		if matches, _ := filepath.Glob(filepath.Join(out, ".tmp-*")); len(matches) > 0 {
+			t.Errorf("temporary directories left behind: %v", matches)
+		}
+	}
+	if !bytes.Equal(models[0], models[1]) {
+		t.Error("same seed and run id gave different model.onnx bytes")
+	}
+}
+
+// readCSVScores reads the score output of vaejob score.
+func readCSVScores(t *testing.T, path string) (header []string, rows [][]string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	all, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all[0], all[1:]
+}

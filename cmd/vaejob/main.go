@@ -1,0 +1,77 @@
+// Command vaejob trains a VAE anomaly detector on a Parquet table and exports
+// it as one ONNX file; see the README for the commands and exit codes.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/vaejob/vaejob/jobs"
+)
+
+// Exit codes: the one table of them, documented in the README and in
+// DESIGN.md.
+const (
+	exitOK          = 0
+	exitInternal    = 1
+	exitUsage       = 2
+	exitBadInput    = 3
+	exitTraining    = 4
+	exitMismatch    = 7
+	exitInterrupted = 130 // SIGINT
+	exitTerminated  = 143 // SIGTERM
+)
+
+// signalError is the cancellation cause when a signal stops a run.
+type signalError struct{ sig os.Signal }
+
+func (e signalError) Error() string { return fmt.Sprintf("stopped by %v", e.sig) }
+
+func main() {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		cancel(signalError{sig})
+		signal.Stop(sigs) // a second signal kills the process at once
+	}()
+	err := newApp().RunContext(ctx, os.Args)
+	if err != nil && errors.Is(err, context.Canceled) {
+		if cause := context.Cause(ctx); cause != nil {
+			err = fmt.Errorf("%w (%v)", cause, err)
+		}
+	}
+	code := exitCode(err)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vaejob: %v\n", err)
+	}
+	os.Exit(code)
+}
+
+// exitCode maps an error to the process exit code.
+func exitCode(err error) int {
+	var sig signalError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &sig):
+		if sig.sig == syscall.SIGTERM {
+			return exitTerminated
+		}
+		return exitInterrupted
+	case errors.Is(err, jobs.ErrUsage):
+		return exitUsage
+	case errors.Is(err, jobs.ErrBadInput):
+		return exitBadInput
+	case errors.Is(err, jobs.ErrTraining):
+		return exitTraining
+	case errors.Is(err, jobs.ErrVerify):
+		return exitMismatch
+	}
+	return exitInternal
+}

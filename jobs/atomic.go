@@ -1,0 +1,97 @@
+package jobs
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// writeFileSync writes data to path (a new file in a directory that is not
+// yet published) and syncs it to disk.
+func writeFileSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// WriteFileAtomic replaces path with data, atomically (see createAtomic).
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return createAtomic(path, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// createAtomic replaces path with what write writes: it writes a temporary
+// file in the same directory, syncs it, renames it over path and syncs the
+// directory, so a reader sees either the old file or the whole new one, and
+// a failure leaves no partial file behind.
+func createAtomic(path string, perm os.FileMode, write func(io.Writer) error) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = write(f); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Chmod(perm); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", tmp, err)
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename or create in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// pointLatest makes out/latest a symlink to target (relative to out),
+// replacing any previous link in one rename.
+func pointLatest(out, target string) error {
+	tmp := filepath.Join(out, ".latest.tmp")
+	os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		return fmt.Errorf("create latest link: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(out, "latest")); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("move latest link: %w", err)
+	}
+	return syncDir(out)
+}

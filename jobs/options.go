@@ -1,0 +1,144 @@
+package jobs
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"strings"
+
+	"github.com/vaejob/vaejob/pipeline"
+	"github.com/vaejob/vaejob/pipeline/vae"
+)
+
+// TrainOptions are the settings of one train run. Zero values of the
+// training knobs mean "the preset's value".
+type TrainOptions struct {
+	Input    string
+	Out      string
+	Features []string
+	Exclude  []string
+	Seed     int64
+	RunID    string // empty: a new time-ordered id
+
+	Preset             string // "" (default) or "tutorial"
+	Epochs             int
+	BatchSize          int
+	LearningRate       float64
+	LatentDim          int
+	ValidationFraction float64 // 0: 0.2
+	Threshold          string  // "": quantile:0.99
+
+	Logger   *slog.Logger // nil: discard
+	Progress io.Writer    // where the terminal progress line goes; nil: none
+}
+
+// Presets lists the known presets. The default ("") equals the tutorial
+// until a better default lands.
+var Presets = []string{"default", "tutorial"}
+
+// ResolvedConfig is the complete configuration a run used, as recorded in
+// run.json.
+type ResolvedConfig struct {
+	Preset             string   `json:"preset"`
+	Features           []string `json:"features,omitempty"`
+	Exclude            []string `json:"exclude,omitempty"`
+	Seed               int64    `json:"seed"`
+	Hidden             []int    `json:"hidden"`
+	LatentDim          int      `json:"latent_dim"`
+	Epochs             int      `json:"epochs"`
+	BatchSize          int      `json:"batch_size"`
+	LearningRate       float64  `json:"learning_rate"`
+	Objective          string   `json:"objective"`
+	Scaler             string   `json:"scaler"`
+	ScoreKind          string   `json:"score_kind"`
+	ValidationFraction float64  `json:"validation_fraction"`
+	Threshold          string   `json:"threshold"`
+
+	vae       vae.Config
+	threshold pipeline.ThresholdMethod
+}
+
+// resolve applies the preset and checks every setting. Its errors wrap
+// ErrUsage.
+func (o *TrainOptions) resolve() (ResolvedConfig, error) {
+	usage := func(format string, args ...any) (ResolvedConfig, error) {
+		return ResolvedConfig{}, fmt.Errorf("%w: %s", ErrUsage, fmt.Sprintf(format, args...))
+	}
+	if o.Input == "" {
+		return usage("--input is required: the Parquet file to train on")
+	}
+	if o.Out == "" {
+		return usage("--out is required: the directory that holds runs/ and latest")
+	}
+	if len(o.Features) > 0 && len(o.Exclude) > 0 {
+		return usage("--features and --exclude cannot be used together: name the features, or name what to leave out")
+	}
+	preset := strings.ToLower(o.Preset)
+	var cfg vae.Config
+	switch preset {
+	case "", "default":
+		preset = "default"
+		cfg = vae.TutorialConfig()
+	case "tutorial":
+		cfg = vae.TutorialConfig()
+	default:
+		return usage("unknown preset %q; known presets: %s", o.Preset, strings.Join(Presets, ", "))
+	}
+	if o.Epochs < 0 || o.BatchSize < 0 || o.LatentDim < 0 || o.LearningRate < 0 {
+		return usage("--epochs, --batch-size, --latent-dim and --learning-rate must be positive")
+	}
+	if o.Epochs > 0 {
+		cfg.Epochs = o.Epochs
+	}
+	if o.BatchSize > 0 {
+		cfg.BatchSize = o.BatchSize
+	}
+	if o.LatentDim > 0 {
+		cfg.Latent = o.LatentDim
+	}
+	if o.LearningRate > 0 {
+		cfg.LearningRate = o.LearningRate
+	}
+	if err := cfg.Validate(); err != nil {
+		return usage("%v", err)
+	}
+	frac := o.ValidationFraction
+	if frac == 0 {
+		frac = 0.2
+	}
+	if !(frac > 0 && frac < 1) || math.IsNaN(frac) {
+		return usage("--validation-fraction %g: want a number between 0 and 1 (exclusive), e.g. 0.2", frac)
+	}
+	thr := o.Threshold
+	if thr == "" {
+		thr = "quantile:0.99"
+	}
+	method, err := pipeline.ParseThresholdMethod(thr)
+	if err != nil {
+		return usage("--threshold: %v", err)
+	}
+	if o.RunID != "" {
+		if err := CheckRunID(o.RunID); err != nil {
+			return ResolvedConfig{}, err
+		}
+	}
+	return ResolvedConfig{
+		Preset:             preset,
+		Features:           o.Features,
+		Exclude:            o.Exclude,
+		Seed:               o.Seed,
+		Hidden:             cfg.Hidden,
+		LatentDim:          cfg.Latent,
+		Epochs:             cfg.Epochs,
+		BatchSize:          cfg.BatchSize,
+		LearningRate:       cfg.LearningRate,
+		Objective:          string(cfg.Objective),
+		Scaler:             "minmax",
+		ScoreKind:          string(pipeline.ScoreMSE),
+		ValidationFraction: frac,
+		Threshold:          method.String(),
+		vae:                cfg,
+		threshold:          method,
+	}, nil
+}

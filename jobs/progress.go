@@ -1,0 +1,68 @@
+package jobs
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/vaejob/vaejob/pipeline/vae"
+)
+
+// progress reports training epochs: a redrawn status line when w is a
+// terminal, otherwise a log line every tenth of the run.
+type progress struct {
+	w      io.Writer
+	log    *slog.Logger
+	epochs int
+	rows   int
+	start  time.Time
+	last   time.Time
+	drawn  bool
+}
+
+func newProgress(w io.Writer, log *slog.Logger, epochs, rows int) *progress {
+	if w != nil && !isTerminal(w) {
+		w = nil
+	}
+	now := time.Now()
+	return &progress{w: w, log: log, epochs: epochs, rows: rows, start: now, last: now}
+}
+
+func (p *progress) epoch(st vae.EpochStats) {
+	now := time.Now()
+	elapsed := now.Sub(p.start)
+	rowsPerSec := float64(st.Epoch*p.rows) / elapsed.Seconds()
+	eta := time.Duration(float64(elapsed) / float64(st.Epoch) * float64(p.epochs-st.Epoch))
+	if p.w != nil {
+		if now.Sub(p.last) > 100*time.Millisecond || st.Epoch == p.epochs {
+			fmt.Fprintf(p.w, "\repoch %d/%d  loss %.5f (rec %.5f, kl %.5f)  val %.5f  %.0f rows/s  ETA %s   ",
+				st.Epoch, p.epochs, st.Loss, st.Reconstruction, st.KL, st.ValLoss, rowsPerSec, eta.Round(time.Second))
+			p.drawn = true
+			p.last = now
+		}
+		return
+	}
+	every := max(1, p.epochs/10)
+	if st.Epoch%every == 0 || st.Epoch == 1 || st.Epoch == p.epochs {
+		p.log.Info("epoch", "epoch", st.Epoch, "of", p.epochs, "loss", st.Loss, "reconstruction", st.Reconstruction,
+			"kl", st.KL, "validation_loss", st.ValLoss, "rows_per_second", int(rowsPerSec), "eta", eta.Round(time.Second).String())
+	}
+}
+
+func (p *progress) done() {
+	if p.drawn {
+		fmt.Fprintln(p.w)
+	}
+}
+
+// isTerminal reports whether w is a character device such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,121 @@
+package jobs
+
+import (
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/vaejob/vaejob/pipeline"
+	"github.com/vaejob/vaejob/pipeline/vae"
+)
+
+// RunRecordSchema is the version of the run.json layout; it changes when a
+// field changes meaning or goes away.
+const RunRecordSchema = 1
+
+// RunRecord is the audit record of one run, written as run.json. The README
+// documents every field.
+type RunRecord struct {
+	Schema     int             `json:"schema_version"`
+	RunID      string          `json:"run_id"`
+	Status     string          `json:"status"` // "succeeded"
+	ExitStatus int             `json:"exit_status"`
+	StartedAt  time.Time       `json:"started_at"`
+	FinishedAt time.Time       `json:"finished_at"`
+	Config     ResolvedConfig  `json:"config"`
+	Inputs     []InputFile     `json:"inputs"`
+	Rows       RowCounts       `json:"rows"`
+	Features   []string        `json:"features"`
+	Skipped    []SkippedCol    `json:"skipped_columns"`
+	Scaler     pipeline.Scaler `json:"scaler"`
+	// ConstantInTraining lists features constant on the training rows but
+	// not on the whole table; the scaler uses scale 1 for them.
+	ConstantInTraining []string             `json:"constant_in_training,omitempty"`
+	Training           TrainingRecord       `json:"training"`
+	Latent             pipeline.LatentStats `json:"latent"`
+	Threshold          ThresholdRecord      `json:"threshold"`
+	Timings            Timings              `json:"timings_seconds"`
+	Versions           Versions             `json:"versions"`
+	Artifacts          []Artifact           `json:"artifacts"`
+}
+
+// InputFile identifies one input file by size and content digest.
+type InputFile struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size_bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// RowCounts says how many rows were read and where they went.
+type RowCounts struct {
+	Read       int `json:"read"`
+	Used       int `json:"used"`
+	Train      int `json:"train"`
+	Validation int `json:"validation"`
+}
+
+// SkippedCol is a non-numeric column the default selection left out.
+type SkippedCol struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// TrainingRecord is the loss history of a run.
+type TrainingRecord struct {
+	Steps  int              `json:"steps"`
+	Epochs []vae.EpochStats `json:"epochs"`
+}
+
+// ThresholdRecord says which threshold was chosen and how.
+type ThresholdRecord struct {
+	Value            float32            `json:"value"`
+	Method           string             `json:"method"`
+	ValidationRows   int                `json:"validation_rows"`
+	ValidationScores map[string]float32 `json:"validation_score_quantiles"`
+	ValidationAlerts int                `json:"validation_alerts"`
+}
+
+// Timings are wall-clock durations of the phases of a run, in seconds.
+type Timings struct {
+	Read   float64 `json:"read"`
+	Train  float64 `json:"train"`
+	Export float64 `json:"export"`
+	Total  float64 `json:"total"`
+}
+
+// Versions names the code that made the model.
+type Versions struct {
+	Vaejob   string `json:"vaejob"`
+	Go       string `json:"go"`
+	Gorgonia string `json:"gorgonia"`
+	VCS      string `json:"vcs_revision,omitempty"`
+}
+
+// Artifact is a file of the run directory with its digest.
+type Artifact struct {
+	Name   string `json:"name"`
+	Size   int64  `json:"size_bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// Version is the vaejob version written into models and run records.
+const Version = "0.1.0"
+
+// CurrentVersions reads the versions of vaejob, Go and gorgonia from the
+// build information of the running binary.
+func CurrentVersions() Versions {
+	v := Versions{Vaejob: Version, Go: runtime.Version(), Gorgonia: "unknown"}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range bi.Deps {
+			if dep.Path == "gorgonia.org/gorgonia" {
+				v.Gorgonia = dep.Version
+			}
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				v.VCS = s.Value
+			}
+		}
+	}
+	return v
+}

@@ -1,0 +1,310 @@
+package jobs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vaejob/vaejob/onnx"
+	"github.com/vaejob/vaejob/parquet"
+	"github.com/vaejob/vaejob/pipeline"
+	"github.com/vaejob/vaejob/pipeline/vae"
+)
+
+// File names inside a run directory.
+const (
+	ModelFile            = "model.onnx"
+	RecordFile           = "run.json"
+	ValidationSampleFile = "validation_sample.json"
+)
+
+// validationSampleRows is how many validation rows (with their training-time
+// scores) are kept beside the model for vaejob verify.
+const validationSampleRows = 256
+
+// testVectorRows is how many synthetic rows go into the model's metadata.
+const testVectorRows = 4
+
+// TrainResult is what a successful train run reports.
+type TrainResult struct {
+	RunID  string
+	RunDir string
+	Record *RunRecord
+	Model  *pipeline.Model
+}
+
+// ValidationSample is the content of validation_sample.json: real validation
+// rows (raw values, in the model's feature order) and the scores the Go
+// scorer gave them at training time.
+type ValidationSample struct {
+	Features []string    `json:"features"`
+	Rows     [][]float32 `json:"rows"`
+	Scores   []float32   `json:"scores"`
+}
+
+// Train runs one training job: read, split, scale, train, threshold, export,
+// verify, publish. On any error it leaves no run directory and does not touch
+// OUT/latest.
+func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
+	start := time.Now()
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := o.resolve()
+	if err != nil {
+		return nil, err
+	}
+	runID := o.RunID
+	if runID == "" {
+		runID = NewRunID(start)
+	}
+	log = log.With("run_id", runID)
+	runsDir := filepath.Join(o.Out, "runs")
+	final := filepath.Join(runsDir, runID)
+	if _, err := os.Lstat(final); err == nil {
+		return nil, fmt.Errorf("%w: run %s already exists in %s: pick another --run-id", ErrUsage, runID, runsDir)
+	}
+
+	// Read and check everything before writing anything.
+	table, err := parquet.ReadTable(o.Input, parquet.Selection{Features: o.Features, Exclude: o.Exclude})
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	for _, s := range table.Skipped {
+		log.Info("skipping non-numeric column", "column", s.Name, "type", s.Type)
+	}
+	size, digest, err := parquet.Digest(o.Input)
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	readDone := time.Now()
+	log.Info("read input", "path", o.Input, "rows", table.Rows, "features", len(table.Names), "sha256", digest)
+
+	d := len(table.Names)
+	if err := pipeline.CheckConstant(table.Data, table.Names); err != nil {
+		return nil, kind(ErrBadInput, fmt.Errorf("%s: %w", o.Input, err))
+	}
+	split, err := pipeline.RandomSplit(table.Rows, cfg.ValidationFraction, streamRand(cfg.Seed, "split"))
+	if err != nil {
+		return nil, kind(ErrBadInput, err)
+	}
+	trainRaw := pipeline.Gather(table.Data, d, split.Train)
+	valRaw := pipeline.Gather(table.Data, d, split.Validation)
+	scaler, constant, err := pipeline.FitMinMax(trainRaw, d)
+	if err != nil {
+		return nil, kind(ErrBadInput, err)
+	}
+	var constantInTraining []string
+	for _, j := range constant {
+		constantInTraining = append(constantInTraining, table.Names[j])
+		log.Warn("column is constant on the training rows (not on validation rows); scaling it by 1", "column", table.Names[j])
+	}
+
+	// Train.
+	data := vae.Data{Names: table.Names, Train: scaleRows(&scaler, trainRaw, d), Validation: scaleRows(&scaler, valRaw, d)}
+	progress := newProgress(o.Progress, log, cfg.Epochs, len(split.Train))
+	model, history, err := vae.Train(ctx, cfg.vae, data, streamRand(cfg.Seed, "train"), progress.epoch)
+	progress.done()
+	if err != nil {
+		if errors.Is(err, vae.ErrDiverged) {
+			return nil, kind(ErrTraining, err)
+		}
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	trainDone := time.Now()
+	model.Scaler = scaler
+
+	// Threshold on validation scores.
+	valScores := model.ScoreRows(valRaw)
+	threshold, err := cfg.threshold.Choose(valScores)
+	if err != nil {
+		return nil, err
+	}
+	model.Threshold = threshold
+	model.ThresholdMethod = cfg.threshold.String()
+	if err := model.Validate(); err != nil {
+		return nil, kind(ErrTraining, fmt.Errorf("trained model is invalid: %w", err))
+	}
+	latent := model.Latent(trainRaw)
+	log.Info("trained", "epochs", len(history), "active_latent_units", latent.Active, "threshold", threshold)
+
+	// Export and check the artifact before it is published.
+	meta := onnx.Metadata{
+		ProducerVersion:    Version,
+		RunID:              runID,
+		TrainingDataSHA256: digest,
+		TestVector:         pipeline.MakeTestVector(model, streamRand(cfg.Seed, "test-vector"), testVectorRows),
+	}
+	modelBytes, err := onnx.Encode(model, meta)
+	if err != nil {
+		return nil, fmt.Errorf("export ONNX: %w", err)
+	}
+	sample := makeValidationSample(model.Features, valRaw, valScores, d)
+	if err := verifyModel(modelBytes, &sample); err != nil {
+		return nil, fmt.Errorf("check exported model: %w", err)
+	}
+	exportDone := time.Now()
+
+	rec := &RunRecord{
+		Schema:             RunRecordSchema,
+		RunID:              runID,
+		Status:             "succeeded",
+		StartedAt:          start.UTC(),
+		Config:             cfg,
+		Inputs:             []InputFile{{Path: o.Input, Size: size, SHA256: digest}},
+		Rows:               RowCounts{Read: table.Rows, Used: table.Rows, Train: len(split.Train), Validation: len(split.Validation)},
+		Features:           table.Names,
+		Skipped:            skippedCols(table.Skipped),
+		Scaler:             scaler,
+		ConstantInTraining: constantInTraining,
+		Training:           TrainingRecord{Epochs: history},
+		Latent:             latent,
+		Threshold:          thresholdRecord(threshold, cfg.threshold.String(), valScores),
+		Versions:           CurrentVersions(),
+	}
+	if len(history) > 0 {
+		rec.Training.Steps = history[len(history)-1].Steps
+	}
+	sampleBytes, err := json.MarshalIndent(sample, "", " ")
+	if err != nil {
+		return nil, err
+	}
+	files := []namedFile{{ModelFile, modelBytes}, {ValidationSampleFile, sampleBytes}}
+	for _, f := range files {
+		rec.Artifacts = append(rec.Artifacts, Artifact{Name: f.name, Size: int64(len(f.data)), SHA256: sha256Hex(f.data)})
+	}
+	rec.FinishedAt = time.Now().UTC()
+	rec.Timings = Timings{
+		Read:   readDone.Sub(start).Seconds(),
+		Train:  trainDone.Sub(readDone).Seconds(),
+		Export: exportDone.Sub(trainDone).Seconds(),
+		Total:  rec.FinishedAt.Sub(start).Seconds(),
+	}
+	recBytes, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+
+	if err := publish(o.Out, runID, append(files, namedFile{RecordFile, append(recBytes, '\n')})); err != nil {
+		return nil, err
+	}
+	log.Info("published", "run_dir", final, "model_sha256", rec.Artifacts[0].SHA256)
+	return &TrainResult{RunID: runID, RunDir: final, Record: rec, Model: model}, nil
+}
+
+// namedFile is a file of a run directory, before it is written.
+type namedFile struct {
+	name string
+	data []byte
+}
+
+// publish writes the files into a temporary directory beside runs/, syncs
+// them, renames the directory to runs/<runID> and points latest at it.
+func publish(out, runID string, files []namedFile) (err error) {
+	runsDir := filepath.Join(out, "runs")
+	if err := os.MkdirAll(runsDir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", runsDir, err)
+	}
+	tmp, err := os.MkdirTemp(out, ".tmp-"+runID+"-")
+	if err != nil {
+		return fmt.Errorf("create temporary run directory: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err = os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err = writeFileSync(filepath.Join(tmp, f.name), f.data); err != nil {
+			return err
+		}
+	}
+	if err = syncDir(tmp); err != nil {
+		return err
+	}
+	final := filepath.Join(runsDir, runID)
+	if err = os.Rename(tmp, final); err != nil {
+		return fmt.Errorf("publish run directory: %w", err)
+	}
+	if err = syncDir(runsDir); err != nil {
+		return err
+	}
+	return pointLatest(out, filepath.Join("runs", runID))
+}
+
+func inputErr(err error) error {
+	if errors.Is(err, parquet.ErrUsage) {
+		return kind(ErrUsage, err)
+	}
+	if errors.Is(err, parquet.ErrBadInput) {
+		return kind(ErrBadInput, err)
+	}
+	return err
+}
+
+// streamRand returns a generator for one named purpose, seeded from the run
+// seed, so that adding a use of randomness does not shift the others.
+func streamRand(seed int64, stream string) *rand.Rand {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d/%s", seed, stream)
+	return rand.New(rand.NewSource(int64(h.Sum64())))
+}
+
+func scaleRows(s *pipeline.Scaler, x []float32, d int) []float32 {
+	out := make([]float32, len(x))
+	for r := 0; r < len(x)/d; r++ {
+		s.Transform(x[r*d:(r+1)*d], out[r*d:(r+1)*d])
+	}
+	return out
+}
+
+func makeValidationSample(names []string, x, scores []float32, d int) ValidationSample {
+	n := min(len(scores), validationSampleRows)
+	s := ValidationSample{Features: names, Rows: make([][]float32, n), Scores: scores[:n]}
+	for r := range n {
+		s.Rows[r] = x[r*d : (r+1)*d]
+	}
+	return s
+}
+
+func thresholdRecord(t float32, method string, scores []float32) ThresholdRecord {
+	qs := []float64{0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 0.999, 1}
+	names := []string{"min", "p01", "p05", "p25", "p50", "p75", "p95", "p99", "p999", "max"}
+	vals := pipeline.Quantiles(scores, qs)
+	r := ThresholdRecord{Value: t, Method: method, ValidationRows: len(scores), ValidationScores: map[string]float32{}}
+	for i, n := range names {
+		r.ValidationScores[n] = vals[i]
+	}
+	for _, s := range scores {
+		if s > t {
+			r.ValidationAlerts++
+		}
+	}
+	return r
+}
+
+func skippedCols(s []parquet.SkippedColumn) []SkippedCol {
+	out := []SkippedCol{}
+	for _, c := range s {
+		out = append(out, SkippedCol{Name: c.Name, Type: c.Type})
+	}
+	return out
+}
+
+func sha256Hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}

@@ -1,0 +1,214 @@
+package onnx
+
+import (
+	"bytes"
+	"errors"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+func goldenBytes(t testing.TB) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "tiny.onnx"))
+	if err != nil {
+		t.Fatalf("%v (run go test ./onnx -update to create it)", err)
+	}
+	return data
+}
+
+// handModel writes a ModelProto around the given nodes and initializers with
+// input features[N,3], the given outputs (float32 [N]) and metadata.
+func handModel(nodes, inits [][]byte, outputs []string, props []Prop) []byte {
+	var g msg
+	for _, n := range nodes {
+		g.bytes(fGraphNode, n)
+	}
+	g.string(fGraphName, "hand")
+	for _, i := range inits {
+		g.bytes(fGraphInitializer, i)
+	}
+	g.bytes(fGraphInput, valueInfo(InputName, dataTypeFloat, dim{param: "N"}, dim{value: 3}))
+	for _, o := range outputs {
+		g.bytes(fGraphOutput, valueInfo(o, dataTypeFloat, dim{param: "N"}))
+	}
+	var m msg
+	m.int64(fModelIRVersion, IRVersion)
+	m.bytes(fModelGraph, g)
+	var op msg
+	op.int64(fOpsetVersion, OpsetVersion)
+	m.bytes(fModelOpsetImport, op)
+	for _, p := range props {
+		var e msg
+		e.string(fEntryKey, p.Key)
+		e.string(fEntryValue, p.Value)
+		m.bytes(fModelMetadataProps, e)
+	}
+	return m
+}
+
+// replaceOnce replaces the first old in data with new of the same length, so
+// that protobuf lengths stay valid.
+func replaceOnce(t *testing.T, data []byte, old, new string) []byte {
+	t.Helper()
+	if len(old) != len(new) {
+		t.Fatalf("replace %q with %q: lengths differ", old, new)
+	}
+	if !bytes.Contains(data, []byte(old)) {
+		t.Fatalf("%q not in the file", old)
+	}
+	return bytes.Replace(data, []byte(old), []byte(new), 1)
+}
+
+func TestDecodeBadInput(t *testing.T) {
+	golden := goldenBytes(t)
+	props, err := ReadMetadataProps(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noise := make([]byte, 4096)
+	rand.New(rand.NewSource(1)).Read(noise)
+	var dupKey msg
+	dupKey.string(fEntryKey, KeyRunID)
+	dupKey.string(fEntryValue, "again")
+	withDup := append(append([]byte(nil), golden...), protowireBytes(fModelMetadataProps, dupKey)...)
+	var huge msg
+	huge.bytes(fGraphNode, nodeProto("r", "Relu", []string{InputName}, []string{ScoreName}))
+	huge.bytes(fGraphInput, valueInfo(InputName, dataTypeFloat, dim{value: 1 << 30}, dim{value: 1 << 30}))
+	huge.bytes(fGraphOutput, valueInfo(ScoreName, dataTypeFloat, dim{param: "N"}))
+	hugeModel := protowireBytes(fModelGraph, huge)
+
+	tests := []struct {
+		name string
+		data []byte
+		want string // substring of the error
+	}{
+		{"nil", nil, "empty input"},
+		{"text", []byte("this is not an onnx file\n"), ""},
+		{"noise", noise, ""},
+		{"truncated half", golden[:len(golden)/2], ""},
+		{"truncated last byte", golden[:len(golden)-1], ""},
+		{"no graph", protowireBytes(fModelProducerName, []byte("x")), "no graph"},
+		{"huge declared shape", hugeModel, "too large"},
+		{"wrong graph", handModel([][]byte{nodeProto("r", "Relu", []string{InputName}, []string{ScoreName})}, nil, []string{ScoreName}, props), "outputs"},
+		{"wrong graph, right outputs", handModel([][]byte{
+			nodeProto("r", "Relu", []string{InputName}, []string{"r"}),
+			nodeProto("s", "ReduceMean", []string{"r"}, []string{ScoreName}, intsAttr("axes", 1), intAttr("keepdims", 0)),
+			nodeProto("n", "IsNaN", []string{ScoreName}, []string{IsAnomalyName}),
+		}, nil, []string{ScoreName, IsAnomalyName}, props), "scaler: no Sub node"},
+		{"unsupported operator", replaceOnce(t, golden, "Relu", "Celu"), "Celu"},
+		{"missing initializer", replaceOnce(t, golden, "mu_B", "mu_X"), "mu_X"},
+		{"scaler op changed", replaceOnce(t, golden, "Sub", "Mul"), "scaler"},
+		{"no metadata", handModel(nil, nil, nil, nil), ""},
+		{"threshold metadata differs", replaceOnce(t, golden, FormatThreshold(mustThreshold(t, props)), bump(FormatThreshold(mustThreshold(t, props)))), "threshold"},
+		{"architecture differs", replaceOnce(t, golden, `"activation":"relu"`, `"activation":"tanh"`), KeyArchitecture},
+		{"scaler metadata differs", replaceOnce(t, golden, `"kind":"minmax"`, `"kind":"maxmin"`), KeyScaler},
+		{"format version", replaceOnce(t, golden, "format_version\x12\x011", "format_version\x12\x012"), KeyFormatVersion},
+		{"duplicate metadata key", withDup, "appears twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, _, err := Decode(tt.data)
+			if err == nil {
+				t.Fatalf("no error; model %+v", m)
+			}
+			t.Log(err)
+			if !errors.Is(err, ErrFormat) {
+				t.Errorf("error does not wrap ErrFormat: %v", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not mention %q", err, tt.want)
+			}
+			if _, err := Verify(tt.data, nil, 0, nil); err == nil || errors.Is(err, ErrMismatch) {
+				t.Errorf("Verify: err = %v, want a decode error", err)
+			}
+		})
+	}
+}
+
+func protowireBytes(num protowire.Number, payload []byte) []byte {
+	var m msg
+	m.bytes(num, payload)
+	return m
+}
+
+func mustThreshold(t *testing.T, props []Prop) float32 {
+	t.Helper()
+	m, _, err := Decode(goldenBytes(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Threshold
+}
+
+// bump changes the first digit after the decimal point of a decimal, enough
+// to move it to another float32.
+func bump(s string) string {
+	i := strings.IndexByte(s, '.') + 1
+	if s[i] == '9' {
+		return s[:i] + "8" + s[i+1:]
+	}
+	return s[:i] + string(s[i]+1) + s[i+1:]
+}
+
+func TestDecodeGraphOnly(t *testing.T) {
+	// DecodeGraph evaluates any graph of supported operators, vaejob layout
+	// or not; Decode rejects it.
+	data := handModel([][]byte{
+		nodeProto("r", "Relu", []string{InputName}, []string{"r"}),
+		nodeProto("s", "ReduceMean", []string{"r"}, []string{ScoreName}, intsAttr("axes", -1), intAttr("keepdims", 0)),
+		nodeProto("g", "Greater", []string{ScoreName, "t"}, []string{"gt"}),
+		nodeProto("n", "IsNaN", []string{ScoreName}, []string{"nan"}),
+		nodeProto("o", "Or", []string{"nan", "gt"}, []string{IsAnomalyName}),
+	}, [][]byte{floatTensor("t", nil, []float32{1})}, []string{ScoreName, IsAnomalyName}, nil)
+	g, err := DecodeGraph(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	score, flags, err := g.Run([]float32{-1, 2, 4, 0, 0, 1.5}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if score[0] != 2 || score[1] != 0.5 || !flags[0] || flags[1] {
+		t.Errorf("score %v, flags %v", score, flags)
+	}
+	if got := strings.Join(g.Ops(), ","); got != "Relu,ReduceMean,Greater,IsNaN,Or" {
+		t.Errorf("ops %s", got)
+	}
+	if _, _, err := Decode(data); err == nil {
+		t.Error("Decode accepted a graph outside the vaejob layout")
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	golden := goldenBytes(f)
+	f.Add(golden)
+	f.Add(golden[:len(golden)/3])
+	f.Add([]byte{})
+	f.Add([]byte("\x08\x07\x3a\x02\x0a\x00"))
+	f.Add(handModel([][]byte{nodeProto("r", "Relu", []string{InputName}, []string{ScoreName})}, nil, []string{ScoreName}, nil))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, meta, err := Decode(data)
+		if err == nil {
+			if err := m.Validate(); err != nil {
+				t.Fatalf("Decode returned an invalid model: %v", err)
+			}
+			if _, err := Encode(m, meta); err != nil && !strings.Contains(err.Error(), "metadata key") {
+				t.Fatalf("decoded model does not encode: %v", err)
+			}
+		}
+		g, err := DecodeGraph(data)
+		if err != nil {
+			return
+		}
+		d := g.inputDim
+		if d == 0 || d > 1<<12 {
+			d = 3
+		}
+		_, _, _ = g.Run(make([]float32, 2*d), 2)
+	})
+}

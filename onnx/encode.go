@@ -1,0 +1,296 @@
+package onnx
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/vaejob/vaejob/pipeline"
+)
+
+// The ONNX versions the encoder writes: IR version 7 with the default-domain
+// operator set 13 is read by ONNX Runtime 1.10 and newer and by the onnx 1.12
+// checker.
+const (
+	IRVersion    = 7
+	OpsetVersion = 13
+	ProducerName = "vaejob"
+)
+
+// FormatVersion is the value of the vaejob.format_version metadata entry. It
+// changes when the graph layout or the meaning of a metadata entry changes.
+const FormatVersion = "1"
+
+// Names of the graph's input and outputs.
+const (
+	InputName     = "features"
+	ScoreName     = "score"
+	IsAnomalyName = "is_anomaly"
+)
+
+// Metadata keys written to metadata_props, in the order the encoder writes
+// them. Extra entries from Metadata.Extra follow, sorted by key.
+const (
+	KeyFormatVersion      = "vaejob.format_version"
+	KeyProducerVersion    = "vaejob.producer_version"
+	KeyRunID              = "vaejob.run_id"
+	KeyFeatureNames       = "vaejob.feature_names"
+	KeyScoreKind          = "vaejob.score_kind"
+	KeyThreshold          = "vaejob.threshold"
+	KeyThresholdMethod    = "vaejob.threshold_method"
+	KeyScaler             = "vaejob.scaler"
+	KeyTrainingDataSHA256 = "vaejob.training_data_sha256"
+	KeyArchitecture       = "vaejob.architecture"
+	KeyTestVector         = "vaejob.test_vector"
+)
+
+var reservedKeys = map[string]bool{
+	KeyFormatVersion: true, KeyProducerVersion: true, KeyRunID: true,
+	KeyFeatureNames: true, KeyScoreKind: true, KeyThreshold: true,
+	KeyThresholdMethod: true, KeyScaler: true, KeyTrainingDataSHA256: true,
+	KeyArchitecture: true, KeyTestVector: true,
+}
+
+// Metadata is what an ONNX file carries about the run that produced it,
+// beside the model itself. Everything the model defines (feature names,
+// scaler, threshold and how it was chosen, score kind, architecture) is
+// written from the pipeline.Model; these fields add the rest.
+type Metadata struct {
+	// ProducerVersion is the vaejob version that wrote the file; it is also
+	// the ModelProto's producer_version.
+	ProducerVersion string
+	// RunID names the run that trained the model.
+	RunID string
+	// TrainingDataSHA256 is the hex digest of the training data.
+	TrainingDataSHA256 string
+	// TestVector holds synthetic rows and the scores the Go scorer gives them,
+	// so any runtime can check the file it loaded.
+	TestVector pipeline.TestVector
+	// Extra holds further metadata_props entries. Encode requires the keys to
+	// start with "vaejob." and not to be one of the Key constants; Decode puts
+	// every entry it does not interpret here.
+	Extra map[string]string
+}
+
+// Architecture describes the layers of the encoded network, as written in the
+// vaejob.architecture metadata entry. Decode uses it to split the chain of
+// Gemm nodes into encoder, latent mean and decoder.
+type Architecture struct {
+	Encoder []LayerSpec `json:"encoder"`
+	Mu      LayerSpec   `json:"mu"`
+	Decoder []LayerSpec `json:"decoder"`
+}
+
+// LayerSpec is one dense layer in Architecture.
+type LayerSpec struct {
+	In         int    `json:"in"`
+	Out        int    `json:"out"`
+	Activation string `json:"activation"`
+}
+
+func architectureOf(m *pipeline.Model) Architecture {
+	spec := func(l pipeline.Dense) LayerSpec {
+		return LayerSpec{In: l.In, Out: l.Out, Activation: l.Activation.String()}
+	}
+	a := Architecture{Encoder: []LayerSpec{}, Mu: spec(m.Mu), Decoder: []LayerSpec{}}
+	for _, l := range m.Encoder {
+		a.Encoder = append(a.Encoder, spec(l))
+	}
+	for _, l := range m.Decoder {
+		a.Decoder = append(a.Decoder, spec(l))
+	}
+	return a
+}
+
+// FormatThreshold writes a threshold the way the vaejob.threshold entry holds
+// it: the shortest decimal that parses back to the same float32.
+func FormatThreshold(t float32) string {
+	return strconv.FormatFloat(float64(t), 'g', -1, 32)
+}
+
+// Props returns the metadata_props entries Encode writes for m and meta, in
+// file order.
+func Props(m *pipeline.Model, meta Metadata) ([]Prop, error) {
+	jsonOf := func(key string, v any) (string, error) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return "", fmt.Errorf("metadata %s: %w", key, err)
+		}
+		return string(b), nil
+	}
+	features, err := jsonOf(KeyFeatureNames, m.Features)
+	if err != nil {
+		return nil, err
+	}
+	scaler, err := jsonOf(KeyScaler, m.Scaler)
+	if err != nil {
+		return nil, err
+	}
+	arch, err := jsonOf(KeyArchitecture, architectureOf(m))
+	if err != nil {
+		return nil, err
+	}
+	tv, err := jsonOf(KeyTestVector, meta.TestVector)
+	if err != nil {
+		return nil, err
+	}
+	props := []Prop{
+		{KeyFormatVersion, FormatVersion},
+		{KeyProducerVersion, meta.ProducerVersion},
+		{KeyRunID, meta.RunID},
+		{KeyFeatureNames, features},
+		{KeyScoreKind, string(m.Score)},
+		{KeyThreshold, FormatThreshold(m.Threshold)},
+		{KeyThresholdMethod, m.ThresholdMethod},
+		{KeyScaler, scaler},
+		{KeyTrainingDataSHA256, meta.TrainingDataSHA256},
+		{KeyArchitecture, arch},
+		{KeyTestVector, tv},
+	}
+	extra := make([]string, 0, len(meta.Extra))
+	for k := range meta.Extra {
+		if !strings.HasPrefix(k, "vaejob.") || len(k) == len("vaejob.") {
+			return nil, fmt.Errorf("metadata key %q: extra keys must start with \"vaejob.\"", k)
+		}
+		if reservedKeys[k] {
+			return nil, fmt.Errorf("metadata key %q is written by the encoder and cannot be set in Extra", k)
+		}
+		extra = append(extra, k)
+	}
+	sort.Strings(extra)
+	for _, k := range extra {
+		props = append(props, Prop{k, meta.Extra[k]})
+	}
+	return props, nil
+}
+
+// Value names and initializer names in the graph.
+const (
+	initScalerMin   = "scaler_min"
+	initScalerScale = "scaler_scale"
+	initThreshold   = "threshold"
+)
+
+// Encode writes m as an ONNX ModelProto (IR version 7, opset 13): raw float32
+// rows in as input "features" [N, d], outputs "score" [N] and "is_anomaly"
+// [N], with the scaler, the network from the input to the reconstruction at
+// the latent mean, the score and the threshold inside the graph. The LogVar
+// head is not written: scoring does not use it. The same m and meta give the
+// same bytes.
+func Encode(m *pipeline.Model, meta Metadata) ([]byte, error) {
+	if m == nil {
+		return nil, fmt.Errorf("encode onnx: nil model")
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("encode onnx: invalid model: %w", err)
+	}
+	props, err := Props(m, meta)
+	if err != nil {
+		return nil, fmt.Errorf("encode onnx: %w", err)
+	}
+	graph, err := encodeGraph(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode onnx: %w", err)
+	}
+
+	var model msg
+	model.int64(fModelIRVersion, IRVersion)
+	model.string(fModelProducerName, ProducerName)
+	if meta.ProducerVersion != "" {
+		model.string(fModelProducerVersion, meta.ProducerVersion)
+	}
+	model.string(fModelDocString, "vaejob VAE anomaly detector: raw feature rows in, reconstruction-error score and alert flag out.")
+	model.bytes(fModelGraph, graph)
+	var opset msg
+	opset.string(fOpsetDomain, "")
+	opset.int64(fOpsetVersion, OpsetVersion)
+	model.bytes(fModelOpsetImport, opset)
+	for _, p := range props {
+		var e msg
+		e.string(fEntryKey, p.Key)
+		e.string(fEntryValue, p.Value)
+		model.bytes(fModelMetadataProps, e)
+	}
+	return model, nil
+}
+
+func encodeGraph(m *pipeline.Model) ([]byte, error) {
+	d := int64(m.Dim())
+	var nodes, inits [][]byte
+	inits = append(inits,
+		floatTensor(initScalerMin, []int64{d}, m.Scaler.Min),
+		floatTensor(initScalerScale, []int64{d}, m.Scaler.Scale))
+	nodes = append(nodes,
+		nodeProto("scaler_sub", "Sub", []string{InputName, initScalerMin}, []string{"centered"}),
+		nodeProto("scaler_mul", "Mul", []string{"centered", initScalerScale}, []string{"scaled"}))
+
+	cur := "scaled"
+	dense := func(prefix string, l *pipeline.Dense) error {
+		w, b := prefix+"_W", prefix+"_B"
+		inits = append(inits,
+			floatTensor(w, []int64{int64(l.In), int64(l.Out)}, l.W),
+			floatTensor(b, []int64{int64(l.Out)}, l.B))
+		out := prefix
+		if l.Activation != pipeline.Identity {
+			out = prefix + "_linear"
+		}
+		nodes = append(nodes, nodeProto(prefix+"_gemm", "Gemm", []string{cur, w, b}, []string{out},
+			floatAttr("alpha", 1), floatAttr("beta", 1), intAttr("transA", 0), intAttr("transB", 0)))
+		switch l.Activation {
+		case pipeline.Identity:
+		case pipeline.ReLU:
+			nodes = append(nodes, nodeProto(prefix+"_relu", "Relu", []string{out}, []string{prefix}))
+		case pipeline.Sigmoid:
+			nodes = append(nodes, nodeProto(prefix+"_sigmoid", "Sigmoid", []string{out}, []string{prefix}))
+		default:
+			return fmt.Errorf("layer %s: unsupported activation %v", prefix, l.Activation)
+		}
+		cur = prefix
+		return nil
+	}
+	for i := range m.Encoder {
+		if err := dense(fmt.Sprintf("enc%d", i), &m.Encoder[i]); err != nil {
+			return nil, err
+		}
+	}
+	if err := dense("mu", &m.Mu); err != nil {
+		return nil, err
+	}
+	for i := range m.Decoder {
+		if err := dense(fmt.Sprintf("dec%d", i), &m.Decoder[i]); err != nil {
+			return nil, err
+		}
+	}
+	recon := cur
+
+	// score = mean over features of (scaled - recon)^2. The second operand of
+	// the square goes through Identity: onnx-go's gonum graph keeps one edge
+	// per pair of nodes, so Mul(diff, diff) would lose an input there.
+	inits = append(inits, floatTensor(initThreshold, nil, []float32{m.Threshold}))
+	nodes = append(nodes,
+		nodeProto("score_diff", "Sub", []string{"scaled", recon}, []string{"diff"}),
+		nodeProto("score_diff_copy", "Identity", []string{"diff"}, []string{"diff_copy"}),
+		nodeProto("score_square", "Mul", []string{"diff", "diff_copy"}, []string{"squared"}),
+		nodeProto("score_mean", "ReduceMean", []string{"squared"}, []string{ScoreName},
+			intsAttr("axes", 1), intAttr("keepdims", 0)),
+		nodeProto("alert_greater", "Greater", []string{ScoreName, initThreshold}, []string{"above_threshold"}),
+		nodeProto("alert_isnan", "IsNaN", []string{ScoreName}, []string{"score_is_nan"}),
+		nodeProto("alert_or", "Or", []string{"above_threshold", "score_is_nan"}, []string{IsAnomalyName}),
+	)
+
+	var g msg
+	for _, n := range nodes {
+		g.bytes(fGraphNode, n)
+	}
+	g.string(fGraphName, "vaejob")
+	for _, t := range inits {
+		g.bytes(fGraphInitializer, t)
+	}
+	g.string(fGraphDocString, "score = ReduceMean((scaled - decoder(mu(encoder(scaled))))^2, axis 1) with scaled = (features - scaler_min) * scaler_scale; is_anomaly = score > threshold or score is NaN.")
+	g.bytes(fGraphInput, valueInfo(InputName, dataTypeFloat, dim{param: "N"}, dim{value: d}))
+	g.bytes(fGraphOutput, valueInfo(ScoreName, dataTypeFloat, dim{param: "N"}))
+	g.bytes(fGraphOutput, valueInfo(IsAnomalyName, dataTypeBool, dim{param: "N"}))
+	return g, nil
+}

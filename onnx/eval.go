@@ -1,0 +1,334 @@
+package onnx
+
+import (
+	"fmt"
+	"math"
+)
+
+// Run evaluates the graph on n rows of raw features x (row-major, n×d
+// values) and returns the "score" and "is_anomaly" outputs.
+func (g *Graph) Run(x []float32, n int) (score []float32, isAnomaly []bool, err error) {
+	if n < 0 {
+		return nil, nil, fmt.Errorf("run graph: %d rows", n)
+	}
+	d := g.inputDim
+	if d == 0 {
+		if n == 0 {
+			return nil, nil, fmt.Errorf("run graph: input width unknown and no rows")
+		}
+		d = len(x) / n
+	}
+	if len(x) != n*d {
+		return nil, nil, fmt.Errorf("run graph: %d values for %d rows of %d features", len(x), n, d)
+	}
+	out, err := g.evaluate(&value{shape: []int{n, d}, f: x})
+	if err != nil {
+		return nil, nil, fmt.Errorf("run graph: %w", err)
+	}
+	s, a := out[ScoreName], out[IsAnomalyName]
+	switch {
+	case s == nil || a == nil:
+		return nil, nil, fmt.Errorf("run graph: outputs %q and %q are required, the graph has %q", ScoreName, IsAnomalyName, g.outputs)
+	case s.isBool || len(s.shape) != 1 || s.shape[0] != n:
+		return nil, nil, fmt.Errorf("run graph: %s is %s%v, want float32[%d]", ScoreName, s.dtype(), s.shape, n)
+	case !a.isBool || len(a.shape) != 1 || a.shape[0] != n:
+		return nil, nil, fmt.Errorf("run graph: %s is %s%v, want bool[%d]", IsAnomalyName, a.dtype(), a.shape, n)
+	}
+	return s.f, a.b, nil
+}
+
+// evaluate evaluates the graph with in as its input and returns its outputs by
+// name.
+func (g *Graph) evaluate(in *value) (map[string]*value, error) {
+	env := make(map[string]*value, len(g.consts)+len(g.ops)+1)
+	for k, v := range g.consts {
+		env[k] = v
+	}
+	env[g.input] = in
+	for _, n := range g.ops {
+		args := make([]*value, len(n.inputs))
+		for i, name := range n.inputs {
+			args[i] = env[name] // nil for an omitted optional input
+		}
+		out, err := n.eval(args)
+		if err != nil {
+			return nil, fmt.Errorf("%s node %q: %w", n.op, n.outputs[0], err)
+		}
+		env[n.outputs[0]] = out
+	}
+	outs := make(map[string]*value, len(g.outputs))
+	for _, o := range g.outputs {
+		outs[o] = env[o]
+	}
+	return outs, nil
+}
+
+func (v *value) dtype() string {
+	if v.isBool {
+		return "bool"
+	}
+	return "float32"
+}
+
+func (n *node) eval(args []*value) (*value, error) {
+	for i, a := range args {
+		if a == nil && !(n.op == "Gemm" && i == 2) {
+			return nil, fmt.Errorf("input %d (%q) is missing", i, n.inputs[i])
+		}
+	}
+	switch n.op {
+	case "Sub":
+		return floatBinary(args[0], args[1], func(a, b float32) float32 { return a - b })
+	case "Mul":
+		return floatBinary(args[0], args[1], func(a, b float32) float32 { return a * b })
+	case "Greater":
+		return compare(args[0], args[1], func(a, b float32) bool { return a > b })
+	case "Or":
+		return boolBinary(args[0], args[1], func(a, b bool) bool { return a || b })
+	case "Relu":
+		return floatUnary(args[0], func(x float32) float32 {
+			if x < 0 {
+				return 0
+			}
+			return x
+		})
+	case "Sigmoid":
+		return floatUnary(args[0], func(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) })
+	case "Identity":
+		return args[0], nil
+	case "IsNaN":
+		x := args[0]
+		if x.isBool {
+			return nil, fmt.Errorf("input is bool, want float32")
+		}
+		out := &value{shape: x.shape, isBool: true, b: make([]bool, len(x.f))}
+		for i, v := range x.f {
+			out.b[i] = v != v
+		}
+		return out, nil
+	case "Gemm":
+		return n.gemm(args)
+	case "ReduceMean":
+		return n.reduceMean(args[0])
+	}
+	return nil, fmt.Errorf("operator not supported")
+}
+
+func floatUnary(x *value, f func(float32) float32) (*value, error) {
+	if x.isBool {
+		return nil, fmt.Errorf("input is bool, want float32")
+	}
+	out := &value{shape: x.shape, f: make([]float32, len(x.f))}
+	for i, v := range x.f {
+		out.f[i] = f(v)
+	}
+	return out, nil
+}
+
+func floatBinary(a, b *value, f func(a, b float32) float32) (*value, error) {
+	if a.isBool || b.isBool {
+		return nil, fmt.Errorf("inputs are %s and %s, want float32", a.dtype(), b.dtype())
+	}
+	shape, err := broadcastShape(a.shape, b.shape)
+	if err != nil {
+		return nil, err
+	}
+	out := &value{shape: shape, f: make([]float32, shapeSize(shape))}
+	broadcast(shape, a.shape, b.shape, func(o, i, j int) { out.f[o] = f(a.f[i], b.f[j]) })
+	return out, nil
+}
+
+func compare(a, b *value, f func(a, b float32) bool) (*value, error) {
+	if a.isBool || b.isBool {
+		return nil, fmt.Errorf("inputs are %s and %s, want float32", a.dtype(), b.dtype())
+	}
+	shape, err := broadcastShape(a.shape, b.shape)
+	if err != nil {
+		return nil, err
+	}
+	out := &value{shape: shape, isBool: true, b: make([]bool, shapeSize(shape))}
+	broadcast(shape, a.shape, b.shape, func(o, i, j int) { out.b[o] = f(a.f[i], b.f[j]) })
+	return out, nil
+}
+
+func boolBinary(a, b *value, f func(a, b bool) bool) (*value, error) {
+	if !a.isBool || !b.isBool {
+		return nil, fmt.Errorf("inputs are %s and %s, want bool", a.dtype(), b.dtype())
+	}
+	shape, err := broadcastShape(a.shape, b.shape)
+	if err != nil {
+		return nil, err
+	}
+	out := &value{shape: shape, isBool: true, b: make([]bool, shapeSize(shape))}
+	broadcast(shape, a.shape, b.shape, func(o, i, j int) { out.b[o] = f(a.b[i], b.b[j]) })
+	return out, nil
+}
+
+// broadcastShape returns the shape of a multidirectional (numpy) broadcast
+// of shapes a and b.
+func broadcastShape(a, b []int) ([]int, error) {
+	r := max(len(a), len(b))
+	out := make([]int, r)
+	for k := 0; k < r; k++ {
+		da, db := 1, 1
+		if i := k - (r - len(a)); i >= 0 {
+			da = a[i]
+		}
+		if i := k - (r - len(b)); i >= 0 {
+			db = b[i]
+		}
+		switch {
+		case da == db, db == 1:
+			out[k] = da
+		case da == 1:
+			out[k] = db
+		default:
+			return nil, fmt.Errorf("shapes %v and %v do not broadcast", a, b)
+		}
+	}
+	return out, nil
+}
+
+// broadcast calls f for each element of the output shape with the flat
+// indices of the output and of the elements of a and b it combines. a and b
+// must broadcast to shape.
+func broadcast(shape, a, b []int, f func(o, i, j int)) {
+	r := len(shape)
+	strides := func(s []int) []int {
+		st := make([]int, r)
+		acc := 1
+		for k := len(s) - 1; k >= 0; k-- {
+			if s[k] != 1 {
+				st[k+r-len(s)] = acc
+			}
+			acc *= s[k]
+		}
+		return st
+	}
+	sa, sb := strides(a), strides(b)
+	total := shapeSize(shape)
+	if total == 0 {
+		return
+	}
+	idx := make([]int, r)
+	i, j := 0, 0
+	for o := 0; o < total; o++ {
+		f(o, i, j)
+		for k := r - 1; k >= 0; k-- {
+			idx[k]++
+			i += sa[k]
+			j += sb[k]
+			if idx[k] < shape[k] {
+				break
+			}
+			i -= sa[k] * idx[k]
+			j -= sb[k] * idx[k]
+			idx[k] = 0
+		}
+	}
+}
+
+// gemm computes Y = alpha·A'·B' + beta·C with A' and B' optionally
+// transposed and C broadcast to [M, N] (unidirectionally).
+func (n *node) gemm(args []*value) (*value, error) {
+	a, b := args[0], args[1]
+	if a.isBool || b.isBool || len(a.shape) != 2 || len(b.shape) != 2 {
+		return nil, fmt.Errorf("A is %s%v and B is %s%v, want 2-D float32", a.dtype(), a.shape, b.dtype(), b.shape)
+	}
+	m, k := a.shape[0], a.shape[1]
+	if n.transA {
+		m, k = k, m
+	}
+	kb, nn := b.shape[0], b.shape[1]
+	if n.transB {
+		kb, nn = nn, kb
+	}
+	if k != kb {
+		return nil, fmt.Errorf("A%v and B%v do not multiply (transA=%v, transB=%v)", a.shape, b.shape, n.transA, n.transB)
+	}
+	at := func(r, c int) float32 {
+		if n.transA {
+			return a.f[c*m+r]
+		}
+		return a.f[r*k+c]
+	}
+	bt := func(r, c int) float32 {
+		if n.transB {
+			return b.f[c*k+r]
+		}
+		return b.f[r*nn+c]
+	}
+	out := &value{shape: []int{m, nn}, f: make([]float32, m*nn)}
+	for r := 0; r < m; r++ {
+		for c := 0; c < nn; c++ {
+			var s float32
+			for i := 0; i < k; i++ {
+				s += at(r, i) * bt(i, c)
+			}
+			out.f[r*nn+c] = n.alpha * s
+		}
+	}
+	if len(args) > 2 && args[2] != nil {
+		c := args[2]
+		if c.isBool {
+			return nil, fmt.Errorf("C is bool, want float32")
+		}
+		shape, err := broadcastShape(c.shape, out.shape)
+		if err != nil || len(shape) != 2 || shape[0] != m || shape[1] != nn {
+			return nil, fmt.Errorf("C%v does not broadcast to [%d %d]", c.shape, m, nn)
+		}
+		broadcast(out.shape, out.shape, c.shape, func(o, _, j int) { out.f[o] += n.beta * c.f[j] })
+	}
+	return out, nil
+}
+
+// reduceMean averages over n.axes (all axes when none are given).
+func (n *node) reduceMean(x *value) (*value, error) {
+	if x.isBool {
+		return nil, fmt.Errorf("input is bool, want float32")
+	}
+	r := len(x.shape)
+	reduce := make([]bool, r)
+	if len(n.axes) == 0 {
+		for k := range reduce {
+			reduce[k] = true
+		}
+	}
+	for _, ax := range n.axes {
+		a := int(ax)
+		if a < 0 {
+			a += r
+		}
+		if a < 0 || a >= r || ax < int64(-r) || ax >= int64(r) {
+			return nil, fmt.Errorf("axis %d out of range for rank %d", ax, r)
+		}
+		reduce[a] = true
+	}
+	var outShape, keptShape []int
+	count := 1
+	for k, d := range x.shape {
+		if reduce[k] {
+			count *= d
+			keptShape = append(keptShape, 1)
+			if n.keepDims {
+				outShape = append(outShape, 1)
+			}
+			continue
+		}
+		keptShape = append(keptShape, d)
+		outShape = append(outShape, d)
+	}
+	size := shapeSize(keptShape)
+	sums := make([]float64, size)
+	// Map each input element to its output element by broadcasting the
+	// kept shape against the input shape.
+	broadcast(x.shape, x.shape, keptShape, func(o, _, j int) { sums[j] += float64(x.f[o]) })
+	out := &value{shape: outShape, f: make([]float32, size)}
+	for i, s := range sums {
+		out.f[i] = float32(s / float64(count))
+	}
+	if outShape == nil {
+		out.shape = []int{}
+	}
+	return out, nil
+}

@@ -1,0 +1,426 @@
+package onnx
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/vaejob/vaejob/pipeline"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// arch names a network shape for randomModel.
+type arch struct {
+	d       int
+	encoder []int // hidden widths
+	latent  int
+	decoder []int // hidden widths; a last layer of width d is added
+}
+
+// tutorial is the seed tutorial's network: 9-32-16, latent 10, 10-16-32-9.
+var tutorial = arch{d: 9, encoder: []int{32, 16}, latent: 10, decoder: []int{16, 32}}
+
+// tiny is the network of the golden file.
+var tiny = arch{d: 3, encoder: []int{4}, latent: 2, decoder: nil}
+
+// randomModel builds a valid model with weights from a seeded generator, a
+// scaler fitted on 200 generated rows (returned too), a populated LogVar head
+// and the threshold near the 90th percentile of those rows' scores.
+func randomModel(t testing.TB, seed int64, a arch) (*pipeline.Model, []float32) {
+	t.Helper()
+	rng := rand.New(rand.NewSource(seed))
+	const n = 200
+	names := make([]string, a.d)
+	for j := range names {
+		names[j] = fmt.Sprintf("f%d", j)
+	}
+	rows := make([]float32, n*a.d)
+	for i := range rows {
+		j := i % a.d
+		rows[i] = float32(rng.NormFloat64()*float64(j+1) + float64(10*j))
+	}
+	sc, _, err := pipeline.FitMinMax(rows, a.d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dense := func(in, out int, act pipeline.Activation) pipeline.Dense {
+		l := pipeline.Dense{In: in, Out: out, W: make([]float32, in*out), B: make([]float32, out), Activation: act}
+		s := math.Sqrt(2 / float64(in))
+		for i := range l.W {
+			l.W[i] = float32(rng.NormFloat64() * s)
+		}
+		for i := range l.B {
+			l.B[i] = float32(rng.NormFloat64() * 0.1)
+		}
+		return l
+	}
+	m := &pipeline.Model{Features: names, Scaler: sc, Score: pipeline.ScoreMSE, ThresholdMethod: "quantile:0.9"}
+	width := a.d
+	for _, w := range a.encoder {
+		m.Encoder = append(m.Encoder, dense(width, w, pipeline.ReLU))
+		width = w
+	}
+	m.Mu = dense(width, a.latent, pipeline.Identity)
+	m.LogVar = dense(width, a.latent, pipeline.Identity)
+	width = a.latent
+	for _, w := range a.decoder {
+		m.Decoder = append(m.Decoder, dense(width, w, pipeline.ReLU))
+		width = w
+	}
+	m.Decoder = append(m.Decoder, dense(width, a.d, pipeline.Sigmoid))
+	scores := m.ScoreRows(rows)
+	sorted := append([]float32(nil), scores...)
+	for i := range sorted { // insertion sort: small and dependency-free
+		for j := i; j > 0 && sorted[j] < sorted[j-1]; j-- {
+			sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
+		}
+	}
+	// Midway between two training scores, so that no row sits on the
+	// threshold, where runtimes may legitimately disagree on the flag.
+	m.Threshold = sorted[n*9/10] + (sorted[n*9/10+1]-sorted[n*9/10])/2
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return m, rows
+}
+
+func testMetadata(m *pipeline.Model, seed int64) Metadata {
+	return Metadata{
+		ProducerVersion:    "v0.0.0-test",
+		RunID:              fmt.Sprintf("run-%d", seed),
+		TrainingDataSHA256: strings.Repeat("ab", 32),
+		TestVector:         pipeline.MakeTestVector(m, rand.New(rand.NewSource(seed)), 4),
+		Extra:              map[string]string{"vaejob.note": "test"},
+	}
+}
+
+// withoutLogVar returns a copy of m as Decode returns it.
+func withoutLogVar(m *pipeline.Model) *pipeline.Model {
+	c := *m
+	c.LogVar = pipeline.Dense{}
+	return &c
+}
+
+// specialRows returns rows with a NaN, a +Inf, a -Inf and a huge value.
+func specialRows(d int) []float32 {
+	rows := make([]float32, 4*d)
+	rows[0] = float32(math.NaN())
+	rows[d+1] = float32(math.Inf(1))
+	rows[2*d] = float32(math.Inf(-1))
+	rows[3*d] = 1e30
+	return rows
+}
+
+func TestRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		arch arch
+	}{
+		{"tutorial", tutorial},
+		{"tiny", tiny},
+		{"no encoder layers", arch{d: 4, latent: 3, decoder: []int{5}}},
+		{"wide", arch{d: 30, encoder: []int{64, 32, 16}, latent: 8, decoder: []int{16, 32, 64}}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			seed := int64(100 + i)
+			m, rows := randomModel(t, seed, tt.arch)
+			meta := testMetadata(m, seed)
+			data, err := Encode(m, meta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, gotMeta, err := Decode(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := withoutLogVar(m); !reflect.DeepEqual(got, want) {
+				t.Errorf("decoded model differs:\n got %+v\nwant %+v", got, want)
+			}
+			if !reflect.DeepEqual(gotMeta, meta) {
+				t.Errorf("decoded metadata differs:\n got %+v\nwant %+v", gotMeta, meta)
+			}
+
+			g, err := DecodeGraph(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := m.Dim()
+			all := append(append([]float32(nil), rows...), specialRows(d)...)
+			n := len(all) / d
+			score, flags, err := g.Run(all, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := m.ScoreRows(all)
+			var anomalies int
+			for r := 0; r < n; r++ {
+				if !ScoresAgree(score[r], want[r]) {
+					t.Errorf("row %d: onnx-go score %v, go scorer %v", r, score[r], want[r])
+				}
+				if flags[r] != IsAnomaly(score[r], m.Threshold) {
+					t.Errorf("row %d: is_anomaly %v for score %v, threshold %v", r, flags[r], score[r], m.Threshold)
+				}
+				if flags[r] {
+					anomalies++
+				}
+			}
+			special := flags[len(rows)/d:]
+			for r, f := range special {
+				if !f {
+					t.Errorf("special row %d (non-finite or huge feature) scored %v: not flagged", r, score[len(rows)/d+r])
+				}
+			}
+			if anomalies == 0 || anomalies == n {
+				t.Errorf("%d of %d rows flagged: threshold semantics not exercised", anomalies, n)
+			}
+
+			rep, err := Verify(data, all, n, want)
+			if err != nil {
+				t.Fatalf("verify: %v", err)
+			}
+			if rep.Failed != 0 || rep.Checks == 0 || rep.TestVectorRows != len(meta.TestVector.Rows) {
+				t.Errorf("report %+v", rep)
+			}
+		})
+	}
+}
+
+func TestRunZeroRows(t *testing.T) {
+	m, _ := randomModel(t, 1, tiny)
+	data, err := Encode(m, Metadata{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := DecodeGraph(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	score, flags, err := g.Run(nil, 0)
+	if err != nil || len(score) != 0 || len(flags) != 0 {
+		t.Errorf("Run(nil, 0) = %v, %v, %v", score, flags, err)
+	}
+	if _, _, err := g.Run(make([]float32, 5), 2); err == nil {
+		t.Error("Run with 5 values for 2 rows of 3: no error")
+	}
+}
+
+func TestEncodeDeterministic(t *testing.T) {
+	m, _ := randomModel(t, 7, tutorial)
+	meta := testMetadata(m, 7)
+	meta.Extra = map[string]string{"vaejob.z": "1", "vaejob.a": "2", "vaejob.m": "3"}
+	first, err := Encode(m, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		again, err := Encode(m, meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(first, again) {
+			t.Fatalf("encoding %d differs from the first", i+2)
+		}
+	}
+	props, err := ReadMetadataProps(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, p := range props {
+		keys = append(keys, p.Key)
+	}
+	if got := strings.Join(keys[len(keys)-3:], ","); got != "vaejob.a,vaejob.m,vaejob.z" {
+		t.Errorf("extra keys in order %s", got)
+	}
+}
+
+// tinyModel is the model of the golden file testdata/tiny.onnx.
+func tinyModel(t testing.TB) (*pipeline.Model, Metadata) {
+	m, _ := randomModel(t, 42, tiny)
+	meta := testMetadata(m, 42)
+	meta.ProducerVersion = "golden"
+	meta.Extra = nil
+	return m, meta
+}
+
+func TestGolden(t *testing.T) {
+	m, meta := tinyModel(t)
+	data, err := Encode(m, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "tiny.onnx")
+	if *update {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./onnx -update to create it)", err)
+	}
+	if !bytes.Equal(data, want) {
+		t.Errorf("Encode differs from %s (%d bytes, want %d); if the change is intended, run go test ./onnx -update", path, len(data), len(want))
+	}
+	// The golden file itself decodes back to the model.
+	got, gotMeta, err := Decode(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, withoutLogVar(m)) || !reflect.DeepEqual(gotMeta, meta) {
+		t.Error("golden file does not decode to the tiny model")
+	}
+}
+
+func TestProps(t *testing.T) {
+	m, _ := randomModel(t, 3, tiny)
+	m.Threshold = 0.1 // not exact in binary: the text must read back to the same float32
+	tests := []struct {
+		name    string
+		extra   map[string]string
+		wantErr string
+	}{
+		{"no extra", nil, ""},
+		{"extra", map[string]string{"vaejob.git_sha": "abc"}, ""},
+		{"unprefixed", map[string]string{"owner": "me"}, `must start with "vaejob."`},
+		{"empty suffix", map[string]string{"vaejob.": "x"}, `must start with "vaejob."`},
+		{"reserved", map[string]string{KeyThreshold: "9"}, "written by the encoder"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, err := Encode(m, Metadata{Extra: tt.extra})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			props, err := ReadMetadataProps(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kv := map[string]string{}
+			for _, p := range props {
+				if !strings.HasPrefix(p.Key, "vaejob.") {
+					t.Errorf("key %q lacks the vaejob. prefix", p.Key)
+				}
+				kv[p.Key] = p.Value
+			}
+			if kv[KeyThreshold] != "0.1" || kv[KeyScoreKind] != "mse_mu" || kv[KeyFeatureNames] != `["f0","f1","f2"]` {
+				t.Errorf("props %v", kv)
+			}
+			for k, v := range tt.extra {
+				if kv[k] != v {
+					t.Errorf("extra %s = %q, want %q", k, kv[k], v)
+				}
+			}
+			got, _, err := Decode(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Threshold != m.Threshold {
+				t.Errorf("threshold %v, want %v", got.Threshold, m.Threshold)
+			}
+		})
+	}
+}
+
+func TestEncodeInvalidModel(t *testing.T) {
+	m, _ := randomModel(t, 3, tiny)
+	bad := *m
+	bad.Threshold = float32(math.NaN())
+	tests := []struct {
+		name string
+		m    *pipeline.Model
+	}{
+		{"nil", nil},
+		{"nan threshold", &bad},
+		{"no features", &pipeline.Model{Score: pipeline.ScoreMSE}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Encode(tt.m, Metadata{}); err == nil {
+				t.Error("no error")
+			}
+		})
+	}
+}
+
+func TestVerifyMismatch(t *testing.T) {
+	m, rows := randomModel(t, 5, tiny)
+	meta := testMetadata(m, 5)
+	data, err := Encode(m, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(rows) / m.Dim()
+	want := m.ScoreRows(rows)
+
+	wrong := append([]float32(nil), want...)
+	wrong[3] += 0.5
+	rep, err := Verify(data, rows, n, wrong)
+	if !errors.Is(err, ErrMismatch) {
+		t.Fatalf("wrong recorded score: err = %v, want ErrMismatch", err)
+	}
+	if rep.Failed != 2 || len(rep.Mismatches) != 2 || rep.Mismatches[0].Row != 3 || rep.MaxAbsErr < 0.4 {
+		t.Errorf("report %+v", rep)
+	}
+
+	// A test vector whose scores do not match the model.
+	bad := meta
+	bad.TestVector.Scores = append([]float32(nil), meta.TestVector.Scores...)
+	bad.TestVector.Scores[0] *= 2
+	data2, err := Encode(m, bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(data2, nil, 0, nil); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "test vector") {
+		t.Errorf("bad test vector: err = %v", err)
+	}
+
+	// Bad arguments are errors, not mismatches.
+	if _, err := Verify(data, rows[:5], 2, nil); err == nil || errors.Is(err, ErrMismatch) {
+		t.Errorf("bad rows: err = %v", err)
+	}
+	if _, err := Verify(data, rows, n, want[:1]); err == nil || errors.Is(err, ErrMismatch) {
+		t.Errorf("bad recorded scores: err = %v", err)
+	}
+}
+
+func TestScoresAgree(t *testing.T) {
+	nan := float32(math.NaN())
+	inf := float32(math.Inf(1))
+	tests := []struct {
+		a, b float32
+		want bool
+	}{
+		{1, 1, true},
+		{0.5, 0.50009, true},
+		{0.5, 0.5002, false},
+		{1000, 1000.09, true},
+		{1000, 1000.2, false},
+		{nan, nan, true},
+		{nan, 1, false},
+		{1, nan, false},
+		{inf, inf, true},
+		{inf, 1e30, false},
+	}
+	for _, tt := range tests {
+		if got := ScoresAgree(tt.a, tt.b); got != tt.want {
+			t.Errorf("ScoresAgree(%v, %v) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

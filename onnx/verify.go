@@ -1,0 +1,181 @@
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/vaejob/vaejob/pipeline"
+)
+
+// ErrMismatch is wrapped by the error Verify returns when scores or alert
+// flags disagree.
+var ErrMismatch = errors.New("onnx scores disagree")
+
+// Tolerance is the relative tolerance of score comparisons: two scores a and
+// b agree when |a-b| <= Tolerance * max(1, |b|), or both are NaN.
+const Tolerance = 1e-4
+
+// maxMismatches is how many mismatches a Report keeps.
+const maxMismatches = 10
+
+// ScoresAgree reports whether score a agrees with the reference b within
+// Tolerance. NaN agrees only with NaN, and an infinity only with itself.
+func ScoresAgree(a, b float32) bool {
+	an, bn := a != a, b != b
+	if an || bn {
+		return an && bn
+	}
+	if math.IsInf(float64(a), 0) || math.IsInf(float64(b), 0) {
+		return a == b
+	}
+	return math.Abs(float64(a)-float64(b)) <= Tolerance*math.Max(1, math.Abs(float64(b)))
+}
+
+// IsAnomaly is the alert rule the graph implements: a score strictly above
+// the threshold, or a NaN score.
+func IsAnomaly(score, threshold float32) bool {
+	return score > threshold || score != score
+}
+
+// Report is the outcome of Verify.
+type Report struct {
+	// Rows is the number of caller rows checked; TestVectorRows the number of
+	// rows of the embedded test vector checked.
+	Rows, TestVectorRows int
+	// Threshold is the decoded model's threshold.
+	Threshold float32
+	// MaxAbsErr is the largest |a-b| of all finite score comparisons, and
+	// MaxRelErr the largest |a-b| / max(1, |b|).
+	MaxAbsErr, MaxRelErr float64
+	// Checks counts the comparisons made and Failed those that failed.
+	Checks, Failed int
+	// Mismatches holds the first failed comparisons.
+	Mismatches []Mismatch
+}
+
+// Mismatch is one failed comparison.
+type Mismatch struct {
+	Check string // which comparison, e.g. "onnx-go vs go scorer"
+	Row   int
+	Got   float32
+	Want  float32
+	// Detail explains flag mismatches.
+	Detail string
+}
+
+func (m Mismatch) String() string {
+	if m.Detail != "" {
+		return fmt.Sprintf("%s, row %d: %s", m.Check, m.Row, m.Detail)
+	}
+	return fmt.Sprintf("%s, row %d: got %v, want %v", m.Check, m.Row, m.Got, m.Want)
+}
+
+func (r *Report) score(check string, row int, got, want float32) {
+	r.Checks++
+	if !math.IsNaN(float64(got)) && !math.IsNaN(float64(want)) && !math.IsInf(float64(got), 0) && !math.IsInf(float64(want), 0) {
+		abs := math.Abs(float64(got) - float64(want))
+		r.MaxAbsErr = math.Max(r.MaxAbsErr, abs)
+		r.MaxRelErr = math.Max(r.MaxRelErr, abs/math.Max(1, math.Abs(float64(want))))
+	}
+	if !ScoresAgree(got, want) {
+		r.fail(Mismatch{Check: check, Row: row, Got: got, Want: want})
+	}
+}
+
+func (r *Report) flag(check string, row int, score float32, got bool) {
+	r.Checks++
+	if want := IsAnomaly(score, r.Threshold); got != want {
+		r.fail(Mismatch{Check: check, Row: row, Got: score, Want: r.Threshold,
+			Detail: fmt.Sprintf("is_anomaly=%v for score %v and threshold %v", got, score, r.Threshold)})
+	}
+}
+
+func (r *Report) fail(m Mismatch) {
+	r.Failed++
+	if len(r.Mismatches) < maxMismatches {
+		r.Mismatches = append(r.Mismatches, m)
+	}
+}
+
+// Err returns nil when every check passed, else an error wrapping
+// ErrMismatch that names the first mismatches.
+func (r *Report) Err() error {
+	if r.Failed == 0 {
+		return nil
+	}
+	first := make([]string, len(r.Mismatches))
+	for i, m := range r.Mismatches {
+		first[i] = m.String()
+	}
+	return fmt.Errorf("%w: %d of %d checks failed (max abs error %.3g, max rel error %.3g); first: %s",
+		ErrMismatch, r.Failed, r.Checks, r.MaxAbsErr, r.MaxRelErr, strings.Join(first, "; "))
+}
+
+// Verify decodes an ONNX file written by Encode and checks it three ways on
+// the n raw rows in rows (row-major) and on the test vector embedded in its
+// metadata:
+//
+//   - the graph evaluated by onnx-go's decoding (Graph.Run) against the Go
+//     scorer (pipeline.Scorer) of the decoded Model;
+//   - both against want, recorded scores of the same rows, when want is not
+//     nil, and against the test vector's recorded scores;
+//   - the graph's is_anomaly against its own score and threshold.
+//
+// Scores agree within Tolerance. A file that does not decode gives that
+// error; disagreements give the Report and an error wrapping ErrMismatch.
+func Verify(data []byte, rows []float32, n int, want []float32) (*Report, error) {
+	g, m, meta, err := decodeAll(data)
+	if err != nil {
+		return nil, fmt.Errorf("verify onnx: %w", err)
+	}
+	d := m.Dim()
+	if n < 0 || len(rows) != n*d {
+		return nil, fmt.Errorf("verify onnx: %d values for %d rows of %d features", len(rows), n, d)
+	}
+	if want != nil && len(want) != n {
+		return nil, fmt.Errorf("verify onnx: %d recorded scores for %d rows", len(want), n)
+	}
+	tv := meta.TestVector
+	if len(tv.Rows) != len(tv.Scores) {
+		return nil, fmt.Errorf("verify onnx: test vector has %d rows and %d scores", len(tv.Rows), len(tv.Scores))
+	}
+	r := &Report{Rows: n, TestVectorRows: len(tv.Rows), Threshold: m.Threshold}
+	scorer := pipeline.NewScorer(m)
+
+	check := func(label string, x []float32, n int, recorded []float32) error {
+		got, flags, err := g.Run(x, n)
+		if err != nil {
+			return err
+		}
+		for i := 0; i < n; i++ {
+			goScore := scorer.Score(x[i*d : (i+1)*d])
+			r.score("onnx-go vs go scorer"+label, i, got[i], goScore)
+			r.flag("onnx-go is_anomaly"+label, i, got[i], flags[i])
+			if recorded != nil {
+				r.score("go scorer vs recorded"+label, i, goScore, recorded[i])
+				r.score("onnx-go vs recorded"+label, i, got[i], recorded[i])
+			}
+		}
+		return nil
+	}
+	if n > 0 {
+		if err := check("", rows, n, want); err != nil {
+			return nil, fmt.Errorf("verify onnx: %w", err)
+		}
+	}
+	if len(tv.Rows) > 0 {
+		flat := make([]float32, 0, len(tv.Rows)*d)
+		for i, row := range tv.Rows {
+			if len(row) != d {
+				return nil, fmt.Errorf("verify onnx: test vector row %d has %d values, want %d", i, len(row), d)
+			}
+			flat = append(flat, row...)
+		}
+		if err := check(" (test vector)", flat, len(tv.Rows), tv.Scores); err != nil {
+			return nil, fmt.Errorf("verify onnx: test vector: %w", err)
+		}
+	}
+	return r, r.Err()
+}

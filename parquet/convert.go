@@ -1,0 +1,264 @@
+package parquet
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+)
+
+// isNumeric reports whether columns of type dt become features in the
+// default selection: integers, floats and decimals, plain or dictionary
+// encoded.
+func isNumeric(dt arrow.DataType) bool {
+	switch dt.ID() {
+	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64,
+		arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64,
+		arrow.FLOAT16, arrow.FLOAT32, arrow.FLOAT64,
+		arrow.DECIMAL128, arrow.DECIMAL256:
+		return true
+	case arrow.DICTIONARY:
+		return isNumeric(dt.(*arrow.DictionaryType).ValueType)
+	}
+	return false
+}
+
+// isConvertible reports whether columns of type dt can be converted to
+// numbers at all: the numeric types plus booleans (as 0 and 1).
+func isConvertible(dt arrow.DataType) bool {
+	switch dt.ID() {
+	case arrow.BOOL:
+		return true
+	case arrow.DICTIONARY:
+		return isConvertible(dt.(*arrow.DictionaryType).ValueType)
+	}
+	return isNumeric(dt)
+}
+
+// typeName describes an Arrow type for users.
+func typeName(dt arrow.DataType) string {
+	switch dt.ID() {
+	case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW:
+		return "string"
+	case arrow.BINARY, arrow.LARGE_BINARY, arrow.BINARY_VIEW, arrow.FIXED_SIZE_BINARY:
+		return "binary"
+	case arrow.DICTIONARY:
+		return "dictionary of " + typeName(dt.(*arrow.DictionaryType).ValueType)
+	}
+	return dt.String()
+}
+
+// valueStats counts the values of one column that cannot be used.
+type valueStats struct {
+	nulls     int // null entries
+	nonFinite int // NaN or ±Inf in the source data
+	overflow  int // finite in the source but beyond the float32 range
+}
+
+func (s valueStats) bad() bool { return s.nulls+s.nonFinite+s.overflow > 0 }
+
+func (s valueStats) String() string {
+	var parts []string
+	if s.nulls > 0 {
+		parts = append(parts, plural(s.nulls, "null"))
+	}
+	if s.nonFinite > 0 {
+		parts = append(parts, fmt.Sprintf("%d NaN/Inf", s.nonFinite))
+	}
+	if s.overflow > 0 {
+		parts = append(parts, fmt.Sprintf("%d outside the float32 range", s.overflow))
+	}
+	out := ""
+	for i, p := range parts {
+		if i > 0 {
+			out += ", "
+		}
+		out += p
+	}
+	return out
+}
+
+// number is every Go type backing a numeric Arrow array.
+type number interface {
+	~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~float32 | ~float64
+}
+
+// put stores v as float32 at dst[0], counting NaN, Inf and float32 overflow.
+func put(dst []float32, v float64, st *valueStats) {
+	f := float32(v)
+	dst[0] = f
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		st.nonFinite++
+	} else if math.IsInf(float64(f), 0) {
+		st.overflow++
+	}
+}
+
+// fillNumbers converts vals, the values of arr, into dst[i*stride].
+func fillNumbers[T number](vals []T, arr arrow.Array, dst []float32, stride int, st *valueStats) {
+	hasNulls := arr.NullN() > 0
+	for i, v := range vals {
+		if hasNulls && arr.IsNull(i) {
+			st.nulls++
+			dst[i*stride] = 0
+			continue
+		}
+		put(dst[i*stride:], float64(v), st)
+	}
+}
+
+// fillFunc converts arr via value(i) into dst[i*stride].
+func fillFunc(arr arrow.Array, value func(i int) float64, dst []float32, stride int, st *valueStats) {
+	hasNulls := arr.NullN() > 0
+	for i := 0; i < arr.Len(); i++ {
+		if hasNulls && arr.IsNull(i) {
+			st.nulls++
+			dst[i*stride] = 0
+			continue
+		}
+		put(dst[i*stride:], value(i), st)
+	}
+}
+
+// toFloat32 converts arr into dst[i*stride] for i in [0, arr.Len()),
+// counting nulls and non-finite values in st. It fails only for types that
+// isConvertible rejects.
+func toFloat32(arr arrow.Array, dst []float32, stride int, st *valueStats) error {
+	switch a := arr.(type) {
+	case *array.Int8:
+		fillNumbers(a.Int8Values(), arr, dst, stride, st)
+	case *array.Int16:
+		fillNumbers(a.Int16Values(), arr, dst, stride, st)
+	case *array.Int32:
+		fillNumbers(a.Int32Values(), arr, dst, stride, st)
+	case *array.Int64:
+		fillNumbers(a.Int64Values(), arr, dst, stride, st)
+	case *array.Uint8:
+		fillNumbers(a.Uint8Values(), arr, dst, stride, st)
+	case *array.Uint16:
+		fillNumbers(a.Uint16Values(), arr, dst, stride, st)
+	case *array.Uint32:
+		fillNumbers(a.Uint32Values(), arr, dst, stride, st)
+	case *array.Uint64:
+		fillNumbers(a.Uint64Values(), arr, dst, stride, st)
+	case *array.Float32:
+		fillNumbers(a.Float32Values(), arr, dst, stride, st)
+	case *array.Float64:
+		fillNumbers(a.Float64Values(), arr, dst, stride, st)
+	default:
+		value, err := valueFunc(arr)
+		if err != nil {
+			return err
+		}
+		fillFunc(arr, value, dst, stride, st)
+	}
+	return nil
+}
+
+// valueFunc returns a function reading entry i of arr as float64, for any
+// type isConvertible accepts. Null entries must be skipped by the caller.
+func valueFunc(arr arrow.Array) (func(i int) float64, error) {
+	switch a := arr.(type) {
+	case *array.Int8:
+		return func(i int) float64 { return float64(a.Value(i)) }, nil
+	case *array.Int16:
+		return func(i int) float64 { return float64(a.Value(i)) }, nil
+	case *array.Int32:
+		return func(i int) float64 { return float64(a.Value(i)) }, nil
+	case *array.Int64:
+		return func(i int) float64 { return float64(a.Value(i)) }, nil
+	case *array.Uint8:
+		return func(i int) float64 { return float64(a.Value(i)) }, nil
+	case *array.Uint16:
+		return func(i int) float64 { return float64(a.Value(i)) }, nil
+	case *array.Uint32:
+		return func(i int) float64 { return float64(a.Value(i)) }, nil
+	case *array.Uint64:
+		return func(i int) float64 { return float64(a.Value(i)) }, nil
+	case *array.Float16:
+		return func(i int) float64 { return float64(a.Value(i).Float32()) }, nil
+	case *array.Float32:
+		return func(i int) float64 { return float64(a.Value(i)) }, nil
+	case *array.Float64:
+		return a.Value, nil
+	case *array.Boolean:
+		return func(i int) float64 {
+			if a.Value(i) {
+				return 1
+			}
+			return 0
+		}, nil
+	case *array.Decimal128:
+		scale := a.DataType().(*arrow.Decimal128Type).Scale
+		return func(i int) float64 { return a.Value(i).ToFloat64(scale) }, nil
+	case *array.Decimal256:
+		scale := a.DataType().(*arrow.Decimal256Type).Scale
+		return func(i int) float64 { return a.Value(i).ToFloat64(scale) }, nil
+	case *array.Dictionary:
+		dict := a.Dictionary()
+		inner, err := valueFunc(dict)
+		if err != nil {
+			return nil, err
+		}
+		return func(i int) float64 {
+			j := a.GetValueIndex(i)
+			if dict.IsNull(j) {
+				return math.NaN()
+			}
+			return inner(j)
+		}, nil
+	}
+	return nil, fmt.Errorf("type %s cannot be converted to numbers", typeName(arr.DataType()))
+}
+
+// formatter returns a function rendering entry i of arr as CSV text. Nulls
+// render as the empty string; floats in their shortest exact form.
+func formatter(arr arrow.Array) func(i int) string {
+	var f func(i int) string
+	switch a := arr.(type) {
+	case *array.Float32:
+		f = func(i int) string { return strconv.FormatFloat(float64(a.Value(i)), 'g', -1, 32) }
+	case *array.Float64:
+		f = func(i int) string { return strconv.FormatFloat(a.Value(i), 'g', -1, 64) }
+	case *array.Float16:
+		f = func(i int) string { return strconv.FormatFloat(float64(a.Value(i).Float32()), 'g', -1, 32) }
+	case *array.Int8:
+		f = func(i int) string { return strconv.FormatInt(int64(a.Value(i)), 10) }
+	case *array.Int16:
+		f = func(i int) string { return strconv.FormatInt(int64(a.Value(i)), 10) }
+	case *array.Int32:
+		f = func(i int) string { return strconv.FormatInt(int64(a.Value(i)), 10) }
+	case *array.Int64:
+		f = func(i int) string { return strconv.FormatInt(a.Value(i), 10) }
+	case *array.Uint8:
+		f = func(i int) string { return strconv.FormatUint(uint64(a.Value(i)), 10) }
+	case *array.Uint16:
+		f = func(i int) string { return strconv.FormatUint(uint64(a.Value(i)), 10) }
+	case *array.Uint32:
+		f = func(i int) string { return strconv.FormatUint(uint64(a.Value(i)), 10) }
+	case *array.Uint64:
+		f = func(i int) string { return strconv.FormatUint(a.Value(i), 10) }
+	case *array.Boolean:
+		f = func(i int) string { return strconv.FormatBool(a.Value(i)) }
+	case *array.String:
+		f = a.Value
+	case *array.LargeString:
+		f = a.Value
+	case *array.Dictionary:
+		inner := formatter(a.Dictionary())
+		f = func(i int) string { return inner(a.GetValueIndex(i)) }
+	default:
+		f = arr.ValueStr
+	}
+	if arr.NullN() == 0 {
+		return f
+	}
+	return func(i int) string {
+		if arr.IsNull(i) {
+			return ""
+		}
+		return f(i)
+	}
+}

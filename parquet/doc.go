@@ -1,0 +1,39 @@
+// Package parquet is the table input/output layer of vaejob.
+//
+// It reads a Parquet file into a dense, row-major float32 feature matrix
+// ([Table]) and writes per-row scores back out as Parquet or CSV
+// ([WriteScores]). It knows nothing about models: it only turns columns into
+// numbers and numbers back into columns.
+//
+// # Reading
+//
+// [ReadTable] opens a Parquet file, decides which columns become features
+// according to a [Selection], and reads only those columns (plus any columns
+// to carry along untouched, [Selection.Keep]) one row group at a time, so
+// memory stays bounded by the size of the output matrix plus one column chunk.
+// Every numeric Arrow type (signed and unsigned integers, float16/32/64,
+// decimals, and dictionary-encoded numbers) is coerced to float32; boolean
+// columns become 0/1 when named explicitly in [Selection.Features].
+//
+// By default every numeric column becomes a feature, in file order, and
+// non-numeric columns are reported in [Table.Skipped]. A feature column must
+// not contain nulls, NaN or ±Inf; all offending columns are reported at once.
+//
+// # Errors
+//
+// Problems with the input data (a missing, unreadable or corrupt file, an
+// unknown column, a non-numeric feature, no rows, missing values) wrap
+// [ErrBadInput]; mistakes in how the package is called (contradictory or
+// duplicate names in a [Selection] or a column list) wrap [ErrUsage]. Callers
+// map them to exit codes with errors.Is. Panics raised by the Arrow decoder on
+// corrupt files are recovered and reported as [ErrBadInput].
+//
+// # Writing
+//
+// [WriteScores] writes one row per input row, in input order: the kept
+// columns first, then "score" (float32) and "is_anomaly" (bool). The format
+// is chosen by the caller, usually with [FormatForPath]. CSV floats are
+// written in the shortest form that reads back to the same float32.
+//
+// [Digest] computes the size and SHA-256 of a file, for provenance records.
+package parquet
