@@ -76,7 +76,8 @@ func load(data []byte) (*Graph, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: empty input", ErrFormat)
 	}
-	if err := prescan(data); err != nil {
+	inits, err := prescan(data)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
 	r := newRecorder()
@@ -84,7 +85,7 @@ func load(data []byte) (*Graph, error) {
 	if err := unmarshal(m, data); err != nil {
 		return nil, fmt.Errorf("%w: onnx-go: %w", ErrFormat, err)
 	}
-	g, err := newGraph(r, m)
+	g, err := newGraph(r, m, inits)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
@@ -105,8 +106,11 @@ func unmarshal(m *onnxgo.Model, data []byte) (err error) {
 // onnx-go allocate memory, so that a corrupt or hostile file fails with an
 // error instead of exhausting memory: the dimensions of declared values and
 // of initializers, and tensor or graph attributes (vaejob never writes those).
-func prescan(data []byte) error {
+// It returns the names of the initializers, which onnx-go does not tell apart
+// from other values that carry a tensor.
+func prescan(data []byte) (map[string]bool, error) {
 	sawGraph := false
+	inits := map[string]bool{}
 	err := walk(data, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
 		if num != fModelGraph {
 			return nil
@@ -123,7 +127,9 @@ func prescan(data []byte) error {
 			case fGraphNode:
 				return scanNode(v)
 			case fGraphInitializer:
-				return scanInitializer(v, len(data))
+				name, err := scanInitializer(v, len(data))
+				inits[name] = true
+				return err
 			case fGraphInput, fGraphOutput, fGraphValueInfo:
 				return scanValueInfo(v)
 			}
@@ -131,12 +137,12 @@ func prescan(data []byte) error {
 		})
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !sawGraph {
-		return errors.New("no graph in the model")
+		return nil, errors.New("no graph in the model")
 	}
-	return nil
+	return inits, nil
 }
 
 func scanNode(b []byte) error {
@@ -155,10 +161,14 @@ func scanNode(b []byte) error {
 }
 
 // scanInitializer checks that a TensorProto's element count cannot exceed the
-// size of the file that stores it.
-func scanInitializer(b []byte, fileSize int) error {
+// size of the file that stores it, and returns its name.
+func scanInitializer(b []byte, fileSize int) (string, error) {
 	var dims []uint64
+	var name string
 	err := walk(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
+		if num == fTensorName && typ == protowire.BytesType {
+			name = string(v)
+		}
 		if num != fTensorDims {
 			return nil
 		}
@@ -177,12 +187,12 @@ func scanInitializer(b []byte, fileSize int) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("initializer: %w", err)
+		return "", fmt.Errorf("initializer: %w", err)
 	}
 	if !dimsWithin(dims, uint64(fileSize)) {
-		return fmt.Errorf("initializer dims %v exceed the %d-byte file", dims, fileSize)
+		return "", fmt.Errorf("initializer %q: dims %v exceed the %d-byte file", name, dims, fileSize)
 	}
-	return nil
+	return name, nil
 }
 
 func scanValueInfo(b []byte) error {

@@ -75,8 +75,9 @@ func (g *Graph) Ops() []string {
 	return ops
 }
 
-// newGraph builds a Graph from what onnx-go told the recorder.
-func newGraph(r *recorder, m *onnxgo.Model) (*Graph, error) {
+// newGraph builds a Graph from what onnx-go told the recorder; inits names
+// the initializers.
+func newGraph(r *recorder, m *onnxgo.Model, inits map[string]bool) (*Graph, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
@@ -115,8 +116,13 @@ func newGraph(r *recorder, m *onnxgo.Model) (*Graph, error) {
 		n := &node{op: rop.op.Name}
 		for _, out := range rop.outputs {
 			name := r.nameOf(out)
-			if produced[name] {
+			switch {
+			case produced[name]:
 				return nil, fmt.Errorf("value %q is produced by two nodes", name)
+			case name == g.input:
+				return nil, fmt.Errorf("a %s node overwrites the graph input %q", n.op, name)
+			case inits[name]:
+				return nil, fmt.Errorf("a %s node overwrites the initializer %q", n.op, name)
 			}
 			produced[name] = true
 			n.outputs = append(n.outputs, name)
@@ -129,6 +135,9 @@ func newGraph(r *recorder, m *onnxgo.Model) (*Graph, error) {
 			return nil, err
 		}
 		for _, in := range ins {
+			if in.name == n.outputs[0] {
+				return nil, fmt.Errorf("%s node %q reads its own output", n.op, in.name)
+			}
 			n.inputs = append(n.inputs, in.name)
 		}
 		if err := n.setAttributes(rop.op.Attributes); err != nil {
@@ -137,16 +146,12 @@ func newGraph(r *recorder, m *onnxgo.Model) (*Graph, error) {
 		g.ops = append(g.ops, n)
 	}
 
-	// Initializers: nodes that carry a tensor and are neither the input nor
-	// the declared outputs (onnx-go gives those an empty tensor of the
-	// declared type).
-	isOutput := map[string]bool{}
-	for _, o := range g.outputs {
-		isOutput[o] = true
-	}
 	for _, n := range r.order {
-		if n.tensor == nil || n.name == g.input || isOutput[n.name] || produced[n.name] {
+		if !inits[n.name] || n.name == g.input {
 			continue
+		}
+		if n.tensor == nil {
+			return nil, fmt.Errorf("initializer %q has no tensor", n.name)
 		}
 		v, err := fromTensor(n.tensor)
 		if err != nil {

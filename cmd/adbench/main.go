@@ -31,7 +31,8 @@ import (
 
 type result struct {
 	dataset string
-	seed    int
+	seed    int   // the split: DATASET/seedK
+	jobSeed int64 // vaejob train --seed
 	roc, pr float64
 	active  int
 	seconds float64
@@ -44,6 +45,7 @@ func main() {
 	epochs := flag.Int("epochs", 0, "epochs (0: the preset's)")
 	only := flag.String("datasets", "", "comma-separated dataset names (default: all)")
 	workers := flag.Int("workers", 2, "runs in parallel")
+	repeats := flag.Int("repeats", 1, "training runs per split, with job seeds K, K+1000, K+2000, ... (more repeats average out the seed noise of one run)")
 	flag.Parse()
 
 	var tasks []result
@@ -59,7 +61,9 @@ func main() {
 		for _, s := range seeds {
 			var k int
 			fmt.Sscanf(filepath.Base(s), "seed%d", &k)
-			tasks = append(tasks, result{dataset: d.Name(), seed: k})
+			for rep := 0; rep < *repeats; rep++ {
+				tasks = append(tasks, result{dataset: d.Name(), seed: k, jobSeed: int64(k + 1000*rep)})
+			}
 		}
 	}
 	tmp, err := os.MkdirTemp("", "adbench-")
@@ -102,9 +106,9 @@ func run(data, tmp, preset string, epochs int, r result) result {
 	}
 	res, err := jobs.Train(context.Background(), jobs.TrainOptions{
 		Input:   filepath.Join(dir, "train.parquet"),
-		Out:     filepath.Join(tmp, fmt.Sprintf("%s-%d", r.dataset, r.seed)),
+		Out:     filepath.Join(tmp, fmt.Sprintf("%s-%d-%d", r.dataset, r.seed, r.jobSeed)),
 		Exclude: append(exclude, "label"),
-		Seed:    int64(r.seed),
+		Seed:    r.jobSeed,
 		RunID:   "bench",
 		Preset:  preset,
 		Epochs:  epochs,
@@ -137,6 +141,15 @@ func run(data, tmp, preset string, epochs int, r result) result {
 	r.active = res.Record.Latent.Active
 	r.seconds = time.Since(t0).Seconds()
 	return r
+}
+
+// span prints the range of a list of counts: "3" or "2–5".
+func span(v []int) string {
+	lo, hi := slices.Min(v), slices.Max(v)
+	if lo == hi {
+		return fmt.Sprint(lo)
+	}
+	return fmt.Sprintf("%d–%d", lo, hi)
 }
 
 // constantColumns names the columns of a training file that hold one value
@@ -191,7 +204,7 @@ func report(tasks []result, preset string, elapsed time.Duration) {
 	sort.Slice(names, func(i, j int) bool { return strings.ToLower(names[i]) < strings.ToLower(names[j]) })
 
 	fmt.Printf("preset %s: test ROC-AUC and PR-AUC, mean over seeds\n\n", preset)
-	fmt.Println("| dataset | seeds | ROC | seed-vae ROC | Δ | iforest ROC | centroid ROC | PR | seed-vae PR | iforest PR | centroid PR | active units | s/run |")
+	fmt.Println("| dataset | runs | ROC | seed-vae ROC | Δ | iforest ROC | centroid ROC | PR | seed-vae PR | iforest PR | centroid PR | active units | s/run |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	var sum [8]float64
 	var counted int
@@ -217,8 +230,8 @@ func report(tasks []result, preset string, elapsed time.Duration) {
 		}
 		roc, pr, secs = roc/float64(ok), pr/float64(ok), secs/float64(ok)
 		ref := reference[n]
-		fmt.Printf("| %s | %d | %.3f | %.3f | %+.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %v | %.1f |\n",
-			n, ok, roc, ref[0], roc-ref[0], ref[1], ref[2], pr, ref[3], ref[4], ref[5], active, secs)
+		fmt.Printf("| %s | %d | %.3f | %.3f | %+.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %s | %.1f |\n",
+			n, ok, roc, ref[0], roc-ref[0], ref[1], ref[2], pr, ref[3], ref[4], ref[5], span(active), secs)
 		vals := [8]float64{roc, ref[0], ref[1], ref[2], pr, ref[3], ref[4], ref[5]}
 		for i := range sum {
 			sum[i] += vals[i]

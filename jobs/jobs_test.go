@@ -1,0 +1,123 @@
+package jobs
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestResolve(t *testing.T) {
+	base := func() TrainOptions { return TrainOptions{Input: "in.parquet", Out: "out"} }
+	tests := []struct {
+		name   string
+		modify func(*TrainOptions)
+		check  func(ResolvedConfig) bool
+		errMsg string // "" = no error
+	}{
+		{"defaults", func(*TrainOptions) {}, func(c ResolvedConfig) bool {
+			return c.Preset == "default" && c.Epochs == 100 && c.BatchSize == 256 && c.LatentDim == 10 &&
+				c.LearningRate == 1e-3 && c.ValidationFraction == 0.2 && c.Threshold == "quantile:0.99" &&
+				slices.Equal(c.Hidden, []int{32, 16})
+		}, ""},
+		{"tutorial with overrides", func(o *TrainOptions) {
+			o.Preset, o.Epochs, o.BatchSize, o.LatentDim, o.LearningRate = "tutorial", 7, 64, 3, 0.01
+		}, func(c ResolvedConfig) bool {
+			return c.Preset == "tutorial" && c.Epochs == 7 && c.BatchSize == 64 && c.LatentDim == 3 && c.LearningRate == 0.01
+		}, ""},
+		{"no input", func(o *TrainOptions) { o.Input = "" }, nil, "--input is required"},
+		{"no out", func(o *TrainOptions) { o.Out = "" }, nil, "--out is required"},
+		{"features and exclude", func(o *TrainOptions) { o.Features, o.Exclude = []string{"a"}, []string{"b"} }, nil, "cannot be used together"},
+		{"unknown preset", func(o *TrainOptions) { o.Preset = "big" }, nil, "unknown preset"},
+		{"negative epochs", func(o *TrainOptions) { o.Epochs = -1 }, nil, "must be positive"},
+		{"fraction too big", func(o *TrainOptions) { o.ValidationFraction = 1 }, nil, "--validation-fraction"},
+		{"bad threshold", func(o *TrainOptions) { o.Threshold = "top:5" }, nil, "unknown method"},
+		{"bad run id", func(o *TrainOptions) { o.RunID = "a/b" }, nil, "run id"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := base()
+			tc.modify(&o)
+			c, err := o.resolve()
+			if tc.errMsg != "" {
+				if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), tc.errMsg) {
+					t.Fatalf("err = %v, want a usage error mentioning %q", err, tc.errMsg)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(c) {
+				t.Errorf("resolved config %+v", c)
+			}
+		})
+	}
+}
+
+func TestRunIDs(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	a, b := NewRunID(t0), NewRunID(t0.Add(time.Millisecond))
+	if !(a < b) {
+		t.Errorf("run ids do not sort by time: %s, %s", a, b)
+	}
+	if NewRunID(t0) == a {
+		t.Error("two run ids of the same millisecond are equal")
+	}
+	for _, id := range []string{a, "scheduled__2026-11-24T00:00:00+00:00", "manual-1", "r1"} {
+		if err := CheckRunID(id); err != nil {
+			t.Errorf("CheckRunID(%q) = %v", id, err)
+		}
+	}
+	for _, id := range []string{"", "latest", "../x", "a/b", ".hidden", strings.Repeat("x", 129), "a b"} {
+		if err := CheckRunID(id); !errors.Is(err, ErrUsage) {
+			t.Errorf("CheckRunID(%q) accepted", id)
+		}
+	}
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f.txt")
+	for _, content := range []string{"first", "second"} {
+		if err := WriteFileAtomic(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(path); string(got) != content {
+			t.Errorf("content %q, want %q", got, content)
+		}
+	}
+	failing := errors.New("disk on fire")
+	err := createAtomic(path, 0o644, func(w io.Writer) error {
+		w.Write([]byte("partial"))
+		return failing
+	})
+	if !errors.Is(err, failing) {
+		t.Fatalf("err = %v", err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "second" {
+		t.Errorf("a failed write changed the file to %q", got)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("a failed write left files behind: %v", entries)
+	}
+}
+
+func TestPointLatest(t *testing.T) {
+	out := t.TempDir()
+	for _, target := range []string{"runs/a", "runs/b"} {
+		if err := pointLatest(out, target); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.Readlink(filepath.Join(out, "latest")); got != target {
+			t.Errorf("latest -> %q, want %q", got, target)
+		}
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 1 {
+		t.Errorf("temporary links left behind: %v", entries)
+	}
+}
