@@ -34,7 +34,8 @@ func (g *Graph) Run(x []float32, n int) (score []float32, isAnomaly []bool, err 
 	case !a.isBool || len(a.shape) != 1 || a.shape[0] != n:
 		return nil, nil, fmt.Errorf("run graph: %s is %s%v, want bool[%d]", IsAnomalyName, a.dtype(), a.shape, n)
 	}
-	return s.f, a.b, nil
+	// Copies, so that no caller can reach a value the graph holds.
+	return append([]float32(nil), s.f...), append([]bool(nil), a.b...), nil
 }
 
 // evaluate evaluates the graph with in as its input and returns its outputs by

@@ -50,8 +50,6 @@ type value struct {
 	b      []bool
 }
 
-func (v *value) size() int { return shapeSize(v.shape) }
-
 func shapeSize(s []int) int {
 	n := 1
 	for _, d := range s {
