@@ -10,7 +10,8 @@
 // [ReadTable] opens a Parquet file, decides which columns become features
 // according to a [Selection], and reads only those columns (plus any columns
 // to carry along untouched, [Selection.Keep]) one row group at a time, so
-// memory stays bounded by the size of the output matrix plus one column chunk.
+// memory stays bounded by the output matrix, the kept columns and one column
+// chunk.
 // Every numeric Arrow type (signed and unsigned integers, float16/32/64,
 // decimals, and dictionary-encoded numbers) is coerced to float32; boolean
 // columns become 0/1 when named explicitly in [Selection.Features].

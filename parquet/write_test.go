@@ -218,3 +218,48 @@ func TestFormatForPath(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteScoresNestedKept(t *testing.T) {
+	st := build(t, arrow.StructOf(
+		arrow.Field{Name: "a", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		arrow.Field{Name: "b", Type: arrow.BinaryTypes.String, Nullable: true},
+	), `[{"a":1,"b":"x"},{"a":null,"b":"y"},null]`)
+	ls := build(t, arrow.ListOf(arrow.PrimitiveTypes.Float64), `[[1,2],[],null]`)
+	ts := build(t, arrow.FixedWidthTypes.Timestamp_us, `["2024-01-01 00:00:00","2024-01-02 00:00:00",null]`)
+	path := writeFixture(t, "n.parquet", 2, col{"s", st}, col{"l", ls}, col{"x", f64s([]float64{1, 2, 3})}, col{"ts", ts})
+	keep := []string{"s", "l", "ts"}
+	tb, err := ReadTable(path, Selection{Keep: keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(tb.Names, []string{"x"}) || len(tb.Skipped) != 3 {
+		t.Fatalf("names %v, skipped %v", tb.Names, tb.Skipped)
+	}
+	score, flags := []float32{1, 2, 3}, []bool{true, false, true}
+
+	var buf bytes.Buffer
+	if err := WriteScores(&buf, CSV, tb.Kept, score, flags); err != nil {
+		t.Fatal(err)
+	}
+	want := "s,l,ts,score,is_anomaly\n" +
+		`"{""a"":1,""b"":""x""}","[1,2]",2024-01-01 00:00:00Z,1,true` + "\n" +
+		`"{""a"":null,""b"":""y""}",[],2024-01-02 00:00:00Z,2,false` + "\n" +
+		",,,3,true\n"
+	if buf.String() != want {
+		t.Errorf("CSV =\n%s\nwant\n%s", buf.String(), want)
+	}
+
+	buf.Reset()
+	if err := WriteScores(&buf, Parquet, tb.Kept, score, flags); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadTable(writeBytes(t, "o.parquet", buf.Bytes()), Selection{Keep: keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range keep {
+		if a, b := back.Kept.Column(i).DataType(), tb.Kept.Column(i).DataType(); !arrow.TypeEqual(a, b) {
+			t.Errorf("column %s: type %s after round trip, want %s", keep[i], a, b)
+		}
+	}
+}
