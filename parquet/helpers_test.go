@@ -133,17 +133,13 @@ func strs(vals []string, nulls ...int) arrow.Array {
 	return b.NewArray()
 }
 
-// breastCancerPath returns the path of the real data set, or skips.
+// breastCancerPath returns the path of the real data set shipped in the
+// repository's testdata folder.
 func breastCancerPath(t testing.TB) string {
 	t.Helper()
-	for _, p := range []string{
-		"../testdata/breast_cancer_wisconsin.parquet",
-		"/work/shared/datasets/breast_cancer_wisconsin.parquet",
-	} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
+	const p = "../testdata/breast_cancer_wisconsin.parquet"
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("the demo table is missing: %v", err)
 	}
-	t.Skip("breast_cancer_wisconsin.parquet not found in ../testdata")
-	return ""
+	return p
 }
