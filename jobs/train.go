@@ -126,7 +126,7 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 
 	// Threshold on validation scores.
 	valScores := model.ScoreRows(valRaw)
-	threshold, err := cfg.threshold.Choose(valScores)
+	threshold, err := cfg.threshold.Choose(valScores, nil)
 	if err != nil {
 		return nil, err
 	}

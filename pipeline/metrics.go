@@ -80,3 +80,45 @@ func argsort(v []float32) []int {
 	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] < v[idx[b]] })
 	return idx
 }
+
+// Confusion holds the outcome of "alert when score > threshold" against
+// labels (true = anomaly).
+type Confusion struct {
+	TP        int     `json:"tp"`
+	FP        int     `json:"fp"`
+	TN        int     `json:"tn"`
+	FN        int     `json:"fn"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	F1        float64 `json:"f1"`
+}
+
+// AtThreshold counts alerts (score > t, or a NaN score) against labels.
+// Precision is 0 when nothing alerts, and F1 is 0 when precision and recall
+// both are.
+func AtThreshold(scores []float32, labels []bool, t float32) Confusion {
+	var c Confusion
+	for i, s := range scores {
+		alert := s > t || s != s
+		switch {
+		case alert && labels[i]:
+			c.TP++
+		case alert:
+			c.FP++
+		case labels[i]:
+			c.FN++
+		default:
+			c.TN++
+		}
+	}
+	if c.TP+c.FP > 0 {
+		c.Precision = float64(c.TP) / float64(c.TP+c.FP)
+	}
+	if c.TP+c.FN > 0 {
+		c.Recall = float64(c.TP) / float64(c.TP+c.FN)
+	}
+	if c.Precision+c.Recall > 0 {
+		c.F1 = 2 * c.Precision * c.Recall / (c.Precision + c.Recall)
+	}
+	return c
+}

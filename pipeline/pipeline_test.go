@@ -71,7 +71,19 @@ func TestParseThresholdMethod(t *testing.T) {
 		{"quantile:0", ""},
 		{"quantile:x", ""},
 		{"quantile", ""},
-		{"mad:3", ""},
+		{"contamination:0.05", "contamination:0.05"},
+		{"contamination:1", ""},
+		{"mad:3", "mad:3"},
+		{"mad:0", ""},
+		{"mad:-1", ""},
+		{"f1", "f1"},
+		{"f1:2", ""},
+		{"recall:0.9", "recall:0.9"},
+		{"recall:1", "recall:1"},
+		{"recall:1.5", ""},
+		{"precision:0.8", "precision:0.8"},
+		{"precision:0", ""},
+		{"top:5", ""},
 		{"", ""},
 	}
 	for _, tc := range tests {
@@ -94,7 +106,7 @@ func FuzzParseThresholdMethod(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !(m.Param > 0 && m.Param < 1) {
+		if m.Kind != ThresholdF1 && !(m.Param > 0) {
 			t.Fatalf("%q parsed to out-of-range %v", s, m)
 		}
 		again, err := ParseThresholdMethod(m.String())
@@ -102,6 +114,79 @@ func FuzzParseThresholdMethod(f *testing.F) {
 			t.Fatalf("%q: String() %q does not parse back: %v %v", s, m.String(), again, err)
 		}
 	})
+}
+
+func TestThresholdChoose(t *testing.T) {
+	// Ten validation rows; the three highest scores are the anomalies but
+	// one anomaly (0.5) ranks below a normal row (0.6).
+	scores := []float32{0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.9, 1.0}
+	labels := []bool{false, false, false, false, false, false, true, false, true, true}
+	tests := []struct {
+		method string
+		want   float32
+		err    error
+	}{
+		{"quantile:0.5", 0.425, nil},
+		{"contamination:0.2", 0.66, nil}, // the 0.8-quantile
+		{"mad:2", 0.725, nil},            // median 0.425, MAD 0.15
+		{"f1", 0.475, nil},               // top 4: P 3/4, R 1, F1 0.857 beats top 2 (F1 0.8)
+		{"recall:1", 0.475, nil},         // must include 0.5
+		{"recall:0.6", 0.75, nil},
+		{"precision:1", 0.75, nil},
+		{"precision:0.75", 0.475, nil}, // 3 of 4 above 0.475 are anomalies
+	}
+	for _, tc := range tests {
+		t.Run(tc.method, func(t *testing.T) {
+			m, err := ParseThresholdMethod(tc.method)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := m.Choose(scores, labels)
+			if err != nil || math.Abs(float64(got-tc.want)) > 1e-6 {
+				t.Fatalf("Choose = %v, %v; want %v", got, err, tc.want)
+			}
+			if m.NeedsLabels() {
+				c := AtThreshold(scores, labels, got)
+				switch m.Kind {
+				case ThresholdRecall:
+					if c.Recall < m.Param {
+						t.Errorf("recall %v below target %v", c.Recall, m.Param)
+					}
+				case ThresholdPrecision:
+					if c.Precision < m.Param {
+						t.Errorf("precision %v below target %v", c.Precision, m.Param)
+					}
+				}
+			}
+		})
+	}
+	f1, _ := ParseThresholdMethod("f1")
+	if _, err := f1.Choose(scores, nil); err == nil {
+		t.Error("f1 without labels accepted")
+	}
+	if _, err := f1.Choose(scores, make([]bool, len(scores))); !errors.Is(err, ErrOneClass) {
+		t.Errorf("f1 with no anomalies: err = %v", err)
+	}
+	p, _ := ParseThresholdMethod("precision:1")
+	noisy := []bool{false, false, false, false, false, false, false, false, false, true}
+	noisy[9], noisy[0] = false, true // the only anomaly has the lowest score
+	if _, err := p.Choose(scores, noisy); !errors.Is(err, ErrNoThreshold) {
+		t.Errorf("unreachable precision: err = %v", err)
+	}
+	if got := AtThreshold(scores, labels, 0.75); got.TP != 2 || got.FP != 0 || got.FN != 1 || got.TN != 7 || math.Abs(got.F1-0.8) > 1e-12 {
+		t.Errorf("AtThreshold = %+v", got)
+	}
+}
+
+func TestCutBetween(t *testing.T) {
+	a := float32(1)
+	b := math.Nextafter32(a, 2)
+	for _, tc := range [][2]float32{{1, 2}, {a, b}, {-3, -2}, {float32(math.Inf(-1)), 0.5}} {
+		c := cutBetween(tc[0], tc[1])
+		if !(c < tc[1]) || c < tc[0] {
+			t.Errorf("cutBetween(%v, %v) = %v", tc[0], tc[1], c)
+		}
+	}
 }
 
 func TestRandomSplit(t *testing.T) {

@@ -10,44 +10,191 @@ import (
 )
 
 // ThresholdMethod is a parsed --threshold value such as "quantile:0.99".
+//
+// Methods on scores alone:
+//
+//	quantile:Q       the Q-quantile of the validation scores (0 < Q < 1)
+//	contamination:P  the same as quantile:(1-P): about a fraction P of rows alert
+//	mad:K            median + K·MAD, MAD the median absolute deviation (K > 0)
+//
+// Methods that need labels (true = anomaly):
+//
+//	f1               the cut that maximises F1 on the validation rows
+//	recall:R         the highest cut whose recall is at least R
+//	precision:P      the lowest cut whose precision is at least P
 type ThresholdMethod struct {
-	Kind  string  // "quantile"
-	Param float64 // the quantile for "quantile"
+	Kind  string
+	Param float64 // unused by f1
+}
+
+// The threshold method kinds.
+const (
+	ThresholdQuantile      = "quantile"
+	ThresholdContamination = "contamination"
+	ThresholdMAD           = "mad"
+	ThresholdF1            = "f1"
+	ThresholdRecall        = "recall"
+	ThresholdPrecision     = "precision"
+)
+
+// ErrNoThreshold reports a label-based target that no threshold reaches.
+var ErrNoThreshold = errors.New("no threshold meets the target")
+
+// NeedsLabels reports whether the method chooses with labels.
+func (t ThresholdMethod) NeedsLabels() bool {
+	switch t.Kind {
+	case ThresholdF1, ThresholdRecall, ThresholdPrecision:
+		return true
+	}
+	return false
 }
 
 // String returns the method in the form ParseThresholdMethod reads.
 func (t ThresholdMethod) String() string {
+	if t.Kind == ThresholdF1 {
+		return t.Kind
+	}
 	return t.Kind + ":" + strconv.FormatFloat(t.Param, 'g', -1, 64)
 }
 
-// ParseThresholdMethod parses a threshold method. The only form so far is
-// "quantile:Q" with 0 < Q < 1: the Q-quantile of the validation scores.
+// ParseThresholdMethod parses a threshold method (see ThresholdMethod).
 func ParseThresholdMethod(s string) (ThresholdMethod, error) {
-	kind, arg, ok := strings.Cut(strings.TrimSpace(s), ":")
-	if !ok {
-		return ThresholdMethod{}, fmt.Errorf("threshold %q: want METHOD:VALUE, e.g. quantile:0.99", s)
-	}
-	switch kind {
-	case "quantile":
-		q, err := strconv.ParseFloat(arg, 64)
-		if err != nil || !(q > 0 && q < 1) {
-			return ThresholdMethod{}, fmt.Errorf("threshold %q: the quantile must be a number between 0 and 1 (exclusive), e.g. quantile:0.99", s)
+	const forms = "quantile:Q, contamination:P, mad:K, f1, recall:R or precision:P"
+	kind, arg, hasArg := strings.Cut(strings.TrimSpace(s), ":")
+	if kind == ThresholdF1 {
+		if hasArg {
+			return ThresholdMethod{}, fmt.Errorf("threshold %q: f1 takes no value", s)
 		}
-		return ThresholdMethod{Kind: kind, Param: q}, nil
+		return ThresholdMethod{Kind: kind}, nil
 	}
-	return ThresholdMethod{}, fmt.Errorf("threshold %q: unknown method %q; known: quantile", s, kind)
+	var lo, hi float64 // the open range of the parameter
+	var example string
+	switch kind {
+	case ThresholdQuantile:
+		lo, hi, example = 0, 1, "quantile:0.99"
+	case ThresholdContamination:
+		lo, hi, example = 0, 1, "contamination:0.01"
+	case ThresholdMAD:
+		lo, hi, example = 0, math.Inf(1), "mad:5"
+	case ThresholdRecall:
+		lo, hi, example = 0, 1.0000001, "recall:0.9"
+	case ThresholdPrecision:
+		lo, hi, example = 0, 1.0000001, "precision:0.8"
+	default:
+		return ThresholdMethod{}, fmt.Errorf("threshold %q: unknown method %q; known: %s", s, kind, forms)
+	}
+	v, err := strconv.ParseFloat(arg, 64)
+	if !hasArg || err != nil || !(v > lo && v < hi) {
+		upper := "1 (exclusive)"
+		switch {
+		case math.IsInf(hi, 1):
+			upper = "infinity"
+		case hi > 1:
+			upper = "1 (inclusive)"
+		}
+		return ThresholdMethod{}, fmt.Errorf("threshold %q: %s needs a number above 0 and below %s, e.g. %s", s, kind, upper, example)
+	}
+	return ThresholdMethod{Kind: kind, Param: v}, nil
 }
 
-// Choose picks the threshold from validation scores.
-func (t ThresholdMethod) Choose(scores []float32) (float32, error) {
+// Choose picks the threshold from validation scores; labels (true = anomaly,
+// one per score) are needed by the label-based methods and ignored by the
+// others. A row alerts when its score is strictly greater than the result.
+func (t ThresholdMethod) Choose(scores []float32, labels []bool) (float32, error) {
 	if len(scores) == 0 {
 		return 0, errors.New("choose threshold: no validation scores")
 	}
+	if t.NeedsLabels() && len(labels) != len(scores) {
+		return 0, fmt.Errorf("choose threshold: %s needs labels; pass --label-column", t)
+	}
 	switch t.Kind {
-	case "quantile":
+	case ThresholdQuantile:
 		return Quantile(scores, t.Param), nil
+	case ThresholdContamination:
+		return Quantile(scores, 1-t.Param), nil
+	case ThresholdMAD:
+		med := Quantile(scores, 0.5)
+		dev := make([]float32, len(scores))
+		for i, s := range scores {
+			dev[i] = float32(math.Abs(float64(s) - float64(med)))
+		}
+		return float32(float64(med) + t.Param*float64(Quantile(dev, 0.5))), nil
+	case ThresholdF1, ThresholdRecall, ThresholdPrecision:
+		return t.chooseWithLabels(scores, labels)
 	}
 	return 0, fmt.Errorf("choose threshold: unknown method %q", t.Kind)
+}
+
+// chooseWithLabels walks the cuts between distinct scores from the highest
+// down, tracking the confusion counts of "alert when score > cut".
+func (t ThresholdMethod) chooseWithLabels(scores []float32, labels []bool) (float32, error) {
+	order := argsort(scores) // ascending
+	var pos int
+	for _, l := range labels {
+		if l {
+			pos++
+		}
+	}
+	if pos == 0 {
+		return 0, fmt.Errorf("choose threshold %s: %w among the validation rows (no anomalies)", t, ErrOneClass)
+	}
+	best, bestF1 := float32(math.Inf(1)), -1.0
+	found := false
+	tp, fp := 0, 0
+	for i := len(order) - 1; i >= 0; {
+		j := i
+		for j >= 0 && scores[order[j]] == scores[order[i]] {
+			if labels[order[j]] {
+				tp++
+			} else {
+				fp++
+			}
+			j--
+		}
+		// Alerting on order[j+1:] (every score >= scores[order[i]]): the cut
+		// lies between this score and the next lower one.
+		var next float32
+		if j >= 0 {
+			next = scores[order[j]]
+		} else {
+			next = float32(math.Inf(-1))
+		}
+		cut := cutBetween(next, scores[order[i]])
+		recall := float64(tp) / float64(pos)
+		precision := float64(tp) / float64(tp+fp)
+		switch t.Kind {
+		case ThresholdF1:
+			if f1 := 2 * precision * recall / (precision + recall); tp > 0 && f1 > bestF1 {
+				best, bestF1, found = cut, f1, true
+			}
+		case ThresholdRecall:
+			if recall >= t.Param {
+				return cut, nil
+			}
+		case ThresholdPrecision:
+			if precision >= t.Param {
+				best, found = cut, true
+			}
+		}
+		i = j
+	}
+	if !found {
+		return 0, fmt.Errorf("choose threshold %s: %w on the validation rows", t, ErrNoThreshold)
+	}
+	return best, nil
+}
+
+// cutBetween returns a float32 t with lo <= t < hi, so that "score > t"
+// holds for hi and not for lo: the midpoint where float32 can represent it.
+func cutBetween(lo, hi float32) float32 {
+	if math.IsInf(float64(lo), -1) {
+		return float32(math.Nextafter32(hi, float32(math.Inf(-1))))
+	}
+	mid := float32(float64(lo)/2 + float64(hi)/2)
+	if mid >= hi || mid < lo {
+		return lo
+	}
+	return mid
 }
 
 // Quantile returns the q-quantile of v by linear interpolation between the
