@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -82,10 +84,14 @@ func syncDir(dir string) error {
 }
 
 // pointLatest makes out/latest a symlink to target (relative to out),
-// replacing any previous link in one rename.
+// replacing any previous link in one rename. The temporary link has a unique
+// name, so two runs publishing at once cannot remove each other's.
 func pointLatest(out, target string) error {
-	tmp := filepath.Join(out, ".latest.tmp")
-	os.Remove(tmp)
+	var suffix [6]byte
+	if _, err := rand.Read(suffix[:]); err != nil {
+		return err
+	}
+	tmp := filepath.Join(out, ".latest.tmp-"+hex.EncodeToString(suffix[:]))
 	if err := os.Symlink(target, tmp); err != nil {
 		return fmt.Errorf("create latest link: %w", err)
 	}

@@ -62,8 +62,11 @@ type SkippedCol struct {
 
 // TrainingRecord is the loss history of a run.
 type TrainingRecord struct {
-	Steps  int              `json:"steps"`
-	Epochs []vae.EpochStats `json:"epochs"`
+	// BatchSize is the minibatch size used: the configured one, capped at
+	// the number of training rows.
+	BatchSize int              `json:"effective_batch_size"`
+	Steps     int              `json:"steps"`
+	Epochs    []vae.EpochStats `json:"epochs"`
 }
 
 // ThresholdRecord says which threshold was chosen and how.

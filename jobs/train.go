@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
 	"log/slog"
 	"math/rand"
 	"os"
@@ -39,7 +40,10 @@ type TrainResult struct {
 	RunID  string
 	RunDir string
 	Record *RunRecord
-	Model  *pipeline.Model
+	Model  *pipeline.Model // nil when AlreadyDone
+	// AlreadyDone is set when the run id had already finished: nothing was
+	// done, and Record is the earlier run's.
+	AlreadyDone bool
 }
 
 // ValidationSample is the content of validation_sample.json: real validation
@@ -69,13 +73,23 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 		runID = NewRunID(start)
 	}
 	log = log.With("run_id", runID)
+	if err := checkOut(o.Out); err != nil {
+		return nil, err
+	}
 	runsDir := filepath.Join(o.Out, "runs")
 	final := filepath.Join(runsDir, runID)
-	if _, err := os.Lstat(final); err == nil {
-		return nil, fmt.Errorf("%w: run %s already exists in %s: pick another --run-id", ErrUsage, runID, runsDir)
+	if done, err := finishedRun(final); err != nil || done != nil {
+		if done != nil {
+			log.Info("run already finished; nothing to do", "run_dir", final)
+		}
+		return done, err
 	}
 
 	// Read and check everything before writing anything.
+	before, err := os.Stat(o.Input)
+	if err != nil {
+		return nil, inputErr(parquetMissing(o.Input, err))
+	}
 	table, err := parquet.ReadTable(o.Input, parquet.Selection{Features: o.Features, Exclude: o.Exclude})
 	if err != nil {
 		return nil, inputErr(err)
@@ -87,16 +101,19 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 	if err != nil {
 		return nil, inputErr(err)
 	}
+	if after, err := os.Stat(o.Input); err != nil || after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) || size != before.Size() {
+		return nil, fmt.Errorf("%w: %s changed while it was read; run again when the export is complete", ErrBadInput, o.Input)
+	}
 	readDone := time.Now()
 	log.Info("read input", "path", o.Input, "rows", table.Rows, "features", len(table.Names), "sha256", digest)
 
 	d := len(table.Names)
-	if err := pipeline.CheckConstant(table.Data, table.Names); err != nil {
-		return nil, kind(ErrBadInput, fmt.Errorf("%s: %w", o.Input, err))
-	}
 	split, err := pipeline.RandomSplit(table.Rows, cfg.ValidationFraction, streamRand(cfg.Seed, "split"))
 	if err != nil {
-		return nil, kind(ErrBadInput, err)
+		return nil, kind(ErrBadInput, fmt.Errorf("%s: %w", o.Input, err))
+	}
+	if err := pipeline.CheckConstant(table.Data, table.Names); err != nil {
+		return nil, kind(ErrBadInput, fmt.Errorf("%s: %w", o.Input, err))
 	}
 	trainRaw := pipeline.Gather(table.Data, d, split.Train)
 	valRaw := pipeline.Gather(table.Data, d, split.Validation)
@@ -209,7 +226,9 @@ type namedFile struct {
 }
 
 // publish writes the files into a temporary directory beside runs/, syncs
-// them, renames the directory to runs/<runID> and points latest at it.
+// them, renames the directory to runs/<runID> and points latest at it. If
+// latest cannot be moved, the run directory is taken back out, so a failed
+// run leaves nothing behind.
 func publish(out, runID string, files []namedFile) (err error) {
 	runsDir := filepath.Join(out, "runs")
 	if err := os.MkdirAll(runsDir, 0o755); err != nil {
@@ -219,9 +238,16 @@ func publish(out, runID string, files []namedFile) (err error) {
 	if err != nil {
 		return fmt.Errorf("create temporary run directory: %w", err)
 	}
+	final := filepath.Join(runsDir, runID)
+	published := false
 	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
+		if err == nil {
+			return
+		}
+		os.RemoveAll(tmp)
+		if published {
+			os.RemoveAll(final)
+			syncDir(runsDir)
 		}
 	}()
 	if err = os.Chmod(tmp, 0o755); err != nil {
@@ -235,14 +261,82 @@ func publish(out, runID string, files []namedFile) (err error) {
 	if err = syncDir(tmp); err != nil {
 		return err
 	}
-	final := filepath.Join(runsDir, runID)
 	if err = os.Rename(tmp, final); err != nil {
+		if _, statErr := os.Stat(final); statErr == nil {
+			return fmt.Errorf("%w: another run with id %s finished first; nothing was changed", ErrUsage, runID)
+		}
 		return fmt.Errorf("publish run directory: %w", err)
 	}
+	published = true
 	if err = syncDir(runsDir); err != nil {
 		return err
 	}
 	return pointLatest(out, filepath.Join("runs", runID))
+}
+
+// checkOut makes sure a run can publish into out before any work is done:
+// out is a directory (or can be created), and out/latest, if present, is a
+// symlink that can be replaced. Its errors wrap ErrUsage.
+func checkOut(out string) error {
+	fi, err := os.Stat(out)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		parent := filepath.Dir(filepath.Clean(out))
+		for {
+			pfi, perr := os.Stat(parent)
+			if perr == nil {
+				if !pfi.IsDir() {
+					return fmt.Errorf("%w: --out %s: %s is not a directory", ErrUsage, out, parent)
+				}
+				return nil
+			}
+			if !errors.Is(perr, fs.ErrNotExist) || parent == filepath.Dir(parent) {
+				return fmt.Errorf("%w: --out %s: %v", ErrUsage, out, perr)
+			}
+			parent = filepath.Dir(parent)
+		}
+	case err != nil:
+		return fmt.Errorf("%w: --out %s: %v", ErrUsage, out, err)
+	case !fi.IsDir():
+		return fmt.Errorf("%w: --out %s is a file, not a directory: choose a directory for runs/ and latest", ErrUsage, out)
+	}
+	if lfi, err := os.Lstat(filepath.Join(out, "latest")); err == nil && lfi.Mode()&fs.ModeSymlink == 0 {
+		return fmt.Errorf("%w: %s exists and is not a symlink: vaejob keeps latest as a link to runs/<run-id>; move it away", ErrUsage, filepath.Join(out, "latest"))
+	}
+	probe, err := os.CreateTemp(out, ".probe-*")
+	if err != nil {
+		return fmt.Errorf("%w: --out %s is not writable: %v", ErrUsage, out, err)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+// finishedRun returns the result of a run that already finished in dir,
+// nil if there is none.
+func finishedRun(dir string) (*TrainResult, error) {
+	b, err := os.ReadFile(filepath.Join(dir, RecordFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, statErr := os.Stat(dir); statErr == nil {
+			return nil, fmt.Errorf("%w: %s exists but holds no %s: it was not made by vaejob train; move it away or pick another --run-id", ErrUsage, dir, RecordFile)
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rec RunRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, RecordFile), err)
+	}
+	return &TrainResult{RunID: rec.RunID, RunDir: dir, Record: &rec, AlreadyDone: true}, nil
+}
+
+// parquetMissing words a failed stat of the input like the reader does.
+func parquetMissing(path string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: read %s: the file does not exist; check --input", parquet.ErrBadInput, path)
+	}
+	return fmt.Errorf("%w: read %s: %v", parquet.ErrBadInput, path, err)
 }
 
 func inputErr(err error) error {

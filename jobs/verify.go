@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,7 +49,7 @@ func (r *VerifyReport) String() string {
 // Verify reads a model back with onnx-go and checks its scores against the
 // Go scorer and against recorded scores (see onnx.Verify). A disagreement is
 // an error wrapping ErrVerify.
-func Verify(o VerifyOptions) (*VerifyReport, error) {
+func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	if o.Model == "" {
 		return nil, fmt.Errorf("%w: --model is required: the model.onnx to check", ErrUsage)
 	}
@@ -58,6 +59,9 @@ func Verify(o VerifyOptions) (*VerifyReport, error) {
 	}
 	rows, n, want, source, err := verifyRows(o, data)
 	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	rep, err := onnx.Verify(data, rows, n, want)

@@ -85,6 +85,9 @@ type number interface {
 	~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~float32 | ~float64
 }
 
+// nan32 stands for a null in the feature matrix.
+var nan32 = float32(math.NaN())
+
 // put stores v as float32 at dst[0], counting NaN, Inf and float32 overflow.
 func put(dst []float32, v float64, st *valueStats) {
 	f := float32(v)
@@ -102,7 +105,7 @@ func fillNumbers[T number](vals []T, arr arrow.Array, dst []float32, stride int,
 	for i, v := range vals {
 		if hasNulls && arr.IsNull(i) {
 			st.nulls++
-			dst[i*stride] = 0
+			dst[i*stride] = nan32
 			continue
 		}
 		put(dst[i*stride:], float64(v), st)
@@ -115,7 +118,7 @@ func fillFunc(arr arrow.Array, value func(i int) float64, dst []float32, stride 
 	for i := 0; i < arr.Len(); i++ {
 		if hasNulls && arr.IsNull(i) {
 			st.nulls++
-			dst[i*stride] = 0
+			dst[i*stride] = nan32
 			continue
 		}
 		put(dst[i*stride:], value(i), st)

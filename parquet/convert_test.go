@@ -42,6 +42,7 @@ func TestConvertArrays(t *testing.T) {
 		b.AppendNull()
 		return b.NewArray()
 	}
+	nan := float32(math.NaN()) // nulls read as NaN
 	tests := []struct {
 		name    string
 		arr     arrow.Array
@@ -50,16 +51,16 @@ func TestConvertArrays(t *testing.T) {
 		stats   valueStats
 		text    []string
 	}{
-		{"int8", build(t, arrow.PrimitiveTypes.Int8, "[-1, null]"), true, []float32{-1, 0}, valueStats{nulls: 1}, []string{"-1", ""}},
+		{"int8", build(t, arrow.PrimitiveTypes.Int8, "[-1, null]"), true, []float32{-1, nan}, valueStats{nulls: 1}, []string{"-1", ""}},
 		{"int16", build(t, arrow.PrimitiveTypes.Int16, "[300, 2]"), true, []float32{300, 2}, valueStats{}, []string{"300", "2"}},
 		{"uint8", build(t, arrow.PrimitiveTypes.Uint8, "[255, 0]"), true, []float32{255, 0}, valueStats{}, []string{"255", "0"}},
 		{"uint16", build(t, arrow.PrimitiveTypes.Uint16, "[65535, 0]"), true, []float32{65535, 0}, valueStats{}, []string{"65535", "0"}},
 		{"uint32", build(t, arrow.PrimitiveTypes.Uint32, "[4294967295, 1]"), true, []float32{4294967295, 1}, valueStats{}, []string{"4294967295", "1"}},
 		{"uint64", u64s([]uint64{math.MaxUint64, 1}), true, []float32{math.MaxUint64, 1}, valueStats{}, []string{"18446744073709551615", "1"}},
-		{"float16", f16(), true, []float32{1.5, 0}, valueStats{nulls: 1}, []string{"1.5", ""}},
+		{"float16", f16(), true, []float32{1.5, nan}, valueStats{nulls: 1}, []string{"1.5", ""}},
 		{"float64 overflow", build(t, arrow.PrimitiveTypes.Float64, "[1e39, -1e39, 0.5]"), true, []float32{float32(math.Inf(1)), float32(math.Inf(-1)), 0.5}, valueStats{overflow: 2}, []string{"1e+39", "-1e+39", "0.5"}},
-		{"decimal256", d256(), true, []float32{1.5, 0}, valueStats{nulls: 1}, []string{"1.5", ""}},
-		{"bool", build(t, arrow.FixedWidthTypes.Boolean, "[true, null, false]"), false, []float32{1, 0, 0}, valueStats{nulls: 1}, []string{"true", "", "false"}},
+		{"decimal256", d256(), true, []float32{1.5, nan}, valueStats{nulls: 1}, []string{"1.5", ""}},
+		{"bool", build(t, arrow.FixedWidthTypes.Boolean, "[true, null, false]"), false, []float32{1, nan, 0}, valueStats{nulls: 1}, []string{"true", "", "false"}},
 		{"dict float", dictOf(arrow.PrimitiveTypes.Float64, "[2.5, null]", []int32{0, 1, 0}), true, []float32{2.5, float32(math.NaN()), 2.5}, valueStats{nonFinite: 1}, []string{"2.5", "", "2.5"}},
 		{"dict string", dictOf(arrow.BinaryTypes.String, `["x", "y"]`, []int32{1, 0}), false, nil, valueStats{}, []string{"y", "x"}},
 		{"string", build(t, arrow.BinaryTypes.String, `["a,b", null]`), false, nil, valueStats{}, []string{"a,b", ""}},

@@ -32,6 +32,11 @@ type Selection struct {
 	// input row order, e.g. row ids for the score output or a label column.
 	// A column may be both a feature and kept.
 	Keep []string
+	// AllowMissing lets feature columns hold nulls, NaN and ±Inf: nulls
+	// become NaN in Table.Data and non-finite values stay as they are. For
+	// scoring, where such a row must be flagged, not refused. Without it
+	// they are an error wrapping ErrBadInput.
+	AllowMissing bool
 }
 
 // validate checks the Selection on its own, before any file is opened.
@@ -282,8 +287,10 @@ func decode(f *os.File, sel Selection) (t *Table, err error) {
 		off += n
 	}
 
-	if err := checkStats(t.Names, stats); err != nil {
-		return nil, err
+	if !sel.AllowMissing {
+		if err := checkStats(t.Names, stats); err != nil {
+			return nil, err
+		}
 	}
 
 	cols := make([]arrow.Column, len(sel.Keep))

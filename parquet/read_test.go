@@ -595,3 +595,21 @@ func TestDigest(t *testing.T) {
 		}
 	}
 }
+
+func TestReadTableAllowMissing(t *testing.T) {
+	path := writeFixture(t, "missing.parquet", 100,
+		col{"a", f64s([]float64{1, math.NaN(), 3, math.Inf(1)})},
+		col{"b", f64s([]float64{1, 2, 0, 4}, 2)})
+	if _, err := ReadTable(path, Selection{}); !errors.Is(err, ErrBadInput) {
+		t.Fatalf("strict read: err = %v, want ErrBadInput", err)
+	}
+	tab, err := ReadTable(path, Selection{AllowMissing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nan := func(v float32) bool { return v != v }
+	d := tab.Data
+	if d[0] != 1 || !nan(d[2]) || !math.IsInf(float64(d[6]), 1) || !nan(d[5]) || d[7] != 4 {
+		t.Errorf("data %v: want NaN for the NaN and the null, +Inf kept", d)
+	}
+}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 )
 
@@ -9,10 +10,26 @@ import (
 // metrics are undefined.
 var ErrOneClass = errors.New("labels hold only one class")
 
+// checkRankable rejects inputs that ranking metrics cannot order.
+func checkRankable(scores []float32, labels []bool) error {
+	if len(scores) != len(labels) {
+		return fmt.Errorf("%d scores but %d labels", len(scores), len(labels))
+	}
+	for i, s := range scores {
+		if s != s {
+			return fmt.Errorf("score of row %d is NaN: ranking metrics need finite scores", i)
+		}
+	}
+	return nil
+}
+
 // ROCAUC returns the area under the ROC curve of scores against binary labels
 // (true = anomaly), with tied scores counted as half, as the Mann-Whitney U
 // statistic.
 func ROCAUC(scores []float32, labels []bool) (float64, error) {
+	if err := checkRankable(scores, labels); err != nil {
+		return 0, err
+	}
 	order := argsort(scores)
 	var nPos, nNeg float64
 	var rankSumPos float64
@@ -43,6 +60,9 @@ func ROCAUC(scores []float32, labels []bool) (float64, error) {
 // thresholds (scikit-learn's average_precision_score); tied scores form one
 // threshold.
 func AveragePrecision(scores []float32, labels []bool) (float64, error) {
+	if err := checkRankable(scores, labels); err != nil {
+		return 0, err
+	}
 	order := argsort(scores)
 	var nPos float64
 	for _, l := range labels {

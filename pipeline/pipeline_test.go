@@ -42,6 +42,18 @@ func TestROCAUCAndAveragePrecision(t *testing.T) {
 	if _, err := AveragePrecision([]float32{1, 2}, []bool{false, false}); !errors.Is(err, ErrOneClass) {
 		t.Errorf("one class: err = %v", err)
 	}
+	nan := float32(math.NaN())
+	for _, bad := range []struct {
+		scores []float32
+		labels []bool
+	}{{[]float32{0.1, nan, 0.3}, []bool{false, true, true}}, {[]float32{1, 2}, []bool{true}}} {
+		if _, err := ROCAUC(bad.scores, bad.labels); err == nil {
+			t.Errorf("ROCAUC accepted %v %v", bad.scores, bad.labels)
+		}
+		if _, err := AveragePrecision(bad.scores, bad.labels); err == nil {
+			t.Errorf("AveragePrecision accepted %v %v", bad.scores, bad.labels)
+		}
+	}
 }
 
 func TestQuantile(t *testing.T) {

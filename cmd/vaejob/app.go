@@ -47,6 +47,17 @@ func columnList(c *cli.Context, flag string) ([]string, error) {
 	return v, nil
 }
 
+// checkPositive rejects numeric flags set (on the command line or in the
+// environment) to zero or less, which would otherwise mean "the default".
+func checkPositive(c *cli.Context, names ...string) error {
+	for _, name := range names {
+		if c.IsSet(name) && !(c.Float64(name) > 0 || c.Int(name) > 0) {
+			return usageError("--%s %v: want a positive number", name, c.Value(name))
+		}
+	}
+	return nil
+}
+
 func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
@@ -74,6 +85,9 @@ func trainCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usageError("unexpected arguments %q: train takes flags only", strings.Join(c.Args().Slice(), " "))
+			}
+			if err := checkPositive(c, "epochs", "batch-size", "latent-dim", "learning-rate", "validation-fraction"); err != nil {
+				return err
 			}
 			features, err := columnList(c, "features")
 			if err != nil {
@@ -120,7 +134,7 @@ func verifyCommand() *cli.Command {
 			&cli.StringFlag{Name: "input", Usage: "Parquet file whose rows to check (default: the validation sample beside the model)", EnvVars: env("INPUT")},
 		},
 		Action: func(c *cli.Context) error {
-			rep, err := jobs.Verify(jobs.VerifyOptions{Model: c.String("model"), Input: c.String("input")})
+			rep, err := jobs.Verify(c.Context, jobs.VerifyOptions{Model: c.String("model"), Input: c.String("input")})
 			if rep != nil {
 				fmt.Fprint(c.App.Writer, rep)
 			}
@@ -145,11 +159,12 @@ func scoreCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			res, err := jobs.Score(jobs.ScoreOptions{Model: c.String("model"), Input: c.String("input"), Output: c.String("output"), Keep: keep})
+			res, err := jobs.Score(c.Context, jobs.ScoreOptions{Model: c.String("model"), Input: c.String("input"), Output: c.String("output"), Keep: keep})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.ErrWriter, "scored %d rows, %d anomalies, wrote %s\n", res.Rows, res.Anomalies, c.String("output"))
+			fmt.Fprintf(c.App.ErrWriter, "scored %d rows: %d anomalies (%d with a missing or non-finite value); wrote %s\n",
+				res.Rows, res.Anomalies, res.Missing, c.String("output"))
 			return nil
 		},
 	}

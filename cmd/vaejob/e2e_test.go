@@ -7,12 +7,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -187,6 +189,7 @@ func TestTrainBadInput(t *testing.T) {
 		{"unknown preset", demo, []string{"--preset", "huge"}, 2, []string{"unknown preset"}},
 		{"unknown flag", demo, []string{"--frobnicate"}, 2, []string{"frobnicate"}},
 		{"bad run id", demo, []string{"--run-id", "../x"}, 2, []string{"run id"}},
+		{"one row", writeParquet(t, dir, "one.parquet", goodColumns(1)), nil, 3, []string{"too few rows"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -351,8 +354,9 @@ func TestTrainFromEnvironment(t *testing.T) {
 	}
 }
 
-// TestTrainFailuresLeaveNoTrace covers failures after the input was read:
-// a diverging loss (exit 4) and a run id that already exists (exit 2).
+// TestTrainFailuresLeaveNoTrace covers runs that must change nothing in
+// --out: a diverging loss (exit 4), an unusable --out or zero-valued flags
+// (exit 2), and a retry of a run id that already finished (exit 0).
 func TestTrainFailuresLeaveNoTrace(t *testing.T) {
 	out := t.TempDir()
 	if r := vaejob(t, trainArgs(demo, out, "--exclude", "patient_id,diagnosis", "--run-id", "first")...); r.code != 0 {
@@ -366,7 +370,10 @@ func TestTrainFailuresLeaveNoTrace(t *testing.T) {
 		want string
 	}{
 		{"diverges", trainArgs(demo, out, "--exclude", "patient_id,diagnosis", "--learning-rate", "1e30", "--epochs", "50"), 4, "diverged"},
-		{"run id taken", trainArgs(demo, out, "--exclude", "patient_id,diagnosis", "--run-id", "first"), 2, "already exists"},
+		{"out is a file", trainArgs(demo, filepath.Join(out, "runs", "first", "run.json"), "--exclude", "patient_id,diagnosis"), 2, "not a directory"},
+		{"zero epochs", trainArgs(demo, out, "--exclude", "patient_id,diagnosis", "--epochs", "0"), 2, "--epochs 0"},
+		{"zero validation fraction", trainArgs(demo, out, "--exclude", "patient_id,diagnosis", "--validation-fraction", "0"), 2, "--validation-fraction 0"},
+		{"retry of a finished run", trainArgs(demo, out, "--exclude", "patient_id,diagnosis", "--run-id", "first"), 0, "nothing to do"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -378,5 +385,134 @@ func TestTrainFailuresLeaveNoTrace(t *testing.T) {
 				t.Errorf("--out changed:\nbefore %v\nafter  %v", before, after)
 			}
 		})
+	}
+}
+
+// TestSignalStopsTraining sends SIGTERM and SIGINT in the middle of a long
+// training run: the run stops at the next minibatch with 143 or 130 and
+// leaves nothing in --out.
+func TestSignalStopsTraining(t *testing.T) {
+	for _, tc := range []struct {
+		sig  os.Signal
+		code int
+	}{{syscall.SIGTERM, 143}, {os.Interrupt, 130}} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			out := t.TempDir()
+			cmd := exec.Command(vaejobBin, trainArgs(demo, out, "--exclude", "patient_id,diagnosis", "--epochs", "1000000")...)
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Wait for the first epoch line: training is under way.
+			buf := make([]byte, 4096)
+			var seen strings.Builder
+			for !strings.Contains(seen.String(), "msg=epoch") {
+				n, err := stderr.Read(buf)
+				if err != nil {
+					t.Fatalf("stderr ended before training started: %v\n%s", err, seen.String())
+				}
+				seen.Write(buf[:n])
+			}
+			if err := cmd.Process.Signal(tc.sig); err != nil {
+				t.Fatal(err)
+			}
+			rest, _ := io.ReadAll(stderr)
+			err = cmd.Wait()
+			var exitErr *exec.ExitError
+			if !errors.As(err, &exitErr) || exitErr.ExitCode() != tc.code {
+				t.Fatalf("exit %v, want %d:\n%s%s", err, tc.code, seen.String(), rest)
+			}
+			if entries, _ := os.ReadDir(out); len(entries) != 0 {
+				t.Errorf("--out holds %v after the signal, want nothing", entries)
+			}
+		})
+	}
+}
+
+// TestSameBytesOnOneCoreOrTwo trains with GOMAXPROCS=1 and 2 and compares
+// the model files byte for byte.
+func TestSameBytesOnOneCoreOrTwo(t *testing.T) {
+	var models [2][]byte
+	for i, procs := range []string{"1", "2"} {
+		out := t.TempDir()
+		cmd := exec.Command(vaejobBin, trainArgs(demo, out, "--exclude", "patient_id,diagnosis", "--run-id", "same", "--epochs", "10")...)
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+procs)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("GOMAXPROCS=%s: %v\n%s", procs, err, b)
+		}
+		var err error
+		if models[i], err = os.ReadFile(filepath.Join(out, "latest", "model.onnx")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(models[0], models[1]) {
+		t.Error("model.onnx differs between GOMAXPROCS=1 and 2")
+	}
+}
+
+// TestScoreMissingValues scores rows with a null and a NaN feature: they
+// score NaN and are flagged, the other rows are scored as usual.
+func TestScoreMissingValues(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	train := writeParquet(t, dir, "train.parquet", goodColumns(200))
+	if r := vaejob(t, trainArgs(train, out, "--exclude", "tag")...); r.code != 0 {
+		t.Fatalf("train exit %d:\n%s", r.code, r.stderr)
+	}
+	cols := goodColumns(4)
+	cols[0].vals[1] = math.NaN()
+	cols[1].null = []bool{false, false, true, false}
+	input := writeParquet(t, dir, "score.parquet", cols)
+	model := filepath.Join(out, "latest", "model.onnx")
+	scored := filepath.Join(dir, "scores.csv")
+	r := vaejob(t, "score", "--model", model, "--input", input, "--output", scored, "--keep-columns", "tag")
+	if r.code != 0 {
+		t.Fatalf("score exit %d:\n%s", r.code, r.stderr)
+	}
+	_, rows := readCSVScores(t, scored)
+	for i, row := range rows {
+		missing := i == 1 || i == 2
+		if got := row[1] == "NaN"; got != missing {
+			t.Errorf("row %d: score %s, want NaN only for the rows with a missing value", i, row[1])
+		}
+		if missing && row[2] != "true" {
+			t.Errorf("row %d has a missing value but is_anomaly = %s", i, row[2])
+		}
+	}
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"output directory missing", []string{"score", "--model", model, "--input", input, "--output", filepath.Join(dir, "no", "x.csv")}, 2, "does not exist"},
+		{"output is the input", []string{"score", "--model", model, "--input", input, "--output", input}, 2, "is the input"},
+		{"input missing a model feature", []string{"score", "--model", model, "--input", writeParquet(t, dir, "short.parquet", goodColumns(3)[1:]), "--output", filepath.Join(dir, "y.csv")}, 3, `"a"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := vaejob(t, tc.args...)
+			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, want %d mentioning %q:\n%s", r.code, tc.code, tc.want, r.stderr)
+			}
+		})
+	}
+}
+
+// TestLatestMustBeALink refuses to train into an --out whose latest is a
+// real directory (it could not be replaced atomically), before any work.
+func TestLatestMustBeALink(t *testing.T) {
+	out := t.TempDir()
+	os.MkdirAll(filepath.Join(out, "latest", "x"), 0o755)
+	r := vaejob(t, trainArgs(demo, out, "--exclude", "patient_id,diagnosis")...)
+	if r.code != 2 || !strings.Contains(r.stderr, "not a symlink") {
+		t.Fatalf("exit %d, want 2 naming the problem:\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "runs")); err == nil {
+		t.Error("runs/ was created")
 	}
 }

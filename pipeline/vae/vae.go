@@ -107,6 +107,9 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 	if n == 0 {
 		return nil, nil, errors.New("no training rows")
 	}
+	// A batch never needs more rows than the data has: padding rows only
+	// cost time and memory.
+	cfg.BatchSize = min(cfg.BatchSize, n)
 	net, err := build(cfg, d, rng)
 	if err != nil {
 		return nil, nil, fmt.Errorf("build graph: %w", err)
@@ -145,9 +148,11 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 					clear(dst)
 				}
 			}
-			for i := range epsBuf {
-				epsBuf[i] = float32(rng.NormFloat64())
+			real := epsBuf[:rows*cfg.Latent]
+			for i := range real {
+				real[i] = float32(rng.NormFloat64())
 			}
+			clear(epsBuf[len(real):])
 			cfg.weights(wRec, wKL, rows, d)
 			if err := vm.RunAll(); err != nil {
 				return nil, history, fmt.Errorf("epoch %d: run graph: %w", epoch, err)

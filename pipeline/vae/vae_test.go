@@ -128,3 +128,24 @@ func names(d int) []string {
 	}
 	return out
 }
+
+// TestTutorialLossValue checks the tutorial objective on one full-data
+// batch: loss = mean BCE over rows × features + KL summed over rows.
+func TestTutorialLossValue(t *testing.T) {
+	cfg := TutorialConfig()
+	cfg.Epochs = 1
+	cfg.BatchSize = 1000 // more than the rows: one batch, capped to 300 rows
+	data := Data{Train: synthetic(300, 5, 1), Names: names(5)}
+	_, hist, err := Train(context.Background(), cfg, data, rand.New(rand.NewSource(3)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := hist[0]
+	if st.Steps != 1 {
+		t.Fatalf("%d steps, want 1", st.Steps)
+	}
+	want := st.Reconstruction + st.KL*300
+	if math.Abs(st.Loss-want) > 1e-4*math.Abs(want) {
+		t.Errorf("loss %v, want reconstruction %v + 300 × KL %v = %v", st.Loss, st.Reconstruction, st.KL, want)
+	}
+}
