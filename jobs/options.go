@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/vaejob/vaejob/pipeline"
@@ -29,9 +30,21 @@ type TrainOptions struct {
 	ValidationFraction float64 // 0: 0.2
 	Threshold          string  // "": quantile:0.99
 
+	// Labels, optional: which column says a row is an anomaly. The column is
+	// never a feature.
+	Labels Labels
+	// TrainOn is TrainOnAll (default) or TrainOnNormal (needs Labels).
+	TrainOn string
+
 	Logger   *slog.Logger // nil: discard
 	Progress io.Writer    // where the terminal progress line goes; nil: none
 }
+
+// What a labelled run trains on.
+const (
+	TrainOnAll    = "all"
+	TrainOnNormal = "normal"
+)
 
 // Presets lists the known presets. The default ("") equals the tutorial
 // until a better default lands.
@@ -54,6 +67,9 @@ type ResolvedConfig struct {
 	ScoreKind          string   `json:"score_kind"`
 	ValidationFraction float64  `json:"validation_fraction"`
 	Threshold          string   `json:"threshold"`
+	LabelColumn        string   `json:"label_column,omitempty"`
+	NormalValue        string   `json:"normal_value,omitempty"`
+	TrainOn            string   `json:"train_on"`
 
 	vae       vae.Config
 	threshold pipeline.ThresholdMethod
@@ -118,6 +134,22 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 	if err != nil {
 		return usage("--threshold: %v", err)
 	}
+	trainOn := o.TrainOn
+	if trainOn == "" {
+		trainOn = TrainOnAll
+	}
+	switch {
+	case trainOn != TrainOnAll && trainOn != TrainOnNormal:
+		return usage("--train-on %q: want all or normal", o.TrainOn)
+	case o.Labels.Column == "" && trainOn == TrainOnNormal:
+		return usage("--train-on normal needs --label-column to tell normal rows from anomalies")
+	case o.Labels.Column == "" && o.Labels.Normal != "":
+		return usage("--normal-value needs --label-column")
+	case o.Labels.Column == "" && method.NeedsLabels():
+		return usage("--threshold %s needs labels: pass --label-column (and --normal-value unless the column holds 0 and 1)", method)
+	case o.Labels.Column != "" && slices.Contains(o.Features, o.Labels.Column):
+		return usage("the label column %q is also named in --features: a label must not be a feature", o.Labels.Column)
+	}
 	if o.RunID != "" {
 		if err := CheckRunID(o.RunID); err != nil {
 			return ResolvedConfig{}, err
@@ -138,6 +170,9 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 		ScoreKind:          string(pipeline.ScoreMSE),
 		ValidationFraction: frac,
 		Threshold:          method.String(),
+		LabelColumn:        o.Labels.Column,
+		NormalValue:        o.Labels.Normal,
+		TrainOn:            trainOn,
 		vae:                cfg,
 		threshold:          method,
 	}, nil

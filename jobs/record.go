@@ -27,6 +27,7 @@ type RunRecord struct {
 	Rows       RowCounts       `json:"rows"`
 	Features   []string        `json:"features"`
 	Skipped    []SkippedCol    `json:"skipped_columns"`
+	Labels     *LabelRecord    `json:"labels,omitempty"`
 	Scaler     pipeline.Scaler `json:"scaler"`
 	// ConstantInTraining lists features constant on the training rows but
 	// not on the whole table; the scaler uses scale 1 for them.
@@ -34,9 +35,21 @@ type RunRecord struct {
 	Training           TrainingRecord       `json:"training"`
 	Latent             pipeline.LatentStats `json:"latent"`
 	Threshold          ThresholdRecord      `json:"threshold"`
-	Timings            Timings              `json:"timings_seconds"`
-	Versions           Versions             `json:"versions"`
-	Artifacts          []Artifact           `json:"artifacts"`
+	// ValidationMetrics are present when the run had labels and its
+	// validation rows hold both classes.
+	ValidationMetrics *LabelMetrics `json:"validation_metrics,omitempty"`
+	Timings           Timings       `json:"timings_seconds"`
+	Versions          Versions      `json:"versions"`
+	Artifacts         []Artifact    `json:"artifacts"`
+}
+
+// LabelRecord describes the labels of a labelled run.
+type LabelRecord struct {
+	Column              string `json:"column"`
+	NormalValue         string `json:"normal_value,omitempty"` // empty: a 0/1 column
+	TrainOn             string `json:"train_on"`
+	TrainAnomalies      int    `json:"anomalies_in_training_split"`
+	ValidationAnomalies int    `json:"anomalies_in_validation_split"`
 }
 
 // InputFile identifies one input file by size and content digest.

@@ -13,6 +13,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/vaejob/vaejob/onnx"
@@ -76,8 +77,7 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 	if err := checkOut(o.Out); err != nil {
 		return nil, err
 	}
-	runsDir := filepath.Join(o.Out, "runs")
-	final := filepath.Join(runsDir, runID)
+	final := filepath.Join(o.Out, "runs", runID)
 	if done, err := finishedRun(final); err != nil || done != nil {
 		if done != nil {
 			log.Info("run already finished; nothing to do", "run_dir", final)
@@ -86,50 +86,20 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 	}
 
 	// Read and check everything before writing anything.
-	before, err := os.Stat(o.Input)
+	in, err := readTrainingInput(o, cfg, log)
 	if err != nil {
-		return nil, inputErr(parquetMissing(o.Input, err))
-	}
-	table, err := parquet.ReadTable(o.Input, parquet.Selection{Features: o.Features, Exclude: o.Exclude})
-	if err != nil {
-		return nil, inputErr(err)
-	}
-	for _, s := range table.Skipped {
-		log.Info("skipping non-numeric column", "column", s.Name, "type", s.Type)
-	}
-	size, digest, err := parquet.Digest(o.Input)
-	if err != nil {
-		return nil, inputErr(err)
-	}
-	if after, err := os.Stat(o.Input); err != nil || after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) || size != before.Size() {
-		return nil, fmt.Errorf("%w: %s changed while it was read; run again when the export is complete", ErrBadInput, o.Input)
+		return nil, err
 	}
 	readDone := time.Now()
-	log.Info("read input", "path", o.Input, "rows", table.Rows, "features", len(table.Names), "sha256", digest)
-
-	d := len(table.Names)
-	split, err := pipeline.RandomSplit(table.Rows, cfg.ValidationFraction, streamRand(cfg.Seed, "split"))
+	ds, err := prepare(in, cfg, log)
 	if err != nil {
-		return nil, kind(ErrBadInput, fmt.Errorf("%s: %w", o.Input, err))
-	}
-	if err := pipeline.CheckConstant(table.Data, table.Names); err != nil {
-		return nil, kind(ErrBadInput, fmt.Errorf("%s: %w", o.Input, err))
-	}
-	trainRaw := pipeline.Gather(table.Data, d, split.Train)
-	valRaw := pipeline.Gather(table.Data, d, split.Validation)
-	scaler, constant, err := pipeline.FitMinMax(trainRaw, d)
-	if err != nil {
-		return nil, kind(ErrBadInput, err)
-	}
-	var constantInTraining []string
-	for _, j := range constant {
-		constantInTraining = append(constantInTraining, table.Names[j])
-		log.Warn("column is constant on the training rows (not on validation rows); scaling it by 1", "column", table.Names[j])
+		return nil, err
 	}
 
 	// Train.
-	data := vae.Data{Names: table.Names, Train: scaleRows(&scaler, trainRaw, d), Validation: scaleRows(&scaler, valRaw, d)}
-	progress := newProgress(o.Progress, log, cfg.Epochs, len(split.Train))
+	d := len(in.table.Names)
+	data := vae.Data{Names: in.table.Names, Train: scaleRows(&ds.scaler, ds.train, d), Validation: scaleRows(&ds.scaler, ds.val, d)}
+	progress := newProgress(o.Progress, log, cfg.Epochs, len(ds.train)/d)
 	model, history, err := vae.Train(ctx, cfg.vae, data, streamRand(cfg.Seed, "train"), progress.epoch)
 	progress.done()
 	if err != nil {
@@ -139,11 +109,11 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	trainDone := time.Now()
-	model.Scaler = scaler
+	model.Scaler = ds.scaler
 
-	// Threshold on validation scores.
-	valScores := model.ScoreRows(valRaw)
-	threshold, err := cfg.threshold.Choose(valScores, nil)
+	// Threshold and metrics on the validation rows.
+	valScores := model.ScoreRows(ds.val)
+	threshold, err := chooseThreshold(cfg, valScores, ds.valLabels, in.labels != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -152,21 +122,30 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 	if err := model.Validate(); err != nil {
 		return nil, kind(ErrTraining, fmt.Errorf("trained model is invalid: %w", err))
 	}
-	latent := model.Latent(trainRaw)
+	latent := model.Latent(ds.train)
 	log.Info("trained", "epochs", len(history), "active_latent_units", latent.Active, "threshold", threshold)
+	var metrics *LabelMetrics
+	if ds.valLabels != nil {
+		if metrics, err = labelMetrics(valScores, ds.valLabels, threshold); err != nil {
+			log.Warn("no validation metrics", "reason", err.Error())
+		} else {
+			log.Info("validation metrics", "roc_auc", metrics.ROCAUC, "pr_auc", metrics.PRAUC,
+				"precision", metrics.At.Precision, "recall", metrics.At.Recall, "f1", metrics.At.F1)
+		}
+	}
 
 	// Export and check the artifact before it is published.
 	meta := onnx.Metadata{
 		ProducerVersion:    Version,
 		RunID:              runID,
-		TrainingDataSHA256: digest,
+		TrainingDataSHA256: in.digest,
 		TestVector:         pipeline.MakeTestVector(model, streamRand(cfg.Seed, "test-vector"), testVectorRows),
 	}
 	modelBytes, err := onnx.Encode(model, meta)
 	if err != nil {
 		return nil, fmt.Errorf("export ONNX: %w", err)
 	}
-	sample := makeValidationSample(model.Features, valRaw, valScores, d)
+	sample := makeValidationSample(model.Features, ds.val, valScores, d)
 	if err := verifyModel(modelBytes, &sample); err != nil {
 		return nil, fmt.Errorf("check exported model: %w", err)
 	}
@@ -178,15 +157,17 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 		Status:             "succeeded",
 		StartedAt:          start.UTC(),
 		Config:             cfg,
-		Inputs:             []InputFile{{Path: o.Input, Size: size, SHA256: digest}},
-		Rows:               RowCounts{Read: table.Rows, Used: table.Rows, Train: len(split.Train), Validation: len(split.Validation)},
-		Features:           table.Names,
-		Skipped:            skippedCols(table.Skipped),
-		Scaler:             scaler,
-		ConstantInTraining: constantInTraining,
-		Training:           TrainingRecord{Epochs: history},
+		Inputs:             []InputFile{{Path: o.Input, Size: in.size, SHA256: in.digest}},
+		Rows:               ds.rows,
+		Features:           in.table.Names,
+		Skipped:            skippedCols(in.table.Skipped),
+		Labels:             ds.labelRecord,
+		Scaler:             ds.scaler,
+		ConstantInTraining: ds.constantInTraining,
+		Training:           TrainingRecord{Epochs: history, BatchSize: min(cfg.BatchSize, ds.rows.Train)},
 		Latent:             latent,
 		Threshold:          thresholdRecord(threshold, cfg.threshold.String(), valScores),
+		ValidationMetrics:  metrics,
 		Versions:           CurrentVersions(),
 	}
 	if len(history) > 0 {
@@ -211,12 +192,145 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 	if err != nil {
 		return nil, err
 	}
-
 	if err := publish(o.Out, runID, append(files, namedFile{RecordFile, append(recBytes, '\n')})); err != nil {
 		return nil, err
 	}
 	log.Info("published", "run_dir", final, "model_sha256", rec.Artifacts[0].SHA256)
 	return &TrainResult{RunID: runID, RunDir: final, Record: rec, Model: model}, nil
+}
+
+// trainingInput is the checked input of a train run.
+type trainingInput struct {
+	table  *parquet.Table
+	labels []bool // nil without --label-column
+	size   int64
+	digest string
+}
+
+// readTrainingInput reads the table, its labels and its digest, and makes
+// sure the file did not change while it was read.
+func readTrainingInput(o TrainOptions, cfg ResolvedConfig, log *slog.Logger) (*trainingInput, error) {
+	before, err := os.Stat(o.Input)
+	if err != nil {
+		return nil, inputErr(parquetMissing(o.Input, err))
+	}
+	sel := parquet.Selection{Features: o.Features, Exclude: o.Exclude}
+	if o.Labels.Column != "" {
+		sel.Keep = []string{o.Labels.Column}
+		if len(sel.Features) == 0 && !slices.Contains(sel.Exclude, o.Labels.Column) {
+			sel.Exclude = append(slices.Clone(sel.Exclude), o.Labels.Column)
+		}
+	}
+	table, err := parquet.ReadTable(o.Input, sel)
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	for _, s := range table.Skipped {
+		log.Info("skipping non-numeric column", "column", s.Name, "type", s.Type)
+	}
+	in := &trainingInput{table: table}
+	if o.Labels.Column != "" {
+		if in.labels, err = o.Labels.read(table); err != nil {
+			return nil, fmt.Errorf("%s: %w", o.Input, err)
+		}
+	}
+	if in.size, in.digest, err = parquet.Digest(o.Input); err != nil {
+		return nil, inputErr(err)
+	}
+	if after, err := os.Stat(o.Input); err != nil || after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) || in.size != before.Size() {
+		return nil, fmt.Errorf("%w: %s changed while it was read; run again when the export is complete", ErrBadInput, o.Input)
+	}
+	log.Info("read input", "path", o.Input, "rows", table.Rows, "features", len(table.Names), "sha256", in.digest)
+	return in, nil
+}
+
+// dataset is the input split into the rows the model trains on and the
+// validation rows that pick the threshold, with the scaler fitted on the
+// training rows.
+type dataset struct {
+	train, val         []float32 // raw rows, row-major
+	valLabels          []bool    // nil without labels
+	scaler             pipeline.Scaler
+	constantInTraining []string
+	rows               RowCounts
+	labelRecord        *LabelRecord
+}
+
+func prepare(in *trainingInput, cfg ResolvedConfig, log *slog.Logger) (*dataset, error) {
+	t := in.table
+	d := len(t.Names)
+	split, err := pipeline.RandomSplit(t.Rows, cfg.ValidationFraction, streamRand(cfg.Seed, "split"))
+	if err != nil {
+		return nil, kind(ErrBadInput, err)
+	}
+	if err := pipeline.CheckConstant(t.Data, t.Names); err != nil {
+		return nil, kind(ErrBadInput, err)
+	}
+	trainIdx := split.Train
+	ds := &dataset{}
+	if in.labels != nil {
+		rec := &LabelRecord{Column: cfg.LabelColumn, NormalValue: cfg.NormalValue, TrainOn: cfg.TrainOn}
+		for _, i := range split.Train {
+			if in.labels[i] {
+				rec.TrainAnomalies++
+			}
+		}
+		if cfg.TrainOn == TrainOnNormal {
+			trainIdx = slices.DeleteFunc(slices.Clone(split.Train), func(i int) bool { return in.labels[i] })
+			if len(trainIdx) < pipeline.MinTrainRows {
+				return nil, fmt.Errorf("%w: --train-on normal leaves %d normal training rows; need at least %d", ErrBadInput, len(trainIdx), pipeline.MinTrainRows)
+			}
+		}
+		ds.valLabels = make([]bool, len(split.Validation))
+		for k, i := range split.Validation {
+			ds.valLabels[k] = in.labels[i]
+			if in.labels[i] {
+				rec.ValidationAnomalies++
+			}
+		}
+		ds.labelRecord = rec
+	}
+	ds.train = pipeline.Gather(t.Data, d, trainIdx)
+	ds.val = pipeline.Gather(t.Data, d, split.Validation)
+	ds.rows = RowCounts{Read: t.Rows, Used: len(trainIdx) + len(split.Validation), Train: len(trainIdx), Validation: len(split.Validation)}
+	var constant []int
+	if ds.scaler, constant, err = pipeline.FitMinMax(ds.train, d); err != nil {
+		return nil, kind(ErrBadInput, err)
+	}
+	for _, j := range constant {
+		ds.constantInTraining = append(ds.constantInTraining, t.Names[j])
+		log.Warn("column is constant on the training rows (not on validation rows); scaling it by 1", "column", t.Names[j])
+	}
+	return ds, nil
+}
+
+// chooseThreshold applies the threshold method. Score-only methods use every
+// validation row, or only the normal ones when training on normal rows;
+// label-based methods use the labelled validation rows.
+func chooseThreshold(cfg ResolvedConfig, scores []float32, labels []bool, haveLabels bool) (float32, error) {
+	m := cfg.threshold
+	if m.NeedsLabels() {
+		if !haveLabels {
+			return 0, fmt.Errorf("%w: --threshold %s needs labels: pass --label-column", ErrUsage, m)
+		}
+		t, err := m.Choose(scores, labels)
+		if err != nil {
+			return 0, kind(ErrBadInput, err)
+		}
+		return t, nil
+	}
+	if labels != nil && cfg.TrainOn == TrainOnNormal {
+		var normal []float32
+		for i, s := range scores {
+			if !labels[i] {
+				normal = append(normal, s)
+			}
+		}
+		if len(normal) > 0 {
+			scores = normal
+		}
+	}
+	return m.Choose(scores, nil)
 }
 
 // namedFile is a file of a run directory, before it is written.

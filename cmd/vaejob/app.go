@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,7 +24,7 @@ func newApp() *cli.App {
 			os.Exit(exitUsage)
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main decides exit codes
-		Commands:       []*cli.Command{trainCommand(), verifyCommand(), scoreCommand()},
+		Commands:       []*cli.Command{trainCommand(), scoreCommand(), evaluateCommand(), verifyCommand()},
 	}
 }
 
@@ -80,7 +81,9 @@ func trainCommand() *cli.Command {
 			&cli.Float64Flag{Name: "learning-rate", Usage: "Adam learning rate (default: the preset's)", EnvVars: env("LEARNING_RATE")},
 			&cli.IntFlag{Name: "latent-dim", Usage: "latent dimension (default: the preset's)", EnvVars: env("LATENT_DIM")},
 			&cli.Float64Flag{Name: "validation-fraction", Usage: "fraction of rows held out to pick the threshold", Value: 0.2, EnvVars: env("VALIDATION_FRACTION")},
-			&cli.StringFlag{Name: "threshold", Usage: "threshold method: quantile:Q (the Q-quantile of validation scores)", Value: "quantile:0.99", EnvVars: env("THRESHOLD")},
+			&cli.StringFlag{Name: "threshold", Usage: "threshold method: quantile:Q, contamination:P, mad:K, or with labels f1, recall:R, precision:P", Value: "quantile:0.99", EnvVars: env("THRESHOLD")},
+			labelColumnFlag(), normalValueFlag(),
+			&cli.StringFlag{Name: "train-on", Usage: "with --label-column: train on all rows or only normal ones (all|normal)", Value: "all", EnvVars: env("TRAIN_ON")},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -111,6 +114,8 @@ func trainCommand() *cli.Command {
 				LatentDim:          c.Int("latent-dim"),
 				ValidationFraction: c.Float64("validation-fraction"),
 				Threshold:          c.String("threshold"),
+				Labels:             labelsFrom(c),
+				TrainOn:            c.String("train-on"),
 				Logger:             newLogger(c.App.ErrWriter),
 				Progress:           c.App.ErrWriter,
 			}
@@ -165,6 +170,45 @@ func scoreCommand() *cli.Command {
 			}
 			fmt.Fprintf(c.App.ErrWriter, "scored %d rows: %d anomalies (%d with a missing or non-finite value); wrote %s\n",
 				res.Rows, res.Anomalies, res.Missing, c.String("output"))
+			return nil
+		},
+	}
+}
+
+func labelColumnFlag() cli.Flag {
+	return &cli.StringFlag{Name: "label-column", Usage: "column that marks anomalies (never a feature)", EnvVars: env("LABEL_COLUMN")}
+}
+
+func normalValueFlag() cli.Flag {
+	return &cli.StringFlag{Name: "normal-value", Usage: "value of --label-column for normal rows; every other value is an anomaly (default: the column holds 0 = normal, 1 = anomaly)", EnvVars: env("NORMAL_VALUE")}
+}
+
+func labelsFrom(c *cli.Context) jobs.Labels {
+	return jobs.Labels{Column: c.String("label-column"), Normal: c.String("normal-value")}
+}
+
+func evaluateCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "evaluate",
+		OnUsageError: onUsageError,
+		Usage:        "measure a model on a labelled table: ROC-AUC, PR-AUC, and precision/recall/F1 at its threshold",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "model", Usage: "model.onnx to measure", EnvVars: env("MODEL")},
+			&cli.StringFlag{Name: "input", Usage: "labelled Parquet file", EnvVars: env("INPUT")},
+			labelColumnFlag(), normalValueFlag(),
+			&cli.BoolFlag{Name: "json", Usage: "print the metrics as JSON"},
+		},
+		Action: func(c *cli.Context) error {
+			ev, err := jobs.Evaluate(c.Context, jobs.EvaluateOptions{Model: c.String("model"), Input: c.String("input"), Labels: labelsFrom(c)})
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(ev)
+			}
+			fmt.Fprint(c.App.Writer, ev)
 			return nil
 		},
 	}

@@ -1,0 +1,81 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/vaejob/vaejob/onnx"
+	"github.com/vaejob/vaejob/parquet"
+)
+
+// EvaluateOptions name a model and a labelled table to measure it on.
+type EvaluateOptions struct {
+	Model  string
+	Input  string
+	Labels Labels
+}
+
+// Evaluation is what vaejob evaluate reports.
+type Evaluation struct {
+	Model     string  `json:"model"`
+	Input     string  `json:"input"`
+	Threshold float32 `json:"threshold"`
+	Method    string  `json:"threshold_method"`
+	LabelMetrics
+}
+
+func (e *Evaluation) String() string {
+	var b strings.Builder
+	c := e.At
+	fmt.Fprintf(&b, "model      %s\n", e.Model)
+	fmt.Fprintf(&b, "input      %s: %d rows, %d anomalies (%.2f%%)\n", e.Input, e.Rows, e.Anomalies, 100*float64(e.Anomalies)/float64(e.Rows))
+	fmt.Fprintf(&b, "ROC-AUC    %.4f\n", e.ROCAUC)
+	fmt.Fprintf(&b, "PR-AUC     %.4f\n", e.PRAUC)
+	fmt.Fprintf(&b, "threshold  %s (%s)\n", onnx.FormatThreshold(e.Threshold), e.Method)
+	fmt.Fprintf(&b, "precision  %.4f   recall %.4f   F1 %.4f\n", c.Precision, c.Recall, c.F1)
+	fmt.Fprintf(&b, "alerts     TP %d  FP %d  FN %d  TN %d\n", c.TP, c.FP, c.FN, c.TN)
+	return b.String()
+}
+
+// Evaluate scores a labelled table with a model and measures the ranking
+// (ROC-AUC, PR-AUC) and the alerts at the model's threshold.
+func Evaluate(ctx context.Context, o EvaluateOptions) (*Evaluation, error) {
+	switch {
+	case o.Model == "":
+		return nil, fmt.Errorf("%w: --model is required", ErrUsage)
+	case o.Input == "":
+		return nil, fmt.Errorf("%w: --input is required: a labelled Parquet file", ErrUsage)
+	case o.Labels.Column == "":
+		return nil, fmt.Errorf("%w: --label-column is required: the column that marks anomalies", ErrUsage)
+	}
+	m, err := decodeModel(o.Model)
+	if err != nil {
+		return nil, err
+	}
+	t, err := parquet.ReadTable(o.Input, parquet.Selection{Features: m.Features, Keep: []string{o.Labels.Column}, AllowMissing: true})
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	labels, err := o.Labels.read(t)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Input, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	scores := m.ScoreRows(t.Data)
+	// A NaN score (a row with a missing value) always alerts; for ranking it
+	// counts as the most anomalous.
+	for i, s := range scores {
+		if s != s {
+			scores[i] = float32(math.Inf(1))
+		}
+	}
+	lm, err := labelMetrics(scores, labels, m.Threshold)
+	if err != nil {
+		return nil, kind(ErrBadInput, fmt.Errorf("%s: %w", o.Input, err))
+	}
+	return &Evaluation{Model: o.Model, Input: o.Input, Threshold: m.Threshold, Method: m.ThresholdMethod, LabelMetrics: *lm}, nil
+}
