@@ -3,6 +3,7 @@ package vae
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand"
 	"slices"
@@ -124,7 +125,7 @@ func TestConfigValidate(t *testing.T) {
 func names(d int) []string {
 	out := make([]string, d)
 	for i := range out {
-		out[i] = string(rune('a' + i))
+		out[i] = fmt.Sprintf("f%d", i)
 	}
 	return out
 }
