@@ -1,13 +1,13 @@
 package onnx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 
 	onnxgo "github.com/owulveryck/onnx-go"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -39,12 +39,14 @@ func DecodeGraph(data []byte) (*Graph, error) {
 
 // Decode reads an ONNX file written by Encode back into a Model and its
 // Metadata. The graph is read in process by onnx-go (into a recording
-// backend, see Graph) and matched node by node against the layout Encode
-// writes; the weights come from its initializers, the feature names, scaler
-// maximums and threshold method from metadata_props. The threshold in the
-// graph must equal vaejob.threshold, and the scaler in the graph must equal
-// vaejob.scaler. The LogVar head is not in the file, so the Model's LogVar is
-// zero.
+// backend, see Graph); the weights come from its initializers, the feature
+// names, architecture, variances, scaler maximums and threshold method from
+// metadata_props. The rebuilt Model is then encoded again, and its graph must
+// equal the file's byte for byte: a file edited by hand or written by
+// another tool is refused. The threshold in the graph must equal
+// vaejob.threshold, and the scaler in the graph must equal vaejob.scaler.
+// The LogVar head is in the file only when the score uses it; otherwise the
+// Model's LogVar is zero.
 func Decode(data []byte) (*pipeline.Model, Metadata, error) {
 	_, m, meta, err := decodeAll(data)
 	if err != nil {
@@ -63,7 +65,7 @@ func decodeAll(data []byte) (*Graph, *pipeline.Model, Metadata, error) {
 	if err != nil {
 		return nil, nil, Metadata{}, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
-	m, meta, err := extract(g, props)
+	m, meta, err := extract(g, props, data)
 	if err != nil {
 		return nil, nil, Metadata{}, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
@@ -240,35 +242,10 @@ func dimsWithin(dims []uint64, maxElems uint64) bool {
 	return true
 }
 
-// extractor matches a Graph against the layout Encode writes.
-type extractor struct {
-	g             *Graph
-	used          map[*node]bool
-	scaled, recon string // value names found by network
-}
-
-// find returns the one node of type op whose inputs satisfy match.
-func (x *extractor) find(what, op string, match func(n *node) bool) (*node, error) {
-	var found *node
-	for _, n := range x.g.ops {
-		if n.op != op || !match(n) {
-			continue
-		}
-		if found != nil {
-			return nil, fmt.Errorf("%s: two %s nodes (%q and %q) match", what, op, found.outputs[0], n.outputs[0])
-		}
-		found = n
-	}
-	if found == nil {
-		return nil, fmt.Errorf("%s: no %s node found", what, op)
-	}
-	x.used[found] = true
-	return found, nil
-}
-
-// constant returns the float32 initializer called name with the given shape.
-func (x *extractor) constant(what, name string, shape ...int) ([]float32, error) {
-	v, ok := x.g.consts[name]
+// initializer returns the float32 initializer called name with the given
+// shape.
+func (g *Graph) initializer(what, name string, shape ...int) ([]float32, error) {
+	v, ok := g.consts[name]
 	if !ok {
 		return nil, fmt.Errorf("%s: %q is not an initializer", what, name)
 	}
@@ -278,18 +255,7 @@ func (x *extractor) constant(what, name string, shape ...int) ([]float32, error)
 	return v.f, nil
 }
 
-// consumers returns the nodes that read value name.
-func (x *extractor) consumers(name string) []*node {
-	var cs []*node
-	for _, n := range x.g.ops {
-		if slices.Contains(n.inputs, name) {
-			cs = append(cs, n)
-		}
-	}
-	return cs
-}
-
-func extract(g *Graph, props []Prop) (*pipeline.Model, Metadata, error) {
+func extract(g *Graph, props []Prop, data []byte) (*pipeline.Model, Metadata, error) {
 	kv := map[string]string{}
 	for _, p := range props {
 		if _, dup := kv[p.Key]; dup {
@@ -339,6 +305,7 @@ func extract(g *Graph, props []Prop) (*pipeline.Model, Metadata, error) {
 		{KeyArchitecture, &arch, true},
 		{KeyScaler, &scaler, true},
 		{KeyTestVector, &meta.TestVector, false},
+		{KeyVariance, &m.Variance, false},
 	} {
 		if err := jsonKey(e.key, e.dst, e.need); err != nil {
 			return nil, Metadata{}, err
@@ -381,28 +348,12 @@ func extract(g *Graph, props []Prop) (*pipeline.Model, Metadata, error) {
 		return nil, Metadata{}, fmt.Errorf("graph outputs are %q, want %q", g.outputs, []string{ScoreName, IsAnomalyName})
 	}
 
-	x := &extractor{g: g, used: map[*node]bool{}}
-	if err := x.network(m, &arch, d); err != nil {
+	if err := rebuild(g, m, &arch, d); err != nil {
 		return nil, Metadata{}, err
 	}
-	graphThr, err := x.scoring()
-	if err != nil {
-		return nil, Metadata{}, err
+	if math.Float32bits(m.Threshold) != math.Float32bits(float32(thr)) {
+		return nil, Metadata{}, fmt.Errorf("graph threshold %v differs from metadata %s %q", m.Threshold, KeyThreshold, thrText)
 	}
-	if math.Float32bits(graphThr) != math.Float32bits(float32(thr)) {
-		return nil, Metadata{}, fmt.Errorf("graph threshold %v differs from metadata %s %q", graphThr, KeyThreshold, thrText)
-	}
-	m.Threshold = graphThr
-	if len(x.used) != len(g.ops) {
-		var extra []string
-		for _, n := range g.ops {
-			if !x.used[n] {
-				extra = append(extra, fmt.Sprintf("%s→%q", n.op, n.outputs[0]))
-			}
-		}
-		return nil, Metadata{}, fmt.Errorf("graph has nodes outside the vaejob layout: %s", strings.Join(extra, ", "))
-	}
-
 	if scaler.Kind != m.Scaler.Kind || !sameFloats(scaler.Min, m.Scaler.Min) || !sameFloats(scaler.Scale, m.Scaler.Scale) {
 		return nil, Metadata{}, fmt.Errorf("metadata %s differs from the scaler in the graph", KeyScaler)
 	}
@@ -410,166 +361,98 @@ func extract(g *Graph, props []Prop) (*pipeline.Model, Metadata, error) {
 	if err := m.Validate(); err != nil {
 		return nil, Metadata{}, fmt.Errorf("decoded model is invalid: %w", err)
 	}
+	want, err := encodeGraph(m)
+	if err != nil {
+		return nil, Metadata{}, err
+	}
+	got, err := graphField(data)
+	if err != nil {
+		return nil, Metadata{}, err
+	}
+	if !bytes.Equal(got, want) {
+		return nil, Metadata{}, errors.New("the graph is not the one vaejob writes for the model its metadata describes (edited, or written by another tool)")
+	}
 	return m, meta, nil
 }
 
-// network matches the scaler and the chain of dense layers from the input to
-// the reconstruction, filling m's Scaler, Encoder, Mu and Decoder.
-func (x *extractor) network(m *pipeline.Model, arch *Architecture, d int) error {
-	sub, err := x.find("scaler", "Sub", func(n *node) bool { return n.inputs[0] == InputName })
-	if err != nil {
+// rebuild fills m's scaler, layers and threshold from the initializers
+// Encode names, with the shapes and activations of arch.
+func rebuild(g *Graph, m *pipeline.Model, arch *Architecture, d int) error {
+	var err error
+	if m.Scaler.Min, err = g.initializer("scaler", initScalerMin, d); err != nil {
 		return err
 	}
-	if m.Scaler.Min, err = x.constant("scaler", sub.inputs[1], d); err != nil {
-		return err
-	}
-	mul, err := x.find("scaler", "Mul", func(n *node) bool { return n.inputs[0] == sub.outputs[0] })
-	if err != nil {
-		return err
-	}
-	if m.Scaler.Scale, err = x.constant("scaler", mul.inputs[1], d); err != nil {
+	if m.Scaler.Scale, err = g.initializer("scaler", initScalerScale, d); err != nil {
 		return err
 	}
 	m.Scaler.Kind = "minmax"
-	scaled := mul.outputs[0]
-
-	var layers []pipeline.Dense
-	cur, width := scaled, d
-	for {
-		var gemms []*node
-		for _, c := range x.consumers(cur) {
-			if c.op == "Gemm" {
-				gemms = append(gemms, c)
-			}
-		}
-		if len(gemms) == 0 {
-			break
-		}
-		if len(gemms) > 1 {
-			return fmt.Errorf("layer %d: value %q feeds %d Gemm nodes", len(layers), cur, len(gemms))
-		}
-		gm := gemms[0]
-		x.used[gm] = true
-		what := fmt.Sprintf("layer %d (%q)", len(layers), gm.outputs[0])
-		if gm.inputs[0] != cur || len(gm.inputs) != 3 || gm.transA || gm.transB || gm.alpha != 1 || gm.beta != 1 {
-			return fmt.Errorf("%s: want Gemm(%s, W, B) with alpha=beta=1 and no transposes", what, cur)
-		}
-		wv, ok := x.g.consts[gm.inputs[1]]
-		if !ok || len(wv.shape) != 2 {
-			return fmt.Errorf("%s: weights %q are not a 2-D initializer", what, gm.inputs[1])
-		}
-		l := pipeline.Dense{In: width, Out: wv.shape[1]}
-		if l.W, err = x.constant(what, gm.inputs[1], l.In, l.Out); err != nil {
-			return err
-		}
-		if l.B, err = x.constant(what, gm.inputs[2], l.Out); err != nil {
-			return err
-		}
-		out := gm.outputs[0]
-		if cs := x.consumers(out); len(cs) == 1 && (cs[0].op == "Relu" || cs[0].op == "Sigmoid") {
-			x.used[cs[0]] = true
+	layer := func(prefix string, spec LayerSpec) (pipeline.Dense, error) {
+		l := pipeline.Dense{In: spec.In, Out: spec.Out}
+		switch spec.Activation {
+		case pipeline.Identity.String():
+			l.Activation = pipeline.Identity
+		case pipeline.ReLU.String():
 			l.Activation = pipeline.ReLU
-			if cs[0].op == "Sigmoid" {
-				l.Activation = pipeline.Sigmoid
-			}
-			out = cs[0].outputs[0]
+		case pipeline.Sigmoid.String():
+			l.Activation = pipeline.Sigmoid
+		default:
+			return l, fmt.Errorf("layer %s: unknown activation %q in metadata %s", prefix, spec.Activation, KeyArchitecture)
 		}
-		layers = append(layers, l)
-		cur, width = out, l.Out
+		if spec.In <= 0 || spec.Out <= 0 || spec.In > maxDim || spec.Out > maxDim {
+			return l, fmt.Errorf("layer %s: shape %dx%d in metadata %s", prefix, spec.In, spec.Out, KeyArchitecture)
+		}
+		var err error
+		if l.W, err = g.initializer("layer "+prefix, prefix+"_W", spec.In, spec.Out); err != nil {
+			return l, err
+		}
+		if l.B, err = g.initializer("layer "+prefix, prefix+"_B", spec.Out); err != nil {
+			return l, err
+		}
+		return l, nil
 	}
-
-	nEnc, nDec := len(arch.Encoder), len(arch.Decoder)
-	if len(layers) != nEnc+1+nDec {
-		return fmt.Errorf("graph has %d dense layers, metadata %s describes %d", len(layers), KeyArchitecture, nEnc+1+nDec)
+	for i, spec := range arch.Encoder {
+		l, err := layer(fmt.Sprintf("enc%d", i), spec)
+		if err != nil {
+			return err
+		}
+		m.Encoder = append(m.Encoder, l)
 	}
-	specs := append(append(append([]LayerSpec(nil), arch.Encoder...), arch.Mu), arch.Decoder...)
-	for i, s := range specs {
-		l := layers[i]
-		if s.In != l.In || s.Out != l.Out || s.Activation != l.Activation.String() {
-			return fmt.Errorf("dense layer %d is %dx%d %s in the graph, %dx%d %s in metadata %s",
-				i, l.In, l.Out, l.Activation, s.In, s.Out, s.Activation, KeyArchitecture)
+	if m.Mu, err = layer("mu", arch.Mu); err != nil {
+		return err
+	}
+	if arch.LogVar != nil {
+		if m.LogVar, err = layer("logvar", *arch.LogVar); err != nil {
+			return err
 		}
 	}
-	m.Encoder = layers[:nEnc:nEnc]
-	m.Mu = layers[nEnc]
-	m.Decoder = layers[nEnc+1:]
-	if nEnc == 0 {
-		m.Encoder = nil
+	for i, spec := range arch.Decoder {
+		l, err := layer(fmt.Sprintf("dec%d", i), spec)
+		if err != nil {
+			return err
+		}
+		m.Decoder = append(m.Decoder, l)
 	}
-	if nDec == 0 {
-		m.Decoder = nil
+	thr, err := g.initializer("alert", initThreshold)
+	if err != nil {
+		return err
 	}
-	x.recon = cur
-	x.scaled = scaled
+	m.Threshold = thr[0]
 	return nil
 }
 
-// scoring matches score = ReduceMean((scaled - recon)², axis 1) and
-// is_anomaly = Or(Greater(score, threshold), IsNaN(score)), and returns the
-// threshold.
-func (x *extractor) scoring() (float32, error) {
-	diff, err := x.find("score", "Sub", func(n *node) bool { return n.inputs[0] == x.scaled && n.inputs[1] == x.recon })
-	if err != nil {
-		return 0, err
-	}
-	// alias follows Identity nodes back to their source.
-	aliases := map[string]*node{}
-	for _, n := range x.g.ops {
-		if n.op == "Identity" {
-			aliases[n.outputs[0]] = n
+// graphField returns the bytes of the ModelProto's graph field.
+func graphField(data []byte) ([]byte, error) {
+	var graph []byte
+	err := walk(data, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
+		if num == fModelGraph && typ == protowire.BytesType {
+			graph = v
 		}
-	}
-	isDiff := func(name string) bool {
-		for {
-			if name == diff.outputs[0] {
-				return true
-			}
-			id, ok := aliases[name]
-			if !ok {
-				return false
-			}
-			name = id.inputs[0]
-		}
-	}
-	sq, err := x.find("score", "Mul", func(n *node) bool { return isDiff(n.inputs[0]) && isDiff(n.inputs[1]) })
-	if err != nil {
-		return 0, err
-	}
-	for _, in := range sq.inputs {
-		for id, ok := aliases[in]; ok; id, ok = aliases[id.inputs[0]] {
-			x.used[id] = true
-		}
-	}
-	mean, err := x.find("score", "ReduceMean", func(n *node) bool { return n.inputs[0] == sq.outputs[0] })
-	if err != nil {
-		return 0, err
-	}
-	if mean.outputs[0] != ScoreName || mean.keepDims || !(slices.Equal(mean.axes, []int64{1}) || slices.Equal(mean.axes, []int64{-1})) {
-		return 0, fmt.Errorf("score: want ReduceMean(axes=[1], keepdims=0) → %q", ScoreName)
-	}
-	gt, err := x.find("alert", "Greater", func(n *node) bool { return n.inputs[0] == ScoreName })
-	if err != nil {
-		return 0, err
-	}
-	tv, ok := x.g.consts[gt.inputs[1]]
-	if !ok || tv.isBool || len(tv.f) != 1 || len(tv.shape) > 1 {
-		return 0, fmt.Errorf("alert: Greater(%s, %q): the threshold must be a float32 scalar initializer", ScoreName, gt.inputs[1])
-	}
-	nan, err := x.find("alert", "IsNaN", func(n *node) bool { return n.inputs[0] == ScoreName })
-	if err != nil {
-		return 0, err
-	}
-	or, err := x.find("alert", "Or", func(n *node) bool {
-		a, b := n.inputs[0], n.inputs[1]
-		return (a == gt.outputs[0] && b == nan.outputs[0]) || (a == nan.outputs[0] && b == gt.outputs[0])
+		return nil
 	})
-	if err != nil {
-		return 0, err
+	if err != nil || graph == nil {
+		return nil, fmt.Errorf("read graph: no graph field (%v)", err)
 	}
-	if or.outputs[0] != IsAnomalyName {
-		return 0, fmt.Errorf("alert: Or writes %q, want %q", or.outputs[0], IsAnomalyName)
-	}
-	return tv.f[0], nil
+	return graph, nil
 }
 
 func sameFloats(a, b []float32) bool {

@@ -44,13 +44,14 @@ const (
 	KeyTrainingDataSHA256 = "vaejob.training_data_sha256"
 	KeyArchitecture       = "vaejob.architecture"
 	KeyTestVector         = "vaejob.test_vector"
+	KeyVariance           = "vaejob.variance"
 )
 
 var reservedKeys = map[string]bool{
 	KeyFormatVersion: true, KeyProducerVersion: true, KeyRunID: true,
 	KeyFeatureNames: true, KeyScoreKind: true, KeyThreshold: true,
 	KeyThresholdMethod: true, KeyScaler: true, KeyTrainingDataSHA256: true,
-	KeyArchitecture: true, KeyTestVector: true,
+	KeyArchitecture: true, KeyTestVector: true, KeyVariance: true,
 }
 
 // Metadata is what an ONNX file carries about the run that produced it,
@@ -80,6 +81,8 @@ type Metadata struct {
 type Architecture struct {
 	Encoder []LayerSpec `json:"encoder"`
 	Mu      LayerSpec   `json:"mu"`
+	// LogVar is present when the score uses the encoder's log-variance.
+	LogVar  *LayerSpec  `json:"logvar,omitempty"`
 	Decoder []LayerSpec `json:"decoder"`
 }
 
@@ -101,8 +104,15 @@ func architectureOf(m *pipeline.Model) Architecture {
 	for _, l := range m.Decoder {
 		a.Decoder = append(a.Decoder, spec(l))
 	}
+	if usesLogVar(m) {
+		lv := spec(m.LogVar)
+		a.LogVar = &lv
+	}
 	return a
 }
+
+// usesLogVar reports whether the graph of m computes the log-variance head.
+func usesLogVar(m *pipeline.Model) bool { return m.Score == pipeline.ScoreELBO }
 
 // FormatThreshold writes a threshold the way the vaejob.threshold entry holds
 // it: the shortest decimal that parses back to the same float32.
@@ -149,6 +159,13 @@ func Props(m *pipeline.Model, meta Metadata) ([]Prop, error) {
 		{KeyArchitecture, arch},
 		{KeyTestVector, tv},
 	}
+	if m.Variance != nil {
+		v, err := jsonOf(KeyVariance, m.Variance)
+		if err != nil {
+			return nil, err
+		}
+		props = append(props, Prop{KeyVariance, v})
+	}
 	extra := make([]string, 0, len(meta.Extra))
 	for k := range meta.Extra {
 		if !strings.HasPrefix(k, "vaejob.") || len(k) == len("vaejob.") {
@@ -171,7 +188,21 @@ const (
 	initScalerMin   = "scaler_min"
 	initScalerScale = "scaler_scale"
 	initThreshold   = "threshold"
+	initScoreWeight = "score_weight" // d / (2 σ²) per feature, for ReduceMean
+	initLatentScale = "latent_scale" // L / 2, for ReduceMean over the latent units
+	initOne         = "one"
 )
+
+// scoreWeights returns the per-feature factors of the likelihood scores:
+// ReduceMean over d features of (x - x̂)² · d/(2σ²) is ½ Σ (x - x̂)²/σ².
+func scoreWeights(m *pipeline.Model) []float32 {
+	d := float64(m.Dim())
+	w := make([]float32, len(m.Variance))
+	for j, v := range m.Variance {
+		w[j] = float32(d / (2 * float64(v)))
+	}
+	return w
+}
 
 // Encode writes m as an ONNX ModelProto (IR version 7, opset 13): raw float32
 // rows in as input "features" [N, d], outputs "score" [N] and "is_anomaly"
@@ -255,6 +286,13 @@ func encodeGraph(m *pipeline.Model) ([]byte, error) {
 			return nil, err
 		}
 	}
+	hidden := cur
+	if usesLogVar(m) {
+		if err := dense("logvar", &m.LogVar); err != nil {
+			return nil, err
+		}
+		cur = hidden
+	}
 	if err := dense("mu", &m.Mu); err != nil {
 		return nil, err
 	}
@@ -265,16 +303,61 @@ func encodeGraph(m *pipeline.Model) ([]byte, error) {
 	}
 	recon := cur
 
-	// score = mean over features of (scaled - recon)^2. The second operand of
-	// the square goes through Identity: onnx-go's gonum graph keeps one edge
-	// per pair of nodes, so Mul(diff, diff) would lose an input there.
-	inits = append(inits, floatTensor(initThreshold, nil, []float32{m.Threshold}))
+	// The squared error. The second operand of each square goes through
+	// Identity: onnx-go's gonum graph keeps one edge per pair of nodes, so
+	// Mul(diff, diff) would lose an input there.
 	nodes = append(nodes,
 		nodeProto("score_diff", "Sub", []string{"scaled", recon}, []string{"diff"}),
 		nodeProto("score_diff_copy", "Identity", []string{"diff"}, []string{"diff_copy"}),
-		nodeProto("score_square", "Mul", []string{"diff", "diff_copy"}, []string{"squared"}),
-		nodeProto("score_mean", "ReduceMean", []string{"squared"}, []string{ScoreName},
-			intsAttr("axes", 1), intAttr("keepdims", 0)),
+		nodeProto("score_square", "Mul", []string{"diff", "diff_copy"}, []string{"squared"}))
+	L := int64(m.LatentDim())
+	latentMean := func(in, out string) {
+		// ReduceMean over the latent units of in · L/2 is ½ Σ in.
+		inits = append(inits, floatTensor(initLatentScale, nil, []float32{float32(L) / 2}))
+		nodes = append(nodes,
+			nodeProto(out+"_scale", "Mul", []string{in, initLatentScale}, []string{out + "_scaled"}),
+			nodeProto(out+"_sum", "ReduceMean", []string{out + "_scaled"}, []string{out}, intsAttr("axes", 1), intAttr("keepdims", 0)))
+	}
+	switch m.Score {
+	case pipeline.ScoreMSE:
+		nodes = append(nodes, nodeProto("score_mean", "ReduceMean", []string{"squared"}, []string{ScoreName},
+			intsAttr("axes", 1), intAttr("keepdims", 0)))
+	case pipeline.ScoreNLL, pipeline.ScoreELBO, pipeline.ScoreNLLLatent:
+		nll := ScoreName
+		if m.Score != pipeline.ScoreNLL {
+			nll = "nll"
+		}
+		inits = append(inits, floatTensor(initScoreWeight, []int64{d}, scoreWeights(m)))
+		nodes = append(nodes,
+			nodeProto("score_weigh", "Mul", []string{"squared", initScoreWeight}, []string{"weighted"}),
+			nodeProto("score_nll", "ReduceMean", []string{"weighted"}, []string{nll}, intsAttr("axes", 1), intAttr("keepdims", 0)))
+		muSquared := func() {
+			nodes = append(nodes,
+				nodeProto("latent_mu_copy", "Identity", []string{"mu"}, []string{"mu_copy"}),
+				nodeProto("latent_mu_square", "Mul", []string{"mu", "mu_copy"}, []string{"mu_squared"}))
+		}
+		switch m.Score {
+		case pipeline.ScoreNLLLatent:
+			muSquared()
+			latentMean("mu_squared", "latent")
+			nodes = append(nodes, nodeProto("score_add", "Add", []string{"nll", "latent"}, []string{ScoreName}))
+		case pipeline.ScoreELBO:
+			// KL = ½ Σ (mu² + exp(lv) - lv - 1).
+			muSquared()
+			inits = append(inits, floatTensor(initOne, nil, []float32{1}))
+			nodes = append(nodes,
+				nodeProto("kl_exp", "Exp", []string{"logvar"}, []string{"var"}),
+				nodeProto("kl_add", "Add", []string{"mu_squared", "var"}, []string{"kl_a"}),
+				nodeProto("kl_sub_lv", "Sub", []string{"kl_a", "logvar"}, []string{"kl_b"}),
+				nodeProto("kl_sub_one", "Sub", []string{"kl_b", initOne}, []string{"kl_elems"}))
+			latentMean("kl_elems", "kl")
+			nodes = append(nodes, nodeProto("score_add", "Add", []string{"nll", "kl"}, []string{ScoreName}))
+		}
+	default:
+		return nil, fmt.Errorf("unsupported score kind %q", m.Score)
+	}
+	inits = append(inits, floatTensor(initThreshold, nil, []float32{m.Threshold}))
+	nodes = append(nodes,
 		nodeProto("alert_greater", "Greater", []string{ScoreName, initThreshold}, []string{"above_threshold"}),
 		nodeProto("alert_isnan", "IsNaN", []string{ScoreName}, []string{"score_is_nan"}),
 		nodeProto("alert_or", "Or", []string{"above_threshold", "score_is_nan"}, []string{IsAnomalyName}),

@@ -82,6 +82,10 @@ func (n *node) eval(args []*value) (*value, error) {
 		return floatBinary(args[0], args[1], func(a, b float32) float32 { return a - b })
 	case "Mul":
 		return floatBinary(args[0], args[1], func(a, b float32) float32 { return a * b })
+	case "Add":
+		return floatBinary(args[0], args[1], func(a, b float32) float32 { return a + b })
+	case "Exp":
+		return floatUnary(args[0], func(x float32) float32 { return float32(math.Exp(float64(x))) })
 	case "Greater":
 		return compare(args[0], args[1], func(a, b float32) bool { return a > b })
 	case "Or":

@@ -39,15 +39,31 @@ func needTool(t *testing.T, ok bool, what string) {
 func externalModels(t *testing.T) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	for name, a := range map[string]arch{"tutorial": tutorial, "tiny": tiny, "no-encoder": {d: 4, latent: 3, decoder: []int{5}}} {
-		m, _ := randomModel(t, 11, a)
+	for _, c := range externalCases {
+		m, rows := randomModel(t, 11, c.arch)
+		withScore(m, c.score, 11, rows)
 		data, err := Encode(m, testMetadata(m, 11))
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[name] = data
+		out[c.name] = data
 	}
 	return out
+}
+
+// externalCases are the models ONNX Runtime and the checker see: each
+// network shape and each score kind.
+var externalCases = []struct {
+	name  string
+	arch  arch
+	score pipeline.ScoreKind
+}{
+	{"tutorial", tutorial, pipeline.ScoreMSE},
+	{"tiny", tiny, pipeline.ScoreMSE},
+	{"no-encoder", arch{d: 4, latent: 3, decoder: []int{5}}, pipeline.ScoreMSE},
+	{"nll", tutorial, pipeline.ScoreNLL},
+	{"elbo", tutorial, pipeline.ScoreELBO},
+	{"nll-latent", tiny, pipeline.ScoreNLLLatent},
 }
 
 func TestONNXChecker(t *testing.T) {
@@ -99,13 +115,11 @@ func TestONNXRuntime(t *testing.T) {
 	needTool(t, err == nil, "onnxruntime-node not installed (cd onnx/testdata/ort && ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm ci)")
 
 	dir := t.TempDir()
-	for i, a := range []struct {
-		name string
-		arch arch
-	}{{"tutorial", tutorial}, {"tiny", tiny}, {"no-encoder", arch{d: 4, latent: 3, decoder: []int{5}}}} {
+	for i, a := range externalCases {
 		t.Run(a.name, func(t *testing.T) {
 			seed := int64(200 + i)
 			m, rows := randomModel(t, seed, a.arch)
+			withScore(m, a.score, seed, rows)
 			data, err := Encode(m, testMetadata(m, seed))
 			if err != nil {
 				t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,16 +78,7 @@ func randomModel(t testing.TB, seed int64, a arch) (*pipeline.Model, []float32) 
 		width = w
 	}
 	m.Decoder = append(m.Decoder, dense(width, a.d, pipeline.Sigmoid))
-	scores := m.ScoreRows(rows)
-	sorted := append([]float32(nil), scores...)
-	for i := range sorted { // insertion sort: small and dependency-free
-		for j := i; j > 0 && sorted[j] < sorted[j-1]; j-- {
-			sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
-		}
-	}
-	// Midway between two training scores, so that no row sits on the
-	// threshold, where runtimes may legitimately disagree on the flag.
-	m.Threshold = sorted[n*9/10] + (sorted[n*9/10+1]-sorted[n*9/10])/2
+	setThreshold(m, rows)
 	if err := m.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -110,6 +102,31 @@ func withoutLogVar(m *pipeline.Model) *pipeline.Model {
 	return &c
 }
 
+// setThreshold puts m's threshold at the 0.9-quantile of its scores on rows,
+// midway between two scores so that no row sits on the threshold, where
+// runtimes may legitimately disagree on the flag.
+func setThreshold(m *pipeline.Model, rows []float32) {
+	sorted := m.ScoreRows(rows)
+	slices.Sort(sorted)
+	n := len(sorted)
+	m.Threshold = sorted[n*9/10] + (sorted[n*9/10+1]-sorted[n*9/10])/2
+}
+
+// withScore switches m to score kind k, with random per-feature variances
+// for the likelihood scores.
+func withScore(m *pipeline.Model, k pipeline.ScoreKind, seed int64, rows []float32) {
+	m.Score = k
+	if k == pipeline.ScoreMSE {
+		return
+	}
+	rng := rand.New(rand.NewSource(seed))
+	m.Variance = make([]float32, m.Dim())
+	for j := range m.Variance {
+		m.Variance[j] = float32(0.001 + rng.Float64()*0.1)
+	}
+	setThreshold(m, rows)
+}
+
 // specialRows returns rows with a NaN, a +Inf, a -Inf and a huge value.
 func specialRows(d int) []float32 {
 	rows := make([]float32, 4*d)
@@ -122,18 +139,23 @@ func specialRows(d int) []float32 {
 
 func TestRoundTrip(t *testing.T) {
 	tests := []struct {
-		name string
-		arch arch
+		name  string
+		arch  arch
+		score pipeline.ScoreKind
 	}{
-		{"tutorial", tutorial},
-		{"tiny", tiny},
-		{"no encoder layers", arch{d: 4, latent: 3, decoder: []int{5}}},
-		{"wide", arch{d: 30, encoder: []int{64, 32, 16}, latent: 8, decoder: []int{16, 32, 64}}},
+		{"tutorial", tutorial, pipeline.ScoreMSE},
+		{"tiny", tiny, pipeline.ScoreMSE},
+		{"no encoder layers", arch{d: 4, latent: 3, decoder: []int{5}}, pipeline.ScoreMSE},
+		{"wide", arch{d: 30, encoder: []int{64, 32, 16}, latent: 8, decoder: []int{16, 32, 64}}, pipeline.ScoreMSE},
+		{"gaussian nll", tutorial, pipeline.ScoreNLL},
+		{"negative elbo", tutorial, pipeline.ScoreELBO},
+		{"nll plus latent", tiny, pipeline.ScoreNLLLatent},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			seed := int64(100 + i)
 			m, rows := randomModel(t, seed, tt.arch)
+			withScore(m, tt.score, seed, rows)
 			meta := testMetadata(m, seed)
 			data, err := Encode(m, meta)
 			if err != nil {
@@ -143,8 +165,12 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := withoutLogVar(m); !reflect.DeepEqual(got, want) {
-				t.Errorf("decoded model differs:\n got %+v\nwant %+v", got, want)
+			wantModel := withoutLogVar(m)
+			if tt.score == pipeline.ScoreELBO {
+				wantModel = m
+			}
+			if !reflect.DeepEqual(got, wantModel) {
+				t.Errorf("decoded model differs:\n got %+v\nwant %+v", got, wantModel)
 			}
 			if !reflect.DeepEqual(gotMeta, meta) {
 				t.Errorf("decoded metadata differs:\n got %+v\nwant %+v", gotMeta, meta)

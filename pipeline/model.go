@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Activation is the nonlinearity applied after a dense layer.
@@ -62,23 +63,47 @@ func activate(a Activation, s float64) float32 {
 	return float32(s)
 }
 
-// ScoreKind names how a row's anomaly score is computed.
+// ScoreKind names how a row's anomaly score is computed. Every kind is a
+// deterministic function of the row: the decoder is fed the posterior mean,
+// never a sample.
 type ScoreKind string
 
-// ScoreMSE is the mean over features of the squared difference between the
-// scaled row and the decoder's output at the posterior mean (no sampling).
-const ScoreMSE ScoreKind = "mse_mu"
+// Score kinds. x is the scaled row, x̂ the decoder's output at the posterior
+// mean mu, σ² the model's per-feature variance (Model.Variance) and lv the
+// encoder's log-variance.
+const (
+	// ScoreMSE is the mean over features of (x - x̂)².
+	ScoreMSE ScoreKind = "mse_mu"
+	// ScoreNLL is the Gaussian negative log-likelihood of x under x̂ without
+	// its constant: ½ Σ (x - x̂)² / σ².
+	ScoreNLL ScoreKind = "nll_mu"
+	// ScoreELBO is the negative ELBO at the posterior mean without constants:
+	// ScoreNLL + KL(N(mu, exp(lv)) ‖ N(0, I)), KL = ½ Σ (mu² + exp(lv) - lv - 1).
+	ScoreELBO ScoreKind = "elbo_mu"
+	// ScoreNLLLatent is ScoreNLL + ½ Σ mu²: the reconstruction plus how far
+	// the row's code lies from the prior's centre.
+	ScoreNLLLatent ScoreKind = "nll_mu_latent"
+)
+
+// ScoreKinds lists the known score kinds.
+var ScoreKinds = []ScoreKind{ScoreMSE, ScoreNLL, ScoreELBO, ScoreNLLLatent}
+
+// needsVariance reports whether the score divides by Model.Variance.
+func (k ScoreKind) needsVariance() bool { return k != ScoreMSE }
 
 // Model is a trained VAE anomaly detector as plain data. The scoring path is
-// raw row → Scaler → Encoder layers → Mu → Decoder layers → score.
-// LogVar is kept for KL and diagnostics; scoring with ScoreMSE does not use it.
+// raw row → Scaler → Encoder layers → Mu (and LogVar) → Decoder layers →
+// score.
 type Model struct {
 	Features []string
 	Scaler   Scaler
 	Encoder  []Dense // hidden layers from d to the last hidden width
 	Mu       Dense   // last hidden width → latent
-	LogVar   Dense   // last hidden width → latent
+	LogVar   Dense   // last hidden width → latent; scores of kind ScoreELBO use it
 	Decoder  []Dense // latent → d, the last layer's activation gives the reconstruction
+	// Variance is the per-feature variance σ² of a Gaussian likelihood, in
+	// scaled units; nil for a Bernoulli likelihood.
+	Variance []float32
 	Score    ScoreKind
 
 	// Threshold: a row is an anomaly when its score is strictly greater.
@@ -102,8 +127,23 @@ func (m *Model) Validate() error {
 	if err := m.Scaler.validate(d); err != nil {
 		return err
 	}
-	if m.Score != ScoreMSE {
+	if !slices.Contains(ScoreKinds, m.Score) {
 		return fmt.Errorf("unknown score kind %q", m.Score)
+	}
+	if m.Variance != nil {
+		if len(m.Variance) != d {
+			return fmt.Errorf("%d variances for %d features", len(m.Variance), d)
+		}
+		for j, v := range m.Variance {
+			if !(v > 0) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("variance of feature %d is %v; want a positive finite number", j, v)
+			}
+		}
+	} else if m.Score.needsVariance() {
+		return fmt.Errorf("score kind %s needs per-feature variances", m.Score)
+	}
+	if m.Score == ScoreELBO && m.LogVar.Out == 0 {
+		return errors.New("score kind elbo_mu needs the log-variance head")
 	}
 	width := d
 	check := func(name string, l *Dense) error {

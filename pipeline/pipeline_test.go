@@ -333,6 +333,40 @@ func TestScorerMatchesDirectComputation(t *testing.T) {
 	}
 }
 
+func TestLikelihoodScores(t *testing.T) {
+	m := tinyModel(3, 4)
+	m.Variance = []float32{0.5, 2, 0.25}
+	x := []float32{0.5, 2, 3.5}
+	s := NewScorer(m)
+	scaled, mu, recon := s.Reconstruct(x)
+	var nll float64
+	for j := range scaled {
+		diff := float64(scaled[j] - recon[j])
+		nll += 0.5 * diff * diff / float64(m.Variance[j])
+	}
+	var mu2 float64
+	for _, v := range mu {
+		mu2 += 0.5 * float64(v) * float64(v)
+	}
+	h := make([]float32, 4)
+	m.Encoder[0].Apply(append([]float32(nil), scaled...), h)
+	lv := make([]float32, 2)
+	m.LogVar.Apply(h, lv)
+	kl := KL(append([]float32(nil), mu...), lv)
+	for _, tc := range []struct {
+		kind ScoreKind
+		want float64
+	}{{ScoreNLL, nll}, {ScoreNLLLatent, nll + mu2}, {ScoreELBO, nll + kl}} {
+		m.Score = tc.kind
+		if err := m.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if got := NewScorer(m).Score(x); math.Abs(float64(got)-tc.want) > 1e-5*math.Max(1, tc.want) {
+			t.Errorf("%s: score %v, want %v", tc.kind, got, tc.want)
+		}
+	}
+}
+
 func TestModelValidate(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -345,6 +379,10 @@ func TestModelValidate(t *testing.T) {
 		{"scaler size", func(m *Model) { m.Scaler.Min = m.Scaler.Min[:1] }},
 		{"unknown score", func(m *Model) { m.Score = "other" }},
 		{"NaN threshold", func(m *Model) { m.Threshold = float32(math.NaN()) }},
+		{"nll without variances", func(m *Model) { m.Score = ScoreNLL }},
+		{"short variances", func(m *Model) { m.Score, m.Variance = ScoreNLL, []float32{1} }},
+		{"zero variance", func(m *Model) { m.Score, m.Variance = ScoreNLL, []float32{1, 0, 1} }},
+		{"elbo without logvar", func(m *Model) { m.Score, m.Variance, m.LogVar = ScoreELBO, []float32{1, 1, 1}, Dense{} }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,12 +1,16 @@
 package pipeline
 
+import "math"
+
 // Scorer computes anomaly scores with a Model. It owns its scratch buffers,
 // so one Scorer must not be used by two goroutines at once; make one per
 // goroutine with NewScorer.
 type Scorer struct {
-	m          *Model
-	scaled, mu []float32
-	a, b       []float32
+	m              *Model
+	scaled, mu, lv []float32
+	a, b           []float32
+	// weight[j] = 1 / (2 σ²_j) for the likelihood scores.
+	weight []float64
 }
 
 // NewScorer returns a Scorer for m. m must be valid (see Model.Validate).
@@ -18,13 +22,21 @@ func NewScorer(m *Model) *Scorer {
 	for _, l := range m.Decoder {
 		width = max(width, l.Out)
 	}
-	return &Scorer{
+	s := &Scorer{
 		m:      m,
 		scaled: make([]float32, m.Dim()),
 		mu:     make([]float32, m.Mu.Out),
+		lv:     make([]float32, m.LogVar.Out),
 		a:      make([]float32, width),
 		b:      make([]float32, width),
 	}
+	if m.Variance != nil {
+		s.weight = make([]float64, len(m.Variance))
+		for j, v := range m.Variance {
+			s.weight[j] = 0.5 / float64(v)
+		}
+	}
+	return s
 }
 
 // Reconstruct scales x and runs it through the encoder to the posterior mean
@@ -54,15 +66,43 @@ func (s *Scorer) chain(layers []Dense, in []float32) []float32 {
 	return in
 }
 
-// Score returns the anomaly score of one raw row.
+// Score returns the anomaly score of one raw row (see ScoreKind).
 func (s *Scorer) Score(x []float32) float32 {
-	scaled, _, recon := s.Reconstruct(x)
+	scaled, mu, recon := s.Reconstruct(x)
 	var sum float64
+	if s.m.Score == ScoreMSE {
+		for j, v := range scaled {
+			diff := float64(v - recon[j])
+			sum += diff * diff
+		}
+		return float32(sum / float64(len(scaled)))
+	}
 	for j, v := range scaled {
 		diff := float64(v - recon[j])
-		sum += diff * diff
+		sum += diff * diff * s.weight[j]
 	}
-	return float32(sum / float64(len(scaled)))
+	switch s.m.Score {
+	case ScoreELBO:
+		// The log-variance head reads the same hidden layer as mu.
+		h := s.chain(s.m.Encoder, s.scaled)
+		s.m.LogVar.Apply(h, s.lv)
+		sum += KL(mu, s.lv)
+	case ScoreNLLLatent:
+		for _, m := range mu {
+			sum += 0.5 * float64(m) * float64(m)
+		}
+	}
+	return float32(sum)
+}
+
+// KL returns KL(N(mu, exp(lv)) ‖ N(0, I)) = ½ Σ (mu² + exp(lv) - lv - 1).
+func KL(mu, lv []float32) float64 {
+	var kl float64
+	for j := range mu {
+		m, l := float64(mu[j]), float64(lv[j])
+		kl += 0.5 * (m*m + math.Exp(l) - l - 1)
+	}
+	return kl
 }
 
 // ScoreRows scores the rows of x (row-major, m.Dim() values each) into a new
