@@ -20,10 +20,22 @@ func TestResolve(t *testing.T) {
 		errMsg string // "" = no error
 	}{
 		{"defaults", func(*TrainOptions) {}, func(c ResolvedConfig) bool {
-			return c.Preset == "default" && c.Epochs == 100 && c.BatchSize == 256 && c.LatentDim == 10 &&
-				c.LearningRate == 1e-3 && c.ValidationFraction == 0.2 && c.Threshold == "quantile:0.99" &&
-				slices.Equal(c.Hidden, []int{32, 16})
+			return c.Preset == "default" && c.Likelihood == "gaussian" && c.Objective == "elbo" && c.Steps > 0 &&
+				c.ValidationFraction == 0.2 && c.Threshold == "quantile:0.99" && c.TrainOn == "all"
 		}, ""},
+		{"tutorial", func(o *TrainOptions) { o.Preset = "tutorial" }, func(c ResolvedConfig) bool {
+			return c.Epochs == 100 && c.Steps == 0 && c.BatchSize == 256 && c.LatentDim == 10 && c.LearningRate == 1e-3 &&
+				slices.Equal(c.Hidden, []int{32, 16}) && c.Likelihood == "bernoulli" && c.Objective == "tutorial" &&
+				c.ScoreKind == "mse_mu" && c.Trim == 0
+		}, ""},
+		{"model knobs", func(o *TrainOptions) {
+			zero, steps, beta := 0.0, 500, 0.5
+			o.Model = ModelOptions{Hidden: []int{8}, Score: "nll_mu", Steps: &steps, Beta: &beta, Trim: &zero}
+		}, func(c ResolvedConfig) bool {
+			return slices.Equal(c.Hidden, []int{8}) && c.ScoreKind == "nll_mu" && c.Steps == 500 && c.Beta == 0.5 && c.Trim == 0
+		}, ""},
+		{"bad knob", func(o *TrainOptions) { o.Model.Likelihood = "poisson" }, nil, "unknown likelihood"},
+		{"score needs gaussian", func(o *TrainOptions) { o.Preset, o.Model.Score = "tutorial", "elbo_mu" }, nil, "needs the gaussian likelihood"},
 		{"tutorial with overrides", func(o *TrainOptions) {
 			o.Preset, o.Epochs, o.BatchSize, o.LatentDim, o.LearningRate = "tutorial", 7, 64, 3, 0.01
 		}, func(c ResolvedConfig) bool {

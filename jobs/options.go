@@ -30,6 +30,9 @@ type TrainOptions struct {
 	ValidationFraction float64 // 0: 0.2
 	Threshold          string  // "": quantile:0.99
 
+	// Model knobs; nil or empty means the preset's value.
+	Model ModelOptions
+
 	// Labels, optional: which column says a row is an anomaly. The column is
 	// never a feature.
 	Labels Labels
@@ -38,6 +41,51 @@ type TrainOptions struct {
 
 	Logger   *slog.Logger // nil: discard
 	Progress io.Writer    // where the terminal progress line goes; nil: none
+}
+
+// ModelOptions override a preset's model and training settings. A nil or
+// empty field keeps the preset's value.
+type ModelOptions struct {
+	Hidden      []int    // encoder widths, e.g. 64,32; the decoder mirrors them
+	Likelihood  string   // bernoulli or gaussian
+	Objective   string   // tutorial or elbo
+	Score       string   // a pipeline.ScoreKind
+	Init        string   // pytorch or glorot
+	Steps       *int     // optimiser step budget (0: none, epochs only)
+	Beta        *float64 // KL weight of the elbo objective
+	WarmupSteps *int     // steps over which beta rises from 0
+	Trim        *float64 // fraction of each batch's highest-loss rows left out
+	TrimFrom    *int     // first step that trims
+}
+
+// apply overrides cfg's settings with the ones set in m.
+func (m ModelOptions) apply(cfg *vae.Config) {
+	if len(m.Hidden) > 0 {
+		cfg.Hidden = m.Hidden
+	}
+	if m.Likelihood != "" {
+		cfg.Likelihood = vae.Likelihood(m.Likelihood)
+	}
+	if m.Objective != "" {
+		cfg.Objective = vae.Objective(m.Objective)
+	}
+	if m.Score != "" {
+		cfg.Score = pipeline.ScoreKind(m.Score)
+	}
+	if m.Init != "" {
+		cfg.Init = vae.Init(m.Init)
+	}
+	setIf(&cfg.Steps, m.Steps)
+	setIf(&cfg.Beta, m.Beta)
+	setIf(&cfg.WarmupSteps, m.WarmupSteps)
+	setIf(&cfg.Trim, m.Trim)
+	setIf(&cfg.TrimFrom, m.TrimFrom)
+}
+
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
 }
 
 // What a labelled run trains on.
@@ -60,9 +108,16 @@ type ResolvedConfig struct {
 	Hidden             []int    `json:"hidden"`
 	LatentDim          int      `json:"latent_dim"`
 	Epochs             int      `json:"epochs"`
+	Steps              int      `json:"steps"`
 	BatchSize          int      `json:"batch_size"`
 	LearningRate       float64  `json:"learning_rate"`
 	Objective          string   `json:"objective"`
+	Likelihood         string   `json:"likelihood"`
+	Init               string   `json:"init"`
+	Beta               float64  `json:"beta"`
+	WarmupSteps        int      `json:"warmup_steps"`
+	Trim               float64  `json:"trim"`
+	TrimFrom           int      `json:"trim_from"`
 	Scaler             string   `json:"scaler"`
 	ScoreKind          string   `json:"score_kind"`
 	ValidationFraction float64  `json:"validation_fraction"`
@@ -95,7 +150,7 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 	switch preset {
 	case "", "default":
 		preset = "default"
-		cfg = vae.TutorialConfig()
+		cfg = vae.DefaultConfig()
 	case "tutorial":
 		cfg = vae.TutorialConfig()
 	default:
@@ -116,6 +171,7 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 	if o.LearningRate > 0 {
 		cfg.LearningRate = o.LearningRate
 	}
+	o.Model.apply(&cfg)
 	if err := cfg.Validate(); err != nil {
 		return usage("%v", err)
 	}
@@ -163,11 +219,18 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 		Hidden:             cfg.Hidden,
 		LatentDim:          cfg.Latent,
 		Epochs:             cfg.Epochs,
+		Steps:              cfg.Steps,
 		BatchSize:          cfg.BatchSize,
 		LearningRate:       cfg.LearningRate,
 		Objective:          string(cfg.Objective),
+		Likelihood:         string(cfg.Likelihood),
+		Init:               string(cfg.Init),
+		Beta:               cfg.Beta,
+		WarmupSteps:        cfg.WarmupSteps,
+		Trim:               cfg.Trim,
+		TrimFrom:           cfg.TrimFrom,
 		Scaler:             "minmax",
-		ScoreKind:          string(pipeline.ScoreMSE),
+		ScoreKind:          string(cfg.Score),
 		ValidationFraction: frac,
 		Threshold:          method.String(),
 		LabelColumn:        o.Labels.Column,

@@ -13,13 +13,15 @@ import (
 // progress reports training epochs: a redrawn status line when w is a
 // terminal, otherwise a log line every tenth of the run.
 type progress struct {
-	w      io.Writer
-	log    *slog.Logger
-	epochs int
-	rows   int
-	start  time.Time
-	last   time.Time
-	drawn  bool
+	w         io.Writer
+	log       *slog.Logger
+	epochs    int
+	rows      int
+	start     time.Time
+	last      time.Time
+	drawn     bool
+	logged    int  // the last tenth of the run logged
+	loggedAny bool // whether any epoch was logged
 }
 
 func newProgress(w io.Writer, log *slog.Logger, epochs, rows int) *progress {
@@ -37,17 +39,18 @@ func (p *progress) epoch(st vae.EpochStats) {
 	eta := time.Duration(float64(elapsed) / float64(st.Epoch) * float64(p.epochs-st.Epoch))
 	if p.w != nil {
 		if now.Sub(p.last) > 100*time.Millisecond || st.Epoch == p.epochs {
-			fmt.Fprintf(p.w, "\repoch %d/%d  loss %.5f (rec %.5f, kl %.5f)  val %.5f  %.0f rows/s  ETA %s   ",
-				st.Epoch, p.epochs, st.Loss, st.Reconstruction, st.KL, st.ValLoss, rowsPerSec, eta.Round(time.Second))
+			fmt.Fprintf(p.w, "\repoch %d/%d  step %d  loss %.5f (rec %.5f, kl %.5f)  val %.5f  %.0f rows/s  ETA %s   ",
+				st.Epoch, p.epochs, st.Steps, st.Loss, st.Reconstruction, st.KL, st.ValLoss, rowsPerSec, eta.Round(time.Second))
 			p.drawn = true
 			p.last = now
 		}
 		return
 	}
-	every := max(1, p.epochs/10)
-	if st.Epoch%every == 0 || st.Epoch == 1 || st.Epoch == p.epochs {
+	tenth := st.Epoch * 10 / p.epochs
+	if !p.loggedAny || tenth > p.logged || st.Epoch == p.epochs {
+		p.logged, p.loggedAny = tenth, true
 		p.log.Info("epoch", "epoch", st.Epoch, "of", p.epochs, "loss", st.Loss, "reconstruction", st.Reconstruction,
-			"kl", st.KL, "validation_loss", st.ValLoss, "rows_per_second", int(rowsPerSec), "eta", eta.Round(time.Second).String())
+			"kl", st.KL, "validation_loss", st.ValLoss, "steps", st.Steps, "rows_per_second", int(rowsPerSec), "eta", eta.Round(time.Second).String())
 	}
 }
 

@@ -99,7 +99,9 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 	// Train.
 	d := len(in.table.Names)
 	data := vae.Data{Names: in.table.Names, Train: scaleRows(&ds.scaler, ds.train, d), Validation: scaleRows(&ds.scaler, ds.val, d)}
-	progress := newProgress(o.Progress, log, cfg.Epochs, len(ds.train)/d)
+	epochs, steps := cfg.vae.Plan(len(ds.train) / d)
+	log.Info("training", "rows", len(ds.train)/d, "epochs", epochs, "steps", steps)
+	progress := newProgress(o.Progress, log, epochs, len(ds.train)/d)
 	model, history, err := vae.Train(ctx, cfg.vae, data, streamRand(cfg.Seed, "train"), progress.epoch)
 	progress.done()
 	if err != nil {
@@ -123,7 +125,7 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 		return nil, kind(ErrTraining, fmt.Errorf("trained model is invalid: %w", err))
 	}
 	latent := model.Latent(ds.train)
-	log.Info("trained", "epochs", len(history), "active_latent_units", latent.Active, "threshold", threshold)
+	log.Info("trained", "epochs", epochs, "steps", steps, "active_latent_units", latent.Active, "threshold", threshold)
 	var metrics *LabelMetrics
 	if ds.valLabels != nil {
 		if metrics, err = labelMetrics(valScores, ds.valLabels, threshold); err != nil {

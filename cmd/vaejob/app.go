@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -84,6 +85,16 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "threshold", Usage: "threshold method: quantile:Q, contamination:P, mad:K, or with labels f1, recall:R, precision:P", Value: "quantile:0.99", EnvVars: env("THRESHOLD")},
 			labelColumnFlag(), normalValueFlag(),
 			&cli.StringFlag{Name: "train-on", Usage: "with --label-column: train on all rows or only normal ones (all|normal)", Value: "all", EnvVars: env("TRAIN_ON")},
+			&cli.StringFlag{Name: "hidden", Usage: "encoder widths, e.g. 64,32; the decoder mirrors them (default: the preset's)", EnvVars: env("HIDDEN")},
+			&cli.StringFlag{Name: "likelihood", Usage: "bernoulli or gaussian (default: the preset's)", EnvVars: env("LIKELIHOOD")},
+			&cli.StringFlag{Name: "objective", Usage: "tutorial or elbo (default: the preset's)", EnvVars: env("OBJECTIVE")},
+			&cli.StringFlag{Name: "score", Usage: "score kind: mse_mu, nll_mu, elbo_mu or nll_mu_latent (default: the preset's)", EnvVars: env("SCORE")},
+			&cli.StringFlag{Name: "init", Usage: "initial weights: pytorch or glorot (default: the preset's)", EnvVars: env("INIT")},
+			&cli.IntFlag{Name: "steps", Usage: "optimiser step budget, 0 for none (--epochs still bounds it) (default: the preset's)", EnvVars: env("STEPS")},
+			&cli.Float64Flag{Name: "beta", Usage: "KL weight of the elbo objective (default: the preset's)", EnvVars: env("BETA")},
+			&cli.IntFlag{Name: "warmup-steps", Usage: "steps over which beta rises from 0 (default: the preset's)", EnvVars: env("WARMUP_STEPS")},
+			&cli.Float64Flag{Name: "trim", Usage: "fraction of each minibatch's highest-loss rows left out of the loss, 0 to keep all (default: the preset's)", EnvVars: env("TRIM")},
+			&cli.IntFlag{Name: "trim-from", Usage: "first optimiser step that trims (default: the preset's)", EnvVars: env("TRIM_FROM")},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -100,7 +111,12 @@ func trainCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			model, err := modelOptions(c)
+			if err != nil {
+				return err
+			}
 			opts := jobs.TrainOptions{
+				Model:              model,
 				Input:              c.String("input"),
 				Out:                c.String("out"),
 				Features:           features,
@@ -212,4 +228,41 @@ func evaluateCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// modelOptions binds the model knobs; a flag that is not set keeps the
+// preset's value.
+func modelOptions(c *cli.Context) (jobs.ModelOptions, error) {
+	m := jobs.ModelOptions{
+		Likelihood: c.String("likelihood"),
+		Objective:  c.String("objective"),
+		Score:      c.String("score"),
+		Init:       c.String("init"),
+	}
+	if h := c.String("hidden"); h != "" {
+		for _, part := range strings.Split(h, ",") {
+			w, err := strconv.Atoi(strings.TrimSpace(part))
+			if err != nil || w < 1 {
+				return m, usageError("--hidden %q: want positive widths separated by commas, e.g. 64,32", h)
+			}
+			m.Hidden = append(m.Hidden, w)
+		}
+	}
+	intIfSet := func(name string) *int {
+		if !c.IsSet(name) {
+			return nil
+		}
+		v := c.Int(name)
+		return &v
+	}
+	floatIfSet := func(name string) *float64 {
+		if !c.IsSet(name) {
+			return nil
+		}
+		v := c.Float64(name)
+		return &v
+	}
+	m.Steps, m.WarmupSteps, m.TrimFrom = intIfSet("steps"), intIfSet("warmup-steps"), intIfSet("trim-from")
+	m.Beta, m.Trim = floatIfSet("beta"), floatIfSet("trim")
+	return m, nil
 }

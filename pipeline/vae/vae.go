@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 
 	"github.com/vaejob/vaejob/pipeline"
 	G "gorgonia.org/gorgonia"
@@ -20,25 +21,88 @@ type Objective string
 
 // Objectives.
 const (
-	// ObjectiveTutorial is the seed tutorial's loss: BCE averaged over batch ×
-	// features plus KL summed over the batch, so the KL term outweighs the
-	// reconstruction by batch × d and the posterior collapses.
+	// ObjectiveTutorial is the seed tutorial's loss: reconstruction averaged
+	// over batch × features plus KL summed over the batch, so the KL term
+	// outweighs the reconstruction by batch × d and the posterior collapses.
 	ObjectiveTutorial Objective = "tutorial"
+	// ObjectiveELBO is the balanced negative ELBO: per row, the
+	// reconstruction summed over features plus Beta × KL, averaged over the
+	// rows of the batch that are kept (see Config.Trim).
+	ObjectiveELBO Objective = "elbo"
+)
+
+// Likelihood names the decoder's output distribution.
+type Likelihood string
+
+// Likelihoods.
+const (
+	// Bernoulli: a sigmoid output and binary cross-entropy, as the tutorial.
+	Bernoulli Likelihood = "bernoulli"
+	// Gaussian: a linear output and a Gaussian with a learned variance per
+	// feature, initialised to the feature's variance on the training rows.
+	Gaussian Likelihood = "gaussian"
+)
+
+// Init names how initial weights are drawn.
+type Init string
+
+// Initialisations.
+const (
+	// InitPyTorch is torch.nn.Linear's default: weights and biases
+	// U(-1/sqrt(in), 1/sqrt(in)).
+	InitPyTorch Init = "pytorch"
+	// InitGlorot draws weights U(-a, a) with a = sqrt(6/(in+out)) and zero
+	// biases.
+	InitGlorot Init = "glorot"
 )
 
 // Config holds the network shape and the training settings.
 type Config struct {
-	Hidden       []int // encoder widths from the input side; the decoder mirrors them
-	Latent       int
-	Epochs       int
+	Hidden []int // encoder widths from the input side; the decoder mirrors them
+	Latent int
+	// Epochs bounds the passes over the training rows. Training stops after
+	// Epochs epochs or Steps optimiser steps, whichever comes first.
+	Epochs int
+	// Steps is the optimiser step budget; 0 means no budget but Epochs.
+	Steps        int
 	BatchSize    int
 	LearningRate float64
 	Objective    Objective
+	Likelihood   Likelihood
+	Init         Init
+	// Beta weighs the KL term of ObjectiveELBO; it rises linearly from 0 over
+	// the first WarmupSteps steps.
+	Beta        float64
+	WarmupSteps int
+	// Trim is the fraction of each minibatch's highest-loss rows left out of
+	// the loss from step TrimFrom on (contamination-robust training); 0 keeps
+	// every row. ObjectiveELBO only.
+	Trim     float64
+	TrimFrom int
+	// Score is the score kind of the returned model.
+	Score pipeline.ScoreKind
 }
 
 // TutorialConfig is the network and training of the seed tutorial.
 func TutorialConfig() Config {
-	return Config{Hidden: []int{32, 16}, Latent: 10, Epochs: 100, BatchSize: 256, LearningRate: 1e-3, Objective: ObjectiveTutorial}
+	return Config{
+		Hidden: []int{32, 16}, Latent: 10, Epochs: 100, BatchSize: 256, LearningRate: 1e-3,
+		Objective: ObjectiveTutorial, Likelihood: Bernoulli, Init: InitPyTorch, Beta: 1,
+		Score: pipeline.ScoreMSE,
+	}
+}
+
+// DefaultConfig is vaejob's default model: a Gaussian likelihood with a
+// learned variance per feature, the balanced ELBO, contamination-robust
+// training that leaves out each minibatch's highest-loss rows, a budget in
+// optimiser steps (so small tables train as long as large ones), and the
+// negative ELBO at the posterior mean as the score.
+func DefaultConfig() Config {
+	return Config{
+		Hidden: []int{64, 32}, Latent: 8, Epochs: 10000, Steps: 3000, BatchSize: 256, LearningRate: 1e-3,
+		Objective: ObjectiveELBO, Likelihood: Gaussian, Init: InitGlorot, Beta: 1,
+		Trim: 0.1, TrimFrom: 300, Score: pipeline.ScoreELBO,
+	}
 }
 
 // Validate reports settings that cannot train.
@@ -50,12 +114,30 @@ func (c Config) Validate() error {
 		return fmt.Errorf("latent dimension %d: want at least 1", c.Latent)
 	case c.Epochs < 1:
 		return fmt.Errorf("epochs %d: want at least 1", c.Epochs)
+	case c.Steps < 0:
+		return fmt.Errorf("steps %d: want 0 (no budget) or more", c.Steps)
 	case c.BatchSize < 1:
 		return fmt.Errorf("batch size %d: want at least 1", c.BatchSize)
 	case !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0):
 		return fmt.Errorf("learning rate %g: want a positive number", c.LearningRate)
-	case c.Objective != ObjectiveTutorial:
+	case c.Objective != ObjectiveTutorial && c.Objective != ObjectiveELBO:
 		return fmt.Errorf("unknown objective %q", c.Objective)
+	case c.Likelihood != Bernoulli && c.Likelihood != Gaussian:
+		return fmt.Errorf("unknown likelihood %q", c.Likelihood)
+	case c.Init != InitPyTorch && c.Init != InitGlorot:
+		return fmt.Errorf("unknown initialisation %q", c.Init)
+	case !(c.Beta >= 0) || math.IsInf(c.Beta, 0):
+		return fmt.Errorf("beta %g: want a number of 0 or more", c.Beta)
+	case c.WarmupSteps < 0 || c.TrimFrom < 0:
+		return errors.New("warm-up and trim start must be 0 or more steps")
+	case !(c.Trim >= 0 && c.Trim < 1):
+		return fmt.Errorf("trim %g: want a fraction from 0 up to (not including) 1", c.Trim)
+	case c.Trim > 0 && c.Objective != ObjectiveELBO:
+		return errors.New("trimming needs the elbo objective")
+	case !slices.Contains(pipeline.ScoreKinds, c.Score):
+		return fmt.Errorf("unknown score kind %q", c.Score)
+	case c.Score != pipeline.ScoreMSE && c.Likelihood != Gaussian:
+		return fmt.Errorf("score %s needs the gaussian likelihood", c.Score)
 	}
 	for _, h := range c.Hidden {
 		if h < 1 {
@@ -65,21 +147,26 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// EpochStats is the loss of one epoch. Reconstruction is the mean BCE per
-// feature and KL the mean KL divergence per row, each averaged over the rows
-// of the epoch; Loss is the objective as optimised, averaged over minibatches.
-// The validation figures are computed at the posterior mean (no sampling).
+// EpochStats is the loss over a run of epochs (one report). Reconstruction
+// is the mean reconstruction loss per feature (BCE, or the Gaussian negative
+// log-likelihood without its constant) and KL the mean KL divergence per row,
+// each averaged over the rows seen; Loss is the objective as optimised,
+// averaged over minibatches. The validation figures are computed at the
+// posterior mean (no sampling).
 type EpochStats struct {
-	Epoch             int     `json:"epoch"`
+	Epoch             int     `json:"epoch"` // the last epoch of the report
 	Loss              float64 `json:"loss"`
 	Reconstruction    float64 `json:"reconstruction"`
 	KL                float64 `json:"kl"`
 	ValReconstruction float64 `json:"validation_reconstruction"`
 	ValKL             float64 `json:"validation_kl"`
 	ValLoss           float64 `json:"validation_loss"`
-	Steps             int     `json:"steps"`
-	RowsPerSecond     float64 `json:"-"`
+	Steps             int     `json:"steps"` // optimiser steps so far
 }
+
+// maxReports bounds the length of the loss history: with more epochs than
+// this, each report covers several epochs.
+const maxReports = 100
 
 // Data is what Train needs: scaled training and validation rows
 // (row-major, one value per name a row).
@@ -88,13 +175,24 @@ type Data struct {
 	Train, Validation []float32
 }
 
-// Progress, when set, is called after every epoch.
+// Progress, when set, is called after every report (see EpochStats).
 type Progress func(EpochStats)
 
+// Plan returns how many epochs and optimiser steps Train runs on n rows.
+func (c Config) Plan(n int) (epochs, steps int) {
+	b := min(c.BatchSize, n)
+	perEpoch := (n + b - 1) / b
+	steps = c.Epochs * perEpoch
+	if c.Steps > 0 && c.Steps < steps {
+		steps = c.Steps
+	}
+	return (steps + perEpoch - 1) / perEpoch, steps
+}
+
 // Train fits a VAE to data.Train and returns it as a model whose Scaler and
-// threshold the caller fills in. It stops with ctx's
-// error at the next minibatch when ctx is done, and with ErrDiverged when
-// the loss stops being finite.
+// threshold the caller fills in. It stops with ctx's error at the next
+// minibatch when ctx is done, and with ErrDiverged when the loss stops being
+// finite.
 func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress Progress) (*pipeline.Model, []EpochStats, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
@@ -110,12 +208,18 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 	// A batch never needs more rows than the data has: padding rows only
 	// cost time and memory.
 	cfg.BatchSize = min(cfg.BatchSize, n)
-	net, err := build(cfg, d, rng)
+	epochs, budget := cfg.Plan(n)
+	net, err := build(cfg, d, rng, featureLogVariance(data.Train, d))
 	if err != nil {
 		return nil, nil, fmt.Errorf("build graph: %w", err)
 	}
 	vm := G.NewTapeMachine(net.g, G.BindDualValues(net.learnables...))
 	defer vm.Close()
+	var forward G.VM // forward pass only, for trimming
+	if cfg.Trim > 0 {
+		forward = G.NewTapeMachine(net.g.SubgraphRoots(net.rowRec, net.rowKL))
+		defer forward.Close()
+	}
 	solver := G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate))
 
 	b := cfg.BatchSize
@@ -127,14 +231,15 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 	for i := range perm {
 		perm[i] = i
 	}
+	rowLoss := make([]float64, b)
+	order := make([]int, b)
+	every := max(1, (epochs+maxReports-1)/maxReports)
 	var history []EpochStats
-	steps := 0
-	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+	var st EpochStats
+	batches, rowsSeen, steps := 0, 0, 0
+	for epoch := 1; epoch <= epochs; epoch++ {
 		rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
-		var st EpochStats
-		st.Epoch = epoch
-		batches := 0
-		for start := 0; start < n; start += b {
+		for start := 0; start < n && steps < budget; start += b {
 			if err := ctx.Err(); err != nil {
 				return nil, history, err
 			}
@@ -153,41 +258,103 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 				real[i] = float32(rng.NormFloat64())
 			}
 			clear(epsBuf[len(real):])
-			cfg.weights(wRec, wKL, rows, d)
+			beta := cfg.beta(steps)
+			keep := rows
+			if cfg.Trim > 0 && steps >= cfg.TrimFrom {
+				keep = rows - int(cfg.Trim*float64(rows))
+				if err := forward.RunAll(); err != nil {
+					return nil, history, fmt.Errorf("epoch %d: forward pass: %w", epoch, err)
+				}
+				rec := net.rowRec.Value().Data().([]float32)
+				kl := net.rowKL.Value().Data().([]float32)
+				for r := 0; r < rows; r++ {
+					rowLoss[r] = float64(rec[r]) + beta*float64(kl[r])
+				}
+				forward.Reset()
+			}
+			cfg.weights(wRec, wKL, rowLoss, order, rows, keep, d, beta)
 			if err := vm.RunAll(); err != nil {
 				return nil, history, fmt.Errorf("epoch %d: run graph: %w", epoch, err)
 			}
 			loss := float64(net.loss.Value().Data().(float32))
-			rec := sumFirst(net.rowRec.Value().Data().([]float32), rows)
-			kl := sumFirst(net.rowKL.Value().Data().([]float32), rows)
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return nil, history, fmt.Errorf("%w: loss is %v at epoch %d, step %d; try a lower --learning-rate", ErrDiverged, loss, epoch, steps+1)
 			}
 			if err := solver.Step(G.NodesToValueGrads(net.learnables)); err != nil {
 				return nil, history, fmt.Errorf("epoch %d: optimiser step: %w", epoch, err)
 			}
+			st.Loss += loss
+			st.Reconstruction += sumFirst(net.rowRec.Value().Data().([]float32), rows)
+			st.KL += sumFirst(net.rowKL.Value().Data().([]float32), rows)
 			vm.Reset()
 			steps++
 			batches++
-			st.Loss += loss
-			st.Reconstruction += rec
-			st.KL += kl
+			rowsSeen += rows
 		}
+		if epoch%every != 0 && epoch != epochs {
+			continue
+		}
+		st.Epoch = epoch
 		st.Loss /= float64(batches)
-		st.Reconstruction /= float64(n * d)
-		st.KL /= float64(n)
+		st.Reconstruction /= float64(rowsSeen * d)
+		st.KL /= float64(rowsSeen)
 		st.Steps = steps
-		m := net.model(data.Names)
 		if len(data.Validation) > 0 {
-			st.ValReconstruction, st.ValKL = Evaluate(m, data.Validation)
+			st.ValReconstruction, st.ValKL = Evaluate(net.model(data.Names, cfg), data.Validation)
 			st.ValLoss = st.ValReconstruction + st.ValKL
 		}
 		history = append(history, st)
 		if progress != nil {
 			progress(st)
 		}
+		st, batches, rowsSeen = EpochStats{}, 0, 0
 	}
-	return net.model(data.Names), history, nil
+	return net.model(data.Names, cfg), history, nil
+}
+
+// beta is the KL weight at a step, after the linear warm-up.
+func (c Config) beta(step int) float64 {
+	if c.WarmupSteps > 0 && step < c.WarmupSteps {
+		return c.Beta * float64(step+1) / float64(c.WarmupSteps)
+	}
+	return c.Beta
+}
+
+// weights fills the per-row loss weights of a batch with rows real rows, of
+// which the keep with the lowest rowLoss count (all of them when keep ==
+// rows).
+func (c Config) weights(wRec, wKL []float32, rowLoss []float64, order []int, rows, keep, d int, beta float64) {
+	clear(wRec)
+	clear(wKL)
+	switch c.Objective {
+	case ObjectiveTutorial:
+		for r := 0; r < rows; r++ {
+			wRec[r] = 1 / float32(rows*d)
+			wKL[r] = 1
+		}
+	case ObjectiveELBO:
+		kept := order[:rows]
+		for r := range kept {
+			kept[r] = r
+		}
+		if keep < rows {
+			// Stable, so ties keep the earlier row: deterministic.
+			slices.SortStableFunc(kept, func(a, b int) int {
+				switch {
+				case rowLoss[a] < rowLoss[b]:
+					return -1
+				case rowLoss[a] > rowLoss[b]:
+					return 1
+				}
+				return 0
+			})
+			kept = kept[:keep]
+		}
+		for _, r := range kept {
+			wRec[r] = 1 / float32(keep)
+			wKL[r] = float32(beta) / float32(keep)
+		}
+	}
 }
 
 // sumFirst returns the sum of the first n values of v in float64.
@@ -199,46 +366,54 @@ func sumFirst(v []float32, n int) float64 {
 	return s
 }
 
-// weights fills the per-row loss weights of a batch with rows real rows.
-func (c Config) weights(wRec, wKL []float32, rows, d int) {
-	for r := range wRec {
-		if r >= rows {
-			wRec[r], wKL[r] = 0, 0
-			continue
+// featureLogVariance returns the log of each feature's variance over the
+// rows of x, floored at 1e-6: the initial Gaussian log-variances.
+func featureLogVariance(x []float32, d int) []float32 {
+	n := len(x) / d
+	out := make([]float32, d)
+	for j := 0; j < d; j++ {
+		var sum, sumSq float64
+		for r := 0; r < n; r++ {
+			v := float64(x[r*d+j])
+			sum += v
+			sumSq += v * v
 		}
-		switch c.Objective {
-		case ObjectiveTutorial:
-			wRec[r] = 1 / float32(rows*d)
-			wKL[r] = 1
-		}
+		mean := sum / float64(n)
+		out[j] = float32(math.Log(max(sumSq/float64(n)-mean*mean, 0) + 1e-6))
 	}
+	return out
 }
 
-// Evaluate returns the mean BCE per feature and the mean KL per row of m on
-// the scaled rows x, with the decoder fed the posterior mean.
+// Evaluate returns the mean reconstruction loss per feature and the mean KL
+// per row of m on the scaled rows x, with the decoder fed the posterior mean.
+// The reconstruction loss is BCE for a model without variances, else the
+// Gaussian negative log-likelihood without its constant.
 func Evaluate(m *pipeline.Model, x []float32) (rec, kl float64) {
 	d := m.Dim()
 	n := len(x) / d
 	var h, mu, lv []float32
+	last := len(m.Decoder) - 1
+	out := m.Decoder[last]
 	for r := 0; r < n; r++ {
 		row := x[r*d : (r+1)*d]
 		h = forward(m.Encoder, row)
 		mu = apply(&m.Mu, h, mu)
 		lv = apply(&m.LogVar, h, lv)
-		// Reconstruction: pre-activation of the last decoder layer.
-		last := len(m.Decoder) - 1
 		z := forward(m.Decoder[:last], mu)
-		out := m.Decoder[last]
 		for j := 0; j < out.Out; j++ {
 			s := float64(out.B[j])
 			for i := 0; i < out.In; i++ {
 				s += float64(z[i]) * float64(out.W[i*out.Out+j])
 			}
-			rec += softplus(s) - float64(row[j])*s
+			if m.Variance == nil {
+				rec += softplus(s) - float64(row[j])*s // BCE from the logit
+			} else {
+				v := float64(m.Variance[j])
+				diff := float64(row[j]) - s
+				rec += 0.5 * (diff*diff/v + math.Log(v))
+			}
 		}
-		for j := range mu {
-			kl += -0.5 * (1 + float64(lv[j]) - float64(mu[j])*float64(mu[j]) - math.Exp(float64(lv[j])))
-		}
+		kl += pipeline.KL(mu, lv)
 	}
 	return rec / float64(n*d), kl / float64(n)
 }
@@ -270,10 +445,11 @@ func softplus(x float64) float64 {
 type network struct {
 	g                 *G.ExprGraph
 	x, eps, wRec, wKL *G.Node
-	rowRec, rowKL     *G.Node // per-row BCE (summed over features) and KL
+	rowRec, rowKL     *G.Node // per-row reconstruction loss (summed over features) and KL
 	loss              *G.Node
 	enc, dec          []layer
 	mu, logVar        layer
+	logVarX           *G.Node // the Gaussian likelihood's log-variances, nil for Bernoulli
 	learnables        G.Nodes
 }
 
@@ -282,7 +458,7 @@ type layer struct {
 	act  pipeline.Activation
 }
 
-func build(cfg Config, d int, rng *rand.Rand) (*network, error) {
+func build(cfg Config, d int, rng *rand.Rand, logVar0 []float32) (*network, error) {
 	g := G.NewGraph()
 	net := &network{g: g}
 	b := cfg.BatchSize
@@ -299,7 +475,13 @@ func build(cfg Config, d int, rng *rand.Rand) (*network, error) {
 	net.wKL = input("w_kl", b)
 
 	newLayer := func(name string, in, out int, act pipeline.Activation) layer {
-		w, bias := pytorchInit(in, out, rng)
+		var w, bias []float32
+		switch cfg.Init {
+		case InitGlorot:
+			w, bias = glorotInit(in, out, rng)
+		default:
+			w, bias = pytorchInit(in, out, rng)
+		}
 		l := layer{
 			w:   G.NewMatrix(g, tensor.Float32, G.WithShape(in, out), G.WithName(name+".w"), G.WithValue(tensor.New(tensor.WithShape(in, out), tensor.WithBacking(w)))),
 			b:   G.NewVector(g, tensor.Float32, G.WithShape(out), G.WithName(name+".b"), G.WithValue(tensor.New(tensor.WithShape(out), tensor.WithBacking(bias)))),
@@ -320,7 +502,11 @@ func build(cfg Config, d int, rng *rand.Rand) (*network, error) {
 		net.dec = append(net.dec, newLayer(fmt.Sprintf("dec%d", len(net.dec)), width, cfg.Hidden[i], pipeline.ReLU))
 		width = cfg.Hidden[i]
 	}
-	net.dec = append(net.dec, newLayer(fmt.Sprintf("dec%d", len(net.dec)), width, d, pipeline.Sigmoid))
+	outAct := pipeline.Sigmoid
+	if cfg.Likelihood == Gaussian {
+		outAct = pipeline.Identity
+	}
+	net.dec = append(net.dec, newLayer(fmt.Sprintf("dec%d", len(net.dec)), width, d, outAct))
 
 	var err error
 	h := net.x
@@ -342,14 +528,29 @@ func build(cfg Config, d int, rng *rand.Rand) (*network, error) {
 	z := G.Must(G.Add(mu, G.Must(G.HadamardProd(std, net.eps))))
 	h = z
 	for i, l := range net.dec {
-		// The last layer stays a logit: BCE is computed from it stably.
+		// The last layer stays linear: BCE is computed from its logit, and a
+		// Gaussian mean is linear anyway.
 		if h, err = l.forward(h, i < len(net.dec)-1); err != nil {
 			return nil, err
 		}
 	}
-	// BCE(x, sigmoid(a)) = softplus(a) - x·a, summed over features.
-	bce := G.Must(G.Sub(G.Must(G.Softplus(h)), G.Must(G.HadamardProd(net.x, h))))
-	rowRec := G.Must(G.Sum(bce, 1))
+	var rowRec *G.Node
+	switch cfg.Likelihood {
+	case Gaussian:
+		// ½ Σ_j ((x - x̂)² · exp(-s_j) + s_j), s the learned log-variances.
+		net.logVarX = G.NewVector(g, tensor.Float32, G.WithShape(d), G.WithName("x_logvar"),
+			G.WithValue(tensor.New(tensor.WithShape(d), tensor.WithBacking(logVar0))))
+		net.learnables = append(net.learnables, net.logVarX)
+		precision := G.Must(G.Exp(G.Must(G.Neg(net.logVarX))))
+		sq := G.Must(G.Square(G.Must(G.Sub(net.x, h))))
+		weighted := G.Must(G.BroadcastHadamardProd(sq, precision, nil, []byte{0}))
+		perRow := G.Must(G.BroadcastAdd(weighted, net.logVarX, nil, []byte{0}))
+		rowRec = G.Must(G.HadamardProd(G.Must(G.Sum(perRow, 1)), half))
+	default:
+		// BCE(x, sigmoid(a)) = softplus(a) - x·a, summed over features.
+		bce := G.Must(G.Sub(G.Must(G.Softplus(h)), G.Must(G.HadamardProd(net.x, h))))
+		rowRec = G.Must(G.Sum(bce, 1))
+	}
 	// KL(N(mu, exp(lv)) ‖ N(0, 1)) = -0.5 Σ (1 + lv - mu² - exp(lv)).
 	one := G.NewConstant(float32(1))
 	klElem := G.Must(G.Sub(G.Must(G.Add(logVar, one)), G.Must(G.Add(G.Must(G.Square(mu)), G.Must(G.Exp(logVar))))))
@@ -399,8 +600,21 @@ func pytorchInit(in, out int, rng *rand.Rand) (w, b []float32) {
 	return w, b
 }
 
+// glorotInit draws weights U(-a, a), a = sqrt(6/(in+out)), drawn in
+// PyTorch's [out, in] order, and zero biases.
+func glorotInit(in, out int, rng *rand.Rand) (w, b []float32) {
+	bound := math.Sqrt(6 / float64(in+out))
+	w = make([]float32, in*out)
+	for o := 0; o < out; o++ {
+		for i := 0; i < in; i++ {
+			w[i*out+o] = float32((2*rng.Float64() - 1) * bound)
+		}
+	}
+	return w, make([]float32, out)
+}
+
 // model copies the current weights out of the graph.
-func (net *network) model(names []string) *pipeline.Model {
+func (net *network) model(names []string, cfg Config) *pipeline.Model {
 	dense := func(l layer) pipeline.Dense {
 		shape := l.w.Shape()
 		return pipeline.Dense{
@@ -410,7 +624,7 @@ func (net *network) model(names []string) *pipeline.Model {
 			Activation: l.act,
 		}
 	}
-	m := &pipeline.Model{Features: names, Score: pipeline.ScoreMSE}
+	m := &pipeline.Model{Features: names, Score: cfg.Score}
 	for _, l := range net.enc {
 		m.Encoder = append(m.Encoder, dense(l))
 	}
@@ -418,6 +632,13 @@ func (net *network) model(names []string) *pipeline.Model {
 	m.LogVar = dense(net.logVar)
 	for _, l := range net.dec {
 		m.Decoder = append(m.Decoder, dense(l))
+	}
+	if net.logVarX != nil {
+		lv := net.logVarX.Value().Data().([]float32)
+		m.Variance = make([]float32, len(lv))
+		for j, s := range lv {
+			m.Variance[j] = float32(math.Exp(float64(s)))
+		}
 	}
 	return m
 }

@@ -8,6 +8,8 @@ import (
 	"math/rand"
 	"slices"
 	"testing"
+
+	"github.com/vaejob/vaejob/pipeline"
 )
 
 // synthetic returns n rows of d scaled values in [0, 1] that lie near a
@@ -148,5 +150,79 @@ func TestTutorialLossValue(t *testing.T) {
 	want := st.Reconstruction + st.KL*300
 	if math.Abs(st.Loss-want) > 1e-4*math.Abs(want) {
 		t.Errorf("loss %v, want reconstruction %v + 300 × KL %v = %v", st.Loss, st.Reconstruction, st.KL, want)
+	}
+}
+
+// robustConfig is a Gaussian, balanced-ELBO configuration with trimming and
+// a step budget, the knobs the default model draws on.
+func robustConfig() Config {
+	return Config{
+		Hidden: []int{16, 8}, Latent: 3, Epochs: 1000, Steps: 120, BatchSize: 64, LearningRate: 1e-3,
+		Objective: ObjectiveELBO, Likelihood: Gaussian, Init: InitGlorot, Beta: 1, WarmupSteps: 20,
+		Trim: 0.1, TrimFrom: 30, Score: pipeline.ScoreELBO,
+	}
+}
+
+func TestTrainGaussianRobust(t *testing.T) {
+	cfg := robustConfig()
+	data := Data{Train: synthetic(500, 6, 1), Validation: synthetic(100, 6, 2), Names: names(6)}
+	run := func() (*pipeline.Model, []EpochStats) {
+		m, hist, err := Train(context.Background(), cfg, data, rand.New(rand.NewSource(5)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, hist
+	}
+	m, hist := run()
+	if last := hist[len(hist)-1]; last.Steps != 120 {
+		t.Errorf("%d steps, want the budget of 120", last.Steps)
+	}
+	if epochs, steps := cfg.Plan(500); epochs != 15 || steps != 120 {
+		t.Errorf("Plan(500) = %d epochs, %d steps; want 15, 120 (8 batches an epoch)", epochs, steps)
+	}
+	if !(hist[len(hist)-1].ValLoss < hist[0].ValLoss) {
+		t.Errorf("validation loss did not fall: %v → %v", hist[0].ValLoss, hist[len(hist)-1].ValLoss)
+	}
+	if len(m.Variance) != 6 || m.Score != pipeline.ScoreELBO || m.Decoder[len(m.Decoder)-1].Activation != pipeline.Identity {
+		t.Fatalf("model: variances %v, score %s, output %v", m.Variance, m.Score, m.Decoder[len(m.Decoder)-1].Activation)
+	}
+	m.Scaler = pipeline.Scaler{Kind: "minmax", Min: make([]float32, 6), Max: make([]float32, 6), Scale: make([]float32, 6)}
+	for j := range m.Scaler.Scale {
+		m.Scaler.Max[j], m.Scaler.Scale[j] = 1, 1
+	}
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := run()
+	if !slices.Equal(again.Variance, m.Variance) || !slices.Equal(again.Mu.W, m.Mu.W) {
+		t.Error("same seed gave different weights")
+	}
+}
+
+func TestTrimWeights(t *testing.T) {
+	cfg := robustConfig()
+	wRec, wKL := make([]float32, 6), make([]float32, 6)
+	loss := []float64{5, 1, 9, 2, 3, 0}
+	order := make([]int, 6)
+	cfg.weights(wRec, wKL, loss, order, 5, 3, 4, 0.5) // 5 real rows, keep 3
+	want := []float32{0, 1.0 / 3, 0, 1.0 / 3, 1.0 / 3, 0}
+	if !slices.Equal(wRec, want) {
+		t.Errorf("wRec = %v, want %v (rows with losses 1, 2, 3 kept; the padding row gets 0)", wRec, want)
+	}
+	if wKL[1] != 0.5/3 || wKL[0] != 0 {
+		t.Errorf("wKL = %v", wKL)
+	}
+}
+
+func TestHistoryIsBounded(t *testing.T) {
+	cfg := robustConfig()
+	cfg.Trim, cfg.Steps, cfg.Epochs = 0, 0, 250
+	data := Data{Train: synthetic(20, 3, 1), Names: names(3)}
+	_, hist, err := Train(context.Background(), cfg, data, rand.New(rand.NewSource(1)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) > maxReports || hist[len(hist)-1].Epoch != 250 || hist[len(hist)-1].Steps != 250 {
+		t.Errorf("%d reports, last %+v", len(hist), hist[len(hist)-1])
 	}
 }
