@@ -46,6 +46,7 @@ type TrainOptions struct {
 // ModelOptions override a preset's model and training settings. A nil or
 // empty field keeps the preset's value.
 type ModelOptions struct {
+	Scaler      string   // minmax or robust
 	Hidden      []int    // encoder widths, e.g. 64,32; the decoder mirrors them
 	Likelihood  string   // bernoulli or gaussian
 	Objective   string   // tutorial or elbo
@@ -172,6 +173,16 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 		cfg.LearningRate = o.LearningRate
 	}
 	o.Model.apply(&cfg)
+	scaler := pipeline.ScalerMinMax
+	if preset == "default" {
+		scaler = vae.DefaultScaler
+	}
+	if o.Model.Scaler != "" {
+		scaler = o.Model.Scaler
+	}
+	if !slices.Contains(pipeline.ScalerKinds, scaler) {
+		return usage("unknown scaler %q; known: %s", scaler, strings.Join(pipeline.ScalerKinds, ", "))
+	}
 	if err := cfg.Validate(); err != nil {
 		return usage("%v", err)
 	}
@@ -229,7 +240,7 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 		WarmupSteps:        cfg.WarmupSteps,
 		Trim:               cfg.Trim,
 		TrimFrom:           cfg.TrimFrom,
-		Scaler:             "minmax",
+		Scaler:             scaler,
 		ScoreKind:          string(cfg.Score),
 		ValidationFraction: frac,
 		Threshold:          method.String(),

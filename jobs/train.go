@@ -296,7 +296,7 @@ func prepare(in *trainingInput, cfg ResolvedConfig, log *slog.Logger) (*dataset,
 	ds.val = pipeline.Gather(t.Data, d, split.Validation)
 	ds.rows = RowCounts{Read: t.Rows, Used: len(trainIdx) + len(split.Validation), Train: len(trainIdx), Validation: len(split.Validation)}
 	var constant []int
-	if ds.scaler, constant, err = pipeline.FitMinMax(ds.train, d); err != nil {
+	if ds.scaler, constant, err = pipeline.Fit(cfg.Scaler, ds.train, d); err != nil {
 		return nil, kind(ErrBadInput, err)
 	}
 	for _, j := range constant {

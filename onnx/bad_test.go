@@ -99,7 +99,7 @@ func TestDecodeBadInput(t *testing.T) {
 			nodeProto("r", "Relu", []string{InputName}, []string{"r"}),
 			nodeProto("s", "ReduceMean", []string{"r"}, []string{ScoreName}, intsAttr("axes", 1), intAttr("keepdims", 0)),
 			nodeProto("n", "IsNaN", []string{ScoreName}, []string{IsAnomalyName}),
-		}, nil, []string{ScoreName, IsAnomalyName}, props), `"scaler_min" is not an initializer`},
+		}, nil, []string{ScoreName, IsAnomalyName}, props), `"scaler_offset" is not an initializer`},
 		{"unsupported operator", replaceOnce(t, golden, "Relu", "Celu"), "Celu"},
 		{"missing initializer", replaceOnce(t, golden, "mu_B", "mu_X"), "mu_X"},
 		{"scaler op changed", replaceOnce(t, golden, "Sub", "Mul"), "not the one vaejob writes"},

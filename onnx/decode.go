@@ -354,10 +354,13 @@ func extract(g *Graph, props []Prop, data []byte) (*pipeline.Model, Metadata, er
 	if math.Float32bits(m.Threshold) != math.Float32bits(float32(thr)) {
 		return nil, Metadata{}, fmt.Errorf("graph threshold %v differs from metadata %s %q", m.Threshold, KeyThreshold, thrText)
 	}
-	if scaler.Kind != m.Scaler.Kind || !sameFloats(scaler.Min, m.Scaler.Min) || !sameFloats(scaler.Scale, m.Scaler.Scale) {
+	if !slices.Contains(pipeline.ScalerKinds, scaler.Kind) {
+		return nil, Metadata{}, fmt.Errorf("metadata %s: unknown scaler kind %q", KeyScaler, scaler.Kind)
+	}
+	if !sameFloats(scaler.Offset, m.Scaler.Offset) || !sameFloats(scaler.Scale, m.Scaler.Scale) {
 		return nil, Metadata{}, fmt.Errorf("metadata %s differs from the scaler in the graph", KeyScaler)
 	}
-	m.Scaler.Max = scaler.Max
+	m.Scaler.Kind, m.Scaler.Min, m.Scaler.Max = scaler.Kind, scaler.Min, scaler.Max
 	if err := m.Validate(); err != nil {
 		return nil, Metadata{}, fmt.Errorf("decoded model is invalid: %w", err)
 	}
@@ -379,13 +382,12 @@ func extract(g *Graph, props []Prop, data []byte) (*pipeline.Model, Metadata, er
 // Encode names, with the shapes and activations of arch.
 func rebuild(g *Graph, m *pipeline.Model, arch *Architecture, d int) error {
 	var err error
-	if m.Scaler.Min, err = g.initializer("scaler", initScalerMin, d); err != nil {
+	if m.Scaler.Offset, err = g.initializer("scaler", initScalerOffset, d); err != nil {
 		return err
 	}
 	if m.Scaler.Scale, err = g.initializer("scaler", initScalerScale, d); err != nil {
 		return err
 	}
-	m.Scaler.Kind = "minmax"
 	layer := func(prefix string, spec LayerSpec) (pipeline.Dense, error) {
 		l := pipeline.Dense{In: spec.In, Out: spec.Out}
 		switch spec.Activation {

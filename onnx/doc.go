@@ -9,7 +9,7 @@
 // does everything a service needs:
 //
 //	features  float32 [N, d]   raw values, in the order of vaejob.feature_names
-//	scaled    = (features - scaler_min) * scaler_scale              Sub, Mul
+//	scaled    = (features - scaler_offset) * scaler_scale              Sub, Mul
 //	hidden    = act(x · W + B) per encoder layer                    Gemm, Relu/Sigmoid
 //	mu        = h · W + B                                           Gemm
 //	recon     = act(x · W + B) per decoder layer                    Gemm, Relu/Sigmoid

@@ -185,12 +185,12 @@ func Props(m *pipeline.Model, meta Metadata) ([]Prop, error) {
 
 // Value names and initializer names in the graph.
 const (
-	initScalerMin   = "scaler_min"
-	initScalerScale = "scaler_scale"
-	initThreshold   = "threshold"
-	initScoreWeight = "score_weight" // d / (2 σ²) per feature, for ReduceMean
-	initLatentScale = "latent_scale" // L / 2, for ReduceMean over the latent units
-	initOne         = "one"
+	initScalerOffset = "scaler_offset"
+	initScalerScale  = "scaler_scale"
+	initThreshold    = "threshold"
+	initScoreWeight  = "score_weight" // d / (2 σ²) per feature, for ReduceMean
+	initLatentScale  = "latent_scale" // L / 2, for ReduceMean over the latent units
+	initOne          = "one"
 )
 
 // scoreWeights returns the per-feature factors of the likelihood scores:
@@ -251,10 +251,10 @@ func encodeGraph(m *pipeline.Model) ([]byte, error) {
 	d := int64(m.Dim())
 	var nodes, inits [][]byte
 	inits = append(inits,
-		floatTensor(initScalerMin, []int64{d}, m.Scaler.Min),
+		floatTensor(initScalerOffset, []int64{d}, m.Scaler.Offset),
 		floatTensor(initScalerScale, []int64{d}, m.Scaler.Scale))
 	nodes = append(nodes,
-		nodeProto("scaler_sub", "Sub", []string{InputName, initScalerMin}, []string{"centered"}),
+		nodeProto("scaler_sub", "Sub", []string{InputName, initScalerOffset}, []string{"centered"}),
 		nodeProto("scaler_mul", "Mul", []string{"centered", initScalerScale}, []string{"scaled"}))
 
 	cur := "scaled"
@@ -371,7 +371,7 @@ func encodeGraph(m *pipeline.Model) ([]byte, error) {
 	for _, t := range inits {
 		g.bytes(fGraphInitializer, t)
 	}
-	g.string(fGraphDocString, "score = ReduceMean((scaled - decoder(mu(encoder(scaled))))^2, axis 1) with scaled = (features - scaler_min) * scaler_scale; is_anomaly = score > threshold or score is NaN.")
+	g.string(fGraphDocString, "score = ReduceMean((scaled - decoder(mu(encoder(scaled))))^2, axis 1) with scaled = (features - scaler_offset) * scaler_scale; is_anomaly = score > threshold or score is NaN.")
 	g.bytes(fGraphInput, valueInfo(InputName, dataTypeFloat, dim{param: "N"}, dim{value: d}))
 	g.bytes(fGraphOutput, valueInfo(ScoreName, dataTypeFloat, dim{param: "N"}))
 	g.bytes(fGraphOutput, valueInfo(IsAnomalyName, dataTypeBool, dim{param: "N"}))

@@ -15,7 +15,7 @@ func Example() {
 	m := &pipeline.Model{
 		Features: []string{"latency_ms", "errors"},
 		Scaler: pipeline.Scaler{Kind: "minmax",
-			Min: []float32{0, 0}, Max: []float32{100, 10}, Scale: []float32{0.01, 0.1}},
+			Offset: []float32{0, 0}, Scale: []float32{0.01, 0.1}, Min: []float32{0, 0}, Max: []float32{100, 10}},
 		Encoder:         []pipeline.Dense{{In: 2, Out: 1, W: []float32{1, 1}, B: []float32{0}, Activation: pipeline.ReLU}},
 		Mu:              pipeline.Dense{In: 1, Out: 1, W: []float32{1}, B: []float32{0}},
 		Decoder:         []pipeline.Dense{{In: 1, Out: 2, W: []float32{2, 2}, B: []float32{-1, -1}, Activation: pipeline.Sigmoid}},

@@ -289,10 +289,11 @@ func tinyModel(d int, seed int64) *Model {
 		return l
 	}
 	m := &Model{Score: ScoreMSE, Threshold: 0.1}
-	m.Scaler = Scaler{Kind: "minmax"}
+	m.Scaler = Scaler{Kind: ScalerMinMax}
 	for j := 0; j < d; j++ {
 		m.Features = append(m.Features, fmt.Sprintf("f%d", j))
 		m.Scaler.Min = append(m.Scaler.Min, float32(j))
+		m.Scaler.Offset = append(m.Scaler.Offset, float32(j))
 		m.Scaler.Max = append(m.Scaler.Max, float32(j+2))
 		m.Scaler.Scale = append(m.Scaler.Scale, 0.5)
 	}
@@ -424,4 +425,32 @@ func ExampleQuantile() {
 	scores := []float32{0.1, 0.2, 0.3, 0.4, 5}
 	fmt.Println(Quantile(scores, 0.5), Quantile(scores, 0.9))
 	// Output: 0.3 3.16
+}
+
+func TestFitRobust(t *testing.T) {
+	// Three columns: a spread with an outlier, a spike (IQR 0), a constant.
+	x := []float32{
+		1, 0, 7,
+		2, 0, 7,
+		3, 0, 7,
+		4, 0, 7,
+		100, 5, 7,
+	}
+	s, constant, err := Fit(ScalerRobust, x, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []float32{3, 0, 7}; !slices.Equal(s.Offset, want) {
+		t.Errorf("offset %v, want the medians %v", s.Offset, want)
+	}
+	// IQR 2 → 1/8; IQR 0 → standard deviation 2 → 1/8; constant → 1.
+	if want := []float32{0.125, 0.125, 1}; !slices.Equal(s.Scale, want) {
+		t.Errorf("scale %v, want %v", s.Scale, want)
+	}
+	if !slices.Equal(constant, []int{2}) || !slices.Equal(s.Min, []float32{1, 0, 7}) || !slices.Equal(s.Max, []float32{100, 5, 7}) {
+		t.Errorf("constant %v, range %v..%v", constant, s.Min, s.Max)
+	}
+	if _, _, err := Fit("zscore", x, 3); err == nil {
+		t.Error("unknown scaler accepted")
+	}
 }

@@ -3,18 +3,37 @@ package pipeline
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
 // Scaler maps raw feature values to the range the network was trained on:
-// scaled = (x - Min) * Scale, computed in float32 in that order, the same two
-// operations (Sub, Mul) the ONNX graph performs.
+// scaled = (x - Offset) * Scale, computed in float32 in that order, the same
+// two operations (Sub, Mul) the ONNX graph performs.
 type Scaler struct {
-	Kind  string    `json:"kind"` // "minmax"
-	Min   []float32 `json:"min"`
-	Max   []float32 `json:"max"`
-	Scale []float32 `json:"scale"` // 1 / (Max - Min)
+	Kind   string    `json:"kind"` // ScalerMinMax or ScalerRobust
+	Offset []float32 `json:"offset"`
+	Scale  []float32 `json:"scale"`
+	// Min and Max are each feature's range on the training rows, kept for
+	// the audit record and to draw test-vector rows.
+	Min []float32 `json:"min"`
+	Max []float32 `json:"max"`
 }
+
+// Scaler kinds.
+const (
+	// ScalerMinMax maps the training range to [0, 1]: Offset = min,
+	// Scale = 1 / (max - min).
+	ScalerMinMax = "minmax"
+	// ScalerRobust centres on the median and divides by 4 × the
+	// interquartile range (the standard deviation, then the range, where the
+	// IQR is 0), so the bulk of the data spans about one unit and outliers
+	// do not squeeze it.
+	ScalerRobust = "robust"
+)
+
+// ScalerKinds lists the known scaler kinds.
+var ScalerKinds = []string{ScalerMinMax, ScalerRobust}
 
 // ConstantColumnError reports features whose values are all equal, which
 // carry no information and cannot be min-max scaled.
@@ -69,23 +88,12 @@ func CheckConstant(x []float32, names []string) error {
 // does; its indices are returned so the caller can report them.
 func FitMinMax(x []float32, d int) (s Scaler, constant []int, err error) {
 	n := len(x) / d
-	s = Scaler{Kind: "minmax", Min: make([]float32, d), Max: make([]float32, d), Scale: make([]float32, d)}
+	s = Scaler{Kind: ScalerMinMax, Scale: make([]float32, d)}
 	if n == 0 {
 		return s, nil, fmt.Errorf("fit scaler: no rows")
 	}
-	copy(s.Min, x[:d])
-	copy(s.Max, x[:d])
-	for r := 1; r < n; r++ {
-		row := x[r*d : (r+1)*d]
-		for j, v := range row {
-			if v < s.Min[j] {
-				s.Min[j] = v
-			}
-			if v > s.Max[j] {
-				s.Max[j] = v
-			}
-		}
-	}
+	s.Min, s.Max = featureRange(x, d)
+	s.Offset = slices.Clone(s.Min)
 	for j := range s.Scale {
 		scale := float32(1 / (float64(s.Max[j]) - float64(s.Min[j])))
 		if math.IsInf(float64(scale), 0) || scale == 0 {
@@ -97,21 +105,83 @@ func FitMinMax(x []float32, d int) (s Scaler, constant []int, err error) {
 	return s, constant, nil
 }
 
+// FitRobust fits a robust scaler (see ScalerRobust) on the rows of x. Like
+// FitMinMax it returns the features constant on these rows; they get
+// Scale 1.
+func FitRobust(x []float32, d int) (s Scaler, constant []int, err error) {
+	n := len(x) / d
+	s = Scaler{Kind: ScalerRobust, Offset: make([]float32, d), Scale: make([]float32, d)}
+	if n == 0 {
+		return s, nil, fmt.Errorf("fit scaler: no rows")
+	}
+	s.Min, s.Max = featureRange(x, d)
+	col := make([]float32, n)
+	for j := 0; j < d; j++ {
+		var sum, sumSq float64
+		for r := range col {
+			v := x[r*d+j]
+			col[r] = v
+			sum += float64(v)
+			sumSq += float64(v) * float64(v)
+		}
+		slices.Sort(col)
+		s.Offset[j] = quantileSorted(col, 0.5)
+		spread := float64(quantileSorted(col, 0.75)) - float64(quantileSorted(col, 0.25))
+		if spread == 0 {
+			mean := sum / float64(n)
+			spread = math.Sqrt(max(0, sumSq/float64(n)-mean*mean))
+		}
+		if spread == 0 {
+			spread = float64(s.Max[j]) - float64(s.Min[j])
+		}
+		scale := float32(1 / (4 * spread))
+		if spread == 0 || math.IsInf(float64(scale), 0) || scale == 0 {
+			scale = 1
+			constant = append(constant, j)
+		}
+		s.Scale[j] = scale
+	}
+	return s, constant, nil
+}
+
+// Fit fits a scaler of the given kind (see ScalerKinds).
+func Fit(kind string, x []float32, d int) (Scaler, []int, error) {
+	switch kind {
+	case ScalerMinMax:
+		return FitMinMax(x, d)
+	case ScalerRobust:
+		return FitRobust(x, d)
+	}
+	return Scaler{}, nil, fmt.Errorf("unknown scaler %q; known: %s", kind, strings.Join(ScalerKinds, ", "))
+}
+
+// featureRange returns each feature's minimum and maximum over the rows of x.
+func featureRange(x []float32, d int) (lo, hi []float32) {
+	lo, hi = slices.Clone(x[:d]), slices.Clone(x[:d])
+	for r := d; r < len(x); r += d {
+		for j, v := range x[r : r+d] {
+			lo[j] = min(lo[j], v)
+			hi[j] = max(hi[j], v)
+		}
+	}
+	return lo, hi
+}
+
 // Transform scales one row into out.
 func (s *Scaler) Transform(x, out []float32) {
 	for j, v := range x {
-		out[j] = (v - s.Min[j]) * s.Scale[j]
+		out[j] = (v - s.Offset[j]) * s.Scale[j]
 	}
 }
 
 func (s *Scaler) validate(d int) error {
-	if s.Kind != "minmax" {
+	if !slices.Contains(ScalerKinds, s.Kind) {
 		return fmt.Errorf("unknown scaler kind %q", s.Kind)
 	}
-	if len(s.Min) != d || len(s.Scale) != d {
-		return fmt.Errorf("scaler has %d/%d parameters for %d features", len(s.Min), len(s.Scale), d)
+	if len(s.Offset) != d || len(s.Scale) != d || len(s.Min) != d || len(s.Max) != d {
+		return fmt.Errorf("scaler has %d/%d/%d/%d parameters for %d features", len(s.Offset), len(s.Scale), len(s.Min), len(s.Max), d)
 	}
-	if !allFinite(s.Min) || !allFinite(s.Scale) {
+	if !allFinite(s.Offset) || !allFinite(s.Scale) {
 		return fmt.Errorf("scaler has a non-finite parameter")
 	}
 	return nil

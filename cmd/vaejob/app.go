@@ -85,6 +85,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "threshold", Usage: "threshold method: quantile:Q, contamination:P, mad:K, or with labels f1, recall:R, precision:P", Value: "quantile:0.99", EnvVars: env("THRESHOLD")},
 			labelColumnFlag(), normalValueFlag(),
 			&cli.StringFlag{Name: "train-on", Usage: "with --label-column: train on all rows or only normal ones (all|normal)", Value: "all", EnvVars: env("TRAIN_ON")},
+			&cli.StringFlag{Name: "scaler", Usage: "minmax or robust (default: the preset's)", EnvVars: env("SCALER")},
 			&cli.StringFlag{Name: "hidden", Usage: "encoder widths, e.g. 64,32; the decoder mirrors them (default: the preset's)", EnvVars: env("HIDDEN")},
 			&cli.StringFlag{Name: "likelihood", Usage: "bernoulli or gaussian (default: the preset's)", EnvVars: env("LIKELIHOOD")},
 			&cli.StringFlag{Name: "objective", Usage: "tutorial or elbo (default: the preset's)", EnvVars: env("OBJECTIVE")},
@@ -234,6 +235,7 @@ func evaluateCommand() *cli.Command {
 // preset's value.
 func modelOptions(c *cli.Context) (jobs.ModelOptions, error) {
 	m := jobs.ModelOptions{
+		Scaler:     c.String("scaler"),
 		Likelihood: c.String("likelihood"),
 		Objective:  c.String("objective"),
 		Score:      c.String("score"),

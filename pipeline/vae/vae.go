@@ -92,6 +92,9 @@ func TutorialConfig() Config {
 	}
 }
 
+// DefaultScaler is the scaler kind of the default model.
+const DefaultScaler = "minmax"
+
 // DefaultConfig is vaejob's default model: a Gaussian likelihood with a
 // learned variance per feature, the balanced ELBO, contamination-robust
 // training that leaves out each minibatch's highest-loss rows, a budget in

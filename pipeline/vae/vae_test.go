@@ -186,7 +186,7 @@ func TestTrainGaussianRobust(t *testing.T) {
 	if len(m.Variance) != 6 || m.Score != pipeline.ScoreELBO || m.Decoder[len(m.Decoder)-1].Activation != pipeline.Identity {
 		t.Fatalf("model: variances %v, score %s, output %v", m.Variance, m.Score, m.Decoder[len(m.Decoder)-1].Activation)
 	}
-	m.Scaler = pipeline.Scaler{Kind: "minmax", Min: make([]float32, 6), Max: make([]float32, 6), Scale: make([]float32, 6)}
+	m.Scaler = pipeline.Scaler{Kind: "minmax", Offset: make([]float32, 6), Min: make([]float32, 6), Max: make([]float32, 6), Scale: make([]float32, 6)}
 	for j := range m.Scaler.Scale {
 		m.Scaler.Max[j], m.Scaler.Scale[j] = 1, 1
 	}
