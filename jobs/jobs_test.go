@@ -20,7 +20,7 @@ func TestResolve(t *testing.T) {
 		errMsg string // "" = no error
 	}{
 		{"defaults", func(*TrainOptions) {}, func(c ResolvedConfig) bool {
-			return c.Preset == "default" && c.Likelihood == "gaussian" && c.Objective == "elbo" && c.Steps > 0 &&
+			return c.Preset == "default" && c.Likelihood == "laplace" && c.Scaler == "robust" && c.Beta == 4 && c.Objective == "elbo" && c.Steps == 2000 &&
 				c.ValidationFraction == 0.2 && c.Threshold == "quantile:0.99" && c.TrainOn == "all"
 		}, ""},
 		{"tutorial", func(o *TrainOptions) { o.Preset = "tutorial" }, func(c ResolvedConfig) bool {
@@ -35,7 +35,7 @@ func TestResolve(t *testing.T) {
 			return slices.Equal(c.Hidden, []int{8}) && c.ScoreKind == "nll_mu" && c.Steps == 500 && c.Beta == 0.5 && c.Trim == 0
 		}, ""},
 		{"bad knob", func(o *TrainOptions) { o.Model.Likelihood = "poisson" }, nil, "unknown likelihood"},
-		{"score needs gaussian", func(o *TrainOptions) { o.Preset, o.Model.Score = "tutorial", "elbo_mu" }, nil, "needs the gaussian likelihood"},
+		{"score needs gaussian", func(o *TrainOptions) { o.Preset, o.Model.Score = "tutorial", "elbo_mu" }, nil, "needs the gaussian or laplace likelihood"},
 		{"tutorial with overrides", func(o *TrainOptions) {
 			o.Preset, o.Epochs, o.BatchSize, o.LatentDim, o.LearningRate = "tutorial", 7, 64, 3, 0.01
 		}, func(c ResolvedConfig) bool {

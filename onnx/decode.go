@@ -306,6 +306,7 @@ func extract(g *Graph, props []Prop, data []byte) (*pipeline.Model, Metadata, er
 		{KeyScaler, &scaler, true},
 		{KeyTestVector, &meta.TestVector, false},
 		{KeyVariance, &m.Variance, false},
+		{KeyLaplaceScale, &m.LaplaceScale, false},
 	} {
 		if err := jsonKey(e.key, e.dst, e.need); err != nil {
 			return nil, Metadata{}, err

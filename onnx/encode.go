@@ -45,13 +45,14 @@ const (
 	KeyArchitecture       = "vaejob.architecture"
 	KeyTestVector         = "vaejob.test_vector"
 	KeyVariance           = "vaejob.variance"
+	KeyLaplaceScale       = "vaejob.laplace_scale"
 )
 
 var reservedKeys = map[string]bool{
 	KeyFormatVersion: true, KeyProducerVersion: true, KeyRunID: true,
 	KeyFeatureNames: true, KeyScoreKind: true, KeyThreshold: true,
 	KeyThresholdMethod: true, KeyScaler: true, KeyTrainingDataSHA256: true,
-	KeyArchitecture: true, KeyTestVector: true, KeyVariance: true,
+	KeyArchitecture: true, KeyTestVector: true, KeyVariance: true, KeyLaplaceScale: true,
 }
 
 // Metadata is what an ONNX file carries about the run that produced it,
@@ -159,12 +160,18 @@ func Props(m *pipeline.Model, meta Metadata) ([]Prop, error) {
 		{KeyArchitecture, arch},
 		{KeyTestVector, tv},
 	}
-	if m.Variance != nil {
-		v, err := jsonOf(KeyVariance, m.Variance)
+	for _, e := range []struct {
+		key string
+		v   []float32
+	}{{KeyVariance, m.Variance}, {KeyLaplaceScale, m.LaplaceScale}} {
+		if e.v == nil {
+			continue
+		}
+		v, err := jsonOf(e.key, e.v)
 		if err != nil {
 			return nil, err
 		}
-		props = append(props, Prop{KeyVariance, v})
+		props = append(props, Prop{e.key, v})
 	}
 	extra := make([]string, 0, len(meta.Extra))
 	for k := range meta.Extra {
@@ -188,15 +195,23 @@ const (
 	initScalerOffset = "scaler_offset"
 	initScalerScale  = "scaler_scale"
 	initThreshold    = "threshold"
-	initScoreWeight  = "score_weight" // d / (2 σ²) per feature, for ReduceMean
+	initScoreWeight  = "score_weight" // d / (2 σ²) or d / b per feature, for ReduceMean
 	initLatentScale  = "latent_scale" // L / 2, for ReduceMean over the latent units
 	initOne          = "one"
 )
 
 // scoreWeights returns the per-feature factors of the likelihood scores:
-// ReduceMean over d features of (x - x̂)² · d/(2σ²) is ½ Σ (x - x̂)²/σ².
+// ReduceMean over d features of (x - x̂)² · d/(2σ²) is ½ Σ (x - x̂)²/σ², and
+// of |x - x̂| · d/b is Σ |x - x̂|/b.
 func scoreWeights(m *pipeline.Model) []float32 {
 	d := float64(m.Dim())
+	if m.LaplaceScale != nil {
+		w := make([]float32, len(m.LaplaceScale))
+		for j, b := range m.LaplaceScale {
+			w[j] = float32(d / float64(b))
+		}
+		return w
+	}
 	w := make([]float32, len(m.Variance))
 	for j, v := range m.Variance {
 		w[j] = float32(d / (2 * float64(v)))
@@ -306,10 +321,17 @@ func encodeGraph(m *pipeline.Model) ([]byte, error) {
 	// The squared error. The second operand of each square goes through
 	// Identity: onnx-go's gonum graph keeps one edge per pair of nodes, so
 	// Mul(diff, diff) would lose an input there.
-	nodes = append(nodes,
-		nodeProto("score_diff", "Sub", []string{"scaled", recon}, []string{"diff"}),
-		nodeProto("score_diff_copy", "Identity", []string{"diff"}, []string{"diff_copy"}),
-		nodeProto("score_square", "Mul", []string{"diff", "diff_copy"}, []string{"squared"}))
+	nodes = append(nodes, nodeProto("score_diff", "Sub", []string{"scaled", recon}, []string{"diff"}))
+	deviation := "squared"
+	if m.LaplaceScale != nil {
+		// A Laplace likelihood measures the absolute error.
+		deviation = "absolute"
+		nodes = append(nodes, nodeProto("score_abs", "Abs", []string{"diff"}, []string{deviation}))
+	} else {
+		nodes = append(nodes,
+			nodeProto("score_diff_copy", "Identity", []string{"diff"}, []string{"diff_copy"}),
+			nodeProto("score_square", "Mul", []string{"diff", "diff_copy"}, []string{"squared"}))
+	}
 	L := int64(m.LatentDim())
 	latentMean := func(in, out string) {
 		// ReduceMean over the latent units of in · L/2 is ½ Σ in.
@@ -329,7 +351,7 @@ func encodeGraph(m *pipeline.Model) ([]byte, error) {
 		}
 		inits = append(inits, floatTensor(initScoreWeight, []int64{d}, scoreWeights(m)))
 		nodes = append(nodes,
-			nodeProto("score_weigh", "Mul", []string{"squared", initScoreWeight}, []string{"weighted"}),
+			nodeProto("score_weigh", "Mul", []string{deviation, initScoreWeight}, []string{"weighted"}),
 			nodeProto("score_nll", "ReduceMean", []string{"weighted"}, []string{nll}, intsAttr("axes", 1), intAttr("keepdims", 0)))
 		muSquared := func() {
 			nodes = append(nodes,

@@ -64,6 +64,7 @@ var externalCases = []struct {
 	{"nll", tutorial, pipeline.ScoreNLL},
 	{"elbo", tutorial, pipeline.ScoreELBO},
 	{"nll-latent", tiny, pipeline.ScoreNLLLatent},
+	{"laplace-elbo", tutorial, laplaceELBO},
 }
 
 func TestONNXChecker(t *testing.T) {

@@ -69,8 +69,10 @@ func activate(a Activation, s float64) float32 {
 type ScoreKind string
 
 // Score kinds. x is the scaled row, x̂ the decoder's output at the posterior
-// mean mu, σ² the model's per-feature variance (Model.Variance) and lv the
-// encoder's log-variance.
+// mean mu and lv the encoder's log-variance. The likelihood scores use the
+// model's per-feature Gaussian variance σ² (Model.Variance) or Laplace scale
+// b (Model.LaplaceScale); with a Laplace likelihood, ½ (x - x̂)²/σ² below
+// reads |x - x̂|/b.
 const (
 	// ScoreMSE is the mean over features of (x - x̂)².
 	ScoreMSE ScoreKind = "mse_mu"
@@ -104,7 +106,11 @@ type Model struct {
 	// Variance is the per-feature variance σ² of a Gaussian likelihood, in
 	// scaled units; nil for a Bernoulli likelihood.
 	Variance []float32
-	Score    ScoreKind
+	// LaplaceScale is the per-feature scale b of a Laplace likelihood, in
+	// scaled units; nil otherwise. At most one of Variance and LaplaceScale
+	// is set.
+	LaplaceScale []float32
+	Score        ScoreKind
 
 	// Threshold: a row is an anomaly when its score is strictly greater.
 	Threshold       float32
@@ -130,17 +136,24 @@ func (m *Model) Validate() error {
 	if !slices.Contains(ScoreKinds, m.Score) {
 		return fmt.Errorf("unknown score kind %q", m.Score)
 	}
-	if m.Variance != nil {
-		if len(m.Variance) != d {
-			return fmt.Errorf("%d variances for %d features", len(m.Variance), d)
+	spread := m.Variance
+	if m.LaplaceScale != nil {
+		if m.Variance != nil {
+			return errors.New("a model has Gaussian variances or Laplace scales, not both")
 		}
-		for j, v := range m.Variance {
+		spread = m.LaplaceScale
+	}
+	if spread != nil {
+		if len(spread) != d {
+			return fmt.Errorf("%d likelihood scales for %d features", len(spread), d)
+		}
+		for j, v := range spread {
 			if !(v > 0) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("variance of feature %d is %v; want a positive finite number", j, v)
+				return fmt.Errorf("likelihood scale of feature %d is %v; want a positive finite number", j, v)
 			}
 		}
 	} else if m.Score.needsVariance() {
-		return fmt.Errorf("score kind %s needs per-feature variances", m.Score)
+		return fmt.Errorf("score kind %s needs per-feature variances or Laplace scales", m.Score)
 	}
 	if m.Score == ScoreELBO && m.LogVar.Out == 0 {
 		return errors.New("score kind elbo_mu needs the log-variance head")

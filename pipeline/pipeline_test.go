@@ -368,6 +368,27 @@ func TestLikelihoodScores(t *testing.T) {
 	}
 }
 
+func TestLaplaceScore(t *testing.T) {
+	m := tinyModel(3, 5)
+	m.Score, m.LaplaceScale = ScoreNLL, []float32{0.5, 2, 0.25}
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	x := []float32{0.5, 2, 3.5}
+	scaled, _, recon := NewScorer(m).Reconstruct(x)
+	var want float64
+	for j := range scaled {
+		want += math.Abs(float64(scaled[j]-recon[j])) / float64(m.LaplaceScale[j])
+	}
+	if got := NewScorer(m).Score(x); math.Abs(float64(got)-want) > 1e-5*math.Max(1, want) {
+		t.Errorf("score %v, want %v", got, want)
+	}
+	m.Variance = []float32{1, 1, 1}
+	if err := m.Validate(); err == nil {
+		t.Error("a model with both variances and Laplace scales was accepted")
+	}
+}
+
 func TestModelValidate(t *testing.T) {
 	tests := []struct {
 		name   string

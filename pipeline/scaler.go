@@ -27,8 +27,8 @@ const (
 	ScalerMinMax = "minmax"
 	// ScalerRobust centres on the median and divides by 4 × the
 	// interquartile range (the standard deviation, then the range, where the
-	// IQR is 0), so the bulk of the data spans about one unit and outliers
-	// do not squeeze it.
+	// IQR is 0; at least 1/1000 of the range), so the bulk of the data spans
+	// about one unit and outliers do not squeeze it.
 	ScalerRobust = "robust"
 )
 
@@ -131,9 +131,13 @@ func FitRobust(x []float32, d int) (s Scaler, constant []int, err error) {
 			mean := sum / float64(n)
 			spread = math.Sqrt(max(0, sumSq/float64(n)-mean*mean))
 		}
+		span := float64(s.Max[j]) - float64(s.Min[j])
 		if spread == 0 {
-			spread = float64(s.Max[j]) - float64(s.Min[j])
+			spread = span
 		}
+		// A spike of one value with rare others would otherwise blow those
+		// others up by orders of magnitude.
+		spread = max(spread, 1e-3*span)
 		scale := float32(1 / (4 * spread))
 		if spread == 0 || math.IsInf(float64(scale), 0) || scale == 0 {
 			scale = 1

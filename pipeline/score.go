@@ -9,7 +9,7 @@ type Scorer struct {
 	m              *Model
 	scaled, mu, lv []float32
 	a, b           []float32
-	// weight[j] = 1 / (2 σ²_j) for the likelihood scores.
+	// weight[j] = 1 / (2 σ²_j), or 1 / b_j, for the likelihood scores.
 	weight []float64
 }
 
@@ -34,6 +34,12 @@ func NewScorer(m *Model) *Scorer {
 		s.weight = make([]float64, len(m.Variance))
 		for j, v := range m.Variance {
 			s.weight[j] = 0.5 / float64(v)
+		}
+	}
+	if m.LaplaceScale != nil {
+		s.weight = make([]float64, len(m.LaplaceScale))
+		for j, b := range m.LaplaceScale {
+			s.weight[j] = 1 / float64(b)
 		}
 	}
 	return s
@@ -77,9 +83,15 @@ func (s *Scorer) Score(x []float32) float32 {
 		}
 		return float32(sum / float64(len(scaled)))
 	}
-	for j, v := range scaled {
-		diff := float64(v - recon[j])
-		sum += diff * diff * s.weight[j]
+	if s.m.LaplaceScale != nil {
+		for j, v := range scaled {
+			sum += math.Abs(float64(v-recon[j])) * s.weight[j]
+		}
+	} else {
+		for j, v := range scaled {
+			diff := float64(v - recon[j])
+			sum += diff * diff * s.weight[j]
+		}
 	}
 	switch s.m.Score {
 	case ScoreELBO:

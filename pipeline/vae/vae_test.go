@@ -226,3 +226,19 @@ func TestHistoryIsBounded(t *testing.T) {
 		t.Errorf("%d reports, last %+v", len(hist), hist[len(hist)-1])
 	}
 }
+
+func TestTrainLaplace(t *testing.T) {
+	cfg := robustConfig()
+	cfg.Likelihood, cfg.Beta = Laplace, 4
+	data := Data{Train: synthetic(300, 4, 1), Validation: synthetic(60, 4, 2), Names: names(4)}
+	m, hist, err := Train(context.Background(), cfg, data, rand.New(rand.NewSource(2)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.LaplaceScale) != 4 || m.Variance != nil {
+		t.Fatalf("laplace scales %v, variances %v", m.LaplaceScale, m.Variance)
+	}
+	if !(hist[len(hist)-1].ValLoss < hist[0].ValLoss) {
+		t.Errorf("validation loss did not fall: %v → %v", hist[0].ValLoss, hist[len(hist)-1].ValLoss)
+	}
+}
