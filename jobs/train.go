@@ -10,6 +10,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"log/slog"
+	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -115,6 +116,11 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 
 	// Threshold and metrics on the validation rows.
 	valScores := model.ScoreRows(ds.val)
+	for i, s := range valScores {
+		if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
+			return nil, fmt.Errorf("%w: the trained model scores validation row %d as %v; no threshold can be chosen (try --preset tutorial or another --seed, and report the table)", ErrTraining, i, s)
+		}
+	}
 	threshold, err := chooseThreshold(cfg, valScores, ds.valLabels, in.labels != nil)
 	if err != nil {
 		return nil, err

@@ -424,9 +424,14 @@ func rebuild(g *Graph, m *pipeline.Model, arch *Architecture, d int) error {
 		return err
 	}
 	if arch.LogVar != nil {
-		if m.LogVar, err = layer("logvar", *arch.LogVar); err != nil {
+		prefix := "logvar"
+		if arch.LogVarBound > 0 {
+			prefix = "logvar_raw"
+		}
+		if m.LogVar, err = layer(prefix, *arch.LogVar); err != nil {
 			return err
 		}
+		m.LogVarBound = arch.LogVarBound
 	}
 	for i, spec := range arch.Decoder {
 		l, err := layer(fmt.Sprintf("dec%d", i), spec)

@@ -82,9 +82,11 @@ type Metadata struct {
 type Architecture struct {
 	Encoder []LayerSpec `json:"encoder"`
 	Mu      LayerSpec   `json:"mu"`
-	// LogVar is present when the score uses the encoder's log-variance.
-	LogVar  *LayerSpec  `json:"logvar,omitempty"`
-	Decoder []LayerSpec `json:"decoder"`
+	// LogVar is present when the score uses the encoder's log-variance;
+	// LogVarBound is the model's bound on it (0: none).
+	LogVar      *LayerSpec  `json:"logvar,omitempty"`
+	LogVarBound float32     `json:"logvar_bound,omitempty"`
+	Decoder     []LayerSpec `json:"decoder"`
 }
 
 // LayerSpec is one dense layer in Architecture.
@@ -108,6 +110,7 @@ func architectureOf(m *pipeline.Model) Architecture {
 	if usesLogVar(m) {
 		lv := spec(m.LogVar)
 		a.LogVar = &lv
+		a.LogVarBound = m.LogVarBound
 	}
 	return a
 }
@@ -192,12 +195,14 @@ func Props(m *pipeline.Model, meta Metadata) ([]Prop, error) {
 
 // Value names and initializer names in the graph.
 const (
-	initScalerOffset = "scaler_offset"
-	initScalerScale  = "scaler_scale"
-	initThreshold    = "threshold"
-	initScoreWeight  = "score_weight" // d / (2 σ²) or d / b per feature, for ReduceMean
-	initLatentScale  = "latent_scale" // L / 2, for ReduceMean over the latent units
-	initOne          = "one"
+	initScalerOffset   = "scaler_offset"
+	initScalerScale    = "scaler_scale"
+	initThreshold      = "threshold"
+	initScoreWeight    = "score_weight" // d / (2 σ²) or d / b per feature, for ReduceMean
+	initLatentScale    = "latent_scale" // L / 2, for ReduceMean over the latent units
+	initOne            = "one"
+	initLogVarBound    = "logvar_bound_value"
+	initLogVarInvBound = "logvar_inverse_bound"
 )
 
 // scoreWeights returns the per-feature factors of the likelihood scores:
@@ -303,7 +308,19 @@ func encodeGraph(m *pipeline.Model) ([]byte, error) {
 	}
 	hidden := cur
 	if usesLogVar(m) {
-		if err := dense("logvar", &m.LogVar); err != nil {
+		if b := m.LogVarBound; b > 0 {
+			// lv = B · tanh(raw / B): the bound the model was trained with.
+			if err := dense("logvar_raw", &m.LogVar); err != nil {
+				return nil, err
+			}
+			inits = append(inits,
+				floatTensor(initLogVarInvBound, nil, []float32{1 / b}),
+				floatTensor(initLogVarBound, nil, []float32{b}))
+			nodes = append(nodes,
+				nodeProto("logvar_shrink", "Mul", []string{"logvar_raw", initLogVarInvBound}, []string{"logvar_shrunk"}),
+				nodeProto("logvar_tanh", "Tanh", []string{"logvar_shrunk"}, []string{"logvar_tanh"}),
+				nodeProto("logvar_bound", "Mul", []string{"logvar_tanh", initLogVarBound}, []string{"logvar"}))
+		} else if err := dense("logvar", &m.LogVar); err != nil {
 			return nil, err
 		}
 		cur = hidden

@@ -84,6 +84,8 @@ func (n *node) eval(args []*value) (*value, error) {
 		return floatBinary(args[0], args[1], func(a, b float32) float32 { return a * b })
 	case "Add":
 		return floatBinary(args[0], args[1], func(a, b float32) float32 { return a + b })
+	case "Tanh":
+		return floatUnary(args[0], func(x float32) float32 { return float32(math.Tanh(float64(x))) })
 	case "Abs":
 		return floatUnary(args[0], func(x float32) float32 { return float32(math.Abs(float64(x))) })
 	case "Exp":

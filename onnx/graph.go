@@ -10,12 +10,12 @@ import (
 
 // supportedOps are the operators the evaluator runs: those Encode emits.
 var supportedOps = map[string]bool{
-	"Sub": true, "Mul": true, "Add": true, "Exp": true, "Abs": true, "Gemm": true, "Relu": true, "Sigmoid": true,
+	"Sub": true, "Mul": true, "Add": true, "Exp": true, "Abs": true, "Tanh": true, "Gemm": true, "Relu": true, "Sigmoid": true,
 	"Identity": true, "ReduceMean": true, "Greater": true, "IsNaN": true, "Or": true,
 }
 
 // Graph is an ONNX graph as onnx-go decodes it, ready to evaluate. It runs
-// the operators vaejob emits (Sub, Mul, Add, Exp, Abs, Gemm, Relu, Sigmoid,
+// the operators vaejob emits (Sub, Mul, Add, Exp, Abs, Tanh, Gemm, Relu, Sigmoid,
 // Identity, ReduceMean, Greater, IsNaN, Or) node by node in topological order, with
 // ONNX (numpy) broadcasting, in float32. It is the independent "onnx-go"
 // answer that Verify compares with the Go scorer.
@@ -218,7 +218,7 @@ func (n *node) setAttributes(attrs map[string]any) error {
 	want := map[string][2]int{ // min and max number of inputs
 		"Sub": {2, 2}, "Mul": {2, 2}, "Greater": {2, 2}, "Or": {2, 2},
 		"Gemm": {2, 3}, "Relu": {1, 1}, "Sigmoid": {1, 1}, "Identity": {1, 1},
-		"ReduceMean": {1, 1}, "IsNaN": {1, 1}, "Add": {2, 2}, "Exp": {1, 1}, "Abs": {1, 1},
+		"ReduceMean": {1, 1}, "IsNaN": {1, 1}, "Add": {2, 2}, "Exp": {1, 1}, "Abs": {1, 1}, "Tanh": {1, 1},
 	}[n.op]
 	if len(n.inputs) < want[0] || len(n.inputs) > want[1] {
 		return fmt.Errorf("%d inputs, want %d to %d", len(n.inputs), want[0], want[1])

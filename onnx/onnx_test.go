@@ -122,6 +122,7 @@ func withScore(m *pipeline.Model, k pipeline.ScoreKind, seed int64, rows []float
 	if k == laplaceELBO {
 		withScore(m, pipeline.ScoreELBO, seed, rows)
 		m.LaplaceScale, m.Variance = m.Variance, nil
+		m.LogVarBound = 2 // tight, so that the tanh bends on these rows
 		setThreshold(m, rows)
 		return
 	}

@@ -102,7 +102,11 @@ type Model struct {
 	Encoder  []Dense // hidden layers from d to the last hidden width
 	Mu       Dense   // last hidden width → latent
 	LogVar   Dense   // last hidden width → latent; scores of kind ScoreELBO use it
-	Decoder  []Dense // latent → d, the last layer's activation gives the reconstruction
+	// LogVarBound, when positive, bounds the encoder's log-variance smoothly
+	// to (-B, B): lv = B·tanh(LogVar(h)/B), so that a row unlike any
+	// training row cannot overflow exp(lv).
+	LogVarBound float32
+	Decoder     []Dense // latent → d, the last layer's activation gives the reconstruction
 	// Variance is the per-feature variance σ² of a Gaussian likelihood, in
 	// scaled units; nil for a Bernoulli likelihood.
 	Variance []float32

@@ -475,3 +475,24 @@ func TestFitRobust(t *testing.T) {
 		t.Error("unknown scaler accepted")
 	}
 }
+
+func TestLogVarBoundKeepsScoresFinite(t *testing.T) {
+	m := tinyModel(3, 6)
+	m.Score, m.LaplaceScale = ScoreELBO, []float32{0.5, 0.5, 0.5}
+	for i := range m.LogVar.W {
+		m.LogVar.W[i] = 50 // a far-away row drives the raw log-variance past exp's range
+	}
+	far := []float32{1e4, 1e4, 1e4}
+	if s := NewScorer(m).Score(far); !math.IsInf(float64(s), 1) {
+		t.Fatalf("without a bound the score is %v; the test needs it to overflow", s)
+	}
+	m.LogVarBound = 10
+	if s := NewScorer(m).Score(far); math.IsInf(float64(s), 0) || s != s {
+		t.Errorf("with a bound the score is %v, want finite", s)
+	}
+	lv := []float32{-100, 0, 5, 100}
+	m.BoundLogVar(lv)
+	if lv[0] < -10 || lv[3] > 10 || lv[1] != 0 || math.Abs(float64(lv[2])-10*math.Tanh(0.5)) > 1e-6 {
+		t.Errorf("bounded log-variances %v", lv)
+	}
+}

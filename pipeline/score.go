@@ -98,6 +98,7 @@ func (s *Scorer) Score(x []float32) float32 {
 		// The log-variance head reads the same hidden layer as mu.
 		h := s.chain(s.m.Encoder, s.scaled)
 		s.m.LogVar.Apply(h, s.lv)
+		s.m.BoundLogVar(s.lv)
 		sum += KL(mu, s.lv)
 	case ScoreNLLLatent:
 		for _, m := range mu {
@@ -105,6 +106,16 @@ func (s *Scorer) Score(x []float32) float32 {
 		}
 	}
 	return float32(sum)
+}
+
+// BoundLogVar applies the model's LogVarBound to the log-variances lv in
+// place; without a bound it leaves them alone.
+func (m *Model) BoundLogVar(lv []float32) {
+	if b := m.LogVarBound; b > 0 {
+		for i, v := range lv {
+			lv[i] = b * float32(math.Tanh(float64(v/b)))
+		}
+	}
 }
 
 // KL returns KL(N(mu, exp(lv)) ‖ N(0, I)) = ½ Σ (mu² + exp(lv) - lv - 1).

@@ -85,6 +85,9 @@ type Config struct {
 	TrimFrom int
 	// Score is the score kind of the returned model.
 	Score pipeline.ScoreKind
+	// LogVarBound, when positive, bounds the encoder's log-variance to
+	// (-LogVarBound, LogVarBound) with a scaled tanh (see pipeline.Model).
+	LogVarBound float32
 }
 
 // TutorialConfig is the network and training of the seed tutorial.
@@ -110,7 +113,7 @@ func DefaultConfig() Config {
 	return Config{
 		Hidden: []int{64, 32}, Latent: 8, Epochs: 10000, Steps: 2000, BatchSize: 256, LearningRate: 1e-3,
 		Objective: ObjectiveELBO, Likelihood: Laplace, Init: InitGlorot, Beta: 4,
-		Trim: 0.1, TrimFrom: 200, Score: pipeline.ScoreELBO,
+		Trim: 0.1, TrimFrom: 200, Score: pipeline.ScoreELBO, LogVarBound: 10,
 	}
 }
 
@@ -145,6 +148,8 @@ func (c Config) Validate() error {
 		return errors.New("trimming needs the elbo objective")
 	case !slices.Contains(pipeline.ScoreKinds, c.Score):
 		return fmt.Errorf("unknown score kind %q", c.Score)
+	case !(c.LogVarBound >= 0) || math.IsInf(float64(c.LogVarBound), 0):
+		return fmt.Errorf("log-variance bound %g: want 0 (none) or a positive number", c.LogVarBound)
 	case c.Score != pipeline.ScoreMSE && c.Likelihood == Bernoulli:
 		return fmt.Errorf("score %s needs the gaussian or laplace likelihood", c.Score)
 	}
@@ -328,6 +333,15 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 	return net.model(data.Names, cfg), history, nil
 }
 
+// scaleFloor is the smallest variance (Gaussian) or scale (Laplace) of the
+// likelihood, in scaled units: the learned parameter is exp(s) + scaleFloor.
+func (c Config) scaleFloor() float32 {
+	if c.Likelihood == Laplace {
+		return 1e-3
+	}
+	return 1e-6
+}
+
 // beta is the KL weight at a step, after the linear warm-up.
 func (c Config) beta(step int) float64 {
 	if c.WarmupSteps > 0 && step < c.WarmupSteps {
@@ -402,7 +416,7 @@ func featureLogVariance(x []float32, d int) []float32 {
 
 // featureLogMAD returns the log of each feature's mean absolute deviation
 // from its median over the rows of x, plus 1e-6: the initial Laplace
-// log-scales.
+// log-scales (the floor comes on top).
 func featureLogMAD(x []float32, d int) []float32 {
 	n := len(x) / d
 	out := make([]float32, d)
@@ -436,6 +450,7 @@ func Evaluate(m *pipeline.Model, x []float32) (rec, kl float64) {
 		h = forward(m.Encoder, row)
 		mu = apply(&m.Mu, h, mu)
 		lv = apply(&m.LogVar, h, lv)
+		m.BoundLogVar(lv)
 		z := forward(m.Decoder[:last], mu)
 		for j := 0; j < out.Out; j++ {
 			s := float64(out.B[j])
@@ -564,6 +579,10 @@ func build(cfg Config, d int, rng *rand.Rand, logScale0 []float32) (*network, er
 	if err != nil {
 		return nil, err
 	}
+	if b := cfg.LogVarBound; b > 0 {
+		inner := G.Must(G.HadamardProd(logVar, G.NewConstant(1/b)))
+		logVar = G.Must(G.HadamardProd(G.Must(G.Tanh(inner)), G.NewConstant(b)))
+	}
 	half := G.NewConstant(float32(0.5))
 	std := G.Must(G.Exp(G.Must(G.HadamardProd(logVar, half))))
 	z := G.Must(G.Add(mu, G.Must(G.HadamardProd(std, net.eps))))
@@ -583,7 +602,13 @@ func build(cfg Config, d int, rng *rand.Rand, logScale0 []float32) (*network, er
 		net.logScaleX = G.NewVector(g, tensor.Float32, G.WithShape(d), G.WithName("x_logscale"),
 			G.WithValue(tensor.New(tensor.WithShape(d), tensor.WithBacking(logScale0))))
 		net.learnables = append(net.learnables, net.logScaleX)
-		inverse := G.Must(G.Exp(G.Must(G.Neg(net.logScaleX))))
+		// The scale is exp(s) plus a floor, so that a feature the decoder
+		// reconstructs perfectly on the training rows (one that is constant
+		// there) cannot drive its scale, and the score of any other value,
+		// to infinity.
+		scale := G.Must(G.Add(G.Must(G.Exp(net.logScaleX)), G.NewConstant(cfg.scaleFloor())))
+		inverse := G.Must(G.Inverse(scale))
+		logScale := G.Must(G.Log(scale))
 		diff := G.Must(G.Sub(net.x, h))
 		var dev *G.Node
 		if cfg.Likelihood == Gaussian {
@@ -592,7 +617,7 @@ func build(cfg Config, d int, rng *rand.Rand, logScale0 []float32) (*network, er
 			dev = G.Must(G.Abs(diff))
 		}
 		weighted := G.Must(G.BroadcastHadamardProd(dev, inverse, nil, []byte{0}))
-		perRow := G.Must(G.BroadcastAdd(weighted, net.logScaleX, nil, []byte{0}))
+		perRow := G.Must(G.BroadcastAdd(weighted, logScale, nil, []byte{0}))
 		rowRec = G.Must(G.Sum(perRow, 1))
 		if cfg.Likelihood == Gaussian {
 			rowRec = G.Must(G.HadamardProd(rowRec, half))
@@ -675,7 +700,7 @@ func (net *network) model(names []string, cfg Config) *pipeline.Model {
 			Activation: l.act,
 		}
 	}
-	m := &pipeline.Model{Features: names, Score: cfg.Score}
+	m := &pipeline.Model{Features: names, Score: cfg.Score, LogVarBound: cfg.LogVarBound}
 	for _, l := range net.enc {
 		m.Encoder = append(m.Encoder, dense(l))
 	}
@@ -688,7 +713,7 @@ func (net *network) model(names []string, cfg Config) *pipeline.Model {
 		ls := net.logScaleX.Value().Data().([]float32)
 		scale := make([]float32, len(ls))
 		for j, s := range ls {
-			scale[j] = float32(math.Exp(float64(s)))
+			scale[j] = float32(math.Exp(float64(s))) + cfg.scaleFloor()
 		}
 		if cfg.Likelihood == Laplace {
 			m.LaplaceScale = scale
