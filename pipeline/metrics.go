@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 )
 
@@ -63,7 +64,6 @@ func AveragePrecision(scores []float32, labels []bool) (float64, error) {
 	if err := checkRankable(scores, labels); err != nil {
 		return 0, err
 	}
-	order := argsort(scores)
 	var nPos float64
 	for _, l := range labels {
 		if l {
@@ -73,7 +73,23 @@ func AveragePrecision(scores []float32, labels []bool) (float64, error) {
 	if nPos == 0 || nPos == float64(len(labels)) {
 		return 0, ErrOneClass
 	}
-	var tp, fp, ap, prevRecall float64
+	var ap, prevRecall float64
+	walkCuts(scores, labels, func(tp, fp int, _, _ float32) bool {
+		recall := float64(tp) / nPos
+		ap += (recall - prevRecall) * float64(tp) / float64(tp+fp)
+		prevRecall = recall
+		return true
+	})
+	return ap, nil
+}
+
+// walkCuts visits the cuts between distinct scores from the highest down.
+// For each it passes the true and false positives of alerting on every score
+// >= at, and the next lower score (-Inf after the lowest). It stops when
+// visit returns false.
+func walkCuts(scores []float32, labels []bool, visit func(tp, fp int, at, next float32) bool) {
+	order := argsort(scores) // ascending
+	tp, fp := 0, 0
 	for i := len(order) - 1; i >= 0; {
 		j := i
 		for j >= 0 && scores[order[j]] == scores[order[i]] {
@@ -84,12 +100,15 @@ func AveragePrecision(scores []float32, labels []bool) (float64, error) {
 			}
 			j--
 		}
-		recall := tp / nPos
-		ap += (recall - prevRecall) * tp / (tp + fp)
-		prevRecall = recall
+		next := float32(math.Inf(-1))
+		if j >= 0 {
+			next = scores[order[j]]
+		}
+		if !visit(tp, fp, scores[order[i]], next) {
+			return
+		}
 		i = j
 	}
-	return ap, nil
 }
 
 func argsort(v []float32) []int {

@@ -128,7 +128,6 @@ func (t ThresholdMethod) Choose(scores []float32, labels []bool) (float32, error
 // chooseWithLabels walks the cuts between distinct scores from the highest
 // down, tracking the confusion counts of "alert when score > cut".
 func (t ThresholdMethod) chooseWithLabels(scores []float32, labels []bool) (float32, error) {
-	order := argsort(scores) // ascending
 	var pos int
 	for _, l := range labels {
 		if l {
@@ -140,26 +139,8 @@ func (t ThresholdMethod) chooseWithLabels(scores []float32, labels []bool) (floa
 	}
 	best, bestF1 := float32(math.Inf(1)), -1.0
 	found := false
-	tp, fp := 0, 0
-	for i := len(order) - 1; i >= 0; {
-		j := i
-		for j >= 0 && scores[order[j]] == scores[order[i]] {
-			if labels[order[j]] {
-				tp++
-			} else {
-				fp++
-			}
-			j--
-		}
-		// Alerting on order[j+1:] (every score >= scores[order[i]]): the cut
-		// lies between this score and the next lower one.
-		var next float32
-		if j >= 0 {
-			next = scores[order[j]]
-		} else {
-			next = float32(math.Inf(-1))
-		}
-		cut := cutBetween(next, scores[order[i]])
+	walkCuts(scores, labels, func(tp, fp int, at, next float32) bool {
+		cut := cutBetween(next, at)
 		recall := float64(tp) / float64(pos)
 		precision := float64(tp) / float64(tp+fp)
 		switch t.Kind {
@@ -169,15 +150,16 @@ func (t ThresholdMethod) chooseWithLabels(scores []float32, labels []bool) (floa
 			}
 		case ThresholdRecall:
 			if recall >= t.Param {
-				return cut, nil
+				best, found = cut, true
+				return false
 			}
 		case ThresholdPrecision:
 			if precision >= t.Param {
 				best, found = cut, true
 			}
 		}
-		i = j
-	}
+		return true
+	})
 	if !found {
 		return 0, fmt.Errorf("choose threshold %s: %w on the validation rows", t, ErrNoThreshold)
 	}
