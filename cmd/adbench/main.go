@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,8 +42,17 @@ type result struct {
 
 func main() {
 	data := flag.String("data", "../shared/datasets/adbench-dev", "folder of DATASET/seedK/{train,test}.parquet")
-	preset := flag.String("preset", "default", "model preset")
-	epochs := flag.Int("epochs", 0, "epochs (0: the preset's)")
+	var opts jobs.TrainOptions
+	flag.StringVar(&opts.Preset, "preset", "default", "model preset")
+	flag.IntVar(&opts.Epochs, "epochs", 0, "epochs (0: the preset's)")
+	flag.IntVar(&opts.LatentDim, "latent-dim", 0, "latent dimension (0: the preset's)")
+	flag.Float64Var(&opts.LearningRate, "learning-rate", 0, "learning rate (0: the preset's)")
+	flag.StringVar(&opts.Model.Scaler, "scaler", "", "minmax or robust (default: the preset's)")
+	flag.StringVar(&opts.Model.Likelihood, "likelihood", "", "bernoulli, gaussian or laplace (default: the preset's)")
+	flag.StringVar(&opts.Model.Score, "score", "", "score kind (default: the preset's)")
+	flag.Func("steps", "optimiser step budget (default: the preset's)", intFlag(&opts.Model.Steps))
+	flag.Func("beta", "KL weight (default: the preset's)", floatFlag(&opts.Model.Beta))
+	flag.Func("trim", "trimmed fraction of each minibatch (default: the preset's)", floatFlag(&opts.Model.Trim))
 	only := flag.String("datasets", "", "comma-separated dataset names (default: all)")
 	workers := flag.Int("workers", 2, "runs in parallel")
 	repeats := flag.Int("repeats", 1, "training runs per split, with job seeds K, K+1000, K+2000, ... (more repeats average out the seed noise of one run)")
@@ -80,7 +90,7 @@ func main() {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				tasks[i] = run(*data, tmp, *preset, *epochs, tasks[i])
+				tasks[i] = run(*data, tmp, opts, tasks[i])
 				r := tasks[i]
 				if r.err != nil {
 					log.Printf("%s seed%d: %v", r.dataset, r.seed, r.err)
@@ -93,10 +103,29 @@ func main() {
 	}
 	close(next)
 	wg.Wait()
-	report(tasks, *preset, time.Since(start))
+	report(tasks, opts.Preset, time.Since(start))
 }
 
-func run(data, tmp, preset string, epochs int, r result) result {
+// intFlag and floatFlag set an optional knob when its flag is given.
+func intFlag(dst **int) func(string) error {
+	return func(s string) error {
+		v, err := strconv.Atoi(s)
+		*dst = &v
+		return err
+	}
+}
+
+func floatFlag(dst **float64) func(string) error {
+	return func(s string) error {
+		v, err := strconv.ParseFloat(s, 64)
+		*dst = &v
+		return err
+	}
+}
+
+// run trains on one split with the benchmark's options, as vaejob train
+// would, and scores its test file.
+func run(data, tmp string, opts jobs.TrainOptions, r result) result {
 	dir := filepath.Join(data, r.dataset, fmt.Sprintf("seed%d", r.seed))
 	t0 := time.Now()
 	exclude, err := constantColumns(filepath.Join(dir, "train.parquet"))
@@ -104,15 +133,12 @@ func run(data, tmp, preset string, epochs int, r result) result {
 		r.err = err
 		return r
 	}
-	res, err := jobs.Train(context.Background(), jobs.TrainOptions{
-		Input:   filepath.Join(dir, "train.parquet"),
-		Out:     filepath.Join(tmp, fmt.Sprintf("%s-%d-%d", r.dataset, r.seed, r.jobSeed)),
-		Exclude: append(exclude, "label"),
-		Seed:    r.jobSeed,
-		RunID:   "bench",
-		Preset:  preset,
-		Epochs:  epochs,
-	})
+	opts.Input = filepath.Join(dir, "train.parquet")
+	opts.Out = filepath.Join(tmp, fmt.Sprintf("%s-%d-%d", r.dataset, r.seed, r.jobSeed))
+	opts.Exclude = append(exclude, "label")
+	opts.Seed = r.jobSeed
+	opts.RunID = "bench"
+	res, err := jobs.Train(context.Background(), opts)
 	if err != nil {
 		r.err = err
 		return r
