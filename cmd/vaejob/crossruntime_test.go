@@ -31,12 +31,18 @@ func requireTool(t *testing.T, ok bool, what string) {
 	t.Skipf("%s is not installed; bash .ci/test installs it", what)
 }
 
-// TestDemoAcrossRuntimes trains the tutorial preset on the demo table, then
+// TestDemoAcrossRuntimes trains each preset on the demo table, then
 // scores the whole table with vaejob score, ONNX Runtime (Node) and onnx-go
 // (vaejob verify --input), and runs the ONNX checker on the file.
 func TestDemoAcrossRuntimes(t *testing.T) {
+	for _, preset := range []string{"tutorial", "default"} {
+		t.Run(preset, func(t *testing.T) { demoAcrossRuntimes(t, preset) })
+	}
+}
+
+func demoAcrossRuntimes(t *testing.T, preset string) {
 	out := t.TempDir()
-	if r := vaejob(t, "train", "--input", demo, "--exclude", "patient_id,diagnosis", "--out", out, "--seed", "0", "--preset", "tutorial"); r.code != 0 {
+	if r := vaejob(t, "train", "--input", demo, "--exclude", "patient_id,diagnosis", "--out", out, "--seed", "0", "--preset", preset); r.code != 0 {
 		t.Fatalf("train exit %d:\n%s", r.code, r.stderr)
 	}
 	model := filepath.Join(out, "latest", "model.onnx")
