@@ -95,8 +95,9 @@ const (
 	TrainOnNormal = "normal"
 )
 
-// Presets lists the known presets. The default ("") equals the tutorial
-// until a better default lands.
+// Presets lists the known presets: "default" (also the empty string) is
+// vae.DefaultConfig with vae.DefaultScaler, "tutorial" the seed tutorial's
+// model with min-max scaling.
 var Presets = []string{"default", "tutorial"}
 
 // ResolvedConfig is the complete configuration a run used, as recorded in
