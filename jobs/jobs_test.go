@@ -133,3 +133,26 @@ func TestPointLatest(t *testing.T) {
 		t.Errorf("temporary links left behind: %v", entries)
 	}
 }
+
+func TestLabelsFromNumbers(t *testing.T) {
+	nums := []float64{0, 1, 0, 1}
+	tests := []struct {
+		normal string
+		want   []bool
+		bad    bool
+	}{
+		{"", []bool{false, true, false, true}, false},
+		{"0", []bool{false, true, false, true}, false},
+		{"1", []bool{true, false, true, false}, false},
+		{"false", []bool{false, true, false, true}, false}, // a boolean column reads as 0/1
+		{"true", []bool{true, false, true, false}, false},
+		{"benign", nil, true},
+		{"7", nil, true}, // no row has the normal value
+	}
+	for _, tc := range tests {
+		got, err := Labels{Column: "y", Normal: tc.normal}.fromNumbers(nums)
+		if tc.bad != (err != nil) || !slices.Equal(got, tc.want) {
+			t.Errorf("normal %q: %v, %v", tc.normal, got, err)
+		}
+	}
+}

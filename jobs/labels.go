@@ -58,6 +58,13 @@ func (l Labels) fromNumbers(nums []float64) ([]bool, error) {
 		return flags, nil
 	}
 	normal, err := strconv.ParseFloat(l.Normal, 64)
+	if b, berr := strconv.ParseBool(l.Normal); err != nil && berr == nil {
+		// A boolean column reads as 0/1.
+		normal, err = 0, nil
+		if b {
+			normal = 1
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: label column %q is numeric but --normal-value %q is not a number", ErrUsage, l.Column, l.Normal)
 	}

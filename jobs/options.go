@@ -48,7 +48,7 @@ type TrainOptions struct {
 type ModelOptions struct {
 	Scaler      string   // minmax or robust
 	Hidden      []int    // encoder widths, e.g. 64,32; the decoder mirrors them
-	Likelihood  string   // bernoulli or gaussian
+	Likelihood  string   // bernoulli, gaussian or laplace
 	Objective   string   // tutorial or elbo
 	Score       string   // a pipeline.ScoreKind
 	Init        string   // pytorch or glorot
@@ -120,6 +120,7 @@ type ResolvedConfig struct {
 	WarmupSteps        int      `json:"warmup_steps"`
 	Trim               float64  `json:"trim"`
 	TrimFrom           int      `json:"trim_from"`
+	LogVarBound        float32  `json:"logvar_bound"`
 	Scaler             string   `json:"scaler"`
 	ScoreKind          string   `json:"score_kind"`
 	ValidationFraction float64  `json:"validation_fraction"`
@@ -241,6 +242,7 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 		WarmupSteps:        cfg.WarmupSteps,
 		Trim:               cfg.Trim,
 		TrimFrom:           cfg.TrimFrom,
+		LogVarBound:        cfg.LogVarBound,
 		Scaler:             scaler,
 		ScoreKind:          string(cfg.Score),
 		ValidationFraction: frac,

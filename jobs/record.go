@@ -82,7 +82,9 @@ type TrainingRecord struct {
 	Epochs    []vae.EpochStats `json:"epochs"`
 }
 
-// ThresholdRecord says which threshold was chosen and how.
+// ThresholdRecord says which threshold was chosen and how. Its validation
+// figures describe the rows the threshold was chosen on: with --train-on
+// normal and a score-only method, the normal validation rows.
 type ThresholdRecord struct {
 	Value            float32            `json:"value"`
 	Method           string             `json:"method"`

@@ -121,7 +121,7 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 			return nil, fmt.Errorf("%w: the trained model scores validation row %d as %v; no threshold can be chosen (try --preset tutorial or another --seed, and report the table)", ErrTraining, i, s)
 		}
 	}
-	threshold, err := chooseThreshold(cfg, valScores, ds.valLabels, in.labels != nil)
+	threshold, thresholdScores, err := chooseThreshold(cfg, valScores, ds.valLabels, in.labels != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +174,7 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 		ConstantInTraining: ds.constantInTraining,
 		Training:           TrainingRecord{Epochs: history, BatchSize: min(cfg.BatchSize, ds.rows.Train)},
 		Latent:             latent,
-		Threshold:          thresholdRecord(threshold, cfg.threshold.String(), valScores),
+		Threshold:          thresholdRecord(threshold, cfg.threshold.String(), thresholdScores),
 		ValidationMetrics:  metrics,
 		Versions:           CurrentVersions(),
 	}
@@ -312,20 +312,21 @@ func prepare(in *trainingInput, cfg ResolvedConfig, log *slog.Logger) (*dataset,
 	return ds, nil
 }
 
-// chooseThreshold applies the threshold method. Score-only methods use every
+// chooseThreshold applies the threshold method and returns the threshold
+// and the validation scores it was chosen on. Score-only methods use every
 // validation row, or only the normal ones when training on normal rows;
 // label-based methods use the labelled validation rows.
-func chooseThreshold(cfg ResolvedConfig, scores []float32, labels []bool, haveLabels bool) (float32, error) {
+func chooseThreshold(cfg ResolvedConfig, scores []float32, labels []bool, haveLabels bool) (float32, []float32, error) {
 	m := cfg.threshold
 	if m.NeedsLabels() {
 		if !haveLabels {
-			return 0, fmt.Errorf("%w: --threshold %s needs labels: pass --label-column", ErrUsage, m)
+			return 0, nil, fmt.Errorf("%w: --threshold %s needs labels: pass --label-column", ErrUsage, m)
 		}
 		t, err := m.Choose(scores, labels)
 		if err != nil {
-			return 0, kind(ErrBadInput, err)
+			return 0, nil, kind(ErrBadInput, err)
 		}
-		return t, nil
+		return t, scores, nil
 	}
 	if labels != nil && cfg.TrainOn == TrainOnNormal {
 		var normal []float32
@@ -334,11 +335,13 @@ func chooseThreshold(cfg ResolvedConfig, scores []float32, labels []bool, haveLa
 				normal = append(normal, s)
 			}
 		}
-		if len(normal) > 0 {
-			scores = normal
+		if len(normal) == 0 {
+			return 0, nil, fmt.Errorf("%w: --train-on normal: the validation split holds no normal rows to set --threshold %s on; raise --validation-fraction", ErrBadInput, m)
 		}
+		scores = normal
 	}
-	return m.Choose(scores, nil)
+	t, err := m.Choose(scores, nil)
+	return t, scores, err
 }
 
 // namedFile is a file of a run directory, before it is written.

@@ -107,7 +107,7 @@ func TestDecodeBadInput(t *testing.T) {
 		{"threshold metadata differs", replaceOnce(t, golden, FormatThreshold(mustThreshold(t, props)), bump(FormatThreshold(mustThreshold(t, props)))), "threshold"},
 		{"architecture differs", replaceOnce(t, golden, `"activation":"relu"`, `"activation":"tanh"`), KeyArchitecture},
 		{"scaler metadata differs", replaceOnce(t, golden, `"kind":"minmax"`, `"kind":"maxmin"`), KeyScaler},
-		{"format version", replaceOnce(t, golden, "format_version\x12\x011", "format_version\x12\x012"), KeyFormatVersion},
+		{"format version", replaceOnce(t, golden, "format_version\x12\x012", "format_version\x12\x011"), KeyFormatVersion},
 		{"duplicate metadata key", withDup, "appears twice"},
 	}
 	for _, tt := range tests {

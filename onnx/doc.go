@@ -14,11 +14,14 @@
 //	mu        = h · W + B                                           Gemm
 //	recon     = act(x · W + B) per decoder layer                    Gemm, Relu/Sigmoid
 //	score     float32 [N] = mean over features of (scaled - recon)² Sub, Identity, Mul, ReduceMean
+//	          (likelihood scores: (scaled - recon)² or |scaled - recon|
+//	          weighted per feature, plus ½‖mu‖² or the KL term; Abs,
+//	          Exp, Add, Tanh for the bounded log-variance)
 //	is_anomaly bool [N]   = score > threshold or score is NaN       Greater, IsNaN, Or
 //
 // A row with a NaN or infinite feature gets a NaN or infinite score and so is
-// never silently normal. The LogVar head is not written: the score does not
-// use it. Weights are initializers (not graph inputs), W stored [In, Out] as in
+// never silently normal. The LogVar head is written only when the score
+// uses it (elbo_mu). Weights are initializers (not graph inputs), W stored [In, Out] as in
 // pipeline.Dense with transB = 0.
 //
 // metadata_props carries the keys listed as Key constants, all prefixed

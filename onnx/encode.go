@@ -21,7 +21,7 @@ const (
 
 // FormatVersion is the value of the vaejob.format_version metadata entry. It
 // changes when the graph layout or the meaning of a metadata entry changes.
-const FormatVersion = "1"
+const FormatVersion = "2"
 
 // Names of the graph's input and outputs.
 const (
@@ -340,8 +340,8 @@ func encodeGraph(m *pipeline.Model) ([]byte, error) {
 	// Mul(diff, diff) would lose an input there.
 	nodes = append(nodes, nodeProto("score_diff", "Sub", []string{"scaled", recon}, []string{"diff"}))
 	deviation := "squared"
-	if m.LaplaceScale != nil {
-		// A Laplace likelihood measures the absolute error.
+	if m.LaplaceScale != nil && m.Score != pipeline.ScoreMSE {
+		// A Laplace likelihood score measures the absolute error.
 		deviation = "absolute"
 		nodes = append(nodes, nodeProto("score_abs", "Abs", []string{"diff"}, []string{deviation}))
 	} else {

@@ -65,6 +65,7 @@ var externalCases = []struct {
 	{"elbo", tutorial, pipeline.ScoreELBO},
 	{"nll-latent", tiny, pipeline.ScoreNLLLatent},
 	{"laplace-elbo", tutorial, laplaceELBO},
+	{"laplace-mse", tiny, laplaceMSE},
 }
 
 func TestONNXChecker(t *testing.T) {

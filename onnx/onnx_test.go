@@ -118,7 +118,19 @@ func setThreshold(m *pipeline.Model, rows []float32) {
 // test tables (withScore knows it).
 const laplaceELBO pipeline.ScoreKind = "laplace:" + pipeline.ScoreELBO
 
+// laplaceMSE is a Laplace-trained model scored by mean squared error.
+const laplaceMSE pipeline.ScoreKind = "laplace:" + pipeline.ScoreMSE
+
 func withScore(m *pipeline.Model, k pipeline.ScoreKind, seed int64, rows []float32) {
+	if k == laplaceMSE {
+		m.Score = pipeline.ScoreMSE
+		m.LaplaceScale = make([]float32, m.Dim())
+		for j := range m.LaplaceScale {
+			m.LaplaceScale[j] = 0.1
+		}
+		setThreshold(m, rows)
+		return
+	}
 	if k == laplaceELBO {
 		withScore(m, pipeline.ScoreELBO, seed, rows)
 		m.LaplaceScale, m.Variance = m.Variance, nil
@@ -162,6 +174,7 @@ func TestRoundTrip(t *testing.T) {
 		{"negative elbo", tutorial, pipeline.ScoreELBO},
 		{"nll plus latent", tiny, pipeline.ScoreNLLLatent},
 		{"laplace elbo", tutorial, laplaceELBO},
+		{"laplace mse", tiny, laplaceMSE},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -87,7 +87,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "train-on", Usage: "with --label-column: train on all rows or only normal ones (all|normal)", Value: "all", EnvVars: env("TRAIN_ON")},
 			&cli.StringFlag{Name: "scaler", Usage: "minmax or robust (default: the preset's)", EnvVars: env("SCALER")},
 			&cli.StringFlag{Name: "hidden", Usage: "encoder widths, e.g. 64,32; the decoder mirrors them (default: the preset's)", EnvVars: env("HIDDEN")},
-			&cli.StringFlag{Name: "likelihood", Usage: "bernoulli or gaussian (default: the preset's)", EnvVars: env("LIKELIHOOD")},
+			&cli.StringFlag{Name: "likelihood", Usage: "bernoulli, gaussian or laplace (default: the preset's)", EnvVars: env("LIKELIHOOD")},
 			&cli.StringFlag{Name: "objective", Usage: "tutorial or elbo (default: the preset's)", EnvVars: env("OBJECTIVE")},
 			&cli.StringFlag{Name: "score", Usage: "score kind: mse_mu, nll_mu, elbo_mu or nll_mu_latent (default: the preset's)", EnvVars: env("SCORE")},
 			&cli.StringFlag{Name: "init", Usage: "initial weights: pytorch or glorot (default: the preset's)", EnvVars: env("INIT")},

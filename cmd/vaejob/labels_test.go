@@ -86,6 +86,42 @@ func TestLabelledTraining(t *testing.T) {
 	}
 }
 
+// TestTrainOnNormalQuantile checks that with --train-on normal a quantile
+// threshold is set on the normal validation rows, and that run.json's
+// threshold figures describe those rows.
+func TestTrainOnNormalQuantile(t *testing.T) {
+	out := t.TempDir()
+	r := vaejob(t, trainArgs(demo, out, "--exclude", "patient_id", "--label-column", "diagnosis", "--normal-value", "benign",
+		"--train-on", "normal", "--threshold", "quantile:0.9", "--run-id", "q")...)
+	if r.code != 0 {
+		t.Fatalf("train exit %d:\n%s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "runs", "q", "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Labels struct {
+			ValidationAnomalies int `json:"anomalies_in_validation_split"`
+		} `json:"labels"`
+		Threshold struct {
+			Value     float32            `json:"value"`
+			Rows      int                `json:"validation_rows"`
+			Quantiles map[string]float32 `json:"validation_score_quantiles"`
+		} `json:"threshold"`
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if want := 114 - rec.Labels.ValidationAnomalies; rec.Threshold.Rows != want {
+		t.Errorf("threshold chosen on %d rows, want the %d normal validation rows", rec.Threshold.Rows, want)
+	}
+	if rec.Threshold.Value > rec.Threshold.Quantiles["p95"] || rec.Threshold.Value < rec.Threshold.Quantiles["p75"] {
+		t.Errorf("quantile:0.9 threshold %v outside [p75, p95] = [%v, %v] of the recorded rows",
+			rec.Threshold.Value, rec.Threshold.Quantiles["p75"], rec.Threshold.Quantiles["p95"])
+	}
+}
+
 func TestLabelMistakes(t *testing.T) {
 	dir := t.TempDir()
 	cols := goodColumns(60)
