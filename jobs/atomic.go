@@ -27,14 +27,6 @@ func writeFileSync(path string, data []byte) error {
 	return f.Close()
 }
 
-// WriteFileAtomic replaces path with data, atomically (see createAtomic).
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	return createAtomic(path, perm, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
-}
-
 // createAtomic replaces path with what write writes: it writes a temporary
 // file in the same directory, syncs it, renames it over path and syncs the
 // directory, so a reader sees either the old file or the whole new one, and

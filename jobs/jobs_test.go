@@ -92,11 +92,15 @@ func TestRunIDs(t *testing.T) {
 	}
 }
 
-func TestWriteFileAtomic(t *testing.T) {
+func TestCreateAtomic(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "f.txt")
 	for _, content := range []string{"first", "second"} {
-		if err := WriteFileAtomic(path, []byte(content), 0o644); err != nil {
+		err := createAtomic(path, 0o644, func(w io.Writer) error {
+			_, err := io.WriteString(w, content)
+			return err
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := os.ReadFile(path); string(got) != content {

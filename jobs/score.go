@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/vaejob/vaejob/onnx"
 	"github.com/vaejob/vaejob/parquet"
+	"github.com/vaejob/vaejob/pipeline"
 )
 
 // ScoreOptions name a model, the table to score and where to write scores.
@@ -80,7 +80,7 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	flags := make([]bool, len(scores))
 	res := &ScoreResult{Rows: len(scores)}
 	for i, s := range scores {
-		flags[i] = onnx.IsAnomaly(s, m.Threshold)
+		flags[i] = pipeline.IsAnomaly(s, m.Threshold)
 		if flags[i] {
 			res.Anomalies++
 		}

@@ -188,10 +188,10 @@ func compareORT(t *testing.T, m *pipeline.Model, rows []float32, res ortResult) 
 		case finite(got) != finite(want[r]):
 			t.Errorf("row %d: ONNX Runtime score %v, Go scorer %v", r, got, want[r])
 		}
-		if res.IsAnomaly[r] != IsAnomaly(got, m.Threshold) {
+		if res.IsAnomaly[r] != pipeline.IsAnomaly(got, m.Threshold) {
 			t.Errorf("row %d: ONNX Runtime is_anomaly %v for its score %v, threshold %v", r, res.IsAnomaly[r], got, m.Threshold)
 		}
-		if res.IsAnomaly[r] != IsAnomaly(want[r], m.Threshold) && !ScoresAgree(want[r], m.Threshold) {
+		if res.IsAnomaly[r] != pipeline.IsAnomaly(want[r], m.Threshold) && !ScoresAgree(want[r], m.Threshold) {
 			t.Errorf("row %d: ONNX Runtime is_anomaly %v, Go scorer says %v (score %v)", r, res.IsAnomaly[r], !res.IsAnomaly[r], want[r])
 		}
 	}

@@ -218,7 +218,7 @@ func TestRoundTrip(t *testing.T) {
 				if !ScoresAgree(score[r], want[r]) {
 					t.Errorf("row %d: onnx-go score %v, go scorer %v", r, score[r], want[r])
 				}
-				if flags[r] != IsAnomaly(score[r], m.Threshold) {
+				if flags[r] != pipeline.IsAnomaly(score[r], m.Threshold) {
 					t.Errorf("row %d: is_anomaly %v for score %v, threshold %v", r, flags[r], score[r], m.Threshold)
 				}
 				if flags[r] {

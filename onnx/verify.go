@@ -33,12 +33,6 @@ func ScoresAgree(a, b float32) bool {
 	return math.Abs(float64(a)-float64(b)) <= Tolerance*math.Max(1, math.Abs(float64(b)))
 }
 
-// IsAnomaly is the alert rule the graph implements: a score strictly above
-// the threshold, or a NaN score.
-func IsAnomaly(score, threshold float32) bool {
-	return score > threshold || score != score
-}
-
 // Report is the outcome of Verify.
 type Report struct {
 	// Rows is the number of caller rows checked; TestVectorRows the number of
@@ -86,7 +80,7 @@ func (r *Report) score(check string, row int, got, want float32) {
 
 func (r *Report) flag(check string, row int, score float32, got bool) {
 	r.Checks++
-	if want := IsAnomaly(score, r.Threshold); got != want {
+	if want := pipeline.IsAnomaly(score, r.Threshold); got != want {
 		r.fail(Mismatch{Check: check, Row: row, Got: score, Want: r.Threshold,
 			Detail: fmt.Sprintf("is_anomaly=%v for score %v and threshold %v", got, score, r.Threshold)})
 	}

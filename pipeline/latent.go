@@ -20,7 +20,7 @@ func (m *Model) Latent(x []float32) LatentStats {
 	sumSq := make([]float64, k)
 	n := len(x) / d
 	for r := 0; r < n; r++ {
-		_, mu, _ := s.Reconstruct(x[r*d : (r+1)*d])
+		mu := s.encode(x[r*d : (r+1)*d])
 		for j, v := range mu {
 			sum[j] += float64(v)
 			sumSq[j] += float64(v) * float64(v)

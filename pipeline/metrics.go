@@ -138,7 +138,7 @@ type Confusion struct {
 func AtThreshold(scores []float32, labels []bool, t float32) Confusion {
 	var c Confusion
 	for i, s := range scores {
-		alert := s > t || s != s
+		alert := IsAnomaly(s, t)
 		switch {
 		case alert && labels[i]:
 			c.TP++

@@ -50,13 +50,23 @@ func NewScorer(m *Model) *Scorer {
 // and the reconstruction; all three are views of the Scorer's buffers, valid
 // until the next call.
 func (s *Scorer) Reconstruct(x []float32) (scaled, mu, recon []float32) {
+	mu = s.encode(x)
+	return s.scaled, mu, s.chain(s.m.Decoder, mu)
+}
+
+// encode scales x into s.scaled and runs the encoder to the posterior mean,
+// which it returns (s.mu). When the score needs it, it also leaves the
+// bounded log-variance in s.lv, computed from the same hidden layer.
+func (s *Scorer) encode(x []float32) []float32 {
 	m := s.m
 	m.Scaler.Transform(x, s.scaled)
-	in := s.scaled
-	in = s.chain(m.Encoder, in)
-	m.Mu.Apply(in, s.mu)
-	recon = s.chain(m.Decoder, s.mu)
-	return s.scaled, s.mu, recon
+	h := s.chain(m.Encoder, s.scaled)
+	m.Mu.Apply(h, s.mu)
+	if m.Score == ScoreELBO {
+		m.LogVar.Apply(h, s.lv)
+		m.BoundLogVar(s.lv)
+	}
+	return s.mu
 }
 
 // chain applies layers in turn, ping-ponging between the two scratch buffers.
@@ -95,17 +105,21 @@ func (s *Scorer) Score(x []float32) float32 {
 	}
 	switch s.m.Score {
 	case ScoreELBO:
-		// The log-variance head reads the same hidden layer as mu.
-		h := s.chain(s.m.Encoder, s.scaled)
-		s.m.LogVar.Apply(h, s.lv)
-		s.m.BoundLogVar(s.lv)
-		sum += KL(mu, s.lv)
+		sum += KL(mu, s.lv) // s.lv was set by encode
+
 	case ScoreNLLLatent:
 		for _, m := range mu {
 			sum += 0.5 * float64(m) * float64(m)
 		}
 	}
 	return float32(sum)
+}
+
+// IsAnomaly is the alert rule of every runtime: a score strictly above the
+// threshold, or a NaN score (a row with a missing or non-finite value is
+// never silently normal).
+func IsAnomaly(score, threshold float32) bool {
+	return score > threshold || score != score
 }
 
 // BoundLogVar applies the model's LogVarBound to the log-variances lv in
