@@ -1,14 +1,18 @@
 package jobs
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vaejob/vaejob/pipeline/vae"
 )
 
 func TestResolve(t *testing.T) {
@@ -158,5 +162,35 @@ func TestLabelsFromNumbers(t *testing.T) {
 		if tc.bad != (err != nil) || !slices.Equal(got, tc.want) {
 			t.Errorf("normal %q: %v, %v", tc.normal, got, err)
 		}
+	}
+}
+
+func TestProgress(t *testing.T) {
+	stats := func(epoch int) vae.EpochStats { return vae.EpochStats{Epoch: epoch, Steps: epoch * 2, Loss: 1} }
+
+	var term bytes.Buffer
+	p := newProgressTo(&term, nil, 3, 100)
+	for e := 1; e <= 3; e++ {
+		p.epoch(stats(e))
+	}
+	p.done()
+	// Redraws are throttled to ten a second; the last epoch is always drawn.
+	for _, want := range []string{"\repoch 3/3  step 6", "rows/s", "ETA"} {
+		if !strings.Contains(term.String(), want) {
+			t.Errorf("terminal output lacks %q: %q", want, term.String())
+		}
+	}
+	if !strings.HasSuffix(term.String(), "\n") {
+		t.Error("the status line is not ended when training is done")
+	}
+
+	var logs bytes.Buffer
+	p = newProgressTo(nil, slog.New(slog.NewTextHandler(&logs, nil)), 100, 10)
+	for e := 1; e <= 100; e++ {
+		p.epoch(stats(e))
+	}
+	// The first epoch, then one line per tenth of the run (10, 20, …, 100).
+	if n := strings.Count(logs.String(), "msg=epoch"); n != 11 {
+		t.Errorf("%d log lines for 100 epochs, want 11:\n%s", n, logs.String())
 	}
 }

@@ -24,10 +24,17 @@ type progress struct {
 	loggedAny bool // whether any epoch was logged
 }
 
+// newProgress returns a reporter that draws on w when w is a terminal and
+// logs through log otherwise.
 func newProgress(w io.Writer, log *slog.Logger, epochs, rows int) *progress {
 	if w != nil && !isTerminal(w) {
 		w = nil
 	}
+	return newProgressTo(w, log, epochs, rows)
+}
+
+// newProgressTo draws on w if it is not nil, else logs.
+func newProgressTo(w io.Writer, log *slog.Logger, epochs, rows int) *progress {
 	now := time.Now()
 	return &progress{w: w, log: log, epochs: epochs, rows: rows, start: now, last: now}
 }
