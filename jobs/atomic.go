@@ -12,7 +12,12 @@ import (
 // writeFileSync writes data to path (a new file in a directory that is not
 // yet published) and syncs it to disk.
 func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	return writeSynced(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, data)
+}
+
+// writeSynced opens path with flag, writes data, syncs and closes it.
+func writeSynced(path string, flag int, data []byte) error {
+	f, err := os.OpenFile(path, flag, 0o644)
 	if err != nil {
 		return err
 	}

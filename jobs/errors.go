@@ -15,6 +15,8 @@ var (
 	// ErrVerify: a model's scores disagree between runtimes, or a model file
 	// is not a vaejob model.
 	ErrVerify = errors.New("verification failed")
+	// ErrTimeout: the run reached its --timeout.
+	ErrTimeout = errors.New("timeout reached")
 )
 
 // kind wraps err so that errors.Is(result, k) holds, keeping err's own

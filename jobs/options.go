@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vaejob/vaejob/pipeline"
 	"github.com/vaejob/vaejob/pipeline/vae"
@@ -38,6 +39,19 @@ type TrainOptions struct {
 	Labels Labels
 	// TrainOn is TrainOnAll (default) or TrainOnNormal (needs Labels).
 	TrainOn string
+
+	// Force redoes a run id that already finished.
+	Force bool
+	// Timeout stops the run like a signal when it is reached; 0: none.
+	Timeout time.Duration
+	// Gate sets the promotion gate.
+	Gate GateOptions
+	// Keep, when above 0, keeps only the newest Keep runs after this one
+	// (never latest nor the run it replaced).
+	Keep int
+	// ConfigFile is the job config file the options came from, if any; it
+	// is recorded in run.json with its digest.
+	ConfigFile string
 
 	Logger   *slog.Logger // nil: discard
 	Progress io.Writer    // where the terminal progress line goes; nil: none
@@ -103,31 +117,34 @@ var Presets = []string{"default", "tutorial"}
 // ResolvedConfig is the complete configuration a run used, as recorded in
 // run.json.
 type ResolvedConfig struct {
-	Preset             string   `json:"preset"`
-	Features           []string `json:"features,omitempty"`
-	Exclude            []string `json:"exclude,omitempty"`
-	Seed               int64    `json:"seed"`
-	Hidden             []int    `json:"hidden"`
-	LatentDim          int      `json:"latent_dim"`
-	Epochs             int      `json:"epochs"`
-	Steps              int      `json:"steps"`
-	BatchSize          int      `json:"batch_size"`
-	LearningRate       float64  `json:"learning_rate"`
-	Objective          string   `json:"objective"`
-	Likelihood         string   `json:"likelihood"`
-	Init               string   `json:"init"`
-	Beta               float64  `json:"beta"`
-	WarmupSteps        int      `json:"warmup_steps"`
-	Trim               float64  `json:"trim"`
-	TrimFrom           int      `json:"trim_from"`
-	LogVarBound        float32  `json:"logvar_bound"`
-	Scaler             string   `json:"scaler"`
-	ScoreKind          string   `json:"score_kind"`
-	ValidationFraction float64  `json:"validation_fraction"`
-	Threshold          string   `json:"threshold"`
-	LabelColumn        string   `json:"label_column,omitempty"`
-	NormalValue        string   `json:"normal_value,omitempty"`
-	TrainOn            string   `json:"train_on"`
+	Preset             string     `json:"preset"`
+	Features           []string   `json:"features,omitempty"`
+	Exclude            []string   `json:"exclude,omitempty"`
+	Seed               int64      `json:"seed"`
+	Hidden             []int      `json:"hidden"`
+	LatentDim          int        `json:"latent_dim"`
+	Epochs             int        `json:"epochs"`
+	Steps              int        `json:"steps"`
+	BatchSize          int        `json:"batch_size"`
+	LearningRate       float64    `json:"learning_rate"`
+	Objective          string     `json:"objective"`
+	Likelihood         string     `json:"likelihood"`
+	Init               string     `json:"init"`
+	Beta               float64    `json:"beta"`
+	WarmupSteps        int        `json:"warmup_steps"`
+	Trim               float64    `json:"trim"`
+	TrimFrom           int        `json:"trim_from"`
+	LogVarBound        float32    `json:"logvar_bound"`
+	Scaler             string     `json:"scaler"`
+	ScoreKind          string     `json:"score_kind"`
+	ValidationFraction float64    `json:"validation_fraction"`
+	Threshold          string     `json:"threshold"`
+	LabelColumn        string     `json:"label_column,omitempty"`
+	NormalValue        string     `json:"normal_value,omitempty"`
+	TrainOn            string     `json:"train_on"`
+	Gate               GateConfig `json:"gate"`
+	Keep               int        `json:"keep,omitempty"`
+	Timeout            string     `json:"timeout,omitempty"`
 
 	vae       vae.Config
 	threshold pipeline.ThresholdMethod
@@ -224,6 +241,12 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 			return ResolvedConfig{}, err
 		}
 	}
+	if err := o.Gate.check(); err != nil {
+		return ResolvedConfig{}, err
+	}
+	if o.Keep < 0 || o.Timeout < 0 {
+		return usage("--keep and --timeout must not be negative")
+	}
 	return ResolvedConfig{
 		Preset:             preset,
 		Features:           o.Features,
@@ -250,7 +273,17 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 		LabelColumn:        o.Labels.Column,
 		NormalValue:        o.Labels.Normal,
 		TrainOn:            trainOn,
+		Gate:               o.Gate.resolved(),
+		Keep:               o.Keep,
+		Timeout:            timeoutString(o.Timeout),
 		vae:                cfg,
 		threshold:          method,
 	}, nil
+}
+
+func timeoutString(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
 }

@@ -11,18 +11,19 @@ import (
 
 // RunRecordSchema is the version of the run.json layout; it changes when a
 // field changes meaning or goes away.
-const RunRecordSchema = 1
+const RunRecordSchema = 2
 
 // RunRecord is the audit record of one run, written as run.json. The README
 // documents every field.
 type RunRecord struct {
-	Schema     int             `json:"schema_version"`
-	RunID      string          `json:"run_id"`
-	Status     string          `json:"status"` // "succeeded"
-	ExitStatus int             `json:"exit_status"`
-	StartedAt  time.Time       `json:"started_at"`
-	FinishedAt time.Time       `json:"finished_at"`
-	Config     ResolvedConfig  `json:"config"`
+	Schema     int            `json:"schema_version"`
+	RunID      string         `json:"run_id"`
+	Status     string         `json:"status"` // "succeeded" or "rejected"
+	StartedAt  time.Time      `json:"started_at"`
+	FinishedAt time.Time      `json:"finished_at"`
+	Config     ResolvedConfig `json:"config"`
+	// ConfigFile is the job config file the run's settings came from.
+	ConfigFile *InputFile      `json:"config_file,omitempty"`
 	Inputs     []InputFile     `json:"inputs"`
 	Rows       RowCounts       `json:"rows"`
 	Features   []string        `json:"features"`
@@ -38,9 +39,11 @@ type RunRecord struct {
 	// ValidationMetrics are present when the run had labels and its
 	// validation rows hold both classes.
 	ValidationMetrics *LabelMetrics `json:"validation_metrics,omitempty"`
-	Timings           Timings       `json:"timings_seconds"`
-	Versions          Versions      `json:"versions"`
-	Artifacts         []Artifact    `json:"artifacts"`
+	// Gate is the promotion gate's decision and its checks.
+	Gate      *GateRecord `json:"gate,omitempty"`
+	Timings   Timings     `json:"timings_seconds"`
+	Versions  Versions    `json:"versions"`
+	Artifacts []Artifact  `json:"artifacts"`
 }
 
 // LabelRecord describes the labels of a labelled run.

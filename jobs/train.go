@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vaejob/vaejob/onnx"
@@ -58,14 +59,13 @@ type ValidationSample struct {
 }
 
 // Train runs one training job: read, split, scale, train, threshold, export,
-// verify, publish. On any error it leaves no run directory and does not touch
-// OUT/latest.
+// verify, gate, publish. It holds the lock on OUT for the whole run. On any
+// error it leaves no run directory and does not touch OUT/latest; a model
+// the gate rejects is kept in runs/ marked rejected, and the error wraps
+// ErrRejected.
 func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 	start := time.Now()
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := loggerOr(o.Logger)
 	cfg, err := o.resolve()
 	if err != nil {
 		return nil, err
@@ -78,18 +78,75 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 	if err := checkOut(o.Out); err != nil {
 		return nil, err
 	}
-	final := filepath.Join(o.Out, "runs", runID)
-	if done, err := finishedRun(final); err != nil || done != nil {
-		if done != nil {
-			log.Info("run already finished; nothing to do", "run_dir", final)
-		}
-		return done, err
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, o.Timeout, fmt.Errorf("%w: --timeout %v", ErrTimeout, o.Timeout))
+		defer cancel()
 	}
+	lock, err := lockOut(o.Out, "train", runID, log)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.unlock()
+	if err := removeLeftovers(o.Out, log); err != nil {
+		return nil, err
+	}
+	final := filepath.Join(o.Out, "runs", runID)
+	done, err := finishedRun(final)
+	if err != nil {
+		return nil, err
+	}
+	if done != nil && !o.Force {
+		log.Info("run already finished; nothing to do (pass --force to redo it)", "run_dir", final, "status", done.Record.Status)
+		if done.Record.Status == DecisionRejected {
+			return done, fmt.Errorf("%w: run %s finished earlier and was rejected then (see %s); pass --force to redo it", ErrRejected, runID, filepath.Join(final, RecordFile))
+		}
+		return done, nil
+	}
+	if done != nil {
+		if latest, _ := latestRunID(o.Out); latest == runID {
+			return nil, fmt.Errorf("%w: --force would replace run %s, which latest points at; promote another run first (vaejob promote)", ErrUsage, runID)
+		}
+		log.Info("redoing a finished run (--force)", "run_dir", final)
+	}
+	res, err := train(ctx, o, cfg, runID, start, log)
+	if err != nil {
+		return nil, err
+	}
+	if o.Keep > 0 {
+		if err := prune(o.Out, o.Keep, log); err != nil {
+			log.Warn("could not remove old runs", "error", err.Error())
+		}
+	}
+	if res.Record.Status == DecisionRejected {
+		return res, fmt.Errorf("%w: %s; the run is kept in %s and latest is unchanged", ErrRejected, strings.Join(res.Record.Gate.Reasons, "; "), res.RunDir)
+	}
+	return res, nil
+}
 
+// stopped words the error of a run stopped by its context: the cause (a
+// signal, the timeout) stays in the chain for the exit code.
+func stopped(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+		return fmt.Errorf("run stopped: %w", cause)
+	}
+	return err
+}
+
+// train does the work of Train once the lock is held.
+func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string, start time.Time, log *slog.Logger) (*TrainResult, error) {
 	// Read and check everything before writing anything.
 	in, err := readTrainingInput(o, cfg, log)
 	if err != nil {
 		return nil, err
+	}
+	var configFile *InputFile
+	if o.ConfigFile != "" {
+		size, digest, err := fileDigest(o.ConfigFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --config: %v", ErrUsage, err)
+		}
+		configFile = &InputFile{Path: o.ConfigFile, Size: size, SHA256: digest}
 	}
 	readDone := time.Now()
 	ds, err := prepare(in, cfg, log)
@@ -109,7 +166,7 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 		if errors.Is(err, vae.ErrDiverged) {
 			return nil, kind(ErrTraining, err)
 		}
-		return nil, fmt.Errorf("train: %w", err)
+		return nil, stopped(ctx, fmt.Errorf("train: %w", err))
 	}
 	trainDone := time.Now()
 	model.Scaler = ds.scaler
@@ -159,12 +216,27 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 	}
 	exportDone := time.Now()
 
+	// The gate: compare with the model latest points at.
+	base, err := loadBaseline(o.Out)
+	if err != nil {
+		return nil, err
+	}
+	gate := runGate(o.Gate, gateInput{model: model, rows: ds.rows, val: ds.val, valScores: valScores, valLabels: ds.valLabels, metrics: metrics}, base)
+	for _, c := range gate.Checks {
+		level := slog.LevelInfo
+		if !c.Passed {
+			level = slog.LevelWarn
+		}
+		log.Log(ctx, level, "gate check", "check", c.Name, "passed", c.Passed, "detail", c.Detail)
+	}
+
 	rec := &RunRecord{
 		Schema:             RunRecordSchema,
 		RunID:              runID,
 		Status:             "succeeded",
 		StartedAt:          start.UTC(),
 		Config:             cfg,
+		ConfigFile:         configFile,
 		Inputs:             []InputFile{{Path: o.Input, Size: in.size, SHA256: in.digest}},
 		Rows:               ds.rows,
 		Features:           in.table.Names,
@@ -176,7 +248,11 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 		Latent:             latent,
 		Threshold:          thresholdRecord(threshold, cfg.threshold.String(), thresholdScores),
 		ValidationMetrics:  metrics,
+		Gate:               &gate,
 		Versions:           CurrentVersions(),
+	}
+	if gate.Decision == DecisionRejected {
+		rec.Status = DecisionRejected
 	}
 	if len(history) > 0 {
 		rec.Training.Steps = history[len(history)-1].Steps
@@ -200,10 +276,25 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := publish(o.Out, runID, append(files, namedFile{RecordFile, append(recBytes, '\n')})); err != nil {
+	// Last chance to stop: a signal or the timeout now leaves nothing.
+	if err := ctx.Err(); err != nil {
+		return nil, stopped(ctx, err)
+	}
+	promote := gate.Decision == DecisionPromoted
+	if err := publish(o.Out, runID, append(files, namedFile{RecordFile, append(recBytes, '\n')}), promote); err != nil {
 		return nil, err
 	}
-	log.Info("published", "run_dir", final, "model_sha256", rec.Artifacts[0].SHA256)
+	final := filepath.Join(o.Out, "runs", runID)
+	ev := AuditEvent{Time: rec.FinishedAt, Action: ActionPromoted, RunID: runID, Previous: gate.Baseline, Reason: "passed the gate"}
+	if !promote {
+		ev.Action, ev.Reason = ActionRejected, strings.Join(gate.Reasons, "; ")
+		log.Warn("the gate rejected the model; latest is unchanged", "run_dir", final, "reasons", ev.Reason)
+	} else {
+		log.Info("published", "run_dir", final, "model_sha256", rec.Artifacts[0].SHA256)
+	}
+	if err := appendAudit(o.Out, ev); err != nil {
+		log.Warn("could not write the audit log", "error", err.Error())
+	}
 	return &TrainResult{RunID: runID, RunDir: final, Record: rec, Model: model}, nil
 }
 
@@ -351,10 +442,11 @@ type namedFile struct {
 }
 
 // publish writes the files into a temporary directory beside runs/, syncs
-// them, renames the directory to runs/<runID> and points latest at it. If
+// them, renames the directory to runs/<runID> and, when promote is set,
+// points latest at it. If
 // latest cannot be moved, the run directory is taken back out, so a failed
 // run leaves nothing behind.
-func publish(out, runID string, files []namedFile) (err error) {
+func publish(out, runID string, files []namedFile, promote bool) (err error) {
 	runsDir := filepath.Join(out, "runs")
 	if err := os.MkdirAll(runsDir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", runsDir, err)
@@ -386,15 +478,30 @@ func publish(out, runID string, files []namedFile) (err error) {
 	if err = syncDir(tmp); err != nil {
 		return err
 	}
-	if err = os.Rename(tmp, final); err != nil {
-		if _, statErr := os.Stat(final); statErr == nil {
-			return fmt.Errorf("%w: another run with id %s finished first; nothing was changed", ErrUsage, runID)
+	// A run redone with --force replaces its earlier directory: move the
+	// old one aside, put the new one in place, then delete the old one.
+	if _, statErr := os.Stat(final); statErr == nil {
+		old := tmp + "-replaced"
+		if err = os.Rename(final, old); err != nil {
+			return fmt.Errorf("move the earlier run %s aside: %w", runID, err)
 		}
+		defer func() {
+			if err != nil {
+				os.Rename(old, final)
+			} else {
+				os.RemoveAll(old)
+			}
+		}()
+	}
+	if err = os.Rename(tmp, final); err != nil {
 		return fmt.Errorf("publish run directory: %w", err)
 	}
 	published = true
 	if err = syncDir(runsDir); err != nil {
 		return err
+	}
+	if !promote {
+		return nil
 	}
 	return pointLatest(out, filepath.Join("runs", runID))
 }
@@ -439,7 +546,7 @@ func checkOut(out string) error {
 // finishedRun returns the result of a run that already finished in dir,
 // nil if there is none.
 func finishedRun(dir string) (*TrainResult, error) {
-	b, err := os.ReadFile(filepath.Join(dir, RecordFile))
+	rec, err := readRecord(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, statErr := os.Stat(dir); statErr == nil {
 			return nil, fmt.Errorf("%w: %s exists but holds no %s: it was not made by vaejob train; move it away or pick another --run-id", ErrUsage, dir, RecordFile)
@@ -449,11 +556,7 @@ func finishedRun(dir string) (*TrainResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	var rec RunRecord
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, RecordFile), err)
-	}
-	return &TrainResult{RunID: rec.RunID, RunDir: dir, Record: &rec, AlreadyDone: true}, nil
+	return &TrainResult{RunID: rec.RunID, RunDir: dir, Record: rec, AlreadyDone: true}, nil
 }
 
 // parquetMissing words a failed stat of the input like the reader does.
@@ -526,4 +629,13 @@ func skippedCols(s []parquet.SkippedColumn) []SkippedCol {
 func sha256Hex(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
+}
+
+// fileDigest returns the size and SHA-256 of a small file.
+func fileDigest(path string) (int64, string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, "", err
+	}
+	return int64(len(b)), sha256Hex(b), nil
 }

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -90,18 +89,14 @@ func verifyRows(o VerifyOptions, data []byte) (rows []float32, n int, want []flo
 		return t.Data, t.Rows, nil, o.Input, nil
 	}
 	path := filepath.Join(filepath.Dir(o.Model), ValidationSampleFile)
-	b, err := os.ReadFile(path)
+	s, err := readValidationSample(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, nil, "no validation sample (" + path + " is missing; pass --input to check more rows)", nil
 	}
 	if err != nil {
-		return nil, 0, nil, "", err
+		return nil, 0, nil, "", kind(ErrVerify, err)
 	}
-	var s ValidationSample
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, 0, nil, "", kind(ErrVerify, fmt.Errorf("read %s: %w", path, err))
-	}
-	if !slices.Equal(s.Features, m.Features) || len(s.Rows) != len(s.Scores) {
+	if !slices.Equal(s.Features, m.Features) {
 		return nil, 0, nil, "", kind(ErrVerify, fmt.Errorf("%s does not belong to %s: its features or row count differ", path, o.Model))
 	}
 	for _, r := range s.Rows {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -160,4 +161,71 @@ func AtThreshold(scores []float32, labels []bool, t float32) Confusion {
 		c.F1 = 2 * c.Precision * c.Recall / (c.Precision + c.Recall)
 	}
 	return c
+}
+
+// KSStatistic is the two-sample Kolmogorov–Smirnov statistic of a and b: the
+// largest gap between their empirical distribution functions, from 0 (the
+// same distribution) to 1 (no overlap). NaN values sort above every number,
+// so a sample that gains NaNs drifts. It is NaN when a or b is empty.
+func KSStatistic(a, b []float32) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return math.NaN()
+	}
+	sa, sb := sortedNaNLast(a), sortedNaNLast(b)
+	var i, j int
+	var ks float64
+	for i < len(sa) && j < len(sb) {
+		v := sa[i]
+		if less(sb[j], v) {
+			v = sb[j]
+		}
+		for i < len(sa) && !less(v, sa[i]) {
+			i++
+		}
+		for j < len(sb) && !less(v, sb[j]) {
+			j++
+		}
+		ks = math.Max(ks, math.Abs(float64(i)/float64(len(sa))-float64(j)/float64(len(sb))))
+	}
+	return ks
+}
+
+// AlertRate is the fraction of scores that IsAnomaly flags at threshold t.
+func AlertRate(scores []float32, t float32) float64 {
+	if len(scores) == 0 {
+		return math.NaN()
+	}
+	n := 0
+	for _, s := range scores {
+		if IsAnomaly(s, t) {
+			n++
+		}
+	}
+	return float64(n) / float64(len(scores))
+}
+
+// less orders float32 values with NaN above everything, NaNs equal.
+func less(x, y float32) bool {
+	xn, yn := x != x, y != y
+	switch {
+	case xn:
+		return false
+	case yn:
+		return true
+	}
+	return x < y
+}
+
+func sortedNaNLast(v []float32) []float32 {
+	s := slices.Clone(v)
+	slices.SortFunc(s, func(x, y float32) int {
+		switch {
+		case less(x, y):
+			return -1
+		case less(y, x):
+			return 1
+		}
+		return 0
+	})
+	return s
 }

@@ -496,3 +496,33 @@ func TestLogVarBoundKeepsScoresFinite(t *testing.T) {
 		t.Errorf("bounded log-variances %v", lv)
 	}
 }
+
+func TestKSStatistic(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, tc := range []struct {
+		name string
+		a, b []float32
+		want float64
+	}{
+		{"same", []float32{1, 2, 3}, []float32{3, 2, 1}, 0},
+		{"disjoint", []float32{1, 2}, []float32{3, 4, 5}, 1},
+		{"shifted by one of four", []float32{1, 2, 3, 4}, []float32{2, 3, 4, 5}, 0.25},
+		{"ties across samples", []float32{1, 1, 2}, []float32{1, 2, 2}, 1.0 / 3},
+		{"NaN sorts last", []float32{1, 2}, []float32{1, nan}, 0.5},
+		{"empty", nil, []float32{1}, math.NaN()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := KSStatistic(tc.a, tc.b)
+			if !(math.Abs(got-tc.want) < 1e-12 || math.IsNaN(got) && math.IsNaN(tc.want)) {
+				t.Errorf("KSStatistic = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAlertRate(t *testing.T) {
+	got := AlertRate([]float32{1, 2, 3, float32(math.NaN())}, 2)
+	if got != 0.5 {
+		t.Errorf("AlertRate = %v, want 0.5 (3 and NaN alert)", got)
+	}
+}

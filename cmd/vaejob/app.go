@@ -1,13 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"github.com/vaejob/vaejob/jobs"
@@ -25,7 +29,8 @@ func newApp() *cli.App {
 			os.Exit(exitUsage)
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main decides exit codes
-		Commands:       []*cli.Command{trainCommand(), scoreCommand(), evaluateCommand(), verifyCommand()},
+		Commands: []*cli.Command{trainCommand(), scoreCommand(), evaluateCommand(), verifyCommand(),
+			promoteCommand(), runsCommand()},
 	}
 }
 
@@ -60,8 +65,66 @@ func checkPositive(c *cli.Context, names ...string) error {
 	return nil
 }
 
-func newLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+func logFormatFlag() cli.Flag {
+	return &cli.StringFlag{Name: "log-format", Usage: "log lines as text (for people) or json (for log shippers)", Value: "text", EnvVars: env("LOG_FORMAT")}
+}
+
+// newLogger returns the logger --log-format asks for.
+func newLogger(c *cli.Context) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	switch f := c.String("log-format"); f {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(c.App.ErrWriter, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(c.App.ErrWriter, opts)), nil
+	default:
+		return nil, usageError("--log-format %q: want text or json", f)
+	}
+}
+
+// loggedError is an error already written to a JSON log; main does not
+// print it again.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
+
+// logged writes err to the log when logs are JSON, so a log shipper sees
+// why the run failed, with its run id.
+func logged(c *cli.Context, log *slog.Logger, err error) error {
+	if err == nil || c.String("log-format") != "json" {
+		return err
+	}
+	log.Error("run failed", "error", err.Error())
+	return loggedError{err}
+}
+
+// applyConfig reads --config and sets every flag it names that was not set
+// on the command line or in the environment: flags and VAEJOB_* variables
+// override the file.
+func applyConfig(c *cli.Context) error {
+	path := c.String("config")
+	if path == "" {
+		return nil
+	}
+	var known []string
+	for _, f := range c.Command.Flags {
+		if name := f.Names()[0]; name != "config" {
+			known = append(known, name)
+		}
+	}
+	settings, err := jobs.ReadConfigFile(path, known)
+	if err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(settings)) {
+		if c.IsSet(name) {
+			continue
+		}
+		if err := c.Set(name, settings[name]); err != nil {
+			return usageError("--config %s: %s: %v", path, name, err)
+		}
+	}
+	return nil
 }
 
 func trainCommand() *cli.Command {
@@ -96,10 +159,27 @@ func trainCommand() *cli.Command {
 			&cli.IntFlag{Name: "warmup-steps", Usage: "steps over which beta rises from 0 (default: the preset's)", EnvVars: env("WARMUP_STEPS")},
 			&cli.Float64Flag{Name: "trim", Usage: "fraction of each minibatch's highest-loss rows left out of the loss, 0 to keep all (default: the preset's)", EnvVars: env("TRIM")},
 			&cli.IntFlag{Name: "trim-from", Usage: "first optimiser step that trims (default: the preset's)", EnvVars: env("TRIM_FROM")},
+			&cli.StringFlag{Name: "config", Usage: "YAML job config: keys are these flags' names; flags and VAEJOB_* variables override it", EnvVars: env("CONFIG")},
+			&cli.BoolFlag{Name: "force", Usage: "redo a run id that already finished", EnvVars: env("FORCE")},
+			&cli.DurationFlag{Name: "timeout", Usage: "stop the run after this long (e.g. 30m), exit 124, leave latest as it was", EnvVars: env("TIMEOUT")},
+			&cli.IntFlag{Name: "keep", Usage: "keep only the newest N runs (never latest nor the run it replaced); 0 keeps all", EnvVars: env("KEEP")},
+			&cli.BoolFlag{Name: "allow-schema-change", Usage: "gate: let a model with other features than latest's be promoted", EnvVars: env("ALLOW_SCHEMA_CHANGE")},
+			&cli.Float64Flag{Name: "gate-min-rows-fraction", Usage: "gate: reject a run with fewer training rows than this fraction of latest's (0: off)", Value: jobs.DefaultMinRowsFraction, EnvVars: env("GATE_MIN_ROWS_FRACTION")},
+			&cli.Float64Flag{Name: "gate-max-metric-drop", Usage: "gate, with labels: reject when validation ROC-AUC or PR-AUC is lower than latest's on the same rows by more than this", Value: jobs.DefaultMaxMetricDrop, EnvVars: env("GATE_MAX_METRIC_DROP")},
+			&cli.Float64Flag{Name: "gate-max-alert-rate", Usage: "gate: reject a model that alerts on more than this fraction of latest's or its own validation rows (0: off)", EnvVars: env("GATE_MAX_ALERT_RATE")},
+			&cli.Float64Flag{Name: "gate-max-score-drift", Usage: "gate: reject when latest scores the new validation rows with a Kolmogorov-Smirnov distance above this from its own (0: off)", EnvVars: env("GATE_MAX_SCORE_DRIFT")},
+			logFormatFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usageError("unexpected arguments %q: train takes flags only", strings.Join(c.Args().Slice(), " "))
+			}
+			if err := applyConfig(c); err != nil {
+				return err
+			}
+			log, err := newLogger(c)
+			if err != nil {
+				return err
 			}
 			if err := checkPositive(c, "epochs", "batch-size", "latent-dim", "learning-rate", "validation-fraction"); err != nil {
 				return err
@@ -133,15 +213,22 @@ func trainCommand() *cli.Command {
 				Threshold:          c.String("threshold"),
 				Labels:             labelsFrom(c),
 				TrainOn:            c.String("train-on"),
-				Logger:             newLogger(c.App.ErrWriter),
-				Progress:           c.App.ErrWriter,
+				Force:              c.Bool("force"),
+				Timeout:            c.Duration("timeout"),
+				Keep:               c.Int("keep"),
+				ConfigFile:         c.String("config"),
+				Gate:               gateOptions(c),
+				Logger:             log,
+				Progress:           progressWriter(c),
+			}
+			if opts.RunID == "" {
+				opts.RunID = jobs.NewRunID(time.Now())
 			}
 			res, err := jobs.Train(c.Context, opts)
-			if err != nil {
-				return err
+			if res != nil {
+				fmt.Fprintln(c.App.Writer, res.RunDir)
 			}
-			fmt.Fprintln(c.App.Writer, res.RunDir)
-			return nil
+			return logged(c, log.With("run_id", opts.RunID), err)
 		},
 	}
 }
@@ -220,13 +307,7 @@ func evaluateCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if c.Bool("json") {
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				return enc.Encode(ev)
-			}
-			fmt.Fprint(c.App.Writer, ev)
-			return nil
+			return printResult(c, ev)
 		},
 	}
 }
@@ -267,4 +348,124 @@ func modelOptions(c *cli.Context) (jobs.ModelOptions, error) {
 	m.Steps, m.WarmupSteps, m.TrimFrom = intIfSet("steps"), intIfSet("warmup-steps"), intIfSet("trim-from")
 	m.Beta, m.Trim = floatIfSet("beta"), floatIfSet("trim")
 	return m, nil
+}
+
+// progressWriter is where the redrawn progress line may go: stderr with
+// text logs (it is only drawn on a terminal), nowhere with JSON logs.
+func progressWriter(c *cli.Context) io.Writer {
+	if c.String("log-format") == "json" {
+		return nil
+	}
+	return c.App.ErrWriter
+}
+
+// gateOptions binds the promotion gate's flags.
+func gateOptions(c *cli.Context) jobs.GateOptions {
+	minRows, drop := c.Float64("gate-min-rows-fraction"), c.Float64("gate-max-metric-drop")
+	return jobs.GateOptions{
+		AllowSchemaChange: c.Bool("allow-schema-change"),
+		MinRowsFraction:   &minRows,
+		MaxMetricDrop:     &drop,
+		MaxAlertRate:      c.Float64("gate-max-alert-rate"),
+		MaxScoreDrift:     c.Float64("gate-max-score-drift"),
+	}
+}
+
+func outFlag() cli.Flag {
+	return &cli.StringFlag{Name: "out", Usage: "output directory (holds runs/ and latest)", EnvVars: env("OUT")}
+}
+
+func promoteCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "promote",
+		OnUsageError: onUsageError,
+		Usage:        "point latest at a run by hand (promote or roll back), recorded in OUT/audit.jsonl",
+		ArgsUsage:    "RUN",
+		Flags: []cli.Flag{
+			outFlag(),
+			&cli.StringFlag{Name: "by", Usage: "who promotes (default: $VAEJOB_USER or the OS user)"},
+			&cli.StringFlag{Name: "reason", Usage: "why, for the audit trail"},
+			logFormatFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageError("promote takes one run id (see vaejob runs list --out DIR)")
+			}
+			log, err := newLogger(c)
+			if err != nil {
+				return err
+			}
+			ev, err := jobs.Promote(c.Context, jobs.PromoteOptions{Out: c.String("out"), RunID: c.Args().First(), By: c.String("by"), Reason: c.String("reason"), Logger: log})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "latest -> runs/%s (was %s), by %s\n", ev.RunID, cmp.Or(ev.Previous, "none"), ev.By)
+			return nil
+		},
+	}
+}
+
+func runsCommand() *cli.Command {
+	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "print JSON"}
+	return &cli.Command{
+		Name:  "runs",
+		Usage: "list the runs in OUT, or show one",
+		Subcommands: []*cli.Command{
+			{
+				Name:         "list",
+				OnUsageError: onUsageError,
+				Usage:        "list the runs, oldest first, with their status, gate decision and whether their files are intact",
+				Flags:        []cli.Flag{outFlag(), jsonFlag},
+				Action: func(c *cli.Context) error {
+					if c.String("out") == "" {
+						return usageError("--out is required")
+					}
+					runs, err := jobs.ListRuns(c.String("out"))
+					if err != nil {
+						return err
+					}
+					if c.Bool("json") {
+						if runs == nil {
+							runs = []jobs.RunSummary{}
+						}
+						return writeJSON(c.App.Writer, runs)
+					}
+					fmt.Fprint(c.App.Writer, jobs.FormatRuns(runs))
+					return nil
+				},
+			},
+			{
+				Name:         "show",
+				OnUsageError: onUsageError,
+				Usage:        "show one run: its record, artifacts (checked against their SHA-256) and audit events",
+				ArgsUsage:    "RUN",
+				Flags:        []cli.Flag{outFlag(), jsonFlag},
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 || c.String("out") == "" {
+						return usageError("runs show takes --out and one run id")
+					}
+					d, err := jobs.ShowRun(c.String("out"), c.Args().First())
+					if err != nil {
+						return err
+					}
+					return printResult(c, d)
+				},
+			},
+		},
+	}
+}
+
+// printResult prints v as JSON with --json, else as text.
+func printResult(c *cli.Context, v fmt.Stringer) error {
+	if c.Bool("json") {
+		return writeJSON(c.App.Writer, v)
+	}
+	_, err := fmt.Fprint(c.App.Writer, v)
+	return err
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -221,7 +221,7 @@ func TestTrainBadInput(t *testing.T) {
 // TestTrainDemoDeterministic trains the tutorial preset on the demo table
 // twice with the same seed and run id, and checks the published files.
 func TestTrainDemoDeterministic(t *testing.T) {
-	var models [2][]byte
+	var models, records [2][]byte
 	for i := range models {
 		out := t.TempDir()
 		r := vaejob(t, "train", "--input", demo, "--exclude", "patient_id,diagnosis", "--out", out, "--seed", "0", "--preset", "tutorial", "--run-id", "r1")
@@ -237,6 +237,7 @@ func TestTrainDemoDeterministic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		records[i] = withoutTimes(t, recBytes)
 		var rec struct {
 			RunID    string                  `json:"run_id"`
 			Features []string                `json:"features"`
@@ -264,6 +265,27 @@ func TestTrainDemoDeterministic(t *testing.T) {
 	if !bytes.Equal(models[0], models[1]) {
 		t.Error("same seed and run id gave different model.onnx bytes")
 	}
+	if !bytes.Equal(records[0], records[1]) {
+		t.Errorf("same seed and run id gave different run.json (timings aside):\n%s\n%s", records[0], records[1])
+	}
+}
+
+// withoutTimes returns run.json without its wall-clock fields, the only ones
+// that may differ between two identical runs.
+func withoutTimes(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "started_at")
+	delete(m, "finished_at")
+	delete(m, "timings_seconds")
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // readCSVScores reads the score output of vaejob score.
@@ -435,7 +457,7 @@ func TestSignalStopsTraining(t *testing.T) {
 // TestSameBytesOnOneCoreOrTwo trains with GOMAXPROCS=1 and 2 and compares
 // the model files byte for byte.
 func TestSameBytesOnOneCoreOrTwo(t *testing.T) {
-	var models [2][]byte
+	var models, records [2][]byte
 	for i, procs := range []string{"1", "2"} {
 		out := t.TempDir()
 		cmd := exec.Command(vaejobBin, trainArgs(demo, out, "--exclude", "patient_id,diagnosis", "--run-id", "same", "--epochs", "10")...)
@@ -447,9 +469,17 @@ func TestSameBytesOnOneCoreOrTwo(t *testing.T) {
 		if models[i], err = os.ReadFile(filepath.Join(out, "latest", "model.onnx")); err != nil {
 			t.Fatal(err)
 		}
+		rec, err := os.ReadFile(filepath.Join(out, "latest", "run.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		records[i] = withoutTimes(t, rec)
 	}
 	if !bytes.Equal(models[0], models[1]) {
 		t.Error("model.onnx differs between GOMAXPROCS=1 and 2")
+	}
+	if !bytes.Equal(records[0], records[1]) {
+		t.Errorf("run.json (timings aside) differs between GOMAXPROCS=1 and 2:\n%s\n%s", records[0], records[1])
 	}
 }
 

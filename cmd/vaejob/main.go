@@ -21,7 +21,10 @@ const (
 	exitUsage       = 2
 	exitBadInput    = 3
 	exitTraining    = 4
+	exitRejected    = 5
+	exitLocked      = 6
 	exitMismatch    = 7
+	exitTimeout     = 124
 	exitInterrupted = 130 // SIGINT
 	exitTerminated  = 143 // SIGTERM
 )
@@ -47,7 +50,8 @@ func main() {
 		}
 	}
 	code := exitCode(err)
-	if err != nil {
+	var alreadyLogged loggedError
+	if err != nil && !errors.As(err, &alreadyLogged) {
 		fmt.Fprintf(os.Stderr, "vaejob: %v\n", err)
 	}
 	os.Exit(code)
@@ -64,12 +68,18 @@ func exitCode(err error) int {
 			return exitTerminated
 		}
 		return exitInterrupted
+	case errors.Is(err, jobs.ErrTimeout):
+		return exitTimeout
 	case errors.Is(err, jobs.ErrUsage):
 		return exitUsage
 	case errors.Is(err, jobs.ErrBadInput):
 		return exitBadInput
 	case errors.Is(err, jobs.ErrTraining):
 		return exitTraining
+	case errors.Is(err, jobs.ErrRejected):
+		return exitRejected
+	case errors.Is(err, jobs.ErrLocked):
+		return exitLocked
 	case errors.Is(err, jobs.ErrVerify):
 		return exitMismatch
 	}
