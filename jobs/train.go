@@ -109,7 +109,13 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 		}
 		log.Info("redoing a finished run (--force)", "run_dir", final)
 	}
-	res, err := train(ctx, o, cfg, runID, start, log)
+	// The model latest points at, for the gate; read now so that a broken
+	// OUT/latest stops the run before hours of training.
+	base, err := loadBaseline(o.Out)
+	if err != nil {
+		return nil, kind(ErrUsage, err)
+	}
+	res, err := train(ctx, o, cfg, runID, start, base, log)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +140,7 @@ func stopped(ctx context.Context, err error) error {
 }
 
 // train does the work of Train once the lock is held.
-func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string, start time.Time, log *slog.Logger) (*TrainResult, error) {
+func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string, start time.Time, base *baseline, log *slog.Logger) (*TrainResult, error) {
 	// Read and check everything before writing anything.
 	in, err := readTrainingInput(o, cfg, log)
 	if err != nil {
@@ -217,10 +223,6 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 	exportDone := time.Now()
 
 	// The gate: compare with the model latest points at.
-	base, err := loadBaseline(o.Out)
-	if err != nil {
-		return nil, err
-	}
 	gate := runGate(o.Gate, gateInput{model: model, rows: ds.rows, val: ds.val, valScores: valScores, valLabels: ds.valLabels, metrics: metrics}, base)
 	for _, c := range gate.Checks {
 		level := slog.LevelInfo

@@ -536,13 +536,34 @@ func TestScoreMissingValues(t *testing.T) {
 // TestLatestMustBeALink refuses to train into an --out whose latest is a
 // real directory (it could not be replaced atomically), before any work.
 func TestLatestMustBeALink(t *testing.T) {
-	out := t.TempDir()
-	os.MkdirAll(filepath.Join(out, "latest", "x"), 0o755)
-	r := vaejob(t, trainArgs(demo, out, "--exclude", "patient_id,diagnosis")...)
-	if r.code != 2 || !strings.Contains(r.stderr, "not a symlink") {
-		t.Fatalf("exit %d, want 2 naming the problem:\n%s", r.code, r.stderr)
-	}
-	if _, err := os.Stat(filepath.Join(out, "runs")); err == nil {
-		t.Error("runs/ was created")
+	for _, tc := range []struct {
+		name  string
+		setup func(out string)
+		want  string
+	}{
+		{"a directory", func(out string) { os.MkdirAll(filepath.Join(out, "latest", "x"), 0o755) }, "not a symlink"},
+		{"a link outside runs/", func(out string) { os.Symlink("/tmp", filepath.Join(out, "latest")) }, "not at runs/<run-id>"},
+		{"a run without run.json", func(out string) {
+			os.MkdirAll(filepath.Join(out, "runs", "r0"), 0o755)
+			os.Symlink("runs/r0", filepath.Join(out, "latest"))
+		}, "read the latest run's record"},
+		{"a run with a broken run.json", func(out string) {
+			os.MkdirAll(filepath.Join(out, "runs", "r0"), 0o755)
+			os.WriteFile(filepath.Join(out, "runs", "r0", "run.json"), []byte("{"), 0o644)
+			os.Symlink("runs/r0", filepath.Join(out, "latest"))
+		}, "repair it or point latest elsewhere"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			tc.setup(out)
+			before := listTree(t, out)
+			r := vaejob(t, trainArgs(demo, out, "--exclude", "patient_id,diagnosis")...)
+			if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+				t.Fatalf("exit %d, want 2 with %q:\n%s", r.code, tc.want, r.stderr)
+			}
+			if after := listTree(t, out); strings.Join(after, "\n") != strings.Join(before, "\n") {
+				t.Errorf("--out changed:\nbefore %v\nafter  %v", before, after)
+			}
+		})
 	}
 }
