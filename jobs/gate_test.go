@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -139,4 +140,22 @@ func TestLockOut(t *testing.T) {
 		t.Fatalf("lock after unlock: %v", err)
 	}
 	second.unlock()
+}
+
+func TestAuditSurvivesATornLine(t *testing.T) {
+	out := t.TempDir()
+	if err := appendAudit(out, AuditEvent{Action: ActionPromoted, RunID: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	// A crash in the middle of the next write.
+	if err := writeSynced(filepath.Join(out, AuditFile), os.O_WRONLY|os.O_APPEND, []byte(`{"action":"prom`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := appendAudit(out, AuditEvent{Action: ActionRejected, RunID: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	evs, torn, err := readAudit(out)
+	if err != nil || torn != 1 || len(evs) != 2 || evs[0].RunID != "a" || evs[1].RunID != "b" {
+		t.Fatalf("readAudit = %+v, torn %d, %v; want events a and b and one torn line", evs, torn, err)
+	}
 }

@@ -54,7 +54,7 @@ func lockOut(out, command, runID string, log *slog.Logger) (*dirLock, error) {
 	for attempt := 0; ; attempt++ {
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 		if err != nil {
-			return nil, fmt.Errorf("%w: open lock %s: %v", ErrUsage, path, err)
+			return nil, fmt.Errorf("%w: --out %s is not writable (cannot create its lock file): %v", ErrUsage, out, err)
 		}
 		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 			holder := readLockOwner(f)

@@ -50,32 +50,49 @@ func appendAudit(out string, ev AuditEvent) error {
 	if err != nil {
 		return err
 	}
-	// One write of one line with O_APPEND: a crash leaves at worst a
-	// truncated last line, which readAudit reports.
-	return writeSynced(filepath.Join(out, AuditFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, append(b, '\n'))
+	// One write of one line with O_APPEND: a crash leaves at worst a torn
+	// last line, which readAudit skips; the next event starts on a line of
+	// its own.
+	path := filepath.Join(out, AuditFile)
+	line := append(b, '\n')
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("open audit log: %w", err)
+		}
+		last := make([]byte, 1)
+		_, err = f.ReadAt(last, fi.Size()-1)
+		f.Close()
+		if err == nil && last[0] != '\n' {
+			line = append([]byte{'\n'}, line...)
+		}
+	}
+	return writeSynced(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, line)
 }
 
-// readAudit returns the events of the audit log, oldest first.
-func readAudit(out string) ([]AuditEvent, error) {
+// readAudit returns the events of the audit log, oldest first. A line that
+// is not a whole event (a write cut short by a crash) is skipped and
+// counted in torn.
+func readAudit(out string) (evs []AuditEvent, torn int, err error) {
 	b, err := os.ReadFile(filepath.Join(out, AuditFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	var evs []AuditEvent
-	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		if line == "" {
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.TrimSpace(line) == "" {
 			continue
 		}
 		var ev AuditEvent
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			return nil, fmt.Errorf("%s line %d: %w", filepath.Join(out, AuditFile), i+1, err)
+			torn++
+			continue
 		}
 		evs = append(evs, ev)
 	}
-	return evs, nil
+	return evs, torn, nil
 }
 
 // currentUser names who runs the process: $VAEJOB_USER, then the OS user.
@@ -156,11 +173,14 @@ func ShowRun(out, runID string) (*RunDetail, error) {
 	}
 	latest, _ := latestRunID(out)
 	s, rec := summarize(out, runID, latest)
-	evs, err := readAudit(out)
+	evs, torn, err := readAudit(out)
 	if err != nil {
 		return nil, err
 	}
 	d := &RunDetail{RunSummary: s, Record: rec, Audit: []AuditEvent{}}
+	if torn > 0 {
+		d.Problems = append(d.Problems, fmt.Sprintf("%s holds %d damaged lines (skipped)", filepath.Join(out, AuditFile), torn))
+	}
 	for _, ev := range evs {
 		if ev.RunID == runID || ev.Previous == runID {
 			d.Audit = append(d.Audit, ev)
@@ -277,12 +297,14 @@ func prune(out string, keep int, log *slog.Logger) error {
 	protect := map[string]bool{}
 	if latest, _ := latestRunID(out); latest != "" {
 		protect[latest] = true
-		if rec, err := readRecord(filepath.Join(out, "runs", latest)); err == nil && rec.Gate != nil && rec.Gate.Baseline != "" {
-			protect[rec.Gate.Baseline] = true
+		if replaced := replacedBy(out, latest); replaced != "" {
+			protect[replaced] = true
 		}
 	}
 	for _, r := range runs[:len(runs)-keep] {
-		if protect[r.RunID] {
+		// A directory without a readable run.json is not a run vaejob can
+		// vouch for: leave it to a person.
+		if protect[r.RunID] || r.Status == "damaged" {
 			continue
 		}
 		dir := filepath.Join(out, "runs", r.RunID)
@@ -300,6 +322,22 @@ func prune(out string, keep int, log *slog.Logger) error {
 	return syncDir(filepath.Join(out, "runs"))
 }
 
+// replacedBy returns the run that latest pointed at before run became
+// latest: from the audit log's last promotion of run, else from run's gate
+// record.
+func replacedBy(out, run string) string {
+	evs, _, _ := readAudit(out)
+	for i := len(evs) - 1; i >= 0; i-- {
+		if ev := evs[i]; ev.RunID == run && (ev.Action == ActionPromoted || ev.Action == ActionPromotedByHand) {
+			return ev.Previous
+		}
+	}
+	if rec, err := readRecord(filepath.Join(out, "runs", run)); err == nil && rec.Gate != nil {
+		return rec.Gate.Baseline
+	}
+	return ""
+}
+
 // removeLeftovers deletes temporary files and directories that a killed run
 // left in out. The caller holds the lock, so no live run owns them.
 func removeLeftovers(out string, log *slog.Logger) error {
@@ -309,7 +347,7 @@ func removeLeftovers(out string, log *slog.Logger) error {
 	}
 	for _, e := range entries {
 		n := e.Name()
-		if strings.HasPrefix(n, ".tmp-") || strings.HasPrefix(n, ".latest.tmp-") || strings.HasPrefix(n, ".probe-") {
+		if strings.HasPrefix(n, ".tmp-") || strings.HasPrefix(n, ".latest.tmp-") {
 			if err := os.RemoveAll(filepath.Join(out, n)); err != nil {
 				return fmt.Errorf("remove leftover %s: %w", filepath.Join(out, n), err)
 			}

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -97,6 +98,9 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 		return nil, err
 	}
 	if done != nil && !o.Force {
+		if finished, err := finishPromotion(o.Out, done.Record, log); err != nil || finished {
+			return done, err
+		}
 		log.Info("run already finished; nothing to do (pass --force to redo it)", "run_dir", final, "status", done.Record.Status)
 		if done.Record.Status == DecisionRejected {
 			return done, fmt.Errorf("%w: run %s finished earlier and was rejected then (see %s); pass --force to redo it", ErrRejected, runID, filepath.Join(final, RecordFile))
@@ -109,13 +113,7 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 		}
 		log.Info("redoing a finished run (--force)", "run_dir", final)
 	}
-	// The model latest points at, for the gate; read now so that a broken
-	// OUT/latest stops the run before hours of training.
-	base, err := loadBaseline(o.Out)
-	if err != nil {
-		return nil, kind(ErrUsage, err)
-	}
-	res, err := train(ctx, o, cfg, runID, start, base, log)
+	res, err := train(ctx, o, cfg, runID, start, log)
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +128,32 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 	return res, nil
 }
 
+// finishPromotion completes the promotion of a run that passed the gate
+// but was stopped (a crash, a kill -9) between publishing its directory
+// and moving latest: latest still points at the run it was compared with.
+// It reports whether it moved latest.
+func finishPromotion(out string, rec *RunRecord, log *slog.Logger) (bool, error) {
+	if rec.Status != "succeeded" || rec.Gate == nil || rec.Gate.Decision != DecisionPromoted {
+		return false, nil
+	}
+	latest, err := latestRunID(out)
+	if err != nil || latest == rec.RunID || latest != rec.Gate.Baseline {
+		return false, nil
+	}
+	if problems := checkArtifacts(filepath.Join(out, "runs", rec.RunID), rec.Artifacts); len(problems) > 0 {
+		return false, fmt.Errorf("run %s passed the gate but was not promoted, and its files are damaged (%s); redo it with --force", rec.RunID, strings.Join(problems, "; "))
+	}
+	if err := pointLatest(out, filepath.Join("runs", rec.RunID)); err != nil {
+		return false, err
+	}
+	log.Warn("finished the promotion of a run that was stopped before it moved latest", "previous", cmp.Or(latest, "none"))
+	ev := AuditEvent{Time: time.Now().UTC(), Action: ActionPromoted, RunID: rec.RunID, Previous: latest, Reason: "passed the gate (promotion completed by a retry)"}
+	if err := appendAudit(out, ev); err != nil {
+		log.Warn("could not write the audit log", "error", err.Error())
+	}
+	return true, nil
+}
+
 // stopped words the error of a run stopped by its context: the cause (a
 // signal, the timeout) stays in the chain for the exit code.
 func stopped(ctx context.Context, err error) error {
@@ -140,7 +164,7 @@ func stopped(ctx context.Context, err error) error {
 }
 
 // train does the work of Train once the lock is held.
-func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string, start time.Time, base *baseline, log *slog.Logger) (*TrainResult, error) {
+func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string, start time.Time, log *slog.Logger) (*TrainResult, error) {
 	// Read and check everything before writing anything.
 	in, err := readTrainingInput(o, cfg, log)
 	if err != nil {
@@ -158,6 +182,12 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 	ds, err := prepare(in, cfg, log)
 	if err != nil {
 		return nil, err
+	}
+	// The model latest points at, for the gate; read now so that a broken
+	// OUT/latest stops the run before the training time is spent.
+	base, err := loadBaseline(o.Out)
+	if err != nil {
+		return nil, kind(ErrUsage, err)
 	}
 
 	// Train.
@@ -178,13 +208,14 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 	model.Scaler = ds.scaler
 
 	// Threshold and metrics on the validation rows.
+	// A row scored NaN or ±Inf is left out of the threshold and the
+	// validation sample; the gate then rejects the model for it.
 	valScores := model.ScoreRows(ds.val)
-	for i, s := range valScores {
-		if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
-			return nil, fmt.Errorf("%w: the trained model scores validation row %d as %v; no threshold can be chosen (try --preset tutorial or another --seed, and report the table)", ErrTraining, i, s)
-		}
+	finiteRows, finiteScores, finiteLabels := finiteOnly(ds.val, valScores, ds.valLabels, d)
+	if len(finiteScores) == 0 {
+		return nil, fmt.Errorf("%w: the trained model scores every validation row as NaN or infinite; no threshold can be chosen (try another --seed, and report the table)", ErrTraining)
 	}
-	threshold, thresholdScores, err := chooseThreshold(cfg, valScores, ds.valLabels, in.labels != nil)
+	threshold, thresholdScores, err := chooseThreshold(cfg, finiteScores, finiteLabels, in.labels != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +247,7 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 	if err != nil {
 		return nil, fmt.Errorf("export ONNX: %w", err)
 	}
-	sample := makeValidationSample(model.Features, ds.val, valScores, d)
+	sample := makeValidationSample(model.Features, finiteRows, finiteScores, d)
 	if err := verifyModel(modelBytes, &sample); err != nil {
 		return nil, fmt.Errorf("check exported model: %w", err)
 	}
@@ -458,16 +489,25 @@ func publish(out, runID string, files []namedFile, promote bool) (err error) {
 		return fmt.Errorf("create temporary run directory: %w", err)
 	}
 	final := filepath.Join(runsDir, runID)
-	published := false
+	old := ""          // where an earlier run with this id (--force) waits
+	published := false // whether final holds the new run
 	defer func() {
 		if err == nil {
+			if old != "" {
+				os.RemoveAll(old)
+			}
 			return
 		}
-		os.RemoveAll(tmp)
+		// Undo in reverse order: take the new run out, put the old one
+		// back, drop the temporary directory.
 		if published {
 			os.RemoveAll(final)
-			syncDir(runsDir)
 		}
+		if old != "" {
+			os.Rename(old, final)
+		}
+		os.RemoveAll(tmp)
+		syncDir(runsDir)
 	}()
 	if err = os.Chmod(tmp, 0o755); err != nil {
 		return err
@@ -483,17 +523,10 @@ func publish(out, runID string, files []namedFile, promote bool) (err error) {
 	// A run redone with --force replaces its earlier directory: move the
 	// old one aside, put the new one in place, then delete the old one.
 	if _, statErr := os.Stat(final); statErr == nil {
-		old := tmp + "-replaced"
-		if err = os.Rename(final, old); err != nil {
+		if err = os.Rename(final, tmp+"-replaced"); err != nil {
 			return fmt.Errorf("move the earlier run %s aside: %w", runID, err)
 		}
-		defer func() {
-			if err != nil {
-				os.Rename(old, final)
-			} else {
-				os.RemoveAll(old)
-			}
-		}()
+		old = tmp + "-replaced"
 	}
 	if err = os.Rename(tmp, final); err != nil {
 		return fmt.Errorf("publish run directory: %w", err)
@@ -537,12 +570,7 @@ func checkOut(out string) error {
 	if lfi, err := os.Lstat(filepath.Join(out, "latest")); err == nil && lfi.Mode()&fs.ModeSymlink == 0 {
 		return fmt.Errorf("%w: %s exists and is not a symlink: vaejob keeps latest as a link to runs/<run-id>; move it away", ErrUsage, filepath.Join(out, "latest"))
 	}
-	probe, err := os.CreateTemp(out, ".probe-*")
-	if err != nil {
-		return fmt.Errorf("%w: --out %s is not writable: %v", ErrUsage, out, err)
-	}
-	probe.Close()
-	return os.Remove(probe.Name())
+	return nil // lockOut, which creates the lock file, finds an unwritable --out
 }
 
 // finishedRun returns the result of a run that already finished in dir,
@@ -593,6 +621,27 @@ func scaleRows(s *pipeline.Scaler, x []float32, d int) []float32 {
 		s.Transform(x[r*d:(r+1)*d], out[r*d:(r+1)*d])
 	}
 	return out
+}
+
+// finiteOnly returns the rows, scores and labels (nil stays nil) of the
+// rows whose score is finite.
+func finiteOnly(rows, scores []float32, labels []bool, d int) ([]float32, []float32, []bool) {
+	if countNonFinite(scores) == 0 {
+		return rows, scores, labels
+	}
+	var r, s []float32
+	var l []bool
+	for i, v := range scores {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			continue
+		}
+		r = append(r, rows[i*d:(i+1)*d]...)
+		s = append(s, v)
+		if labels != nil {
+			l = append(l, labels[i])
+		}
+	}
+	return r, s, l
 }
 
 func makeValidationSample(names []string, x, scores []float32, d int) ValidationSample {

@@ -53,6 +53,8 @@ func main() {
 	flag.Func("steps", "optimiser step budget (default: the preset's)", intFlag(&opts.Model.Steps))
 	flag.Func("beta", "KL weight (default: the preset's)", floatFlag(&opts.Model.Beta))
 	flag.Func("trim", "trimmed fraction of each minibatch (default: the preset's)", floatFlag(&opts.Model.Trim))
+	flag.Func("trim-from", "first optimiser step that trims (default: the preset's)", intFlag(&opts.Model.TrimFrom))
+	flag.Func("warmup-steps", "steps over which beta rises from 0 (default: the preset's)", intFlag(&opts.Model.WarmupSteps))
 	only := flag.String("datasets", "", "comma-separated dataset names (default: all)")
 	workers := flag.Int("workers", 2, "runs in parallel")
 	repeats := flag.Int("repeats", 1, "training runs per split, with job seeds K, K+1000, K+2000, ... (more repeats average out the seed noise of one run)")

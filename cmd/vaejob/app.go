@@ -20,6 +20,7 @@ import (
 
 func newApp() *cli.App {
 	return &cli.App{
+		Metadata:     map[string]any{},
 		Name:         "vaejob",
 		Usage:        "train a VAE anomaly detector on a table and export it as ONNX",
 		Version:      jobs.Version,
@@ -82,20 +83,29 @@ func newLogger(c *cli.Context) (*slog.Logger, error) {
 	}
 }
 
-// loggedError is an error already written to a JSON log; main does not
-// print it again.
-type loggedError struct{ error }
+// failureLogKey names, in the app's Metadata, the JSON logger main reports
+// the final error through when a command logs JSON.
+const failureLogKey = "failure-log"
 
-func (e loggedError) Unwrap() error { return e.error }
-
-// logged writes err to the log when logs are JSON, so a log shipper sees
-// why the run failed, with its run id.
-func logged(c *cli.Context, log *slog.Logger, err error) error {
-	if err == nil || c.String("log-format") != "json" {
-		return err
+// reportFailuresTo makes main report the error that ends the process
+// through log (with its run id) when --log-format is json.
+func reportFailuresTo(c *cli.Context, log *slog.Logger) {
+	if c.String("log-format") == "json" {
+		c.App.Metadata[failureLogKey] = log
+	} else {
+		delete(c.App.Metadata, failureLogKey)
 	}
-	log.Error("run failed", "error", err.Error())
-	return loggedError{err}
+}
+
+// commandLogger returns the --log-format logger and makes it the one main
+// reports a failure through, tagged with runID.
+func commandLogger(c *cli.Context, runID string) (*slog.Logger, error) {
+	log, err := newLogger(c)
+	if err != nil {
+		return nil, err
+	}
+	reportFailuresTo(c, log.With("run_id", runID))
+	return log, nil
 }
 
 // applyConfig reads --config and sets every flag it names that was not set
@@ -108,7 +118,7 @@ func applyConfig(c *cli.Context) error {
 	}
 	var known []string
 	for _, f := range c.Command.Flags {
-		if name := f.Names()[0]; name != "config" {
+		if name := f.Names()[0]; name != "config" && name != "help" {
 			known = append(known, name)
 		}
 	}
@@ -174,10 +184,19 @@ func trainCommand() *cli.Command {
 			if c.NArg() > 0 {
 				return usageError("unexpected arguments %q: train takes flags only", strings.Join(c.Args().Slice(), " "))
 			}
+			// Until the config is read, --log-format and --run-id come
+			// from the command line or the environment only.
+			if _, err := commandLogger(c, c.String("run-id")); err != nil {
+				return err
+			}
 			if err := applyConfig(c); err != nil {
 				return err
 			}
-			log, err := newLogger(c)
+			runID := c.String("run-id")
+			if runID == "" {
+				runID = jobs.NewRunID(time.Now())
+			}
+			log, err := commandLogger(c, runID)
 			if err != nil {
 				return err
 			}
@@ -203,7 +222,7 @@ func trainCommand() *cli.Command {
 				Features:           features,
 				Exclude:            exclude,
 				Seed:               c.Int64("seed"),
-				RunID:              c.String("run-id"),
+				RunID:              runID,
 				Preset:             c.String("preset"),
 				Epochs:             c.Int("epochs"),
 				BatchSize:          c.Int("batch-size"),
@@ -221,14 +240,11 @@ func trainCommand() *cli.Command {
 				Logger:             log,
 				Progress:           progressWriter(c),
 			}
-			if opts.RunID == "" {
-				opts.RunID = jobs.NewRunID(time.Now())
-			}
 			res, err := jobs.Train(c.Context, opts)
 			if res != nil {
 				fmt.Fprintln(c.App.Writer, res.RunDir)
 			}
-			return logged(c, log.With("run_id", opts.RunID), err)
+			return err
 		},
 	}
 }
@@ -391,11 +407,11 @@ func promoteCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return usageError("promote takes one run id (see vaejob runs list --out DIR)")
 			}
-			log, err := newLogger(c)
+			log, err := commandLogger(c, c.Args().First())
 			if err != nil {
 				return err
 			}
-			ev, err := jobs.Promote(c.Context, jobs.PromoteOptions{Out: c.String("out"), RunID: c.Args().First(), By: c.String("by"), Reason: c.String("reason"), Logger: log})
+			ev, err := jobs.Promote(c.Context, jobs.PromoteOptions{Out: c.String("out"), RunID: c.Args().First(), By: c.String("by"), Reason: c.String("reason"), Logger: log.With("run_id", c.Args().First())})
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -43,16 +44,20 @@ func main() {
 		cancel(signalError{sig})
 		signal.Stop(sigs) // a second signal kills the process at once
 	}()
-	err := newApp().RunContext(ctx, os.Args)
+	app := newApp()
+	err := app.RunContext(ctx, os.Args)
 	if err != nil && errors.Is(err, context.Canceled) {
 		if cause := context.Cause(ctx); cause != nil {
 			err = fmt.Errorf("%w (%v)", cause, err)
 		}
 	}
 	code := exitCode(err)
-	var alreadyLogged loggedError
-	if err != nil && !errors.As(err, &alreadyLogged) {
-		fmt.Fprintf(os.Stderr, "vaejob: %v\n", err)
+	if err != nil {
+		if log, ok := app.Metadata[failureLogKey].(*slog.Logger); ok {
+			log.Error("run failed", "error", err.Error(), "exit_code", code)
+		} else {
+			fmt.Fprintf(os.Stderr, "vaejob: %v\n", err)
+		}
 	}
 	os.Exit(code)
 }

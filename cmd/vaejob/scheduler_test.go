@@ -249,6 +249,17 @@ func TestScheduledRuns(t *testing.T) {
 	wantCode(t, "--force", s.train("night-01", "--force"), 0, "redoing a finished run")
 	s.check("--force", "night-01")
 
+	// A run killed after publishing runs/night-01b but before moving
+	// latest: its retry finishes the promotion.
+	wantCode(t, "run before the crash", s.train("night-01b"), 0, "msg=published")
+	os.Remove(filepath.Join(s.out, "latest"))
+	os.Symlink("runs/night-01", filepath.Join(s.out, "latest"))
+	wantCode(t, "retry after the crash", s.train("night-01b"), 0, "finished the promotion")
+	s.check("retry after the crash", "night-01b")
+	os.RemoveAll(filepath.Join(s.out, "runs", "night-01b")) // keep the run list below short
+	os.Remove(filepath.Join(s.out, "latest"))
+	os.Symlink("runs/night-01", filepath.Join(s.out, "latest"))
+
 	// A lock left by a killed process, and its half-written run directory.
 	if err := os.WriteFile(filepath.Join(s.out, ".lock"), []byte(`{"pid":99999,"host":"gone","command":"train","started_at":"2026-11-24T00:00:00Z"}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -308,7 +319,9 @@ func TestScheduledRuns(t *testing.T) {
 	wantCode(t, "promote a damaged run", vaejob(t, "promote", "--out", s.out, "night-07"), 3, "does not match")
 	s.check("after refused promote", "night-02")
 
-	// --keep 2 removes the oldest runs but never latest nor the run it replaced.
+	// --keep 2 removes the oldest runs but never latest, the run it
+	// replaced, or a directory that is not a run.
+	os.MkdirAll(filepath.Join(s.out, "runs", "notes"), 0o755)
 	wantCode(t, "--keep", s.train("night-08", "--keep", "2"), 0, "removed old run")
 	s.check("--keep", "night-08")
 	var left []string
@@ -316,8 +329,8 @@ func TestScheduledRuns(t *testing.T) {
 	for _, e := range entries {
 		left = append(left, e.Name())
 	}
-	if strings.Join(left, " ") != "night-02 night-07 night-08" {
-		t.Errorf("--keep 2 left %v, want night-02 (replaced by latest), night-07, night-08", left)
+	if strings.Join(left, " ") != "night-02 night-07 night-08 notes" {
+		t.Errorf("--keep 2 left %v, want night-02 (replaced by latest), night-07, night-08, notes", left)
 	}
 }
 
