@@ -16,7 +16,7 @@ import (
 )
 
 func TestResolve(t *testing.T) {
-	base := func() TrainOptions { return TrainOptions{Input: "in.parquet", Out: "out"} }
+	base := func() TrainOptions { return TrainOptions{Inputs: []string{"in.parquet"}, Out: "out"} }
 	tests := []struct {
 		name   string
 		modify func(*TrainOptions)
@@ -45,7 +45,7 @@ func TestResolve(t *testing.T) {
 		}, func(c ResolvedConfig) bool {
 			return c.Preset == "tutorial" && c.Epochs == 7 && c.BatchSize == 64 && c.LatentDim == 3 && c.LearningRate == 0.01
 		}, ""},
-		{"no input", func(o *TrainOptions) { o.Input = "" }, nil, "--input is required"},
+		{"no input", func(o *TrainOptions) { o.Inputs = nil }, nil, "--input is required"},
 		{"no out", func(o *TrainOptions) { o.Out = "" }, nil, "--out is required"},
 		{"features and exclude", func(o *TrainOptions) { o.Features, o.Exclude = []string{"a"}, []string{"b"} }, nil, "cannot be used together"},
 		{"unknown preset", func(o *TrainOptions) { o.Preset = "big" }, nil, "unknown preset"},

@@ -16,7 +16,9 @@ import (
 // TrainOptions are the settings of one train run. Zero values of the
 // training knobs mean "the preset's value".
 type TrainOptions struct {
-	Input    string
+	// Inputs are the data: files, folders (read recursively) and globs,
+	// Parquet or Arrow IPC.
+	Inputs   []string
 	Out      string
 	Features []string
 	Exclude  []string
@@ -156,8 +158,8 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 	usage := func(format string, args ...any) (ResolvedConfig, error) {
 		return ResolvedConfig{}, fmt.Errorf("%w: %s", ErrUsage, fmt.Sprintf(format, args...))
 	}
-	if o.Input == "" {
-		return usage("--input is required: the Parquet file to train on")
+	if len(o.Inputs) == 0 || slices.Contains(o.Inputs, "") {
+		return usage("--input is required: the Parquet or Arrow data to train on (a file, a folder or a glob)")
 	}
 	if o.Out == "" {
 		return usage("--out is required: the directory that holds runs/ and latest")

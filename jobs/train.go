@@ -166,7 +166,7 @@ func stopped(ctx context.Context, err error) error {
 // train does the work of Train once the lock is held.
 func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string, start time.Time, log *slog.Logger) (*TrainResult, error) {
 	// Read and check everything before writing anything.
-	in, err := readTrainingInput(o, cfg, log)
+	in, err := readTrainingInput(o, log)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +270,7 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 		StartedAt:          start.UTC(),
 		Config:             cfg,
 		ConfigFile:         configFile,
-		Inputs:             []InputFile{{Path: o.Input, Size: in.size, SHA256: in.digest}},
+		Inputs:             in.files,
 		Rows:               ds.rows,
 		Features:           in.table.Names,
 		Skipped:            skippedCols(in.table.Skipped),
@@ -334,17 +334,22 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 // trainingInput is the checked input of a train run.
 type trainingInput struct {
 	table  *parquet.Table
-	labels []bool // nil without --label-column
-	size   int64
-	digest string
+	labels []bool      // nil without --label-column
+	files  []InputFile // every file read, with its size and SHA-256
+	digest string      // the file's SHA-256, or for several files the SHA-256 of their digests
 }
 
-// readTrainingInput reads the table, its labels and its digest, and makes
-// sure the file did not change while it was read.
-func readTrainingInput(o TrainOptions, cfg ResolvedConfig, log *slog.Logger) (*trainingInput, error) {
-	before, err := os.Stat(o.Input)
+// readTrainingInput resolves and reads the input files, their labels and
+// digests, and makes sure no file changed (or appeared) while they were
+// read.
+func readTrainingInput(o TrainOptions, log *slog.Logger) (*trainingInput, error) {
+	files, err := parquet.ResolveInputs(o.Inputs)
 	if err != nil {
-		return nil, inputErr(parquetMissing(o.Input, err))
+		return nil, inputErr(fmt.Errorf("read %s: %w", strings.Join(o.Inputs, ", "), err))
+	}
+	before, err := statAll(files)
+	if err != nil {
+		return nil, err
 	}
 	sel := parquet.Selection{Features: o.Features, Exclude: o.Exclude}
 	if o.Labels.Column != "" {
@@ -353,9 +358,10 @@ func readTrainingInput(o TrainOptions, cfg ResolvedConfig, log *slog.Logger) (*t
 			sel.Exclude = append(slices.Clone(sel.Exclude), o.Labels.Column)
 		}
 	}
-	table, err := parquet.ReadTable(o.Input, sel)
+	named := strings.Join(o.Inputs, ", ")
+	table, err := parquet.ReadInputs(files, sel)
 	if err != nil {
-		return nil, inputErr(err)
+		return nil, inputErr(fmt.Errorf("read %s: %w", named, err))
 	}
 	for _, s := range table.Skipped {
 		log.Info("skipping non-numeric column", "column", s.Name, "type", s.Type)
@@ -363,17 +369,74 @@ func readTrainingInput(o TrainOptions, cfg ResolvedConfig, log *slog.Logger) (*t
 	in := &trainingInput{table: table}
 	if o.Labels.Column != "" {
 		if in.labels, err = o.Labels.read(table); err != nil {
-			return nil, fmt.Errorf("%s: %w", o.Input, err)
+			return nil, fmt.Errorf("%s: %w", named, err)
 		}
 	}
-	if in.size, in.digest, err = parquet.Digest(o.Input); err != nil {
-		return nil, inputErr(err)
+	sums := sha256.New()
+	for _, f := range files {
+		size, digest, err := parquet.Digest(f.Path)
+		if err != nil {
+			return nil, inputErr(err)
+		}
+		in.files = append(in.files, InputFile{Path: f.Path, Size: size, SHA256: digest})
+		fmt.Fprintf(sums, "%s\n", digest)
 	}
-	if after, err := os.Stat(o.Input); err != nil || after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) || in.size != before.Size() {
-		return nil, fmt.Errorf("%w: %s changed while it was read; run again when the export is complete", ErrBadInput, o.Input)
+	in.digest = in.files[0].SHA256
+	if len(files) > 1 {
+		in.digest = hex.EncodeToString(sums.Sum(nil))
 	}
-	log.Info("read input", "path", o.Input, "rows", table.Rows, "features", len(table.Names), "sha256", in.digest)
+	again, err := parquet.ResolveInputs(o.Inputs)
+	if err != nil {
+		return nil, inputErr(fmt.Errorf("%s changed while it was read: %w", named, err))
+	}
+	after, err := statAll(again)
+	if err != nil {
+		return nil, err
+	}
+	if changed := changedFiles(before, after, in.files); changed != "" {
+		return nil, fmt.Errorf("%w: %s changed while it was read; run again when the export is complete", ErrBadInput, changed)
+	}
+	log.Info("read input", "files", len(files), "rows", table.Rows, "features", len(table.Names), "sha256", in.digest)
 	return in, nil
+}
+
+// fileState is what tells a file that changed from one that did not.
+type fileState struct {
+	size  int64
+	mtime time.Time
+}
+
+func statAll(files []parquet.Input) (map[string]fileState, error) {
+	out := make(map[string]fileState, len(files))
+	for _, f := range files {
+		st, err := os.Stat(f.Path)
+		if err != nil {
+			return nil, inputErr(parquetMissing(f.Path, err))
+		}
+		out[f.Path] = fileState{st.Size(), st.ModTime()}
+	}
+	return out, nil
+}
+
+// changedFiles names a file that appeared, went away or changed between
+// the two states, or whose digested size differs; "" when none did.
+func changedFiles(before, after map[string]fileState, digested []InputFile) string {
+	for p, b := range before {
+		if a, ok := after[p]; !ok || a.size != b.size || !a.mtime.Equal(b.mtime) {
+			return p
+		}
+	}
+	for p := range after {
+		if _, ok := before[p]; !ok {
+			return p + " (a new file)"
+		}
+	}
+	for _, f := range digested {
+		if f.Size != before[f.Path].size {
+			return f.Path
+		}
+	}
+	return ""
 }
 
 // dataset is the input split into the rows the model trains on and the

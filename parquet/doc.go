@@ -7,11 +7,16 @@
 //
 // # Reading
 //
-// [ReadTable] opens a Parquet file, decides which columns become features
-// according to a [Selection], and reads only those columns (plus any columns
-// to carry along untouched, [Selection.Keep]) one row group at a time, so
-// memory stays bounded by the output matrix, the kept columns and one column
-// chunk.
+// [ReadDataset] (and [ReadTable] for one argument) reads a dataset: Parquet
+// and Arrow IPC files (file and stream format, recognised by content),
+// folders read recursively, and globs, resolved by [ResolveInputs]; hive
+// partition keys in the paths (dt=2026-11-24/) become columns. It decides
+// which columns become features according to a [Selection] and the first
+// file, checks every other file against it (reporting schema drift with
+// file names), and reads only the needed columns (plus any columns to carry
+// along untouched, [Selection.Keep]) one row group or record batch at a
+// time, so memory stays bounded by the output matrix, the kept columns and
+// one batch.
 // Every numeric Arrow type (signed and unsigned integers, float16/32/64,
 // decimals, and dictionary-encoded numbers) is coerced to float32; boolean
 // columns become 0/1 when named explicitly in [Selection.Features].

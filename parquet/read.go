@@ -2,20 +2,19 @@ package parquet
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
-	pq "github.com/apache/arrow/go/v15/parquet"
-	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 )
 
@@ -93,33 +92,65 @@ const maxCells = 1 << 31
 // parquetMagic starts and ends every unencrypted Parquet file.
 var parquetMagic = []byte("PAR1")
 
-// ReadTable reads the Parquet file at path into a Table, converting the
-// columns chosen by sel to float32. It reads only the columns it needs, one
-// row group at a time.
-//
-// Errors caused by the file or its contents wrap [ErrBadInput]; errors in sel
-// itself wrap [ErrUsage].
+// ReadTable reads one input (a Parquet or Arrow IPC file, a folder or a
+// glob) into a Table; see ReadDataset.
 func ReadTable(path string, sel Selection) (*Table, error) {
-	t, err := readTable(path, sel)
+	return ReadDataset([]string{path}, sel)
+}
+
+// ReadDataset reads the files that inputs name (see ResolveInputs) into one
+// Table, converting the columns chosen by sel to float32. It reads only the
+// columns it needs, one row group or record batch at a time. The first file
+// decides the features (unless sel names them); every other file must hold
+// them, under the same names, with numeric types (widths may differ, and
+// columns may come in another order). Hive partition keys of the paths
+// become columns that sel can name.
+//
+// Errors caused by the files or their contents wrap [ErrBadInput]; errors
+// in sel itself wrap [ErrUsage].
+func ReadDataset(inputs []string, sel Selection) (*Table, error) {
+	t, err := readDataset(inputs, sel)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", strings.Join(inputs, ", "), err)
 	}
 	return t, nil
 }
 
-func readTable(path string, sel Selection) (*Table, error) {
+func readDataset(args []string, sel Selection) (*Table, error) {
 	if err := sel.validate(); err != nil {
 		return nil, err
 	}
-	f, size, err := openInput(path)
+	ins, err := ResolveInputs(args)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	if err := checkMagic(f, size); err != nil {
+	return readInputs(ins, sel, len(ins) > 1 || ins[0].Path != args[0])
+}
+
+// ReadInputs is ReadDataset for inputs already resolved by ResolveInputs.
+func ReadInputs(ins []Input, sel Selection) (*Table, error) {
+	if err := sel.validate(); err != nil {
 		return nil, err
 	}
-	return decode(f, sel)
+	if len(ins) == 0 {
+		return nil, usageError("no input files")
+	}
+	return readInputs(ins, sel, true)
+}
+
+// readInputs reads resolved inputs; nameFiles prefixes a file's errors
+// with its path.
+func readInputs(ins []Input, sel Selection, nameFiles bool) (*Table, error) {
+	d := &datasetReader{sel: sel, inputs: ins, t: &Table{}}
+	for i := range ins {
+		if err := d.readFile(i); err != nil {
+			if nameFiles {
+				return nil, fmt.Errorf("%s: %w", ins[i].Path, err)
+			}
+			return nil, err
+		}
+	}
+	return d.finish()
 }
 
 // openInput opens a regular file for reading, turning the usual failures
@@ -152,24 +183,9 @@ func openInput(path string) (*os.File, int64, error) {
 	return f, st.Size(), nil
 }
 
-// checkMagic verifies the "PAR1" markers at both ends of the file and
-// explains what the file looks like when they are missing.
-func checkMagic(f *os.File, size int64) error {
-	if size == 0 {
-		return badInput("the file is empty; expected a Parquet file")
-	}
-	head := make([]byte, 512)
-	n, err := f.ReadAt(head, 0)
-	if err != nil && err != io.EOF {
-		return badInput("cannot read the file: %w", err)
-	}
-	head = head[:n]
-	if !bytes.HasPrefix(head, parquetMagic) {
-		if looksLikeText(head) {
-			return badInput("not a Parquet file: it looks like a text file (CSV?); convert it to Parquet first, e.g. with DuckDB or pandas")
-		}
-		return badInput("not a Parquet file: it does not start with the Parquet magic bytes \"PAR1\"")
-	}
+// checkParquetTail verifies the "PAR1" marker at the end of a file that
+// starts with one.
+func checkParquetTail(f *os.File, size int64) error {
 	if size < 12 {
 		return badInput("the file is truncated: %d bytes is too small for a Parquet file; re-create it", size)
 	}
@@ -198,142 +214,279 @@ func looksLikeText(b []byte) bool {
 	return utf8.Valid(b)
 }
 
-// role says how a file column is used.
+// role says how a column is used.
 type role struct {
-	field   int // index into the pqarrow manifest's top-level fields
 	name    string
 	feature int // position in Table.Names, or -1
 	kept    int // position in Selection.Keep, or -1
-	leaves  map[int]bool
 }
 
-// decode reads a file whose magic bytes have been checked. It turns panics
-// inside Arrow into ErrBadInput errors.
-func decode(f *os.File, sel Selection) (t *Table, err error) {
+// datasetReader accumulates the files of a dataset into one Table.
+type datasetReader struct {
+	sel    Selection
+	inputs []Input
+	t      *Table
+	roles  []role
+	first  []arrow.Field // the first file's fields, partition keys last
+	stats  []valueStats
+
+	keptFields []arrow.Field
+	keptChunks [][]arrow.Array
+	keptMixed  []bool // a kept column whose type differs between files
+}
+
+// fieldsOf returns a file's fields followed by its partition keys.
+func (d *datasetReader) fieldsOf(src batchSource, in Input) []arrow.Field {
+	fields := slices.Clone(src.fields())
+	for k, p := range in.Partition {
+		dt := arrow.DataType(arrow.BinaryTypes.String)
+		if partitionIsInt(d.inputs, k) {
+			dt = arrow.PrimitiveTypes.Int64
+		}
+		fields = append(fields, arrow.Field{Name: p.Key, Type: dt, Metadata: partitionMeta})
+	}
+	return fields
+}
+
+// partitionMeta marks the fields made from hive partition keys.
+var partitionMeta = arrow.NewMetadata([]string{"vaejob.partition"}, []string{"true"})
+
+func isPartition(f arrow.Field) bool { return f.Metadata.FindKey("vaejob.partition") >= 0 }
+
+// readFile reads input i, turning panics inside Arrow into ErrBadInput.
+func (d *datasetReader) readFile(i int) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			t = nil
-			err = badInput("the Parquet file is corrupt (the decoder failed: %v); re-create or re-download it", r)
+			err = badInput("the file is corrupt (the decoder failed: %v); re-create or re-download it", r)
 		}
 	}()
-
-	mem := memory.DefaultAllocator
-	pf, err := file.NewParquetReader(f, file.WithReadProps(pq.NewReaderProperties(mem)))
+	in := d.inputs[i]
+	f, _, err := openInput(in.Path)
 	if err != nil {
-		return nil, badInput("the Parquet footer is corrupt or truncated (%w); re-create or re-download the file", err)
+		return err
 	}
-	// pf is not closed: closing it would close f, which the caller owns.
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, mem)
+	defer f.Close()
+	src, err := openSource(f, in)
 	if err != nil {
-		return nil, badInput("the Parquet schema is unsupported or corrupt: %w", err)
+		return err
 	}
-
-	t = &Table{}
-	roles, err := plan(fr.Manifest.Fields, sel, t)
-	if err != nil {
-		return nil, err
-	}
-
-	md := pf.MetaData()
-	var rows int64
-	for rg := 0; rg < pf.NumRowGroups(); rg++ {
-		n := md.RowGroup(rg).NumRows()
-		if n < 0 {
-			return nil, badInput("the Parquet footer is corrupt: row group %d claims %d rows; re-create the file", rg, n)
+	fields := d.fieldsOf(src, in)
+	var idx []int // the field index of each role in this file
+	if i == 0 {
+		if d.roles, idx, err = plan(fields, d.sel, d.t); err != nil {
+			return err
 		}
-		rows += n
+		d.first = fields
+		d.stats = make([]valueStats, len(d.t.Names))
+		d.keptFields = make([]arrow.Field, len(d.sel.Keep))
+		d.keptChunks = make([][]arrow.Array, len(d.sel.Keep))
+		d.keptMixed = make([]bool, len(d.sel.Keep))
+	} else if idx, err = d.match(fields, in); err != nil {
+		return err
 	}
-	nf := len(t.Names)
-	if rows == 0 {
-		return nil, badInput("the file has no rows; a non-empty table is needed")
+	nf := len(d.t.Names)
+	if h := src.rowsHint(); h > 0 && int64(d.t.Rows)+h > maxCells/int64(nf) {
+		return badInput("the input is too large: %d rows × %d features exceeds %d values; select fewer rows or features", int64(d.t.Rows)+h, nf, int64(maxCells))
 	}
-	if rows > maxCells/int64(nf) {
-		return nil, badInput("the file is too large: %d rows × %d features exceeds %d values; select fewer rows or features", rows, nf, int64(maxCells))
+	var want []int
+	for _, fi := range idx {
+		if !isPartition(fields[fi]) {
+			want = append(want, fi)
+		}
 	}
-	t.Rows = int(rows)
-	t.Data = make([]float32, t.Rows*nf)
-
-	stats := make([]valueStats, nf)
-	keptFields := make([]arrow.Field, len(sel.Keep))
-	keptChunks := make([][]arrow.Array, len(sel.Keep))
-	ctx := context.Background()
-	off := 0
-	for rg := 0; rg < pf.NumRowGroups(); rg++ {
-		n := int(md.RowGroup(rg).NumRows())
-		for _, r := range roles {
-			field, chunks, err := readChunk(ctx, fr, r, rg, n)
-			if err != nil {
-				return nil, err
+	for batch := 0; ; batch++ {
+		n, cols, err := src.next(want)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			continue
+		}
+		if int64(d.t.Rows+n) > maxCells/int64(nf) {
+			return badInput("the input is too large: more than %d rows × %d features exceeds %d values; select fewer rows or features", d.t.Rows+n, nf, int64(maxCells))
+		}
+		off := len(d.t.Data)
+		d.t.Data = slices.Grow(d.t.Data, n*nf)[:off+n*nf]
+		for r, fi := range idx {
+			chunks := cols[fi]
+			if isPartition(fields[fi]) {
+				p := in.Partition[fi-len(src.fields())]
+				iv, _ := strconv.ParseInt(p.Value, 10, 64)
+				chunks = []arrow.Array{constantArray(fields[fi].Type, p.Value, iv, n)}
 			}
-			if r.feature >= 0 {
-				pos := 0
-				for _, c := range chunks {
-					dst := t.Data[(off+pos)*nf+r.feature:]
-					if err := toFloat32(c, dst, nf, &stats[r.feature]); err != nil {
-						return nil, badInput("column %q: %w", r.name, err)
-					}
-					pos += c.Len()
-				}
-			}
-			if r.kept >= 0 {
-				if rg == 0 {
-					keptFields[r.kept] = field
-				} else if !arrow.TypeEqual(keptFields[r.kept].Type, field.Type) {
-					return nil, badInput("the Parquet file is corrupt: column %q changes type between row groups", r.name)
-				}
-				keptChunks[r.kept] = append(keptChunks[r.kept], chunks...)
+			if err := d.add(d.roles[r], fields[fi], chunks, off, n, batch); err != nil {
+				return err
 			}
 		}
-		off += n
+		d.t.Rows += n
 	}
+	return nil
+}
 
-	if !sel.AllowMissing {
-		if err := checkStats(t.Names, stats); err != nil {
+// add converts one column of a batch into the feature matrix at offset off
+// and keeps it when it is kept.
+func (d *datasetReader) add(r role, field arrow.Field, chunks []arrow.Array, off, n, batch int) error {
+	nf := len(d.t.Names)
+	if r.feature >= 0 {
+		pos := 0
+		for _, c := range chunks {
+			dst := d.t.Data[off+pos*nf+r.feature:]
+			if err := toFloat32(c, dst, nf, &d.stats[r.feature]); err != nil {
+				return badInput("column %q: %w", r.name, err)
+			}
+			pos += c.Len()
+		}
+		if pos != n {
+			return badInput("the file is corrupt: column %q has %d rows in batch %d, not %d", r.name, pos, batch, n)
+		}
+	}
+	if r.kept >= 0 {
+		k := r.kept
+		switch {
+		case d.keptFields[k].Type == nil:
+			d.keptFields[k] = field
+		case !arrow.TypeEqual(d.keptFields[k].Type, field.Type):
+			d.keptMixed[k] = true
+		}
+		d.keptChunks[k] = append(d.keptChunks[k], chunks...)
+	}
+	return nil
+}
+
+// match finds the columns of the first file in a later one. A missing
+// column or one whose type cannot stand in for the first file's is an
+// error naming both files; other differences (order, integer or float
+// widths) are handled.
+func (d *datasetReader) match(fields []arrow.Field, in Input) ([]int, error) {
+	byName := map[string]int{}
+	for i, f := range fields {
+		byName[f.Name] = i
+	}
+	first := d.inputs[0].Path
+	idx := make([]int, len(d.roles))
+	var missing []string
+	for r, role := range d.roles {
+		fi, ok := byName[role.name]
+		if !ok {
+			missing = append(missing, role.name)
+			continue
+		}
+		idx[r] = fi
+		if role.feature >= 0 && !isConvertible(fields[fi].Type) {
+			was := d.first[slices.IndexFunc(d.first, func(f arrow.Field) bool { return f.Name == role.name })].Type
+			return nil, badInput("column %q changed type: it is %s in %s but %s in %s; features must be numeric in every file",
+				role.name, typeName(was), first, typeName(fields[fi].Type), in.Path)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, badInput("the schema drifted: %s lacks %s, which %s has; fix the export or leave the column out", in.Path, quoteList(missing), first)
+	}
+	return idx, nil
+}
+
+// finish checks the accumulated table and assembles the kept columns.
+func (d *datasetReader) finish() (*Table, error) {
+	t := d.t
+	if t.Rows == 0 {
+		return nil, badInput("the input has no rows; a non-empty table is needed")
+	}
+	if !d.sel.AllowMissing {
+		if err := checkStats(t.Names, d.stats); err != nil {
 			return nil, err
 		}
 	}
-
-	cols := make([]arrow.Column, len(sel.Keep))
-	for k := range sel.Keep {
-		ch := arrow.NewChunked(keptFields[k].Type, keptChunks[k])
-		cols[k] = *arrow.NewColumn(keptFields[k], ch)
+	cols := make([]arrow.Column, len(d.sel.Keep))
+	for k := range d.sel.Keep {
+		field, chunks := d.keptFields[k], d.keptChunks[k]
+		if d.keptMixed[k] {
+			var err error
+			if field, chunks, err = unifyKept(field, chunks); err != nil {
+				return nil, err
+			}
+		}
+		ch := arrow.NewChunked(field.Type, chunks)
+		field.Metadata = arrow.Metadata{}
+		cols[k] = *arrow.NewColumn(field, ch)
 		ch.Release()
 	}
-	t.Kept = array.NewTable(arrow.NewSchema(keptFields, nil), cols, rows)
+	fields := make([]arrow.Field, len(cols))
+	for k := range cols {
+		fields[k] = cols[k].Field()
+	}
+	t.Kept = array.NewTable(arrow.NewSchema(fields, nil), cols, int64(t.Rows))
 	return t, nil
 }
 
-// readChunk reads column r of row group rg, which must hold n rows.
-func readChunk(ctx context.Context, fr *pqarrow.FileReader, r role, rg, n int) (arrow.Field, []arrow.Array, error) {
-	rdr, err := fr.GetFieldReader(ctx, r.field, r.leaves, []int{rg})
-	if err != nil {
-		return arrow.Field{}, nil, badInput("column %q, row group %d: %w", r.name, rg, err)
+// unifyKept converts the chunks of a kept column whose type differs between
+// files to float64 (numbers) or strings (text), or fails.
+func unifyKept(field arrow.Field, chunks []arrow.Array) (arrow.Field, []arrow.Array, error) {
+	numeric, text := true, true
+	for _, c := range chunks {
+		numeric = numeric && isConvertible(c.DataType())
+		text = text && isText(c.DataType())
 	}
-	if rdr == nil {
-		return arrow.Field{}, nil, badInput("column %q, row group %d: no data found", r.name, rg)
+	mem := memory.DefaultAllocator
+	out := make([]arrow.Array, len(chunks))
+	switch {
+	case numeric:
+		for i, c := range chunks {
+			value, _ := valueFunc(c)
+			b := array.NewFloat64Builder(mem)
+			for j := 0; j < c.Len(); j++ {
+				if c.IsNull(j) {
+					b.AppendNull()
+				} else {
+					b.Append(value(j))
+				}
+			}
+			out[i] = b.NewArray()
+			b.Release()
+		}
+		field.Type = arrow.PrimitiveTypes.Float64
+	case text:
+		for i, c := range chunks {
+			str := formatter(c)
+			b := array.NewStringBuilder(mem)
+			for j := 0; j < c.Len(); j++ {
+				if c.IsNull(j) {
+					b.AppendNull()
+				} else {
+					b.Append(str(j))
+				}
+			}
+			out[i] = b.NewArray()
+			b.Release()
+		}
+		field.Type = arrow.BinaryTypes.String
+	default:
+		return field, nil, badInput("column %q has incompatible types in different files (%s and %s)", field.Name, typeName(chunks[0].DataType()), typeName(chunks[len(chunks)-1].DataType()))
 	}
-	defer rdr.Release()
-	ch, err := fr.ReadColumn([]int{rg}, rdr)
-	if err != nil {
-		return arrow.Field{}, nil, badInput("column %q, row group %d is corrupt: %w", r.name, rg, err)
-	}
-	if ch.Len() != n {
-		ch.Release()
-		return arrow.Field{}, nil, badInput("the Parquet file is corrupt: column %q has %d rows in row group %d, the footer says %d", r.name, ch.Len(), rg, n)
-	}
-	// The chunks outlive ch; with the Go allocator the garbage collector
-	// frees them once they are no longer referenced.
-	return *rdr.Field(), ch.Chunks(), nil
+	return field, out, nil
 }
 
-// plan resolves sel against the file's top-level fields. It fills t.Names
-// and t.Skipped and returns one role per column to read, in file order.
-func plan(fields []pqarrow.SchemaField, sel Selection, t *Table) ([]role, error) {
+func isText(dt arrow.DataType) bool {
+	switch dt.ID() {
+	case arrow.STRING, arrow.LARGE_STRING, arrow.STRING_VIEW:
+		return true
+	case arrow.DICTIONARY:
+		return isText(dt.(*arrow.DictionaryType).ValueType)
+	}
+	return false
+}
+
+// plan resolves sel against the first file's top-level fields. It fills
+// t.Names and t.Skipped and returns one role per column to read, in file
+// order, with the index of its field. Partition keys are never features by
+// default, only when named.
+func plan(fields []arrow.Field, sel Selection, t *Table) ([]role, []int, error) {
 	byName := make(map[string][]int, len(fields))
 	all := make([]string, len(fields))
 	for i, f := range fields {
-		all[i] = f.Field.Name
-		byName[f.Field.Name] = append(byName[f.Field.Name], i)
+		all[i] = f.Name
+		byName[f.Name] = append(byName[f.Name], i)
 	}
 	// lookup resolves names that must exist exactly once in the file.
 	lookup := func(what string, names []string) ([]int, error) {
@@ -357,29 +510,29 @@ func plan(fields []pqarrow.SchemaField, sel Selection, t *Table) ([]role, error)
 
 	keepIdx, err := lookup("kept", sel.Keep)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	var featIdx []int
 	if len(sel.Features) > 0 {
 		featIdx, err = lookup("feature", sel.Features)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var wrong []string
 		for i, fi := range featIdx {
-			if dt := fields[fi].Field.Type; !isConvertible(dt) {
+			if dt := fields[fi].Type; !isConvertible(dt) {
 				wrong = append(wrong, fmt.Sprintf("%q is %s", sel.Features[i], typeName(dt)))
 			}
 		}
 		if len(wrong) > 0 {
-			return nil, badInput("feature columns must be numeric (integer, float, decimal or bool), but %s; leave them out of the features", strings.Join(wrong, ", "))
+			return nil, nil, badInput("feature columns must be numeric (integer, float, decimal or bool), but %s; leave them out of the features", strings.Join(wrong, ", "))
 		}
 		t.Names = append([]string(nil), sel.Features...)
 	} else {
 		exIdx, err := lookup("excluded", sel.Exclude)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		excluded := make(map[int]bool, len(exIdx))
 		for _, i := range exIdx {
@@ -387,9 +540,12 @@ func plan(fields []pqarrow.SchemaField, sel Selection, t *Table) ([]role, error)
 		}
 		numeric := 0
 		for i, f := range fields {
-			if !isNumeric(f.Field.Type) {
+			if isPartition(f) {
+				continue
+			}
+			if !isNumeric(f.Type) {
 				if !excluded[i] {
-					t.Skipped = append(t.Skipped, SkippedColumn{Name: f.Field.Name, Type: typeName(f.Field.Type)})
+					t.Skipped = append(t.Skipped, SkippedColumn{Name: f.Name, Type: typeName(f.Type)})
 				}
 				continue
 			}
@@ -397,17 +553,17 @@ func plan(fields []pqarrow.SchemaField, sel Selection, t *Table) ([]role, error)
 			if excluded[i] {
 				continue
 			}
-			if n := len(byName[f.Field.Name]); n > 1 {
-				return nil, badInput("column name %q appears %d times in the file; column names must be unique", f.Field.Name, n)
+			if n := len(byName[f.Name]); n > 1 {
+				return nil, nil, badInput("column name %q appears %d times in the file; column names must be unique", f.Name, n)
 			}
 			featIdx = append(featIdx, i)
-			t.Names = append(t.Names, f.Field.Name)
+			t.Names = append(t.Names, f.Name)
 		}
 		switch {
 		case numeric == 0:
-			return nil, badInput("the file has no numeric columns (columns: %s); features must be integer, float or decimal columns", describe(fields))
+			return nil, nil, badInput("the file has no numeric columns (columns: %s); features must be integer, float or decimal columns", describe(fields))
 		case len(featIdx) == 0:
-			return nil, badInput("every numeric column was excluded; exclude fewer columns")
+			return nil, nil, badInput("every numeric column was excluded; exclude fewer columns")
 		}
 	}
 
@@ -415,7 +571,7 @@ func plan(fields []pqarrow.SchemaField, sel Selection, t *Table) ([]role, error)
 	get := func(fi int) *role {
 		r, ok := roles[fi]
 		if !ok {
-			r = &role{field: fi, name: fields[fi].Field.Name, feature: -1, kept: -1, leaves: leaves(&fields[fi])}
+			r = &role{name: fields[fi].Name, feature: -1, kept: -1}
 			roles[fi] = r
 		}
 		return r
@@ -427,12 +583,14 @@ func plan(fields []pqarrow.SchemaField, sel Selection, t *Table) ([]role, error)
 		get(fi).kept = k
 	}
 	out := make([]role, 0, len(roles))
+	var idx []int
 	for i := range fields {
 		if r, ok := roles[i]; ok {
 			out = append(out, *r)
+			idx = append(idx, i)
 		}
 	}
-	return out, nil
+	return out, idx, nil
 }
 
 // leaves collects the leaf column indices under f.
@@ -475,14 +633,14 @@ func missingColumns(what string, missing, all []string) error {
 }
 
 // describe lists fields with their types for error messages.
-func describe(fields []pqarrow.SchemaField) string {
+func describe(fields []arrow.Field) string {
 	parts := make([]string, 0, len(fields))
 	for i, f := range fields {
 		if i == maxListed {
 			parts = append(parts, fmt.Sprintf("... and %d more", len(fields)-maxListed))
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%q %s", f.Field.Name, typeName(f.Field.Type)))
+		parts = append(parts, fmt.Sprintf("%q %s", f.Name, typeName(f.Type)))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -337,7 +337,7 @@ func TestReadTableBadInput(t *testing.T) {
 		{
 			name:  "directory",
 			setup: func(t *testing.T) string { return t.TempDir() },
-			want:  ErrBadInput, msgs: []string{"is a directory"},
+			want:  ErrBadInput, msgs: []string{"holds no data files"},
 		},
 		{
 			name:  "empty file",

@@ -135,7 +135,7 @@ func run(data, tmp string, opts jobs.TrainOptions, r result) result {
 		r.err = err
 		return r
 	}
-	opts.Input = filepath.Join(dir, "train.parquet")
+	opts.Inputs = []string{filepath.Join(dir, "train.parquet")}
 	opts.Out = filepath.Join(tmp, fmt.Sprintf("%s-%d-%d", r.dataset, r.seed, r.jobSeed))
 	opts.Exclude = append(exclude, "label")
 	opts.Seed = r.jobSeed

@@ -143,7 +143,7 @@ func trainCommand() *cli.Command {
 		OnUsageError: onUsageError,
 		Usage:        "train a model on a Parquet table and publish OUT/runs/<run-id> and OUT/latest",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "input", Usage: "Parquet file to train on", EnvVars: env("INPUT")},
+			&cli.StringSliceFlag{Name: "input", Usage: "data to train on: a Parquet or Arrow IPC file, a folder (read recursively) or a glob; repeat for several", EnvVars: env("INPUT")},
 			&cli.StringFlag{Name: "out", Usage: "output directory (holds runs/ and latest)", EnvVars: env("OUT")},
 			&cli.StringFlag{Name: "features", Usage: "comma-separated feature columns (default: every numeric column)", EnvVars: env("FEATURES")},
 			&cli.StringFlag{Name: "exclude", Usage: "comma-separated columns to leave out of the default selection", EnvVars: env("EXCLUDE")},
@@ -217,7 +217,7 @@ func trainCommand() *cli.Command {
 			}
 			opts := jobs.TrainOptions{
 				Model:              model,
-				Input:              c.String("input"),
+				Inputs:             c.StringSlice("input"),
 				Out:                c.String("out"),
 				Features:           features,
 				Exclude:            exclude,

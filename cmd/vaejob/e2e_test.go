@@ -176,7 +176,7 @@ func TestTrainBadInput(t *testing.T) {
 		want  []string // substrings of stderr
 	}{
 		{"missing file", filepath.Join(dir, "nope.parquet"), nil, 3, []string{"nope.parquet", "does not exist"}},
-		{"directory", dir, nil, 3, []string{"directory"}},
+		{"directory", dir, nil, 3, []string{"table.csv", "not a Parquet file"}},
 		{"not parquet", notParquet, nil, 3, []string{"not a Parquet file"}},
 		{"missing column", writeParquet(t, dir, "good1.parquet", goodColumns(50)), []string{"--features", "a,zzz"}, 3, []string{"zzz"}},
 		{"non-numeric column", writeParquet(t, dir, "good2.parquet", goodColumns(50)), []string{"--features", "a,tag"}, 3, []string{"tag", "string"}},
@@ -565,5 +565,45 @@ func TestLatestMustBeALink(t *testing.T) {
 				t.Errorf("--out changed:\nbefore %v\nafter  %v", before, after)
 			}
 		})
+	}
+}
+
+// TestTrainOnPartitionedFolder trains on a hive-partitioned folder of
+// Parquet parts (with Spark's _SUCCESS marker) and checks that run.json
+// lists every file with its digest.
+func TestTrainOnPartitionedFolder(t *testing.T) {
+	dir := t.TempDir()
+	for _, day := range []string{"2026-11-23", "2026-11-24"} {
+		part := filepath.Join(dir, "export", "dt="+day)
+		os.MkdirAll(part, 0o755)
+		writeParquet(t, part, "part-0.parquet", goodColumns(60))
+	}
+	os.WriteFile(filepath.Join(dir, "export", "_SUCCESS"), nil, 0o644)
+	out := filepath.Join(dir, "out")
+	r := vaejob(t, "train", "--input", filepath.Join(dir, "export"), "--out", out, "--preset", "tutorial", "--epochs", "2", "--run-id", "p")
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "runs", "p", "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Inputs []struct {
+			Path   string
+			SHA256 string
+		}
+		Rows     struct{ Read int }
+		Features []string
+		Skipped  []struct{ Name string } `json:"skipped_columns"`
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Inputs) != 2 || !strings.Contains(rec.Inputs[1].Path, "dt=2026-11-24") || len(rec.Inputs[0].SHA256) != 64 {
+		t.Errorf("inputs %+v", rec.Inputs)
+	}
+	if rec.Rows.Read != 120 || strings.Join(rec.Features, ",") != "a,b" {
+		t.Errorf("rows %d features %v (the partition key dt must not be a feature)", rec.Rows.Read, rec.Features)
 	}
 }

@@ -1,0 +1,206 @@
+package parquet
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/ipc"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	pq "github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/file"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+)
+
+// batchSource reads one file batch by batch (a Parquet row group, an Arrow
+// record batch), only the columns asked for.
+type batchSource interface {
+	// fields returns the file's top-level fields, in file order.
+	fields() []arrow.Field
+	// next reads the next batch: its row count and, for each wanted field
+	// index, its arrays (one or more chunks). It returns io.EOF after the
+	// last batch.
+	next(want []int) (rows int, cols map[int][]arrow.Array, err error)
+	// rowsHint is the file's row count when the format records it, else -1.
+	rowsHint() int64
+}
+
+// openSource opens in for reading batch by batch; the caller closes f.
+func openSource(f *os.File, in Input) (batchSource, error) {
+	switch in.Format {
+	case FormatParquet:
+		return openParquet(f)
+	case FormatArrowFile:
+		r, err := ipc.NewFileReader(f, ipc.WithAllocator(memory.DefaultAllocator))
+		if err != nil {
+			return nil, badInput("the Arrow IPC file is corrupt or truncated (%v); re-create it", err)
+		}
+		return &arrowFileSource{r: r}, nil
+	case FormatArrowStream:
+		r, err := ipc.NewReader(f, ipc.WithAllocator(memory.DefaultAllocator))
+		if err != nil {
+			return nil, badInput("the Arrow IPC stream is corrupt or truncated (%v); re-create it", err)
+		}
+		return &arrowStreamSource{r: r}, nil
+	}
+	return nil, badInput("unknown format %q", in.Format)
+}
+
+// parquetSource reads a Parquet file one row group at a time.
+type parquetSource struct {
+	pf     *file.Reader
+	fr     *pqarrow.FileReader
+	leaves []map[int]bool // leaf columns of each top-level field
+	fs     []arrow.Field
+	rg     int
+}
+
+func openParquet(f *os.File) (*parquetSource, error) {
+	mem := memory.DefaultAllocator
+	pf, err := file.NewParquetReader(f, file.WithReadProps(pq.NewReaderProperties(mem)))
+	if err != nil {
+		return nil, badInput("the Parquet footer is corrupt or truncated (%w); re-create or re-download the file", err)
+	}
+	// pf is not closed: closing it would close f, which the caller owns.
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, mem)
+	if err != nil {
+		return nil, badInput("the Parquet schema is unsupported or corrupt: %w", err)
+	}
+	s := &parquetSource{pf: pf, fr: fr}
+	for i := range fr.Manifest.Fields {
+		s.fs = append(s.fs, *fr.Manifest.Fields[i].Field)
+		s.leaves = append(s.leaves, leaves(&fr.Manifest.Fields[i]))
+	}
+	md := pf.MetaData()
+	for rg := 0; rg < pf.NumRowGroups(); rg++ {
+		if n := md.RowGroup(rg).NumRows(); n < 0 {
+			return nil, badInput("the Parquet footer is corrupt: row group %d claims %d rows; re-create the file", rg, n)
+		}
+	}
+	return s, nil
+}
+
+func (s *parquetSource) fields() []arrow.Field { return s.fs }
+
+func (s *parquetSource) rowsHint() int64 { return s.pf.NumRows() }
+
+func (s *parquetSource) next(want []int) (int, map[int][]arrow.Array, error) {
+	if s.rg >= s.pf.NumRowGroups() {
+		return 0, nil, io.EOF
+	}
+	rg := s.rg
+	s.rg++
+	n := int(s.pf.MetaData().RowGroup(rg).NumRows())
+	cols := make(map[int][]arrow.Array, len(want))
+	for _, fi := range want {
+		chunks, err := s.readChunk(fi, rg, n)
+		if err != nil {
+			return 0, nil, err
+		}
+		cols[fi] = chunks
+	}
+	return n, cols, nil
+}
+
+// readChunk reads field fi of row group rg, which must hold n rows.
+func (s *parquetSource) readChunk(fi, rg, n int) ([]arrow.Array, error) {
+	name := s.fs[fi].Name
+	rdr, err := s.fr.GetFieldReader(context.Background(), fi, s.leaves[fi], []int{rg})
+	if err != nil {
+		return nil, badInput("column %q, row group %d: %w", name, rg, err)
+	}
+	if rdr == nil {
+		return nil, badInput("column %q, row group %d: no data found", name, rg)
+	}
+	defer rdr.Release()
+	ch, err := s.fr.ReadColumn([]int{rg}, rdr)
+	if err != nil {
+		return nil, badInput("column %q, row group %d is corrupt: %w", name, rg, err)
+	}
+	if ch.Len() != n {
+		ch.Release()
+		return nil, badInput("the Parquet file is corrupt: column %q has %d rows in row group %d, the footer says %d", name, ch.Len(), rg, n)
+	}
+	// The chunks outlive ch; with the Go allocator the garbage collector
+	// frees them once they are no longer referenced.
+	return ch.Chunks(), nil
+}
+
+// arrowFileSource reads an Arrow IPC file one record batch at a time.
+type arrowFileSource struct {
+	r *ipc.FileReader
+	i int
+}
+
+func (s *arrowFileSource) fields() []arrow.Field { return s.r.Schema().Fields() }
+
+func (s *arrowFileSource) rowsHint() int64 { return -1 }
+
+func (s *arrowFileSource) next(want []int) (int, map[int][]arrow.Array, error) {
+	if s.i >= s.r.NumRecords() {
+		return 0, nil, io.EOF
+	}
+	rec, err := s.r.RecordAt(s.i)
+	s.i++
+	if err != nil {
+		return 0, nil, badInput("record batch %d of the Arrow file is corrupt: %v", s.i-1, err)
+	}
+	return recordColumns(rec, want)
+}
+
+// arrowStreamSource reads an Arrow IPC stream one record batch at a time.
+type arrowStreamSource struct {
+	r *ipc.Reader
+}
+
+func (s *arrowStreamSource) fields() []arrow.Field { return s.r.Schema().Fields() }
+
+func (s *arrowStreamSource) rowsHint() int64 { return -1 }
+
+func (s *arrowStreamSource) next(want []int) (int, map[int][]arrow.Array, error) {
+	if !s.r.Next() {
+		if err := s.r.Err(); err != nil && !errors.Is(err, io.EOF) {
+			return 0, nil, badInput("the Arrow stream is corrupt or truncated: %v", err)
+		}
+		return 0, nil, io.EOF
+	}
+	rec := s.r.Record()
+	rec.Retain() // the reader releases it at the next call
+	return recordColumns(rec, want)
+}
+
+// recordColumns takes the wanted columns out of rec, which it releases.
+func recordColumns(rec arrow.Record, want []int) (int, map[int][]arrow.Array, error) {
+	defer rec.Release()
+	cols := make(map[int][]arrow.Array, len(want))
+	for _, fi := range want {
+		c := rec.Column(fi)
+		c.Retain()
+		cols[fi] = []arrow.Array{c}
+	}
+	return int(rec.NumRows()), cols, nil
+}
+
+// constantArray returns an array of n copies of v (string or int64).
+func constantArray(dt arrow.DataType, v string, iv int64, n int) arrow.Array {
+	mem := memory.DefaultAllocator
+	if dt.ID() == arrow.INT64 {
+		b := array.NewInt64Builder(mem)
+		defer b.Release()
+		b.Reserve(n)
+		for range n {
+			b.UnsafeAppend(iv)
+		}
+		return b.NewArray()
+	}
+	b := array.NewStringBuilder(mem)
+	defer b.Release()
+	b.Reserve(n)
+	for range n {
+		b.Append(v)
+	}
+	return b.NewArray()
+}
