@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"log/slog"
@@ -41,6 +42,9 @@ type TrainOptions struct {
 	Labels Labels
 	// TrainOn is TrainOnAll (default) or TrainOnNormal (needs Labels).
 	TrainOn string
+	// Missing is the policy for missing feature values: MissingFail
+	// (default), MissingDropRows or MissingImputeMedian.
+	Missing string
 
 	// Force redoes a run id that already finished.
 	Force bool
@@ -105,6 +109,13 @@ func setIf[T any](dst *T, v *T) {
 	}
 }
 
+// Policies for missing feature values (null, NaN, ±Inf).
+const (
+	MissingFail         = "fail"
+	MissingDropRows     = "drop-rows"
+	MissingImputeMedian = "impute-median"
+)
+
 // What a labelled run trains on.
 const (
 	TrainOnAll    = "all"
@@ -144,6 +155,7 @@ type ResolvedConfig struct {
 	LabelColumn        string     `json:"label_column,omitempty"`
 	NormalValue        string     `json:"normal_value,omitempty"`
 	TrainOn            string     `json:"train_on"`
+	Missing            string     `json:"missing"`
 	Gate               GateConfig `json:"gate"`
 	Keep               int        `json:"keep,omitempty"`
 	Timeout            string     `json:"timeout,omitempty"`
@@ -243,6 +255,10 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 			return ResolvedConfig{}, err
 		}
 	}
+	missing := cmp.Or(o.Missing, MissingFail)
+	if !slices.Contains([]string{MissingFail, MissingDropRows, MissingImputeMedian}, missing) {
+		return usage("--missing %q: want fail, drop-rows or impute-median", o.Missing)
+	}
 	if err := o.Gate.check(); err != nil {
 		return ResolvedConfig{}, err
 	}
@@ -275,6 +291,7 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 		LabelColumn:        o.Labels.Column,
 		NormalValue:        o.Labels.Normal,
 		TrainOn:            trainOn,
+		Missing:            missing,
 		Gate:               o.Gate.resolved(),
 		Keep:               o.Keep,
 		Timeout:            timeoutString(o.Timeout),

@@ -29,6 +29,7 @@ type RunRecord struct {
 	Features   []string        `json:"features"`
 	Skipped    []SkippedCol    `json:"skipped_columns"`
 	Labels     *LabelRecord    `json:"labels,omitempty"`
+	Missing    *MissingRecord  `json:"missing"`
 	Scaler     pipeline.Scaler `json:"scaler"`
 	// ConstantInTraining lists features constant on the training rows but
 	// not on the whole table; the scaler uses scale 1 for them.
@@ -53,6 +54,20 @@ type LabelRecord struct {
 	TrainOn             string `json:"train_on"`
 	TrainAnomalies      int    `json:"anomalies_in_training_split"`
 	ValidationAnomalies int    `json:"anomalies_in_validation_split"`
+}
+
+// MissingRecord says how missing feature values (null, NaN, ±Inf) were
+// handled.
+type MissingRecord struct {
+	Policy string `json:"policy"` // fail, drop-rows or impute-median
+	// PerColumn counts the missing values of each feature that has any.
+	PerColumn       map[string]int `json:"per_column"`
+	RowsWithMissing int            `json:"rows_with_missing"`
+	RowsDropped     int            `json:"rows_dropped"`
+	// Values are the training medians that replace missing values, in
+	// training and, inside the ONNX graph, in serving; set under
+	// impute-median when a value was missing.
+	Values map[string]float32 `json:"imputation_values,omitempty"`
 }
 
 // InputFile identifies one input file by size and content digest.

@@ -206,6 +206,7 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 	}
 	trainDone := time.Now()
 	model.Scaler = ds.scaler
+	model.Imputation = ds.imputation
 
 	// Threshold and metrics on the validation rows.
 	// A row scored NaN or ±Inf is left out of the threshold and the
@@ -275,6 +276,7 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 		Features:           in.table.Names,
 		Skipped:            skippedCols(in.table.Skipped),
 		Labels:             ds.labelRecord,
+		Missing:            ds.missing,
 		Scaler:             ds.scaler,
 		ConstantInTraining: ds.constantInTraining,
 		Training:           TrainingRecord{Epochs: history, BatchSize: min(cfg.BatchSize, ds.rows.Train)},
@@ -351,7 +353,7 @@ func readTrainingInput(o TrainOptions, log *slog.Logger) (*trainingInput, error)
 	if err != nil {
 		return nil, err
 	}
-	sel := parquet.Selection{Features: o.Features, Exclude: o.Exclude}
+	sel := parquet.Selection{Features: o.Features, Exclude: o.Exclude, AllowMissing: cmp.Or(o.Missing, MissingFail) != MissingFail}
 	if o.Labels.Column != "" {
 		sel.Keep = []string{o.Labels.Column}
 		if len(sel.Features) == 0 && !slices.Contains(sel.Exclude, o.Labels.Column) {
@@ -446,6 +448,8 @@ type dataset struct {
 	train, val         []float32 // raw rows, row-major
 	valLabels          []bool    // nil without labels
 	scaler             pipeline.Scaler
+	imputation         []float32 // per-feature medians under impute-median
+	missing            *MissingRecord
 	constantInTraining []string
 	rows               RowCounts
 	labelRecord        *LabelRecord
@@ -454,15 +458,18 @@ type dataset struct {
 func prepare(in *trainingInput, cfg ResolvedConfig, log *slog.Logger) (*dataset, error) {
 	t := in.table
 	d := len(t.Names)
+	ds := &dataset{}
+	read := t.Rows
+	missing, err := applyMissingPolicy(in, cfg.Missing, log)
+	if err != nil {
+		return nil, err
+	}
+	ds.missing = missing
 	split, err := pipeline.RandomSplit(t.Rows, cfg.ValidationFraction, streamRand(cfg.Seed, "split"))
 	if err != nil {
 		return nil, kind(ErrBadInput, err)
 	}
-	if err := pipeline.CheckConstant(t.Data, t.Names); err != nil {
-		return nil, kind(ErrBadInput, err)
-	}
 	trainIdx := split.Train
-	ds := &dataset{}
 	if in.labels != nil {
 		rec := &LabelRecord{Column: cfg.LabelColumn, NormalValue: cfg.NormalValue, TrainOn: cfg.TrainOn}
 		for _, i := range split.Train {
@@ -485,9 +492,23 @@ func prepare(in *trainingInput, cfg ResolvedConfig, log *slog.Logger) (*dataset,
 		}
 		ds.labelRecord = rec
 	}
+	if cfg.Missing == MissingImputeMedian && missing.RowsWithMissing > 0 {
+		// Medians of the training rows only, applied to every row.
+		if ds.imputation, err = pipeline.FitMedians(t.Data, d, trainIdx, t.Names); err != nil {
+			return nil, kind(ErrBadInput, err)
+		}
+		pipeline.Impute(t.Data, ds.imputation)
+		missing.Values = map[string]float32{}
+		for j, v := range ds.imputation {
+			missing.Values[t.Names[j]] = v
+		}
+	}
+	if err := pipeline.CheckConstant(t.Data, t.Names); err != nil {
+		return nil, kind(ErrBadInput, err)
+	}
 	ds.train = pipeline.Gather(t.Data, d, trainIdx)
 	ds.val = pipeline.Gather(t.Data, d, split.Validation)
-	ds.rows = RowCounts{Read: t.Rows, Used: len(trainIdx) + len(split.Validation), Train: len(trainIdx), Validation: len(split.Validation)}
+	ds.rows = RowCounts{Read: read, Used: len(trainIdx) + len(split.Validation), Train: len(trainIdx), Validation: len(split.Validation)}
 	var constant []int
 	if ds.scaler, constant, err = pipeline.Fit(cfg.Scaler, ds.train, d); err != nil {
 		return nil, kind(ErrBadInput, err)
@@ -497,6 +518,42 @@ func prepare(in *trainingInput, cfg ResolvedConfig, log *slog.Logger) (*dataset,
 		log.Warn("column is constant on the training rows (not on validation rows); scaling it by 1", "column", t.Names[j])
 	}
 	return ds, nil
+}
+
+// applyMissingPolicy counts the missing values (null, NaN, ±Inf) of each
+// feature and, under drop-rows, drops the rows holding any (and their
+// labels). Under fail the reader has already refused them.
+func applyMissingPolicy(in *trainingInput, policy string, log *slog.Logger) (*MissingRecord, error) {
+	t := in.table
+	d := len(t.Names)
+	rec := &MissingRecord{Policy: policy, PerColumn: map[string]int{}}
+	for j, n := range pipeline.CountMissing(t.Data, d) {
+		if n > 0 {
+			rec.PerColumn[t.Names[j]] = n
+		}
+	}
+	complete := pipeline.CompleteRows(t.Data, d)
+	rec.RowsWithMissing = t.Rows - len(complete)
+	if rec.RowsWithMissing > 0 {
+		log.Info("missing values", "policy", policy, "rows_with_missing", rec.RowsWithMissing, "per_column", fmt.Sprint(rec.PerColumn))
+	}
+	if policy != MissingDropRows || rec.RowsWithMissing == 0 {
+		return rec, nil
+	}
+	if len(complete) == 0 {
+		return nil, fmt.Errorf("%w: every row has a missing value (per column: %v); --missing drop-rows leaves nothing; try --missing impute-median or leave those columns out", ErrBadInput, rec.PerColumn)
+	}
+	t.Data = pipeline.Gather(t.Data, d, complete)
+	if in.labels != nil {
+		labels := make([]bool, len(complete))
+		for k, i := range complete {
+			labels[k] = in.labels[i]
+		}
+		in.labels = labels
+	}
+	rec.RowsDropped = rec.RowsWithMissing
+	t.Rows = len(complete)
+	return rec, nil
 }
 
 // chooseThreshold applies the threshold method and returns the threshold

@@ -389,6 +389,11 @@ func rebuild(g *Graph, m *pipeline.Model, arch *Architecture, d int) error {
 	if m.Scaler.Scale, err = g.initializer("scaler", initScalerScale, d); err != nil {
 		return err
 	}
+	if _, ok := g.consts[initImputeValue]; ok {
+		if m.Imputation, err = g.initializer("imputation", initImputeValue, d); err != nil {
+			return err
+		}
+	}
 	layer := func(prefix string, spec LayerSpec) (pipeline.Dense, error) {
 		l := pipeline.Dense{In: spec.In, Out: spec.Out}
 		switch spec.Activation {

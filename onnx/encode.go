@@ -195,6 +195,7 @@ func Props(m *pipeline.Model, meta Metadata) ([]Prop, error) {
 
 // Value names and initializer names in the graph.
 const (
+	initImputeValue    = "impute_value" // per-feature training medians
 	initScalerOffset   = "scaler_offset"
 	initScalerScale    = "scaler_scale"
 	initThreshold      = "threshold"
@@ -270,11 +271,22 @@ func Encode(m *pipeline.Model, meta Metadata) ([]byte, error) {
 func encodeGraph(m *pipeline.Model) ([]byte, error) {
 	d := int64(m.Dim())
 	var nodes, inits [][]byte
+	raw := InputName
+	if m.Imputation != nil {
+		// A missing value (NaN, or ±Inf) takes the training median.
+		inits = append(inits, floatTensor(initImputeValue, []int64{d}, m.Imputation))
+		nodes = append(nodes,
+			nodeProto("impute_isnan", "IsNaN", []string{InputName}, []string{"features_isnan"}),
+			nodeProto("impute_isinf", "IsInf", []string{InputName}, []string{"features_isinf"}),
+			nodeProto("impute_missing", "Or", []string{"features_isnan", "features_isinf"}, []string{"features_missing"}),
+			nodeProto("impute_where", "Where", []string{"features_missing", initImputeValue, InputName}, []string{"features_imputed"}))
+		raw = "features_imputed"
+	}
 	inits = append(inits,
 		floatTensor(initScalerOffset, []int64{d}, m.Scaler.Offset),
 		floatTensor(initScalerScale, []int64{d}, m.Scaler.Scale))
 	nodes = append(nodes,
-		nodeProto("scaler_sub", "Sub", []string{InputName, initScalerOffset}, []string{"centered"}),
+		nodeProto("scaler_sub", "Sub", []string{raw, initScalerOffset}, []string{"centered"}),
 		nodeProto("scaler_mul", "Mul", []string{"centered", initScalerScale}, []string{"scaled"}))
 
 	cur := "scaled"

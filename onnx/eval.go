@@ -105,6 +105,18 @@ func (n *node) eval(args []*value) (*value, error) {
 		return floatUnary(args[0], func(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) })
 	case "Identity":
 		return args[0], nil
+	case "IsInf":
+		x := args[0]
+		if x.isBool {
+			return nil, fmt.Errorf("input is bool, want float32")
+		}
+		out := &value{shape: x.shape, isBool: true, b: make([]bool, len(x.f))}
+		for i, v := range x.f {
+			out.b[i] = math.IsInf(float64(v), 0)
+		}
+		return out, nil
+	case "Where":
+		return where(args[0], args[1], args[2])
 	case "IsNaN":
 		x := args[0]
 		if x.isBool {
@@ -340,4 +352,53 @@ func (n *node) reduceMean(x *value) (*value, error) {
 		out.shape = []int{}
 	}
 	return out, nil
+}
+
+// where is ONNX Where: cond ? x : y, elementwise with multidirectional
+// broadcasting of all three inputs.
+func where(cond, x, y *value) (*value, error) {
+	if !cond.isBool || x.isBool || y.isBool {
+		return nil, fmt.Errorf("inputs are %s, %s and %s, want bool, float32, float32", cond.dtype(), x.dtype(), y.dtype())
+	}
+	cx, err := broadcastShape(cond.shape, x.shape)
+	if err != nil {
+		return nil, err
+	}
+	shape, err := broadcastShape(cx, y.shape)
+	if err != nil {
+		return nil, err
+	}
+	out := &value{shape: shape, f: make([]float32, shapeSize(shape))}
+	ic, ix, iy := broadcastIndex(shape, cond.shape), broadcastIndex(shape, x.shape), broadcastIndex(shape, y.shape)
+	for o := range out.f {
+		if cond.b[ic(o)] {
+			out.f[o] = x.f[ix(o)]
+		} else {
+			out.f[o] = y.f[iy(o)]
+		}
+	}
+	return out, nil
+}
+
+// broadcastIndex maps a flat index into shape to the flat index of the
+// element of an operand of shape sub that broadcasts to it.
+func broadcastIndex(shape, sub []int) func(int) int {
+	r := len(shape)
+	strides := make([]int, r) // strides of sub, 0 along broadcast axes
+	stride := 1
+	for k := r - 1; k >= 0; k-- {
+		i := k - (r - len(sub))
+		if i >= 0 && sub[i] != 1 {
+			strides[k] = stride
+			stride *= sub[i]
+		}
+	}
+	return func(o int) int {
+		idx := 0
+		for k := r - 1; k >= 0; k-- {
+			idx += (o % shape[k]) * strides[k]
+			o /= shape[k]
+		}
+		return idx
+	}
 }

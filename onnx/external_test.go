@@ -66,6 +66,7 @@ var externalCases = []struct {
 	{"nll-latent", tiny, pipeline.ScoreNLLLatent},
 	{"laplace-elbo", tutorial, laplaceELBO},
 	{"laplace-mse", tiny, laplaceMSE},
+	{"imputed", tutorial, imputed},
 }
 
 func TestONNXChecker(t *testing.T) {

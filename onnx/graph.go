@@ -11,12 +11,12 @@ import (
 // supportedOps are the operators the evaluator runs: those Encode emits.
 var supportedOps = map[string]bool{
 	"Sub": true, "Mul": true, "Add": true, "Exp": true, "Abs": true, "Tanh": true, "Gemm": true, "Relu": true, "Sigmoid": true,
-	"Identity": true, "ReduceMean": true, "Greater": true, "IsNaN": true, "Or": true,
+	"Identity": true, "ReduceMean": true, "Greater": true, "IsNaN": true, "Or": true, "IsInf": true, "Where": true,
 }
 
 // Graph is an ONNX graph as onnx-go decodes it, ready to evaluate. It runs
 // the operators vaejob emits (Sub, Mul, Add, Exp, Abs, Tanh, Gemm, Relu, Sigmoid,
-// Identity, ReduceMean, Greater, IsNaN, Or) node by node in topological order, with
+// Identity, ReduceMean, Greater, IsNaN, IsInf, Or, Where) node by node in topological order, with
 // ONNX (numpy) broadcasting, in float32. It is the independent "onnx-go"
 // answer that Verify compares with the Go scorer.
 //
@@ -219,6 +219,7 @@ func (n *node) setAttributes(attrs map[string]any) error {
 		"Sub": {2, 2}, "Mul": {2, 2}, "Greater": {2, 2}, "Or": {2, 2},
 		"Gemm": {2, 3}, "Relu": {1, 1}, "Sigmoid": {1, 1}, "Identity": {1, 1},
 		"ReduceMean": {1, 1}, "IsNaN": {1, 1}, "Add": {2, 2}, "Exp": {1, 1}, "Abs": {1, 1}, "Tanh": {1, 1},
+		"IsInf": {1, 1}, "Where": {3, 3},
 	}[n.op]
 	if len(n.inputs) < want[0] || len(n.inputs) > want[1] {
 		return fmt.Errorf("%d inputs, want %d to %d", len(n.inputs), want[0], want[1])

@@ -121,7 +121,19 @@ const laplaceELBO pipeline.ScoreKind = "laplace:" + pipeline.ScoreELBO
 // laplaceMSE is a Laplace-trained model scored by mean squared error.
 const laplaceMSE pipeline.ScoreKind = "laplace:" + pipeline.ScoreMSE
 
+// imputed is a Laplace ELBO model that imputes missing inputs with
+// per-feature values.
+const imputed pipeline.ScoreKind = "imputed:" + laplaceELBO
+
 func withScore(m *pipeline.Model, k pipeline.ScoreKind, seed int64, rows []float32) {
+	if k == imputed {
+		m.Imputation = make([]float32, m.Dim())
+		for j := range m.Imputation {
+			m.Imputation[j] = rows[j] // a real value of each feature
+		}
+		withScore(m, laplaceELBO, seed, rows)
+		return
+	}
 	if k == laplaceMSE {
 		m.Score = pipeline.ScoreMSE
 		m.LaplaceScale = make([]float32, m.Dim())
@@ -175,6 +187,7 @@ func TestRoundTrip(t *testing.T) {
 		{"nll plus latent", tiny, pipeline.ScoreNLLLatent},
 		{"laplace elbo", tutorial, laplaceELBO},
 		{"laplace mse", tiny, laplaceMSE},
+		{"imputed", tutorial, imputed},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,7 +204,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantModel := withoutLogVar(m)
-			if tt.score == pipeline.ScoreELBO || tt.score == laplaceELBO {
+			if tt.score == pipeline.ScoreELBO || tt.score == laplaceELBO || tt.score == imputed {
 				wantModel = m
 			}
 			if !reflect.DeepEqual(got, wantModel) {
@@ -227,8 +240,15 @@ func TestRoundTrip(t *testing.T) {
 			}
 			special := flags[len(rows)/d:]
 			for r, f := range special {
-				if !f {
-					t.Errorf("special row %d (non-finite or huge feature) scored %v: not flagged", r, score[len(rows)/d+r])
+				s := score[len(rows)/d+r]
+				switch {
+				case m.Imputation != nil && r < 3:
+					// NaN, +Inf, -Inf take the imputed value: a finite score.
+					if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
+						t.Errorf("special row %d: imputed model scored %v", r, s)
+					}
+				case !f:
+					t.Errorf("special row %d (non-finite or huge feature) scored %v: not flagged", r, s)
 				}
 			}
 			if anomalies == 0 || anomalies == n {

@@ -98,10 +98,14 @@ func (k ScoreKind) needsVariance() bool { return k != ScoreMSE }
 // score.
 type Model struct {
 	Features []string
-	Scaler   Scaler
-	Encoder  []Dense // hidden layers from d to the last hidden width
-	Mu       Dense   // last hidden width → latent
-	LogVar   Dense   // last hidden width → latent; scores of kind ScoreELBO use it
+	// Imputation, when set, holds per-feature values (the training
+	// medians) that replace a missing input (NaN or ±Inf) before scaling.
+	// Without it a row with a missing value scores NaN and is flagged.
+	Imputation []float32
+	Scaler     Scaler
+	Encoder    []Dense // hidden layers from d to the last hidden width
+	Mu         Dense   // last hidden width → latent
+	LogVar     Dense   // last hidden width → latent; scores of kind ScoreELBO use it
 	// LogVarBound, when positive, bounds the encoder's log-variance smoothly
 	// to (-B, B): lv = B·tanh(LogVar(h)/B), so that a row unlike any
 	// training row cannot overflow exp(lv).
@@ -136,6 +140,9 @@ func (m *Model) Validate() error {
 	}
 	if err := m.Scaler.validate(d); err != nil {
 		return err
+	}
+	if m.Imputation != nil && (len(m.Imputation) != d || !allFinite(m.Imputation)) {
+		return fmt.Errorf("%d imputation values for %d features, or a non-finite one", len(m.Imputation), d)
 	}
 	if !slices.Contains(ScoreKinds, m.Score) {
 		return fmt.Errorf("unknown score kind %q", m.Score)

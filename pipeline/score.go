@@ -60,6 +60,13 @@ func (s *Scorer) Reconstruct(x []float32) (scaled, mu, recon []float32) {
 func (s *Scorer) encode(x []float32) []float32 {
 	m := s.m
 	m.Scaler.Transform(x, s.scaled)
+	if m.Imputation != nil {
+		for j, v := range x {
+			if isMissing(v) {
+				s.scaled[j] = (m.Imputation[j] - m.Scaler.Offset[j]) * m.Scaler.Scale[j]
+			}
+		}
+	}
 	h := s.chain(m.Encoder, s.scaled)
 	m.Mu.Apply(h, s.mu)
 	if m.Score == ScoreELBO {

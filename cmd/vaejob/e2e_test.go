@@ -607,3 +607,80 @@ func TestTrainOnPartitionedFolder(t *testing.T) {
 		t.Errorf("rows %d features %v (the partition key dt must not be a feature)", rec.Rows.Read, rec.Features)
 	}
 }
+
+// TestMissingPolicies trains on a table with nulls, NaN and Inf under each
+// --missing policy and checks run.json's counts; the imputing model scores
+// a served row with a missing value like the row with its training median.
+func TestMissingPolicies(t *testing.T) {
+	dir := t.TempDir()
+	cols := goodColumns(200)
+	cols[0].vals[3], cols[0].vals[9] = math.NaN(), math.Inf(1)
+	cols[1].null = make([]bool, 200)
+	cols[1].null[5], cols[1].null[9] = true, true
+	train := writeParquet(t, dir, "train.parquet", cols)
+	type record struct {
+		Rows    struct{ Read, Used int }
+		Missing struct {
+			Policy          string
+			PerColumn       map[string]int     `json:"per_column"`
+			RowsWithMissing int                `json:"rows_with_missing"`
+			RowsDropped     int                `json:"rows_dropped"`
+			Values          map[string]float32 `json:"imputation_values"`
+		}
+	}
+	for _, tc := range []struct {
+		policy  string
+		code    int
+		used    int
+		dropped int
+		imputed bool
+	}{
+		{"fail", 3, 0, 0, false},
+		{"drop-rows", 0, 197, 3, false},
+		{"impute-median", 0, 200, 0, true},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			r := vaejob(t, trainArgs(train, out, "--exclude", "tag", "--missing", tc.policy, "--run-id", "m")...)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d:\n%s", r.code, tc.code, r.stderr)
+			}
+			if tc.code != 0 {
+				if !strings.Contains(r.stderr, `"a": 1 null`) && !strings.Contains(r.stderr, "2 NaN/Inf") {
+					t.Errorf("the refusal does not count the missing values:\n%s", r.stderr)
+				}
+				return
+			}
+			b, _ := os.ReadFile(filepath.Join(out, "runs", "m", "run.json"))
+			var rec record
+			if err := json.Unmarshal(b, &rec); err != nil {
+				t.Fatal(err)
+			}
+			m := rec.Missing
+			if m.Policy != tc.policy || m.PerColumn["a"] != 2 || m.PerColumn["b"] != 2 || m.RowsWithMissing != 3 || m.RowsDropped != tc.dropped || rec.Rows.Used != tc.used || (m.Values != nil) != tc.imputed {
+				t.Errorf("run.json rows %+v missing %+v", rec.Rows, m)
+			}
+			if !tc.imputed {
+				return
+			}
+			// A served row with a missing value gets the score of the row
+			// with the training median in its place, and verify agrees.
+			model := filepath.Join(out, "latest", "model.onnx")
+			serve := goodColumns(2)
+			serve[0].vals[0] = math.NaN()
+			serve[0].vals[1] = float64(m.Values["a"])
+			serve[1].vals[1] = serve[1].vals[0]
+			scored := filepath.Join(t.TempDir(), "s.csv")
+			if r := vaejob(t, "score", "--model", model, "--input", writeParquet(t, t.TempDir(), "serve.parquet", serve), "--output", scored); r.code != 0 {
+				t.Fatalf("score: %s", r.stderr)
+			}
+			_, rows := readCSVScores(t, scored)
+			if rows[0][0] == "NaN" || rows[0][0] != rows[1][0] {
+				t.Errorf("scores %v and %v: the NaN row should score like the row with the median", rows[0], rows[1])
+			}
+			if r := vaejob(t, "verify", "--model", model); r.code != 0 {
+				t.Errorf("verify: %s%s", r.stdout, r.stderr)
+			}
+		})
+	}
+}

@@ -1,0 +1,68 @@
+package pipeline
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// isMissing reports whether v stands for a missing value: NaN (a null
+// reads as NaN) or ±Inf.
+func isMissing(v float32) bool {
+	return math.IsNaN(float64(v)) || math.IsInf(float64(v), 0)
+}
+
+// CountMissing returns, per column of the row-major matrix x with d
+// columns, how many values are missing (null, NaN or ±Inf).
+func CountMissing(x []float32, d int) []int {
+	counts := make([]int, d)
+	for i, v := range x {
+		if isMissing(v) {
+			counts[i%d]++
+		}
+	}
+	return counts
+}
+
+// CompleteRows returns the indices of the rows of x with no missing value.
+func CompleteRows(x []float32, d int) []int {
+	var keep []int
+	for r := 0; r < len(x)/d; r++ {
+		if !slices.ContainsFunc(x[r*d:(r+1)*d], isMissing) {
+			keep = append(keep, r)
+		}
+	}
+	return keep
+}
+
+// FitMedians returns each column's median over the given rows of x,
+// ignoring missing values. A column with no value in those rows is an
+// error: nothing can stand in for it.
+func FitMedians(x []float32, d int, rows []int, names []string) ([]float32, error) {
+	med := make([]float32, d)
+	col := make([]float32, 0, len(rows))
+	for j := range d {
+		col = col[:0]
+		for _, r := range rows {
+			if v := x[r*d+j]; !isMissing(v) {
+				col = append(col, v)
+			}
+		}
+		if len(col) == 0 {
+			return nil, fmt.Errorf("column %q has no values in the training rows, so no median can replace its missing values; leave it out of the features", names[j])
+		}
+		med[j] = Quantile(col, 0.5)
+	}
+	return med, nil
+}
+
+// Impute replaces, in place, every missing value of x in column j with
+// values[j].
+func Impute(x []float32, values []float32) {
+	d := len(values)
+	for i, v := range x {
+		if isMissing(v) {
+			x[i] = values[i%d]
+		}
+	}
+}
