@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaejob/vaejob/parquet"
 	"github.com/vaejob/vaejob/pipeline"
 	"github.com/vaejob/vaejob/pipeline/vae"
 )
@@ -45,6 +46,15 @@ type TrainOptions struct {
 	// Missing is the policy for missing feature values: MissingFail
 	// (default), MissingDropRows or MissingImputeMedian.
 	Missing string
+	// Filter keeps only the rows matching a condition (parquet.ParseFilter).
+	Filter string
+	// MaxRows, when above 0, trains on a seeded uniform sample of at most
+	// that many rows, read with bounded memory.
+	MaxRows int
+	// TimeColumn, when set, makes the most recent rows the validation split.
+	TimeColumn string
+	// Digest is DigestSHA256 (default) or DigestFooter.
+	Digest string
 
 	// Force redoes a run id that already finished.
 	Force bool
@@ -109,6 +119,12 @@ func setIf[T any](dst *T, v *T) {
 	}
 }
 
+// How input files are fingerprinted in run.json.
+const (
+	DigestSHA256 = "sha256"      // every byte
+	DigestFooter = "size+footer" // the size and the footer: cheap for huge inputs
+)
+
 // Policies for missing feature values (null, NaN, ±Inf).
 const (
 	MissingFail         = "fail"
@@ -156,12 +172,17 @@ type ResolvedConfig struct {
 	NormalValue        string     `json:"normal_value,omitempty"`
 	TrainOn            string     `json:"train_on"`
 	Missing            string     `json:"missing"`
+	Filter             string     `json:"filter,omitempty"`
+	MaxRows            int        `json:"max_rows,omitempty"`
+	TimeColumn         string     `json:"time_column,omitempty"`
+	Digest             string     `json:"digest"`
 	Gate               GateConfig `json:"gate"`
 	Keep               int        `json:"keep,omitempty"`
 	Timeout            string     `json:"timeout,omitempty"`
 
 	vae       vae.Config
 	threshold pipeline.ThresholdMethod
+	filter    *parquet.Filter
 }
 
 // resolve applies the preset and checks every setting. Its errors wrap
@@ -259,6 +280,25 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 	if !slices.Contains([]string{MissingFail, MissingDropRows, MissingImputeMedian}, missing) {
 		return usage("--missing %q: want fail, drop-rows or impute-median", o.Missing)
 	}
+	var filter *parquet.Filter
+	if o.Filter != "" {
+		var err error
+		if filter, err = parquet.ParseFilter(o.Filter); err != nil {
+			return ResolvedConfig{}, kind(ErrUsage, err)
+		}
+	}
+	switch {
+	case o.MaxRows < 0:
+		return usage("--max-rows %d: want a positive number of rows (0: all)", o.MaxRows)
+	case o.MaxRows > 0 && o.MaxRows < 10:
+		return usage("--max-rows %d is too few rows to train on; keep at least 10", o.MaxRows)
+	case o.TimeColumn != "" && (slices.Contains(o.Features, o.TimeColumn) || o.TimeColumn == o.Labels.Column):
+		return usage("--time-column %q is also a feature or the label column; the time orders the rows and is never a feature", o.TimeColumn)
+	}
+	digest := cmp.Or(o.Digest, DigestSHA256)
+	if digest != DigestSHA256 && digest != DigestFooter {
+		return usage("--digest %q: want %s or %s", o.Digest, DigestSHA256, DigestFooter)
+	}
 	if err := o.Gate.check(); err != nil {
 		return ResolvedConfig{}, err
 	}
@@ -292,6 +332,11 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 		NormalValue:        o.Labels.Normal,
 		TrainOn:            trainOn,
 		Missing:            missing,
+		Filter:             o.Filter,
+		MaxRows:            o.MaxRows,
+		TimeColumn:         o.TimeColumn,
+		Digest:             digest,
+		filter:             filter,
 		Gate:               o.Gate.resolved(),
 		Keep:               o.Keep,
 		Timeout:            timeoutString(o.Timeout),

@@ -70,16 +70,24 @@ type MissingRecord struct {
 	Values map[string]float32 `json:"imputation_values,omitempty"`
 }
 
-// InputFile identifies one input file by size and content digest.
+// InputFile identifies one input file by size and digest.
 type InputFile struct {
-	Path   string `json:"path"`
-	Size   int64  `json:"size_bytes"`
-	SHA256 string `json:"sha256"`
+	Path string `json:"path"`
+	Size int64  `json:"size_bytes"`
+	// SHA256 is the SHA-256 of the file's bytes, or with --digest
+	// size+footer of its size and footer (DigestKind says which).
+	SHA256     string `json:"sha256"`
+	DigestKind string `json:"digest_kind,omitempty"`
 }
 
 // RowCounts says how many rows were read and where they went.
 type RowCounts struct {
+	// Read counts the rows in the input files; Matched those that passed
+	// --filter; Kept those kept by --max-rows sampling (all matched rows
+	// without it); Used those left after --missing drop-rows.
 	Read       int `json:"read"`
+	Matched    int `json:"matched"`
+	Kept       int `json:"kept"`
 	Used       int `json:"used"`
 	Train      int `json:"train"`
 	Validation int `json:"validation"`

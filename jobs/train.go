@@ -166,7 +166,7 @@ func stopped(ctx context.Context, err error) error {
 // train does the work of Train once the lock is held.
 func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string, start time.Time, log *slog.Logger) (*TrainResult, error) {
 	// Read and check everything before writing anything.
-	in, err := readTrainingInput(o, log)
+	in, err := readTrainingInput(o, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -335,16 +335,18 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 
 // trainingInput is the checked input of a train run.
 type trainingInput struct {
-	table  *parquet.Table
-	labels []bool      // nil without --label-column
-	files  []InputFile // every file read, with its size and SHA-256
-	digest string      // the file's SHA-256, or for several files the SHA-256 of their digests
+	table      *parquet.Table
+	labels     []bool    // nil without --label-column
+	times      []float64 // nil without --time-column
+	digestKind string
+	files      []InputFile // every file read, with its size and SHA-256
+	digest     string      // the file's SHA-256, or for several files the SHA-256 of their digests
 }
 
 // readTrainingInput resolves and reads the input files, their labels and
 // digests, and makes sure no file changed (or appeared) while they were
 // read.
-func readTrainingInput(o TrainOptions, log *slog.Logger) (*trainingInput, error) {
+func readTrainingInput(o TrainOptions, cfg ResolvedConfig, log *slog.Logger) (*trainingInput, error) {
 	files, err := parquet.ResolveInputs(o.Inputs)
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("read %s: %w", strings.Join(o.Inputs, ", "), err))
@@ -353,6 +355,7 @@ func readTrainingInput(o TrainOptions, log *slog.Logger) (*trainingInput, error)
 	if err != nil {
 		return nil, err
 	}
+	in := &trainingInput{digestKind: cfg.Digest}
 	sel := parquet.Selection{Features: o.Features, Exclude: o.Exclude, AllowMissing: cmp.Or(o.Missing, MissingFail) != MissingFail}
 	if o.Labels.Column != "" {
 		sel.Keep = []string{o.Labels.Column}
@@ -360,15 +363,30 @@ func readTrainingInput(o TrainOptions, log *slog.Logger) (*trainingInput, error)
 			sel.Exclude = append(slices.Clone(sel.Exclude), o.Labels.Column)
 		}
 	}
+	if cfg.TimeColumn != "" {
+		sel.Keep = append(sel.Keep, cfg.TimeColumn)
+		if len(sel.Features) == 0 && !slices.Contains(sel.Exclude, cfg.TimeColumn) {
+			sel.Exclude = append(slices.Clone(sel.Exclude), cfg.TimeColumn)
+		}
+	}
 	named := strings.Join(o.Inputs, ", ")
-	table, err := parquet.ReadInputs(files, sel)
+	opts := parquet.ReadOptions{Filter: cfg.filter, MaxRows: cfg.MaxRows, Progress: readProgress(log)}
+	if cfg.MaxRows > 0 {
+		opts.Rand = streamRand(cfg.Seed, "sample")
+	}
+	table, err := parquet.ReadInputs(files, sel, opts)
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("read %s: %w", named, err))
+	}
+	if cfg.TimeColumn != "" {
+		if in.times, err = table.KeptOrder(cfg.TimeColumn); err != nil {
+			return nil, inputErr(fmt.Errorf("%s: --time-column: %w", named, err))
+		}
 	}
 	for _, s := range table.Skipped {
 		log.Info("skipping non-numeric column", "column", s.Name, "type", s.Type)
 	}
-	in := &trainingInput{table: table}
+	in.table = table
 	if o.Labels.Column != "" {
 		if in.labels, err = o.Labels.read(table); err != nil {
 			return nil, fmt.Errorf("%s: %w", named, err)
@@ -376,11 +394,15 @@ func readTrainingInput(o TrainOptions, log *slog.Logger) (*trainingInput, error)
 	}
 	sums := sha256.New()
 	for _, f := range files {
-		size, digest, err := parquet.Digest(f.Path)
+		digestOf := func(f parquet.Input) (int64, string, error) { return parquet.Digest(f.Path) }
+		if cfg.Digest == DigestFooter {
+			digestOf = parquet.FooterDigest
+		}
+		size, digest, err := digestOf(f)
 		if err != nil {
 			return nil, inputErr(err)
 		}
-		in.files = append(in.files, InputFile{Path: f.Path, Size: size, SHA256: digest})
+		in.files = append(in.files, InputFile{Path: f.Path, Size: size, SHA256: digest, DigestKind: cfg.Digest})
 		fmt.Fprintf(sums, "%s\n", digest)
 	}
 	in.digest = in.files[0].SHA256
@@ -398,8 +420,24 @@ func readTrainingInput(o TrainOptions, log *slog.Logger) (*trainingInput, error)
 	if changed := changedFiles(before, after, in.files); changed != "" {
 		return nil, fmt.Errorf("%w: %s changed while it was read; run again when the export is complete", ErrBadInput, changed)
 	}
-	log.Info("read input", "files", len(files), "rows", table.Rows, "features", len(table.Names), "sha256", in.digest)
+	log.Info("read input", "files", len(files), "rows_read", table.RowsRead, "rows_matched", table.RowsMatched, "rows_kept", table.Rows,
+		"features", len(table.Names), "digest", in.digest, "digest_kind", cfg.Digest)
 	return in, nil
+}
+
+// readProgress logs a long read's progress: files, rows, bytes and rate.
+func readProgress(log *slog.Logger) func(parquet.ReadProgress) {
+	last := time.Time{}
+	return func(p parquet.ReadProgress) {
+		if p.Elapsed < 2*time.Second || time.Since(last) < 5*time.Second && p.FilesDone < p.Files {
+			return
+		}
+		last = time.Now()
+		secs := p.Elapsed.Seconds()
+		log.Info("reading", "files_done", p.FilesDone, "files", p.Files, "rows_read", p.RowsRead, "rows_kept", p.RowsKept,
+			"mb_done", p.BytesDone>>20, "mb_total", p.BytesTotal>>20,
+			"rows_per_second", int64(float64(p.RowsRead)/secs), "mb_per_second", int64(float64(p.BytesDone)/secs)>>20)
+	}
 }
 
 // fileState is what tells a file that changed from one that did not.
@@ -459,13 +497,18 @@ func prepare(in *trainingInput, cfg ResolvedConfig, log *slog.Logger) (*dataset,
 	t := in.table
 	d := len(t.Names)
 	ds := &dataset{}
-	read := t.Rows
+	read, matched, sampled := t.RowsRead, t.RowsMatched, t.Rows
 	missing, err := applyMissingPolicy(in, cfg.Missing, log)
 	if err != nil {
 		return nil, err
 	}
 	ds.missing = missing
-	split, err := pipeline.RandomSplit(t.Rows, cfg.ValidationFraction, streamRand(cfg.Seed, "split"))
+	var split pipeline.Split
+	if in.times != nil {
+		split, err = pipeline.TimeSplit(in.times, cfg.ValidationFraction)
+	} else {
+		split, err = pipeline.RandomSplit(t.Rows, cfg.ValidationFraction, streamRand(cfg.Seed, "split"))
+	}
 	if err != nil {
 		return nil, kind(ErrBadInput, err)
 	}
@@ -508,7 +551,7 @@ func prepare(in *trainingInput, cfg ResolvedConfig, log *slog.Logger) (*dataset,
 	}
 	ds.train = pipeline.Gather(t.Data, d, trainIdx)
 	ds.val = pipeline.Gather(t.Data, d, split.Validation)
-	ds.rows = RowCounts{Read: read, Used: len(trainIdx) + len(split.Validation), Train: len(trainIdx), Validation: len(split.Validation)}
+	ds.rows = RowCounts{Read: read, Matched: matched, Kept: sampled, Used: len(trainIdx) + len(split.Validation), Train: len(trainIdx), Validation: len(split.Validation)}
 	var constant []int
 	if ds.scaler, constant, err = pipeline.Fit(cfg.Scaler, ds.train, d); err != nil {
 		return nil, kind(ErrBadInput, err)
@@ -550,6 +593,13 @@ func applyMissingPolicy(in *trainingInput, policy string, log *slog.Logger) (*Mi
 			labels[k] = in.labels[i]
 		}
 		in.labels = labels
+	}
+	if in.times != nil {
+		times := make([]float64, len(complete))
+		for k, i := range complete {
+			times[k] = in.times[i]
+		}
+		in.times = times
 	}
 	rec.RowsDropped = rec.RowsWithMissing
 	t.Rows = len(complete)

@@ -2,6 +2,9 @@ package parquet
 
 import (
 	"errors"
+	"fmt"
+	"maps"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"slices"
@@ -224,5 +227,129 @@ func TestResolveInputsGlobMisses(t *testing.T) {
 	_, err := ResolveInputs([]string{filepath.Join(t.TempDir(), "*.parquet")})
 	if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "matches no file") {
 		t.Errorf("error %v", err)
+	}
+}
+
+// sequenceFile writes n rows: feature a = i, b = 2i, kept id = "r<i>",
+// group = i % 3, in row groups of 64.
+func sequenceFile(t *testing.T, n int) string {
+	a, b := make([]float64, n), make([]float64, n)
+	ids, groups := make([]string, n), make([]int64, n)
+	for i := range n {
+		a[i], b[i] = float64(i), float64(2*i)
+		ids[i], groups[i] = fmt.Sprintf("r%d", i), int64(i%3)
+	}
+	return writeFixture(t, "seq.parquet", 64, col{"a", f64s(a)}, col{"b", f64s(b)}, col{"id", strs(ids)}, col{"group", i64s(groups)})
+}
+
+func TestReadInputsSampleAndFilter(t *testing.T) {
+	path := sequenceFile(t, 1000)
+	ins, err := ResolveInputs([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := Selection{Features: []string{"a", "b"}, Keep: []string{"id", "group"}}
+	read := func(seed int64, max int, filter string) *Table {
+		t.Helper()
+		opts := ReadOptions{MaxRows: max, Rand: rand.New(rand.NewSource(seed))}
+		if filter != "" {
+			f, err := ParseFilter(filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts.Filter = f
+		}
+		tab, err := ReadInputs(ins, sel, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tab
+	}
+	// Every sampled row is a whole input row: features and kept columns
+	// from the same row.
+	check := func(tab *Table, wantGroup func(int) bool) map[int]bool {
+		t.Helper()
+		ids, _ := tab.KeptStrings("id")
+		groups, _ := tab.KeptFloat64("group")
+		rows := map[int]bool{}
+		for r := range tab.Rows {
+			i := int(tab.Data[2*r])
+			if tab.Data[2*r+1] != float32(2*i) || ids[r] != fmt.Sprintf("r%d", i) || groups[r] != float64(i%3) || !wantGroup(i) {
+				t.Fatalf("row %d: a=%v b=%v id=%s group=%v: not one input row", r, tab.Data[2*r], tab.Data[2*r+1], ids[r], groups[r])
+			}
+			if rows[i] {
+				t.Fatalf("input row %d sampled twice", i)
+			}
+			rows[i] = true
+		}
+		return rows
+	}
+	tab := read(1, 100, "")
+	if tab.Rows != 100 || tab.RowsRead != 1000 || tab.RowsMatched != 1000 {
+		t.Fatalf("rows %d read %d matched %d", tab.Rows, tab.RowsRead, tab.RowsMatched)
+	}
+	first := check(tab, func(int) bool { return true })
+	if again := check(read(1, 100, ""), func(int) bool { return true }); !maps.Equal(first, again) {
+		t.Error("the same seed sampled other rows")
+	}
+	if other := check(read(2, 100, ""), func(int) bool { return true }); maps.Equal(first, other) {
+		t.Error("another seed sampled the same rows")
+	}
+	// Uniform: over 300 samples each row is kept about 10 % of the time, in
+	// the first and in the last tenth of the file alike.
+	counts := make([]int, 1000)
+	for seed := range int64(300) {
+		for i := range check(read(seed, 100, ""), func(int) bool { return true }) {
+			counts[i]++
+		}
+	}
+	head, tail := 0, 0
+	for i := range 100 {
+		head += counts[i]
+		tail += counts[900+i]
+	}
+	if head < 2700 || head > 3300 || tail < 2700 || tail > 3300 {
+		t.Errorf("first tenth kept %d times, last tenth %d times; want about 3000 each", head, tail)
+	}
+
+	// A filter applies before sampling; without sampling it keeps every
+	// matching row.
+	tab = read(1, 0, "group = 1 AND a < 500")
+	if tab.Rows != 167 || tab.RowsMatched != 167 || tab.RowsRead != 1000 {
+		t.Errorf("filtered: rows %d matched %d read %d", tab.Rows, tab.RowsMatched, tab.RowsRead)
+	}
+	check(tab, func(i int) bool { return i%3 == 1 && i < 500 })
+	tab = read(1, 50, "group = 1")
+	if tab.Rows != 50 || tab.RowsMatched != 333 {
+		t.Errorf("filtered sample: rows %d matched %d", tab.Rows, tab.RowsMatched)
+	}
+	check(tab, func(i int) bool { return i%3 == 1 })
+	// More room than rows: everything, in input order.
+	tab = read(1, 5000, "")
+	if tab.Rows != 1000 || tab.Data[2*999] != 999 {
+		t.Errorf("max above the row count: %d rows", tab.Rows)
+	}
+
+	// A filter that keeps nothing says so.
+	f, _ := ParseFilter("group = 7")
+	if _, err := ReadInputs(ins, sel, ReadOptions{Filter: f}); !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "keeps none of the 1000 rows") {
+		t.Errorf("empty filter result: %v", err)
+	}
+}
+
+func TestKeptOrder(t *testing.T) {
+	ts := array.NewTimestampBuilder(mem, &arrow.TimestampType{Unit: arrow.Microsecond})
+	ts.AppendValues([]arrow.Timestamp{30, 10, 20}, nil)
+	path := writeFixture(t, "t.parquet", 0, col{"x", f64s([]float64{1, 2, 3})}, col{"at", ts.NewArray()})
+	tab, err := ReadTable(path, Selection{Features: []string{"x"}, Keep: []string{"at"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tab.KeptOrder("at")
+	if err != nil || !slices.Equal(got, []float64{30, 10, 20}) {
+		t.Errorf("KeptOrder = %v, %v", got, err)
+	}
+	if _, err := tab.KeptOrder("x"); err == nil || !strings.Contains(err.Error(), "was not kept") {
+		t.Errorf("a column not kept: %v", err)
 	}
 }

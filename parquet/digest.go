@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -20,6 +21,58 @@ func Digest(path string) (size int64, sha256hex string, err error) {
 	size, err = io.Copy(h, f)
 	if err != nil {
 		return 0, "", fmt.Errorf("digest %s: %w", path, badInput("cannot read the file: %w", err))
+	}
+	return size, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// FooterDigest is a cheap fingerprint for huge inputs: the SHA-256 of the
+// file's size and its footer (a Parquet file's metadata footer, an Arrow
+// IPC file's footer; for an Arrow stream, which has none, its first and
+// last 64 KiB). The footer holds the schema, the row counts and the
+// statistics of every column chunk, so a rewritten file almost always gets
+// another fingerprint, at the cost of reading a few KiB instead of the
+// whole file. It is not a content hash: two files with equal footers and
+// different data pages collide.
+func FooterDigest(in Input) (size int64, sha256hex string, err error) {
+	f, size, err := openInput(in.Path)
+	if err != nil {
+		return 0, "", fmt.Errorf("digest %s: %w", in.Path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	fmt.Fprintf(h, "%d\n", size)
+	read := func(off, n int64) error {
+		if off < 0 || n < 0 || off+n > size {
+			return badInput("the footer length is corrupt")
+		}
+		_, err := io.Copy(h, io.NewSectionReader(f, off, n))
+		return err
+	}
+	switch in.Format {
+	case FormatParquet, FormatArrowFile:
+		magic := int64(len(parquetMagic))
+		if in.Format == FormatArrowFile {
+			magic = int64(len(arrowMagic))
+		}
+		tail := make([]byte, 4)
+		if size < 4+magic {
+			return 0, "", fmt.Errorf("digest %s: %w", in.Path, badInput("the file is too small to have a footer"))
+		}
+		if _, err := f.ReadAt(tail, size-magic-4); err != nil {
+			return 0, "", fmt.Errorf("digest %s: %w", in.Path, badInput("cannot read the footer: %w", err))
+		}
+		footer := int64(binary.LittleEndian.Uint32(tail))
+		err = read(size-magic-4-footer, footer+4+magic)
+	default:
+		const edge = 64 << 10
+		if size <= 2*edge {
+			err = read(0, size)
+		} else if err = read(0, edge); err == nil {
+			err = read(size-edge, edge)
+		}
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("digest %s: %w", in.Path, badInput("cannot read the footer: %w", err))
 	}
 	return size, hex.EncodeToString(h.Sum(nil)), nil
 }

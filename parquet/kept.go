@@ -78,6 +78,32 @@ func (t *Table) KeptStrings(name string) ([]string, error) {
 	return out, nil
 }
 
+// KeptOrder returns a kept column as float64 values that order like its
+// values: numbers, booleans (0/1), timestamps, dates and times (in their
+// unit since the epoch), e.g. for a time column. Nulls and NaN are an error
+// wrapping [ErrBadInput].
+func (t *Table) KeptOrder(name string) ([]float64, error) {
+	col, err := t.keptColumn(name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, 0, col.Len())
+	for _, c := range col.Data().Chunks() {
+		value, err := orderValue(c)
+		if err != nil {
+			return nil, badInput("column %q is %s; a time, date or numeric column is needed here", name, typeName(c.DataType()))
+		}
+		for i := 0; i < c.Len(); i++ {
+			v := value(i)
+			if c.IsNull(i) || math.IsNaN(v) {
+				return nil, badInput("column %q has a null or NaN in row %d; every row needs a time", name, len(out))
+			}
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
 // String summarizes the table's shape, e.g. "569 rows × 30 features".
 func (t *Table) String() string {
 	return fmt.Sprintf("%d rows × %d features", t.Rows, len(t.Names))

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
+	"math/rand"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -63,8 +66,12 @@ type SkippedColumn struct {
 type Table struct {
 	// Names holds the feature names, in the column order of Data.
 	Names []string
-	// Rows is the number of rows.
+	// Rows is the number of rows in Data.
 	Rows int
+	// RowsRead counts the rows of the input files; RowsMatched those that
+	// passed ReadOptions.Filter. Rows is less than RowsMatched when
+	// ReadOptions.MaxRows sampled them.
+	RowsRead, RowsMatched int
 	// Data holds the features row-major: feature j of row i is
 	// Data[i*len(Names)+j].
 	Data []float32
@@ -124,24 +131,57 @@ func readDataset(args []string, sel Selection) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	return readInputs(ins, sel, len(ins) > 1 || ins[0].Path != args[0])
+	return readInputs(ins, sel, ReadOptions{}, len(ins) > 1 || ins[0].Path != args[0])
 }
 
-// ReadInputs is ReadDataset for inputs already resolved by ResolveInputs.
-func ReadInputs(ins []Input, sel Selection) (*Table, error) {
+// ReadOptions choose the rows of a dataset read.
+type ReadOptions struct {
+	// Filter, when set, keeps only the rows it accepts.
+	Filter *Filter
+	// MaxRows, when above 0, keeps a uniform random sample of at most that
+	// many of the (filtered) rows (reservoir sampling), so that memory is
+	// bounded by the sample, not the input. Kept columns of a sample hold
+	// float64 (numbers, booleans as 0/1, timestamps in their unit) or
+	// strings.
+	MaxRows int
+	// Rand draws the sample; required with MaxRows.
+	Rand *rand.Rand
+	// Progress, when set, is called about twice a second while reading and
+	// once after each file.
+	Progress func(ReadProgress)
+}
+
+// ReadProgress reports how far a read has come.
+type ReadProgress struct {
+	File                  string // the file being read
+	Files, FilesDone      int
+	RowsRead, RowsKept    int64
+	BytesDone, BytesTotal int64 // bytes of the files finished, of all files
+	Elapsed               time.Duration
+}
+
+// ReadInputs is ReadDataset for inputs already resolved by ResolveInputs,
+// with options for filtering, sampling and progress.
+func ReadInputs(ins []Input, sel Selection, opts ReadOptions) (*Table, error) {
 	if err := sel.validate(); err != nil {
 		return nil, err
 	}
 	if len(ins) == 0 {
 		return nil, usageError("no input files")
 	}
-	return readInputs(ins, sel, true)
+	if opts.MaxRows < 0 || opts.MaxRows > 0 && opts.Rand == nil {
+		return nil, usageError("a row limit needs a positive MaxRows and a seeded Rand")
+	}
+	return readInputs(ins, sel, opts, true)
 }
 
 // readInputs reads resolved inputs; nameFiles prefixes a file's errors
 // with its path.
-func readInputs(ins []Input, sel Selection, nameFiles bool) (*Table, error) {
-	d := &datasetReader{sel: sel, inputs: ins, t: &Table{}}
+func readInputs(ins []Input, sel Selection, opts ReadOptions, nameFiles bool) (*Table, error) {
+	d := &datasetReader{sel: sel, inputs: ins, t: &Table{}, opts: opts, start: time.Now()}
+	for _, in := range ins {
+		d.totalBytes += in.Size
+	}
 	for i := range ins {
 		if err := d.readFile(i); err != nil {
 			if nameFiles {
@@ -233,6 +273,15 @@ type datasetReader struct {
 	keptFields []arrow.Field
 	keptChunks [][]arrow.Array
 	keptMixed  []bool // a kept column whose type differs between files
+
+	opts     ReadOptions
+	batch    []float32   // scratch for one batch's features when sampling
+	offered  int64       // rows offered to the reservoir
+	keptVals []keptStore // kept columns when sampling
+
+	start, lastReport time.Time
+	done, totalBytes  int64 // bytes of the files read so far, and of all
+	finished          int
 }
 
 // fieldsOf returns a file's fields followed by its partition keys.
@@ -281,18 +330,44 @@ func (d *datasetReader) readFile(i int) (err error) {
 		d.keptFields = make([]arrow.Field, len(d.sel.Keep))
 		d.keptChunks = make([][]arrow.Array, len(d.sel.Keep))
 		d.keptMixed = make([]bool, len(d.sel.Keep))
+		d.keptVals = make([]keptStore, len(d.sel.Keep))
 	} else if idx, err = d.match(fields, in); err != nil {
 		return err
 	}
 	nf := len(d.t.Names)
-	if h := src.rowsHint(); h > 0 && int64(d.t.Rows)+h > maxCells/int64(nf) {
-		return badInput("the input is too large: %d rows × %d features exceeds %d values; select fewer rows or features", int64(d.t.Rows)+h, nf, int64(maxCells))
+	if h := src.rowsHint(); h > 0 && d.opts.MaxRows == 0 && d.opts.Filter == nil && int64(d.t.Rows)+h > maxCells/int64(nf) {
+		return badInput("the input is too large: %d rows × %d features exceeds %d values; select fewer rows or features, or sample with a row limit", int64(d.t.Rows)+h, nf, int64(maxCells))
+	}
+	// The filter's columns, by name, and every field to read.
+	filterIdx := map[string]int{}
+	if d.opts.Filter != nil {
+		if i == 0 {
+			if err := d.opts.Filter.check(fields); err != nil {
+				return err
+			}
+		}
+		for _, name := range d.opts.Filter.Columns() {
+			fi := slices.IndexFunc(fields, func(f arrow.Field) bool { return f.Name == name })
+			if fi < 0 {
+				return badInput("the schema drifted: %s lacks the --filter column %q, which %s has", in.Path, name, d.inputs[0].Path)
+			}
+			filterIdx[name] = fi
+		}
 	}
 	var want []int
-	for _, fi := range idx {
-		if !isPartition(fields[fi]) {
+	for _, fi := range append(slices.Clone(idx), slices.Collect(maps.Values(filterIdx))...) {
+		if !isPartition(fields[fi]) && !slices.Contains(want, fi) {
 			want = append(want, fi)
 		}
+	}
+	slices.Sort(want)
+	column := func(cols map[int][]arrow.Array, fi, n int) []arrow.Array {
+		if isPartition(fields[fi]) {
+			p := in.Partition[fi-len(src.fields())]
+			iv, _ := strconv.ParseInt(p.Value, 10, 64)
+			return []arrow.Array{constantArray(fields[fi].Type, p.Value, iv, n)}
+		}
+		return cols[fi]
 	}
 	for batch := 0; ; batch++ {
 		n, cols, err := src.next(want)
@@ -305,25 +380,180 @@ func (d *datasetReader) readFile(i int) (err error) {
 		if n == 0 {
 			continue
 		}
-		if int64(d.t.Rows+n) > maxCells/int64(nf) {
-			return badInput("the input is too large: more than %d rows × %d features exceeds %d values; select fewer rows or features", d.t.Rows+n, nf, int64(maxCells))
-		}
-		off := len(d.t.Data)
-		d.t.Data = slices.Grow(d.t.Data, n*nf)[:off+n*nf]
+		d.t.RowsRead += n
+		chunks := make([][]arrow.Array, len(idx))
 		for r, fi := range idx {
-			chunks := cols[fi]
-			if isPartition(fields[fi]) {
-				p := in.Partition[fi-len(src.fields())]
-				iv, _ := strconv.ParseInt(p.Value, 10, 64)
-				chunks = []arrow.Array{constantArray(fields[fi].Type, p.Value, iv, n)}
+			chunks[r] = column(cols, fi, n)
+		}
+		if d.opts.Filter != nil {
+			arrays := map[string]arrow.Array{}
+			for name, fi := range filterIdx {
+				arrays[name] = single(column(cols, fi, n))
 			}
-			if err := d.add(d.roles[r], fields[fi], chunks, off, n, batch); err != nil {
+			mask, err := d.opts.Filter.mask(n, arrays)
+			if err != nil {
+				return err
+			}
+			kept := 0
+			for _, m := range mask {
+				if m {
+					kept++
+				}
+			}
+			if kept < n {
+				for r := range chunks {
+					chunks[r] = filterChunks(chunks[r], mask)
+				}
+				n = kept
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		d.t.RowsMatched += n
+		if d.opts.MaxRows > 0 {
+			err = d.sample(idx, fields, chunks, n, batch)
+		} else {
+			err = d.append(idx, fields, chunks, n, batch)
+		}
+		if err != nil {
+			return err
+		}
+		d.report(in, false)
+	}
+	d.done += in.Size
+	d.report(in, true)
+	return nil
+}
+
+// append adds a batch's rows to the table.
+func (d *datasetReader) append(idx []int, fields []arrow.Field, chunks [][]arrow.Array, n, batch int) error {
+	nf := len(d.t.Names)
+	if int64(d.t.Rows+n) > maxCells/int64(nf) {
+		return badInput("the input is too large: more than %d rows × %d features exceeds %d values; select fewer rows or features, or sample with a row limit", d.t.Rows+n, nf, int64(maxCells))
+	}
+	off := len(d.t.Data)
+	d.t.Data = slices.Grow(d.t.Data, n*nf)[:off+n*nf]
+	for r, fi := range idx {
+		if err := d.add(d.roles[r], fields[fi], chunks[r], off, n, batch); err != nil {
+			return err
+		}
+	}
+	d.t.Rows += n
+	return nil
+}
+
+// sample offers a batch's rows to the reservoir: the first MaxRows rows
+// fill it, then row k (counting from 1) replaces a random slot with
+// probability MaxRows/k, so every row is kept with the same probability.
+func (d *datasetReader) sample(idx []int, fields []arrow.Field, chunks [][]arrow.Array, n, batch int) error {
+	nf := len(d.t.Names)
+	if cap(d.batch) < n*nf {
+		d.batch = make([]float32, n*nf)
+	}
+	buf := d.batch[:n*nf]
+	for r, role := range d.roles {
+		if role.feature < 0 {
+			continue
+		}
+		pos := 0
+		for _, c := range chunks[r] {
+			if err := toFloat32(c, buf[pos*nf+role.feature:], nf, &d.stats[role.feature]); err != nil {
+				return badInput("column %q: %w", role.name, err)
+			}
+			pos += c.Len()
+		}
+		if pos != n {
+			return badInput("the file is corrupt: column %q has %d rows in batch %d, not %d", role.name, pos, batch, n)
+		}
+	}
+	// Which slot each row of the batch goes to, -1 for none.
+	slots := make([]int, n)
+	for i := range slots {
+		seen := d.offered
+		d.offered++
+		switch {
+		case seen < int64(d.opts.MaxRows):
+			slots[i] = int(seen)
+			d.t.Data = append(d.t.Data, buf[i*nf:(i+1)*nf]...)
+			d.t.Rows++
+		default:
+			slots[i] = -1
+			if j := d.opts.Rand.Int63n(seen + 1); j < int64(d.opts.MaxRows) {
+				slots[i] = int(j)
+				copy(d.t.Data[int(j)*nf:], buf[i*nf:(i+1)*nf])
+			}
+		}
+	}
+	for r, role := range d.roles {
+		if role.kept >= 0 {
+			if err := d.keptVals[role.kept].put(role.name, fields[idx[r]], chunks[r], slots); err != nil {
 				return err
 			}
 		}
-		d.t.Rows += n
 	}
 	return nil
+}
+
+// report calls the progress function at most every half second, and at
+// the end of each file.
+func (d *datasetReader) report(in Input, fileDone bool) {
+	if d.opts.Progress == nil {
+		return
+	}
+	now := time.Now()
+	if !fileDone && now.Sub(d.lastReport) < 500*time.Millisecond {
+		return
+	}
+	d.lastReport = now
+	d.opts.Progress(ReadProgress{
+		Files: len(d.inputs), FilesDone: d.filesDone(fileDone), File: in.Path,
+		RowsRead: int64(d.t.RowsRead), RowsKept: int64(d.t.Rows), BytesDone: d.done, BytesTotal: d.totalBytes,
+		Elapsed: now.Sub(d.start),
+	})
+}
+
+func (d *datasetReader) filesDone(fileDone bool) int {
+	if fileDone {
+		d.finished++
+	}
+	return d.finished
+}
+
+// single returns the chunks of a batch column as one array.
+func single(chunks []arrow.Array) arrow.Array {
+	if len(chunks) == 1 {
+		return chunks[0]
+	}
+	a, err := array.Concatenate(chunks, memory.DefaultAllocator)
+	if err != nil {
+		panic(err) // chunks of one column share a type
+	}
+	return a
+}
+
+// filterChunks keeps the rows of chunks (one column of a batch, in order)
+// whose mask entry is true, as slices of the chunks.
+func filterChunks(chunks []arrow.Array, mask []bool) []arrow.Array {
+	var out []arrow.Array
+	off := 0
+	for _, c := range chunks {
+		n := c.Len()
+		for i := 0; i < n; {
+			if !mask[off+i] {
+				i++
+				continue
+			}
+			j := i
+			for j < n && mask[off+j] {
+				j++
+			}
+			out = append(out, array.NewSlice(c, int64(i), int64(j)))
+			i = j
+		}
+		off += n
+	}
+	return out
 }
 
 // add converts one column of a batch into the feature matrix at offset off
@@ -391,6 +621,9 @@ func (d *datasetReader) match(fields []arrow.Field, in Input) ([]int, error) {
 func (d *datasetReader) finish() (*Table, error) {
 	t := d.t
 	if t.Rows == 0 {
+		if d.opts.Filter != nil && t.RowsRead > 0 {
+			return nil, badInput("--filter %s keeps none of the %d rows read; check the condition", d.opts.Filter, t.RowsRead)
+		}
 		return nil, badInput("the input has no rows; a non-empty table is needed")
 	}
 	if !d.sel.AllowMissing {
@@ -401,6 +634,9 @@ func (d *datasetReader) finish() (*Table, error) {
 	cols := make([]arrow.Column, len(d.sel.Keep))
 	for k := range d.sel.Keep {
 		field, chunks := d.keptFields[k], d.keptChunks[k]
+		if d.opts.MaxRows > 0 {
+			field, chunks = d.keptVals[k].array(d.sel.Keep[k], t.Rows)
+		}
 		if d.keptMixed[k] {
 			var err error
 			if field, chunks, err = unifyKept(field, chunks); err != nil {

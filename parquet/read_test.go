@@ -613,3 +613,30 @@ func TestReadTableAllowMissing(t *testing.T) {
 		t.Errorf("data %v: want NaN for the NaN and the null, +Inf kept", d)
 	}
 }
+
+func TestFooterDigest(t *testing.T) {
+	a := writeFixture(t, "a.parquet", 0, col{"x", f64s([]float64{1, 2, 3})})
+	b := writeFixture(t, "b.parquet", 0, col{"x", f64s([]float64{1, 2, 4})})
+	dir := t.TempDir()
+	arrowFile := writeArrow(t, filepath.Join(dir, "c.arrow"), false, 10, col{"x", f64s([]float64{1})})
+	stream := writeArrow(t, filepath.Join(dir, "d.arrows"), true, 10, col{"x", f64s([]float64{1})})
+	sums := map[string]bool{}
+	for _, p := range []string{a, b, arrowFile, stream} {
+		ins, err := ResolveInputs([]string{p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		size, sum, err := FooterDigest(ins[0])
+		if err != nil || len(sum) != 64 || size != ins[0].Size {
+			t.Fatalf("%s: %d %q %v", p, size, sum, err)
+		}
+		again, sum2, _ := FooterDigest(ins[0])
+		if again != size || sum2 != sum {
+			t.Errorf("%s: not deterministic", p)
+		}
+		sums[sum] = true
+	}
+	if len(sums) != 4 {
+		t.Errorf("%d distinct footer digests for 4 different files (the Parquet footers hold column statistics)", len(sums))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"sort"
 )
 
 // ErrTooFewRows reports a table too small to split into training and
@@ -29,17 +30,44 @@ const (
 // lists are returned sorted by a seeded permutation, so the split depends only
 // on n, fraction and the rng's seed.
 func RandomSplit(n int, fraction float64, rng *rand.Rand) (Split, error) {
-	if !(fraction > 0 && fraction < 1) {
-		return Split{}, fmt.Errorf("validation fraction %g: want a number between 0 and 1 (exclusive)", fraction)
-	}
-	nVal := int(math.Round(float64(n) * fraction))
-	nTrain := n - nVal
-	if nVal < MinValidationRows || nTrain < MinTrainRows {
-		return Split{}, fmt.Errorf("%w: %d rows give %d training and %d validation rows at validation fraction %g; need at least %d and %d",
-			ErrTooFewRows, n, nTrain, nVal, fraction, MinTrainRows, MinValidationRows)
+	_, nVal, err := splitSizes(n, fraction)
+	if err != nil {
+		return Split{}, err
 	}
 	perm := rng.Perm(n)
 	return Split{Train: perm[nVal:], Validation: perm[:nVal]}, nil
+}
+
+// splitSizes returns how many of n rows train and validate.
+func splitSizes(n int, fraction float64) (nTrain, nVal int, err error) {
+	if !(fraction > 0 && fraction < 1) {
+		return 0, 0, fmt.Errorf("validation fraction %g: want a number between 0 and 1 (exclusive)", fraction)
+	}
+	nVal = int(math.Round(float64(n) * fraction))
+	nTrain = n - nVal
+	if nVal < MinValidationRows || nTrain < MinTrainRows {
+		return 0, 0, fmt.Errorf("%w: %d rows give %d training and %d validation rows at validation fraction %g; need at least %d and %d",
+			ErrTooFewRows, n, nTrain, nVal, fraction, MinTrainRows, MinValidationRows)
+	}
+	return nTrain, nVal, nil
+}
+
+// TimeSplit puts the most recent fraction of the rows (by times, ties
+// broken by row order) into the validation set, so that the threshold is
+// chosen on the newest data, as it will be used. Both index lists are in
+// time order.
+func TimeSplit(times []float64, fraction float64) (Split, error) {
+	n := len(times)
+	nTrain, _, err := splitSizes(n, fraction)
+	if err != nil {
+		return Split{}, err
+	}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return times[order[a]] < times[order[b]] })
+	return Split{Train: order[:nTrain], Validation: order[nTrain:]}, nil
 }
 
 // Gather copies the rows with the given indices out of x (row-major, d
