@@ -684,3 +684,76 @@ func TestMissingPolicies(t *testing.T) {
 		})
 	}
 }
+
+// TestFilterSampleAndTimeSplit trains on the rows a --filter keeps, sampled
+// by --max-rows, validated on the most recent rows by --time-column, with
+// cheap footer digests, and checks what run.json says.
+func TestFilterSampleAndTimeSplit(t *testing.T) {
+	dir := t.TempDir()
+	n := 3000
+	cols := goodColumns(n)
+	cols[0].vals = seq(n, func(i int) float64 { return float64(i) + math.Sin(float64(i)) }) // grows with time
+	cols[2] = column{name: "status", label: func() []string {
+		s := make([]string, n)
+		for i := range s {
+			s[i] = map[bool]string{true: "ok", false: "test"}[i%4 != 0]
+		}
+		return s
+	}()}
+	cols = append(cols, column{name: "at", vals: seq(n, func(i int) float64 { return float64(i) })})
+	input := writeParquet(t, dir, "events.parquet", cols)
+	out := filepath.Join(dir, "out")
+	r := vaejob(t, "train", "--input", input, "--out", out, "--preset", "tutorial", "--epochs", "2", "--run-id", "f",
+		"--exclude", "status", "--filter", "status = 'ok' AND at >= 100", "--max-rows", "1000", "--time-column", "at", "--digest", "size+footer")
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	runDir := filepath.Join(out, "runs", "f")
+	b, _ := os.ReadFile(filepath.Join(runDir, "run.json"))
+	var rec struct {
+		Rows     struct{ Read, Matched, Kept, Train, Validation int }
+		Features []string
+		Inputs   []struct {
+			DigestKind string `json:"digest_kind"`
+		}
+		Scaler struct{ Max []float32 }
+		Config struct {
+			Filter     string
+			MaxRows    int    `json:"max_rows"`
+			TimeColumn string `json:"time_column"`
+		}
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Rows.Read != 3000 || rec.Rows.Matched != 2175 || rec.Rows.Kept != 1000 || rec.Rows.Train != 800 || rec.Rows.Validation != 200 {
+		t.Errorf("rows %+v", rec.Rows)
+	}
+	if strings.Join(rec.Features, ",") != "a,b" || rec.Inputs[0].DigestKind != "size+footer" || rec.Config.TimeColumn != "at" || rec.Config.MaxRows != 1000 {
+		t.Errorf("features %v inputs %+v config %+v", rec.Features, rec.Inputs, rec.Config)
+	}
+	// Validation rows are the newest: each is later than every training row.
+	sb, _ := os.ReadFile(filepath.Join(runDir, "validation_sample.json"))
+	var sample struct{ Rows [][]float32 }
+	json.Unmarshal(sb, &sample)
+	for _, row := range sample.Rows {
+		if row[0] < rec.Scaler.Max[0] {
+			t.Fatalf("validation row with a = %v, below the training rows' maximum %v: not a time split", row[0], rec.Scaler.Max[0])
+		}
+	}
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--filter", "status = "}, "--filter"},
+		{[]string{"--filter", "nope = 1"}, `column "nope"`},
+		{[]string{"--time-column", "nope"}, "nope"},
+		{[]string{"--max-rows", "-5"}, "--max-rows"},
+		{[]string{"--digest", "md5"}, "--digest"},
+	} {
+		args := append([]string{"train", "--input", input, "--out", filepath.Join(dir, "bad"), "--exclude", "status"}, bad.args...)
+		if r := vaejob(t, args...); (r.code != 2 && r.code != 3) || !strings.Contains(r.stderr, bad.want) {
+			t.Errorf("%v: exit %d:\n%s", bad.args, r.code, r.stderr)
+		}
+	}
+}
