@@ -182,6 +182,9 @@ func readInputs(ins []Input, sel Selection, opts ReadOptions, nameFiles bool) (*
 	for _, in := range ins {
 		d.totalBytes += in.Size
 	}
+	if opts.Filter == nil && opts.MaxRows == 0 {
+		d.expectRows = countRows(ins)
+	}
 	for i := range ins {
 		if err := d.readFile(i); err != nil {
 			if nameFiles {
@@ -279,6 +282,7 @@ type datasetReader struct {
 	offered  int64       // rows offered to the reservoir
 	keptVals []keptStore // kept columns when sampling
 
+	expectRows        int64 // rows the Parquet footers announce, when all are read
 	start, lastReport time.Time
 	done, totalBytes  int64 // bytes of the files read so far, and of all
 	finished          int
@@ -433,6 +437,10 @@ func (d *datasetReader) append(idx []int, fields []arrow.Field, chunks [][]arrow
 		return badInput("the input is too large: more than %d rows × %d features exceeds %d values; select fewer rows or features, or sample with a row limit", d.t.Rows+n, nf, int64(maxCells))
 	}
 	off := len(d.t.Data)
+	if d.t.Data == nil && d.expectRows > 0 && d.expectRows <= maxCells/int64(nf) {
+		// One allocation for the whole table, not a copy at every growth.
+		d.t.Data = make([]float32, 0, d.expectRows*int64(nf))
+	}
 	d.t.Data = slices.Grow(d.t.Data, n*nf)[:off+n*nf]
 	for r, fi := range idx {
 		if err := d.add(d.roles[r], fields[fi], chunks[r], off, n, batch); err != nil {
@@ -893,4 +901,28 @@ func checkStats(names []string, stats []valueStats) error {
 		return nil
 	}
 	return badInput("feature columns contain missing or non-finite values (%s); drop or impute those rows, or leave the columns out of the features", strings.Join(parts, "; "))
+}
+
+// countRows adds up the row counts in the footers of Parquet inputs; it
+// returns 0 when an input is not Parquet or cannot be read (the read that
+// follows reports the problem).
+func countRows(ins []Input) int64 {
+	var total int64
+	for _, in := range ins {
+		if in.Format != FormatParquet {
+			return 0
+		}
+		f, _, err := openInput(in.Path)
+		if err != nil {
+			return 0
+		}
+		src, err := openParquet(f)
+		if err != nil {
+			f.Close()
+			return 0
+		}
+		total += src.rowsHint()
+		f.Close()
+	}
+	return total
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"runtime"
+	"sync"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -94,13 +96,33 @@ func (s *parquetSource) next(want []int) (int, map[int][]arrow.Array, error) {
 	rg := s.rg
 	s.rg++
 	n := int(s.pf.MetaData().RowGroup(rg).NumRows())
+	// Decode the columns of the row group on every core; each column's
+	// result does not depend on the others, so the order of work does not
+	// matter.
+	chunks := make([][]arrow.Array, len(want))
+	errs := make([]error, len(want))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(want)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range next {
+				chunks[k], errs[k] = s.readChunk(want[k], rg, n)
+			}
+		}()
+	}
+	for k := range want {
+		next <- k
+	}
+	close(next)
+	wg.Wait()
 	cols := make(map[int][]arrow.Array, len(want))
-	for _, fi := range want {
-		chunks, err := s.readChunk(fi, rg, n)
-		if err != nil {
-			return 0, nil, err
+	for k, fi := range want {
+		if errs[k] != nil {
+			return 0, nil, errs[k]
 		}
-		cols[fi] = chunks
+		cols[fi] = chunks[k]
 	}
 	return n, cols, nil
 }

@@ -1,0 +1,307 @@
+// Command readbench measures how fast vaejob reads a large Parquet dataset
+// and how much memory it needs, beside DuckDB reading the same files in the
+// same run, and the peak memory of vaejob train with --max-rows.
+//
+//	go run ./cmd/readbench [--data DIR] [--rows 10000000] [--cols 32] [--files 10]
+//
+// It generates the dataset once (seeded normal float64 columns f0..f{cols-1},
+// in --files Parquet files with row groups of 131,072 rows) and reuses it
+// while its _manifest.json matches. Every measurement runs in a child process, so
+// that its peak resident memory (getrusage maxrss) is its own. The DuckDB
+// baseline needs Node.js and runs `npm ci` in testdata/duckdb on first use.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	pq "github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/compress"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"github.com/vaejob/vaejob/parquet"
+)
+
+// manifest describes a generated dataset.
+type manifest struct {
+	Rows, Cols, Files int
+	Seed              int64
+}
+
+// childResult is what a measuring child prints.
+type childResult struct {
+	Rows    int     `json:"rows"`
+	Seconds float64 `json:"seconds"`
+}
+
+// measurement is one row of the report.
+type measurement struct {
+	tool, mode string
+	rows       int
+	seconds    float64 // of the read itself, as the child timed it
+	peakMB     float64
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "child-read" {
+		childRead(os.Args[2:])
+		return
+	}
+	data := flag.String("data", filepath.Join(os.TempDir(), "vaejob-readbench"), "dataset folder (generated when missing)")
+	rows := flag.Int("rows", 10_000_000, "rows in the dataset")
+	cols := flag.Int("cols", 32, "float64 columns")
+	files := flag.Int("files", 10, "Parquet files")
+	sample := flag.Int("max-rows", 1_000_000, "sample size of the bounded-memory read and of vaejob train --max-rows")
+	skipDuck := flag.Bool("skip-duckdb", false, "do not run the DuckDB baseline")
+	skipTrain := flag.Bool("skip-train", false, "do not run vaejob train")
+	flag.Parse()
+
+	m := manifest{Rows: *rows, Cols: *cols, Files: *files, Seed: 1}
+	if err := ensureDataset(*data, m); err != nil {
+		log.Fatal(err)
+	}
+	bytes := datasetBytes(*data)
+	self, err := os.Executable()
+	if err != nil {
+		log.Fatal(err)
+	}
+	var results []measurement
+	run := func(tool, mode string, name string, args ...string) {
+		res, peak, err := measure(name, args...)
+		if err != nil {
+			log.Fatalf("%s %s: %v", tool, mode, err)
+		}
+		results = append(results, measurement{tool, mode, res.Rows, res.Seconds, peak})
+		fmt.Fprintf(os.Stderr, "%-8s %-34s %6.2f s  peak %6.0f MB\n", tool, mode, res.Seconds, peak)
+	}
+	run("vaejob", "full read into a float32 matrix", self, "child-read", "--data", *data)
+	run("vaejob", fmt.Sprintf("sampled read, --max-rows %d", *sample), self, "child-read", "--data", *data, "--max-rows", strconv.Itoa(*sample))
+	if !*skipDuck {
+		script, err := duckdbScript()
+		if err != nil {
+			log.Fatal(err)
+		}
+		glob := filepath.Join(*data, "*.parquet")
+		for _, threads := range []string{"1", "2"} {
+			run("duckdb", "scan (sum of every column), "+threads+" thread(s)", "node", script, glob, threads, "scan")
+		}
+		run("duckdb", "load into an in-memory table, 2 threads", "node", script, glob, "2", "load")
+	}
+	var trainPeak, trainSecs float64
+	if !*skipTrain {
+		trainPeak, trainSecs, err = measureTrain(*data, *sample)
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	report(m, bytes, results, *sample, trainPeak, trainSecs)
+}
+
+// report prints the results as a Markdown table with ratios against the
+// DuckDB scan on one thread, measured in the same run.
+func report(m manifest, size int64, results []measurement, sample int, trainPeak, trainSecs float64) {
+	var base *measurement
+	for i := range results {
+		if results[i].tool == "duckdb" && base == nil {
+			base = &results[i]
+		}
+	}
+	mb := float64(size) / (1 << 20)
+	fmt.Printf("dataset: %d rows × %d float64 columns in %d Parquet files (snappy), %.0f MB\n\n", m.Rows, m.Cols, m.Files, mb)
+	fmt.Println("| reader | what | rows | seconds | rows/s | MB/s | peak RSS (MB) | time vs DuckDB scan (1 thread) |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|")
+	for _, r := range results {
+		ratio := "–"
+		if base != nil {
+			ratio = fmt.Sprintf("%.2f×", r.seconds/base.seconds)
+		}
+		fmt.Printf("| %s | %s | %d | %.2f | %.3g | %.0f | %.0f | %s |\n", r.tool, r.mode, r.rows, r.seconds,
+			float64(m.Rows)/r.seconds, mb/r.seconds, r.peakMB, ratio)
+	}
+	if trainPeak > 0 {
+		verdict := "under"
+		if trainPeak >= 1536 {
+			verdict = "OVER"
+		}
+		fmt.Printf("\nvaejob train --max-rows %d on the whole dataset: %.1f s, peak RSS %.0f MB (%s the 1.5 GB target)\n", sample, trainSecs, trainPeak, verdict)
+	}
+}
+
+// measure runs a child, parses its JSON result and returns its peak RSS.
+func measure(name string, args ...string) (childResult, float64, error) {
+	cmd := exec.Command(name, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return childResult{}, 0, fmt.Errorf("%v\n%s", err, errb.String())
+	}
+	var res childResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		return childResult{}, 0, fmt.Errorf("output %q: %v", out.String(), err)
+	}
+	return res, peakMB(cmd.ProcessState), nil
+}
+
+func peakMB(ps *os.ProcessState) float64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return float64(ru.Maxrss) / 1024 // kilobytes on Linux
+	}
+	return 0
+}
+
+// measureTrain builds vaejob and trains it on the dataset with --max-rows.
+func measureTrain(data string, sample int) (peak, seconds float64, err error) {
+	dir, err := os.MkdirTemp("", "readbench-train-")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "vaejob")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/vaejob")
+	build.Dir = moduleRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		return 0, 0, fmt.Errorf("build vaejob: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "train", "--input", data, "--out", filepath.Join(dir, "out"), "--max-rows", strconv.Itoa(sample), "--digest", "size+footer")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, 0, fmt.Errorf("vaejob train: %v\n%s", err, errb.String())
+	}
+	return peakMB(cmd.ProcessState), time.Since(start).Seconds(), nil
+}
+
+// childRead reads the dataset as vaejob train does and prints the time.
+func childRead(args []string) {
+	fl := flag.NewFlagSet("child-read", flag.ExitOnError)
+	data := fl.String("data", "", "dataset folder")
+	max := fl.Int("max-rows", 0, "sample size (0: all)")
+	fl.Parse(args)
+	start := time.Now()
+	ins, err := parquet.ResolveInputs([]string{*data})
+	if err != nil {
+		log.Fatal(err)
+	}
+	opts := parquet.ReadOptions{MaxRows: *max}
+	if *max > 0 {
+		opts.Rand = rand.New(rand.NewSource(1))
+	}
+	t, err := parquet.ReadInputs(ins, parquet.Selection{}, opts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	json.NewEncoder(os.Stdout).Encode(childResult{Rows: t.RowsRead, Seconds: time.Since(start).Seconds()})
+}
+
+// ensureDataset writes the dataset unless data/manifest.json matches m.
+func ensureDataset(dir string, m manifest) error {
+	mpath := filepath.Join(dir, "_manifest.json") // "_": readers skip it, as Spark's _SUCCESS
+	if b, err := os.ReadFile(mpath); err == nil {
+		var have manifest
+		if json.Unmarshal(b, &have) == nil && have == m {
+			return nil
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "generating %d rows × %d columns in %s ...\n", m.Rows, m.Cols, dir)
+	rng := rand.New(rand.NewSource(m.Seed))
+	fields := make([]arrow.Field, m.Cols)
+	for j := range fields {
+		fields[j] = arrow.Field{Name: fmt.Sprintf("f%d", j), Type: arrow.PrimitiveTypes.Float64}
+	}
+	schema := arrow.NewSchema(fields, nil)
+	props := pq.NewWriterProperties(pq.WithCompression(compress.Codecs.Snappy), pq.WithMaxRowGroupLength(131072))
+	per := (m.Rows + m.Files - 1) / m.Files
+	for f := 0; f < m.Files; f++ {
+		n := min(per, m.Rows-f*per)
+		out, err := os.Create(filepath.Join(dir, fmt.Sprintf("part-%04d.parquet", f)))
+		if err != nil {
+			return err
+		}
+		w, err := pqarrow.NewFileWriter(schema, out, props, pqarrow.DefaultWriterProps())
+		if err != nil {
+			return err
+		}
+		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+		for lo := 0; lo < n; lo += 131072 {
+			hi := min(lo+131072, n)
+			for j := range m.Cols {
+				fb := b.Field(j).(*array.Float64Builder)
+				for range hi - lo {
+					fb.Append(rng.NormFloat64())
+				}
+			}
+			rec := b.NewRecord()
+			if err := w.Write(rec); err != nil {
+				return err
+			}
+			rec.Release()
+		}
+		b.Release()
+		if err := w.Close(); err != nil {
+			return err
+		}
+	}
+	mb, _ := json.Marshal(m)
+	return os.WriteFile(mpath, mb, 0o644)
+}
+
+func datasetBytes(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && filepath.Ext(p) == ".parquet" {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// duckdbScript installs the DuckDB baseline's npm package if needed and
+// returns the script's path.
+func duckdbScript() (string, error) {
+	dir := filepath.Join(moduleRoot(), "cmd", "readbench", "testdata", "duckdb")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@duckdb", "node-api")); errors.Is(err, fs.ErrNotExist) {
+		npm := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		npm.Dir = dir
+		if out, err := npm.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("npm ci in %s: %v\n%s", dir, err, out)
+		}
+	}
+	return filepath.Join(dir, "read.js"), nil
+}
+
+// moduleRoot finds the folder holding go.mod, from the working directory up.
+func moduleRoot() string {
+	dir, _ := os.Getwd()
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if d == filepath.Dir(d) {
+			return dir
+		}
+	}
+}
