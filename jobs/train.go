@@ -386,6 +386,9 @@ func readTrainingInput(o TrainOptions, cfg ResolvedConfig, log *slog.Logger) (*t
 	for _, s := range table.Skipped {
 		log.Info("skipping non-numeric column", "column", s.Name, "type", s.Type)
 	}
+	for _, n := range table.Notes {
+		log.Warn("schema differs between input files", "note", n)
+	}
 	in.table = table
 	if o.Labels.Column != "" {
 		if in.labels, err = o.Labels.read(table); err != nil {

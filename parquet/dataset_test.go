@@ -175,7 +175,7 @@ func TestReadDatasetSchemaDrift(t *testing.T) {
 		{"reordered and wider", func(t *testing.T, dir string) {
 			part(t, dir, "p1.parquet", col{"a", i32s([]int32{1})}, col{"b", f32s([]float32{1})})
 			part(t, dir, "p2.parquet", col{"b", f64s([]float64{2})}, col{"a", i64s([]int64{2})})
-		}, Selection{}, nil},
+		}, Selection{}, []string{"note:", `p2.parquet: column "a" is int64, int32 in`, "p2.parquet: columns in another order than in"}},
 		{"extra column", func(t *testing.T, dir string) {
 			part(t, dir, "p1.parquet", col{"a", f64s([]float64{1})})
 			part(t, dir, "p2.parquet", col{"a", f64s([]float64{2})}, col{"new", f64s([]float64{2})})
@@ -202,6 +202,18 @@ func TestReadDatasetSchemaDrift(t *testing.T) {
 			dir := t.TempDir()
 			tc.setup(t, dir)
 			tab, err := ReadDataset([]string{dir}, tc.sel)
+			if len(tc.want) > 0 && tc.want[0] == "note:" {
+				if err != nil || tab.Rows != 2 {
+					t.Fatalf("%v, %v", tab, err)
+				}
+				notes := strings.Join(tab.Notes, "\n")
+				for _, w := range tc.want[1:] {
+					if !strings.Contains(notes, w) {
+						t.Errorf("notes %q lack %q", notes, w)
+					}
+				}
+				return
+			}
 			if tc.want == nil {
 				if err != nil {
 					t.Fatal(err)
@@ -351,5 +363,55 @@ func TestKeptOrder(t *testing.T) {
 	}
 	if _, err := tab.KeptOrder("x"); err == nil || !strings.Contains(err.Error(), "was not kept") {
 		t.Errorf("a column not kept: %v", err)
+	}
+}
+
+func TestReadProgress(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 3 {
+		moveTo(t, writeFixture(t, "p.parquet", 0, col{"x", f64s([]float64{1, 2, float64(i)})}), dir, fmt.Sprintf("p%d.parquet", i))
+	}
+	ins, err := ResolveInputs([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reports []ReadProgress
+	if _, err := ReadInputs(ins, Selection{}, ReadOptions{Progress: func(p ReadProgress) { reports = append(reports, p) }}); err != nil {
+		t.Fatal(err)
+	}
+	last := reports[len(reports)-1]
+	var total int64
+	for _, in := range ins {
+		total += in.Size
+	}
+	if last.Files != 3 || last.FilesDone != 3 || last.RowsRead != 9 || last.RowsKept != 9 || last.BytesDone != total || last.BytesTotal != total {
+		t.Errorf("last report %+v", last)
+	}
+}
+
+func TestFeaturePatterns(t *testing.T) {
+	path := writeFixture(t, "s.parquet", 0, col{"sensor_a", f64s([]float64{1})}, col{"id", i64s([]int64{7})},
+		col{"sensor_b", i32s([]int32{2})}, col{"sensor_name", strs([]string{"x"})}, col{"other", f64s([]float64{3})})
+	for _, tc := range []struct {
+		sel  Selection
+		want string // feature names, or an error part
+	}{
+		{Selection{Features: []string{"sensor_*"}}, "sensor_a,sensor_b"},
+		{Selection{Features: []string{"other", "sensor_?"}}, "other,sensor_a,sensor_b"},
+		{Selection{Features: []string{"sensor_b", "sensor_*"}}, "sensor_b,sensor_a"},
+		{Selection{Exclude: []string{"sensor_*"}}, "id,other"},
+		{Selection{Features: []string{"temp_*"}}, `pattern "temp_*" matches no numeric column`},
+		{Selection{Features: []string{"[a"}}, "syntax error in pattern"},
+	} {
+		tab, err := ReadTable(path, tc.sel)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		} else {
+			got = strings.Join(tab.Names, ",")
+		}
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("%+v: got %q, want %q", tc.sel, got, tc.want)
+		}
 	}
 }

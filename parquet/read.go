@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math/rand"
 	"os"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,6 +69,10 @@ type Table struct {
 	Names []string
 	// Rows is the number of rows in Data.
 	Rows int
+	// Notes lists schema differences between files that were handled
+	// (another column order, another integer or float width), with file
+	// names, for the log.
+	Notes []string
 	// RowsRead counts the rows of the input files; RowsMatched those that
 	// passed ReadOptions.Filter. Rows is less than RowsMatched when
 	// ReadOptions.MaxRows sampled them.
@@ -622,6 +627,25 @@ func (d *datasetReader) match(fields []arrow.Field, in Input) ([]int, error) {
 	if len(missing) > 0 {
 		return nil, badInput("the schema drifted: %s lacks %s, which %s has; fix the export or leave the column out", in.Path, quoteList(missing), first)
 	}
+	// Differences that are handled, noted for the log.
+	for r, role := range d.roles {
+		was := d.first[slices.IndexFunc(d.first, func(f arrow.Field) bool { return f.Name == role.name })].Type
+		if now := fields[idx[r]].Type; !arrow.TypeEqual(was, now) {
+			d.t.Notes = append(d.t.Notes, fmt.Sprintf("%s: column %q is %s, %s in %s; converted", in.Path, role.name, typeName(now), typeName(was), first))
+		}
+	}
+	order := func(fs []arrow.Field) []string {
+		var names []string
+		for _, f := range fs {
+			if _, ok := byName[f.Name]; ok && !isPartition(f) && slices.ContainsFunc(d.first, func(g arrow.Field) bool { return g.Name == f.Name }) {
+				names = append(names, f.Name)
+			}
+		}
+		return names
+	}
+	if !slices.Equal(order(d.first), order(fields)) {
+		d.t.Notes = append(d.t.Notes, fmt.Sprintf("%s: columns in another order than in %s; read by name", in.Path, first))
+	}
 	return idx, nil
 }
 
@@ -726,6 +750,13 @@ func isText(dt arrow.DataType) bool {
 // order, with the index of its field. Partition keys are never features by
 // default, only when named.
 func plan(fields []arrow.Field, sel Selection, t *Table) ([]role, []int, error) {
+	var err error
+	if sel.Features, err = expandPatterns("features", sel.Features, fields, true); err != nil {
+		return nil, nil, err
+	}
+	if sel.Exclude, err = expandPatterns("exclude", sel.Exclude, fields, false); err != nil {
+		return nil, nil, err
+	}
 	byName := make(map[string][]int, len(fields))
 	all := make([]string, len(fields))
 	for i, f := range fields {
@@ -925,4 +956,45 @@ func countRows(ins []Input) int64 {
 		f.Close()
 	}
 	return total
+}
+
+// expandPatterns replaces each name holding a glob pattern (*, ?, [...])
+// with the columns it matches, in file order; for features only numeric
+// columns that are not partition keys match. Plain names stay as they are.
+// A pattern that matches nothing is an error.
+func expandPatterns(what string, names []string, fields []arrow.Field, numericOnly bool) ([]string, error) {
+	if !slices.ContainsFunc(names, hasGlobMeta) {
+		return names, nil
+	}
+	var out []string
+	for _, n := range names {
+		if !hasGlobMeta(n) {
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+			continue
+		}
+		matched := 0
+		for _, f := range fields {
+			ok, err := path.Match(n, f.Name)
+			if err != nil {
+				return nil, usageError("--%s pattern %q: %v", what, n, err)
+			}
+			if !ok || numericOnly && (!isNumeric(f.Type) || isPartition(f)) {
+				continue
+			}
+			matched++
+			if !slices.Contains(out, f.Name) {
+				out = append(out, f.Name)
+			}
+		}
+		if matched == 0 {
+			kind := "column"
+			if numericOnly {
+				kind = "numeric column"
+			}
+			return nil, badInput("--%s pattern %q matches no %s of the input", what, n, kind)
+		}
+	}
+	return out, nil
 }
