@@ -99,11 +99,11 @@ func put(dst []float32, v float64, st *valueStats) {
 	}
 }
 
-// fillNumbers converts vals, the values of arr, into dst[i*stride].
-func fillNumbers[T number](vals []T, arr arrow.Array, dst []float32, stride int, st *valueStats) {
+// fillNumbers converts vals[lo:hi], values of arr, into dst[(i-lo)*stride].
+func fillNumbers[T number](vals []T, arr arrow.Array, lo, hi int, dst []float32, stride int, st *valueStats) {
 	hasNulls := arr.NullN() > 0
-	for i, v := range vals {
-		if hasNulls && arr.IsNull(i) {
+	for i, v := range vals[lo:hi] {
+		if hasNulls && arr.IsNull(lo+i) {
 			st.nulls++
 			dst[i*stride] = nan32
 			continue
@@ -112,16 +112,17 @@ func fillNumbers[T number](vals []T, arr arrow.Array, dst []float32, stride int,
 	}
 }
 
-// fillFunc converts arr via value(i) into dst[i*stride].
-func fillFunc(arr arrow.Array, value func(i int) float64, dst []float32, stride int, st *valueStats) {
+// fillFunc converts entries lo..hi-1 of arr via value into
+// dst[(i-lo)*stride].
+func fillFunc(arr arrow.Array, value func(i int) float64, lo, hi int, dst []float32, stride int, st *valueStats) {
 	hasNulls := arr.NullN() > 0
-	for i := 0; i < arr.Len(); i++ {
+	for i := lo; i < hi; i++ {
 		if hasNulls && arr.IsNull(i) {
 			st.nulls++
-			dst[i*stride] = nan32
+			dst[(i-lo)*stride] = nan32
 			continue
 		}
-		put(dst[i*stride:], value(i), st)
+		put(dst[(i-lo)*stride:], value(i), st)
 	}
 }
 
@@ -129,33 +130,78 @@ func fillFunc(arr arrow.Array, value func(i int) float64, dst []float32, stride 
 // counting nulls and non-finite values in st. It fails only for types that
 // isConvertible rejects.
 func toFloat32(arr arrow.Array, dst []float32, stride int, st *valueStats) error {
+	return toFloat32Range(arr, 0, arr.Len(), dst, stride, st)
+}
+
+// toFloat32Range converts entries lo..hi-1 of arr into dst[(i-lo)*stride].
+func toFloat32Range(arr arrow.Array, lo, hi int, dst []float32, stride int, st *valueStats) error {
 	switch a := arr.(type) {
 	case *array.Int8:
-		fillNumbers(a.Int8Values(), arr, dst, stride, st)
+		fillNumbers(a.Int8Values(), arr, lo, hi, dst, stride, st)
 	case *array.Int16:
-		fillNumbers(a.Int16Values(), arr, dst, stride, st)
+		fillNumbers(a.Int16Values(), arr, lo, hi, dst, stride, st)
 	case *array.Int32:
-		fillNumbers(a.Int32Values(), arr, dst, stride, st)
+		fillNumbers(a.Int32Values(), arr, lo, hi, dst, stride, st)
 	case *array.Int64:
-		fillNumbers(a.Int64Values(), arr, dst, stride, st)
+		fillNumbers(a.Int64Values(), arr, lo, hi, dst, stride, st)
 	case *array.Uint8:
-		fillNumbers(a.Uint8Values(), arr, dst, stride, st)
+		fillNumbers(a.Uint8Values(), arr, lo, hi, dst, stride, st)
 	case *array.Uint16:
-		fillNumbers(a.Uint16Values(), arr, dst, stride, st)
+		fillNumbers(a.Uint16Values(), arr, lo, hi, dst, stride, st)
 	case *array.Uint32:
-		fillNumbers(a.Uint32Values(), arr, dst, stride, st)
+		fillNumbers(a.Uint32Values(), arr, lo, hi, dst, stride, st)
 	case *array.Uint64:
-		fillNumbers(a.Uint64Values(), arr, dst, stride, st)
+		fillNumbers(a.Uint64Values(), arr, lo, hi, dst, stride, st)
 	case *array.Float32:
-		fillNumbers(a.Float32Values(), arr, dst, stride, st)
+		fillNumbers(a.Float32Values(), arr, lo, hi, dst, stride, st)
 	case *array.Float64:
-		fillNumbers(a.Float64Values(), arr, dst, stride, st)
+		fillNumbers(a.Float64Values(), arr, lo, hi, dst, stride, st)
 	default:
 		value, err := valueFunc(arr)
 		if err != nil {
 			return err
 		}
-		fillFunc(arr, value, dst, stride, st)
+		fillFunc(arr, value, lo, hi, dst, stride, st)
+	}
+	return nil
+}
+
+// tileRows is how many rows convertBatch fills at a time: a tile of rows
+// stays in the cache while every column is written into it.
+const tileRows = 512
+
+// convertBatch converts the feature columns of a batch of n rows into the
+// row-major dst (n × nf), a tile of rows at a time, so that memory is
+// written once rather than once per column. features[j] holds column j's
+// chunks; stats[j] counts its unusable values.
+func convertBatch(features [][]arrow.Array, names []string, n int, dst []float32, stats []valueStats) error {
+	nf := len(features)
+	for j, chunks := range features {
+		rows := 0
+		for _, c := range chunks {
+			rows += c.Len()
+			if !isConvertible(c.DataType()) {
+				return badInput("column %q: type %s cannot be converted to numbers", names[j], typeName(c.DataType()))
+			}
+		}
+		if rows != n {
+			return badInput("the file is corrupt: column %q has %d rows in a batch of %d", names[j], rows, n)
+		}
+	}
+	for t0 := 0; t0 < n; t0 += tileRows {
+		t1 := min(t0+tileRows, n)
+		for j, chunks := range features {
+			off := 0 // first row of the chunk
+			for _, c := range chunks {
+				lo, hi := max(t0, off), min(t1, off+c.Len())
+				if lo < hi {
+					if err := toFloat32Range(c, lo-off, hi-off, dst[lo*nf+j:], nf, &stats[j]); err != nil {
+						return badInput("column %q: %w", names[j], err)
+					}
+				}
+				off += c.Len()
+			}
+		}
 	}
 	return nil
 }

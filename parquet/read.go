@@ -187,9 +187,7 @@ func readInputs(ins []Input, sel Selection, opts ReadOptions, nameFiles bool) (*
 	for _, in := range ins {
 		d.totalBytes += in.Size
 	}
-	if opts.Filter == nil && opts.MaxRows == 0 {
-		d.expectRows = countRows(ins)
-	}
+	d.expectRows = countRows(ins)
 	for i := range ins {
 		if err := d.readFile(i); err != nil {
 			if nameFiles {
@@ -287,7 +285,7 @@ type datasetReader struct {
 	offered  int64       // rows offered to the reservoir
 	keptVals []keptStore // kept columns when sampling
 
-	expectRows        int64 // rows the Parquet footers announce, when all are read
+	expectRows        int64 // rows the Parquet footers announce; 0 if unknown
 	start, lastReport time.Time
 	done, totalBytes  int64 // bytes of the files read so far, and of all
 	finished          int
@@ -421,9 +419,9 @@ func (d *datasetReader) readFile(i int) (err error) {
 		}
 		d.t.RowsMatched += n
 		if d.opts.MaxRows > 0 {
-			err = d.sample(idx, fields, chunks, n, batch)
+			err = d.sample(idx, fields, chunks, n)
 		} else {
-			err = d.append(idx, fields, chunks, n, batch)
+			err = d.append(idx, fields, chunks, n)
 		}
 		if err != nil {
 			return err
@@ -436,20 +434,30 @@ func (d *datasetReader) readFile(i int) (err error) {
 }
 
 // append adds a batch's rows to the table.
-func (d *datasetReader) append(idx []int, fields []arrow.Field, chunks [][]arrow.Array, n, batch int) error {
+func (d *datasetReader) append(idx []int, fields []arrow.Field, chunks [][]arrow.Array, n int) error {
 	nf := len(d.t.Names)
 	if int64(d.t.Rows+n) > maxCells/int64(nf) {
 		return badInput("the input is too large: more than %d rows × %d features exceeds %d values; select fewer rows or features, or sample with a row limit", d.t.Rows+n, nf, int64(maxCells))
 	}
 	off := len(d.t.Data)
-	if d.t.Data == nil && d.expectRows > 0 && d.expectRows <= maxCells/int64(nf) {
+	if d.t.Data == nil && d.opts.Filter == nil && d.expectRows > 0 && d.expectRows <= maxCells/int64(nf) {
 		// One allocation for the whole table, not a copy at every growth.
 		d.t.Data = make([]float32, 0, d.expectRows*int64(nf))
+		adviseHugePages(d.t.Data)
 	}
 	d.t.Data = slices.Grow(d.t.Data, n*nf)[:off+n*nf]
+	// Convert in a reused buffer, then copy: the strided writes stay in
+	// memory the cache and TLB already hold.
+	if cap(d.batch) < n*nf {
+		d.batch = make([]float32, n*nf)
+	}
+	if err := convertBatch(d.features(chunks), d.t.Names, n, d.batch[:n*nf], d.stats); err != nil {
+		return err
+	}
+	copy(d.t.Data[off:], d.batch[:n*nf])
 	for r, fi := range idx {
-		if err := d.add(d.roles[r], fields[fi], chunks[r], off, n, batch); err != nil {
-			return err
+		if d.roles[r].kept >= 0 {
+			d.keep(d.roles[r], fields[fi], chunks[r])
 		}
 	}
 	d.t.Rows += n
@@ -459,26 +467,23 @@ func (d *datasetReader) append(idx []int, fields []arrow.Field, chunks [][]arrow
 // sample offers a batch's rows to the reservoir: the first MaxRows rows
 // fill it, then row k (counting from 1) replaces a random slot with
 // probability MaxRows/k, so every row is kept with the same probability.
-func (d *datasetReader) sample(idx []int, fields []arrow.Field, chunks [][]arrow.Array, n, batch int) error {
+func (d *datasetReader) sample(idx []int, fields []arrow.Field, chunks [][]arrow.Array, n int) error {
 	nf := len(d.t.Names)
 	if cap(d.batch) < n*nf {
 		d.batch = make([]float32, n*nf)
 	}
 	buf := d.batch[:n*nf]
-	for r, role := range d.roles {
-		if role.feature < 0 {
-			continue
+	if err := convertBatch(d.features(chunks), d.t.Names, n, buf, d.stats); err != nil {
+		return err
+	}
+	if d.t.Data == nil {
+		// The reservoir's final size, allocated once.
+		rows := int64(d.opts.MaxRows)
+		if d.expectRows > 0 && d.opts.Filter == nil {
+			rows = min(rows, d.expectRows)
 		}
-		pos := 0
-		for _, c := range chunks[r] {
-			if err := toFloat32(c, buf[pos*nf+role.feature:], nf, &d.stats[role.feature]); err != nil {
-				return badInput("column %q: %w", role.name, err)
-			}
-			pos += c.Len()
-		}
-		if pos != n {
-			return badInput("the file is corrupt: column %q has %d rows in batch %d, not %d", role.name, pos, batch, n)
-		}
+		d.t.Data = make([]float32, 0, rows*int64(nf))
+		adviseHugePages(d.t.Data)
 	}
 	// Which slot each row of the batch goes to, -1 for none.
 	slots := make([]int, n)
@@ -569,34 +574,28 @@ func filterChunks(chunks []arrow.Array, mask []bool) []arrow.Array {
 	return out
 }
 
-// add converts one column of a batch into the feature matrix at offset off
-// and keeps it when it is kept.
-func (d *datasetReader) add(r role, field arrow.Field, chunks []arrow.Array, off, n, batch int) error {
-	nf := len(d.t.Names)
-	if r.feature >= 0 {
-		pos := 0
-		for _, c := range chunks {
-			dst := d.t.Data[off+pos*nf+r.feature:]
-			if err := toFloat32(c, dst, nf, &d.stats[r.feature]); err != nil {
-				return badInput("column %q: %w", r.name, err)
-			}
-			pos += c.Len()
-		}
-		if pos != n {
-			return badInput("the file is corrupt: column %q has %d rows in batch %d, not %d", r.name, pos, batch, n)
+// keep adds a batch of a kept column.
+func (d *datasetReader) keep(r role, field arrow.Field, chunks []arrow.Array) {
+	k := r.kept
+	switch {
+	case d.keptFields[k].Type == nil:
+		d.keptFields[k] = field
+	case !arrow.TypeEqual(d.keptFields[k].Type, field.Type):
+		d.keptMixed[k] = true
+	}
+	d.keptChunks[k] = append(d.keptChunks[k], chunks...)
+}
+
+// features picks a batch's feature columns, in feature order, out of the
+// chunks of every role.
+func (d *datasetReader) features(chunks [][]arrow.Array) [][]arrow.Array {
+	out := make([][]arrow.Array, len(d.t.Names))
+	for r, role := range d.roles {
+		if role.feature >= 0 {
+			out[role.feature] = chunks[r]
 		}
 	}
-	if r.kept >= 0 {
-		k := r.kept
-		switch {
-		case d.keptFields[k].Type == nil:
-			d.keptFields[k] = field
-		case !arrow.TypeEqual(d.keptFields[k].Type, field.Type):
-			d.keptMixed[k] = true
-		}
-		d.keptChunks[k] = append(d.keptChunks[k], chunks...)
-	}
-	return nil
+	return out
 }
 
 // match finds the columns of the first file in a later one. A missing

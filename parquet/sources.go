@@ -62,7 +62,12 @@ type parquetSource struct {
 
 func openParquet(f *os.File) (*parquetSource, error) {
 	mem := memory.DefaultAllocator
-	pf, err := file.NewParquetReader(f, file.WithReadProps(pq.NewReaderProperties(mem)))
+	props := pq.NewReaderProperties(mem)
+	// Stream pages through a small buffer instead of reading each column
+	// chunk whole into memory first.
+	props.BufferedStreamEnabled = true
+	props.BufferSize = 64 << 10
+	pf, err := file.NewParquetReader(f, file.WithReadProps(props))
 	if err != nil {
 		return nil, badInput("the Parquet footer is corrupt or truncated (%w); re-create or re-download the file", err)
 	}

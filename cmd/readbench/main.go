@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"time"
@@ -191,7 +192,16 @@ func childRead(args []string) {
 	fl := flag.NewFlagSet("child-read", flag.ExitOnError)
 	data := fl.String("data", "", "dataset folder")
 	max := fl.Int("max-rows", 0, "sample size (0: all)")
+	profile := fl.String("cpuprofile", "", "write a CPU profile of the read to this file")
 	fl.Parse(args)
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	ins, err := parquet.ResolveInputs([]string{*data})
 	if err != nil {
