@@ -286,6 +286,8 @@ type datasetReader struct {
 	keptVals []keptStore // kept columns when sampling
 
 	expectRows        int64 // rows the Parquet footers announce; 0 if unknown
+	fileRowsHint      int64 // rows of the file being read, -1 if unknown
+	fileStartRows     int   // RowsRead when it started
 	start, lastReport time.Time
 	done, totalBytes  int64 // bytes of the files read so far, and of all
 	finished          int
@@ -327,6 +329,7 @@ func (d *datasetReader) readFile(i int) (err error) {
 		return err
 	}
 	fields := d.fieldsOf(src, in)
+	d.fileRowsHint, d.fileStartRows = src.rowsHint(), d.t.RowsRead
 	var idx []int // the field index of each role in this file
 	if i == 0 {
 		if d.roles, idx, err = plan(fields, d.sel, d.t); err != nil {
@@ -526,9 +529,18 @@ func (d *datasetReader) report(in Input, fileDone bool) {
 	d.lastReport = now
 	d.opts.Progress(ReadProgress{
 		Files: len(d.inputs), FilesDone: d.filesDone(fileDone), File: in.Path,
-		RowsRead: int64(d.t.RowsRead), RowsKept: int64(d.t.Rows), BytesDone: d.done, BytesTotal: d.totalBytes,
+		RowsRead: int64(d.t.RowsRead), RowsKept: int64(d.t.Rows), BytesDone: d.done + d.fileBytes(in, fileDone), BytesTotal: d.totalBytes,
 		Elapsed: now.Sub(d.start),
 	})
+}
+
+// fileBytes estimates the bytes read of the current file from the share of
+// its rows read, when its footer gives the row count.
+func (d *datasetReader) fileBytes(in Input, fileDone bool) int64 {
+	if fileDone || d.fileRowsHint <= 0 {
+		return 0
+	}
+	return int64(float64(in.Size) * min(1, float64(d.t.RowsRead-d.fileStartRows)/float64(d.fileRowsHint)))
 }
 
 func (d *datasetReader) filesDone(fileDone bool) int {
