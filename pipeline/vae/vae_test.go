@@ -242,3 +242,31 @@ func TestTrainLaplace(t *testing.T) {
 		t.Errorf("validation loss did not fall: %v → %v", hist[0].ValLoss, hist[len(hist)-1].ValLoss)
 	}
 }
+
+// BenchmarkTrainEpoch trains the tutorial's network for one epoch of 40
+// minibatches of 256 rows; ns/op divided by 40 is the time per minibatch.
+func BenchmarkTrainEpoch(b *testing.B) {
+	for _, d := range []int{9, 21, 100} {
+		b.Run(fmt.Sprintf("tutorial/d=%d", d), func(b *testing.B) {
+			rng := rand.New(rand.NewSource(1))
+			n := 40 * 256
+			x := make([]float32, n*d)
+			for i := range x {
+				x[i] = rng.Float32()
+			}
+			names := make([]string, d)
+			for j := range names {
+				names[j] = fmt.Sprintf("f%d", j)
+			}
+			cfg := TutorialConfig()
+			cfg.Epochs = 1
+			b.ResetTimer()
+			for range b.N {
+				if _, _, err := Train(context.Background(), cfg, Data{Names: names, Train: x}, rand.New(rand.NewSource(2)), nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*40)/1000, "ms/minibatch")
+		})
+	}
+}
