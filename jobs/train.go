@@ -357,16 +357,12 @@ func readTrainingInput(o TrainOptions, cfg ResolvedConfig, log *slog.Logger) (*t
 	}
 	in := &trainingInput{digestKind: cfg.Digest}
 	sel := parquet.Selection{Features: o.Features, Exclude: o.Exclude, AllowMissing: cmp.Or(o.Missing, MissingFail) != MissingFail}
-	if o.Labels.Column != "" {
-		sel.Keep = []string{o.Labels.Column}
-		if len(sel.Features) == 0 && !slices.Contains(sel.Exclude, o.Labels.Column) {
-			sel.Exclude = append(slices.Clone(sel.Exclude), o.Labels.Column)
-		}
-	}
-	if cfg.TimeColumn != "" {
-		sel.Keep = append(sel.Keep, cfg.TimeColumn)
-		if len(sel.Features) == 0 && !slices.Contains(sel.Exclude, cfg.TimeColumn) {
-			sel.Exclude = append(slices.Clone(sel.Exclude), cfg.TimeColumn)
+	// The label and the time column are kept but are never features, not
+	// even through a --features or --exclude pattern.
+	for _, c := range []string{o.Labels.Column, cfg.TimeColumn} {
+		if c != "" {
+			sel.Keep = append(sel.Keep, c)
+			sel.Reserved = append(sel.Reserved, c)
 		}
 	}
 	named := strings.Join(o.Inputs, ", ")
@@ -406,7 +402,7 @@ func readTrainingInput(o TrainOptions, cfg ResolvedConfig, log *slog.Logger) (*t
 			return nil, inputErr(err)
 		}
 		in.files = append(in.files, InputFile{Path: f.Path, Size: size, SHA256: digest, DigestKind: cfg.Digest})
-		fmt.Fprintf(sums, "%s\n", digest)
+		fmt.Fprintf(sums, "%s  %s\n", digest, f.Path)
 	}
 	in.digest = in.files[0].SHA256
 	if len(files) > 1 {
@@ -538,7 +534,8 @@ func prepare(in *trainingInput, cfg ResolvedConfig, log *slog.Logger) (*dataset,
 		}
 		ds.labelRecord = rec
 	}
-	if cfg.Missing == MissingImputeMedian && missing.RowsWithMissing > 0 {
+	if cfg.Missing == MissingImputeMedian {
+		// Fitted even on complete data: served rows may still miss values.
 		// Medians of the training rows only, applied to every row.
 		if ds.imputation, err = pipeline.FitMedians(t.Data, d, trainIdx, t.Names); err != nil {
 			return nil, kind(ErrBadInput, err)

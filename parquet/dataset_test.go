@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -179,7 +180,7 @@ func TestReadDatasetSchemaDrift(t *testing.T) {
 		{"extra column", func(t *testing.T, dir string) {
 			part(t, dir, "p1.parquet", col{"a", f64s([]float64{1})})
 			part(t, dir, "p2.parquet", col{"a", f64s([]float64{2})}, col{"new", f64s([]float64{2})})
-		}, Selection{}, nil},
+		}, Selection{}, []string{"note:", `p2.parquet: numeric column "new" is not in`, "left out"}},
 		{"kept column changes width", func(t *testing.T, dir string) {
 			part(t, dir, "p1.parquet", col{"a", f64s([]float64{1})}, col{"id", i32s([]int32{1})})
 			part(t, dir, "p2.parquet", col{"a", f64s([]float64{2})}, col{"id", i64s([]int64{2})})
@@ -237,7 +238,7 @@ func TestReadDatasetSchemaDrift(t *testing.T) {
 
 func TestResolveInputsGlobMisses(t *testing.T) {
 	_, err := ResolveInputs([]string{filepath.Join(t.TempDir(), "*.parquet")})
-	if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "matches no file") {
+	if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "matches no data file") {
 		t.Errorf("error %v", err)
 	}
 }
@@ -358,8 +359,31 @@ func TestKeptOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := tab.KeptOrder("at")
-	if err != nil || !slices.Equal(got, []float64{30, 10, 20}) {
-		t.Errorf("KeptOrder = %v, %v", got, err)
+	if err != nil || len(got) != 3 || math.Abs(got[0]-30e-6) > 1e-12 || !(got[1] < got[2] && got[2] < got[0]) {
+		t.Errorf("KeptOrder = %v, %v; want seconds 3e-5, 1e-5, 2e-5", got, err)
+	}
+	// Files that store the time in other units still compare, sampled or not.
+	dir := t.TempDir()
+	for i, unit := range []arrow.TimeUnit{arrow.Millisecond, arrow.Second} {
+		b := array.NewTimestampBuilder(mem, &arrow.TimestampType{Unit: unit})
+		v := []arrow.Timestamp{1_700_000_000_000, 1_700_000_001_000}
+		if unit == arrow.Second {
+			v = []arrow.Timestamp{1_700_000_002, 1_700_000_003}
+		}
+		b.AppendValues(v, nil)
+		moveTo(t, writeFixture(t, "u.parquet", 0, col{"x", f64s([]float64{1, 2})}, col{"at", b.NewArray()}), dir, fmt.Sprintf("p%d.parquet", i))
+	}
+	ins, _ := ResolveInputs([]string{dir})
+	for _, max := range []int{0, 10} {
+		opts := ReadOptions{MaxRows: max, Rand: rand.New(rand.NewSource(1))}
+		tab, err := ReadInputs(ins, Selection{Features: []string{"x"}, Keep: []string{"at"}}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tab.KeptOrder("at")
+		if err != nil || !slices.Equal(got, []float64{1_700_000_000, 1_700_000_001, 1_700_000_002, 1_700_000_003}) {
+			t.Errorf("max-rows %d: mixed units read as %v, %v", max, got, err)
+		}
 	}
 	if _, err := tab.KeptOrder("x"); err == nil || !strings.Contains(err.Error(), "was not kept") {
 		t.Errorf("a column not kept: %v", err)
@@ -413,5 +437,35 @@ func TestFeaturePatterns(t *testing.T) {
 		if !strings.Contains(got, tc.want) {
 			t.Errorf("%+v: got %q, want %q", tc.sel, got, tc.want)
 		}
+	}
+}
+
+func TestPartitionEdgeCases(t *testing.T) {
+	// key=value directories above the folder given are not partitions.
+	base := filepath.Join(t.TempDir(), "run=5", "data")
+	moveTo(t, writeFixture(t, "p.parquet", 0, col{"x", f64s([]float64{1})}), base, "k=a/p.parquet")
+	moveTo(t, writeFixture(t, "p.parquet", 0, col{"x", f64s([]float64{2})}), base, "k="+HiveNull+"/p.parquet")
+	os.WriteFile(filepath.Join(base, "k=a", "_SUCCESS"), nil, 0o644)
+	for _, input := range []string{base, filepath.Join(base, "k=*", "*")} {
+		ins, err := ResolveInputs([]string{input})
+		if err != nil {
+			t.Fatalf("%s: %v", input, err)
+		}
+		if len(ins) != 2 || len(ins[0].Partition) != 1 || ins[0].Partition[0].Key != "k" {
+			t.Fatalf("%s: %+v; want two files partitioned by k only (run=5 is above the input, _SUCCESS skipped)", input, ins)
+		}
+		tab, err := ReadInputs(ins, Selection{Keep: []string{"k"}}, ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if col := tab.Kept.Column(0); col.NullN() != 1 {
+			t.Errorf("%s: the hive null marker read as %d nulls, want 1", input, col.NullN())
+		}
+	}
+	// A partition key that is also a column.
+	clash := t.TempDir()
+	moveTo(t, writeFixture(t, "p.parquet", 0, col{"x", f64s([]float64{1})}), clash, "x=1/p.parquet")
+	if _, err := ReadDataset([]string{clash}, Selection{}); err == nil || !strings.Contains(err.Error(), "names a column the file also holds") {
+		t.Errorf("clash: %v", err)
 	}
 }

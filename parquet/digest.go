@@ -26,13 +26,14 @@ func Digest(path string) (size int64, sha256hex string, err error) {
 }
 
 // FooterDigest is a cheap fingerprint for huge inputs: the SHA-256 of the
-// file's size and its footer (a Parquet file's metadata footer, an Arrow
-// IPC file's footer; for an Arrow stream, which has none, its first and
-// last 64 KiB). The footer holds the schema, the row counts and the
-// statistics of every column chunk, so a rewritten file almost always gets
-// another fingerprint, at the cost of reading a few KiB instead of the
-// whole file. It is not a content hash: two files with equal footers and
-// different data pages collide.
+// file's size and its Parquet footer, which holds the schema, the row
+// counts and the statistics (min, max, nulls) of every column chunk, so a
+// rewritten file almost always gets another fingerprint, at the cost of
+// reading a few KiB instead of the whole file. Arrow IPC files and streams
+// carry no statistics, so for them it hashes the size and the first and
+// last 64 KiB (the schema, the first batches and, for a file, its footer).
+// It is not a content hash: files that differ only inside are not told
+// apart.
 func FooterDigest(in Input) (size int64, sha256hex string, err error) {
 	f, size, err := openInput(in.Path)
 	if err != nil {
@@ -49,11 +50,8 @@ func FooterDigest(in Input) (size int64, sha256hex string, err error) {
 		return err
 	}
 	switch in.Format {
-	case FormatParquet, FormatArrowFile:
+	case FormatParquet:
 		magic := int64(len(parquetMagic))
-		if in.Format == FormatArrowFile {
-			magic = int64(len(arrowMagic))
-		}
 		tail := make([]byte, 4)
 		if size < 4+magic {
 			return 0, "", fmt.Errorf("digest %s: %w", in.Path, badInput("the file is too small to have a footer"))

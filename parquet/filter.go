@@ -19,7 +19,9 @@ import (
 // literal on the right: a quoted string for text columns, a number (or
 // true/false) for numeric and boolean ones. IN (...) tests membership, IS
 // NULL and IS NOT NULL test for nulls; AND binds tighter than OR; NOT and
-// parentheses work as in SQL. A comparison with a null is false. Keywords
+// parentheses group as in SQL. A comparison with a null is false, and NOT
+// simply inverts (so NOT (x = 1) keeps the rows where x is null, where SQL
+// would drop them; add AND x IS NOT NULL for SQL's behaviour). Keywords
 // are case-insensitive; a column name with spaces or dashes goes in double
 // quotes.
 type Filter struct {

@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"io/fs"
@@ -54,7 +55,7 @@ func ResolveInputs(args []string) ([]Input, error) {
 	seen := map[string]bool{}
 	// add adds one file; found says it came from a folder or glob, so its
 	// errors must name it.
-	add := func(path string, found bool) error {
+	add := func(path, root string, found bool) error {
 		clean := filepath.Clean(path)
 		if seen[clean] {
 			return nil
@@ -67,26 +68,28 @@ func ResolveInputs(args []string) ([]Input, error) {
 			}
 			return err
 		}
-		in.Partition = hiveKeys(path)
+		in.Partition = hiveKeys(root, path)
 		out = append(out, in)
 		return nil
 	}
 	for _, arg := range args {
-		paths := []string{arg}
+		paths, root := []string{arg}, ""
 		if hasGlobMeta(arg) {
 			m, err := filepath.Glob(arg)
 			if err != nil {
 				return nil, usageError("input pattern %q: %v", arg, err)
 			}
+			// As in folders, a pattern skips _SUCCESS, checksums and the like.
+			m = slices.DeleteFunc(m, func(p string) bool { return hidden(filepath.Base(p)) })
 			if len(m) == 0 {
-				return nil, badInput("input pattern %q matches no file; check the path", arg)
+				return nil, badInput("input pattern %q matches no data file; check the path", arg)
 			}
-			paths = m
+			paths, root = m, globRoot(arg)
 		}
 		for _, p := range paths {
 			st, err := os.Stat(p)
 			if err != nil || !st.IsDir() {
-				if err := add(p, p != arg); err != nil {
+				if err := add(p, cmp.Or(root, filepath.Dir(p)), p != arg); err != nil {
 					return nil, err
 				}
 				continue
@@ -97,7 +100,7 @@ func ResolveInputs(args []string) ([]Input, error) {
 					return badInput("cannot list %s: %v", path, err)
 				}
 				name := d.Name()
-				if path != p && (strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".")) {
+				if path != p && hidden(name) {
 					if d.IsDir() {
 						return filepath.SkipDir
 					}
@@ -107,7 +110,7 @@ func ResolveInputs(args []string) ([]Input, error) {
 					return nil
 				}
 				files++
-				return add(path, true)
+				return add(path, cmp.Or(root, p), true)
 			})
 			if err != nil {
 				return nil, err
@@ -164,18 +167,39 @@ func sniff(f *os.File, size int64) (InputFormat, error) {
 	return "", badInput("not a Parquet file (nor Arrow IPC): it does not start with the Parquet magic bytes \"PAR1\" or an Arrow IPC marker")
 }
 
-// hiveKeys returns the key=value directories of path, outermost first: a
-// file found as data/dt=2026-11-24/part-0.parquet, through a folder, a glob
-// or by name, has the partition key dt.
-func hiveKeys(path string) []PartitionValue {
+// hiveKeys returns the key=value directories of path below root (the
+// folder or the fixed start of the pattern it was found through),
+// outermost first: data/dt=2026-11-24/part-0.parquet found in data has the
+// partition key dt.
+func hiveKeys(root, path string) []PartitionValue {
+	rel, err := filepath.Rel(root, filepath.Dir(path))
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return nil
+	}
 	var keys []PartitionValue
-	for _, part := range strings.Split(filepath.ToSlash(filepath.Dir(path)), "/") {
+	for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
 		k, v, ok := strings.Cut(part, "=")
 		if ok && k != "" {
 			keys = append(keys, PartitionValue{Key: k, Value: unescapeHive(v)})
 		}
 	}
 	return keys
+}
+
+// globRoot returns the folders of a pattern before its first wildcard.
+func globRoot(pattern string) string {
+	parts := strings.Split(filepath.ToSlash(pattern), "/")
+	i := slices.IndexFunc(parts, hasGlobMeta)
+	if i <= 0 {
+		return "."
+	}
+	return filepath.FromSlash(strings.Join(parts[:i], "/"))
+}
+
+// hidden reports names that datasets skip: Spark's _SUCCESS and
+// _committed files, checksums and other dot files.
+func hidden(name string) bool {
+	return strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".")
 }
 
 // unescapeHive undoes the %XX escaping hive writers apply to partition
@@ -221,13 +245,23 @@ func checkPartitions(ins []Input) error {
 	return nil
 }
 
-// partitionIsInt reports whether every file's value of partition key k is
-// an integer, so that the key becomes an int64 column rather than a string.
+// partitionIsInt reports whether every file's value of partition key k
+// is a decimal integer, so that the key becomes an int64 column rather than
+// a string, as Spark infers partition types (hour=01 is 1; a zero-padded
+// code such as zip=00501 loses its zeros, so filter it as a number).
+// Hive's null marker does not count against it.
 func partitionIsInt(ins []Input, k int) bool {
 	for _, in := range ins {
-		if _, err := strconv.ParseInt(in.Partition[k].Value, 10, 64); err != nil {
+		v := in.Partition[k].Value
+		if v == HiveNull {
+			continue
+		}
+		if _, err := strconv.ParseInt(v, 10, 64); err != nil || strings.HasPrefix(v, "+") {
 			return false
 		}
 	}
 	return true
 }
+
+// HiveNull is the partition value hive writers use for a null.
+const HiveNull = "__HIVE_DEFAULT_PARTITION__"

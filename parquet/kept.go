@@ -79,8 +79,8 @@ func (t *Table) KeptStrings(name string) ([]string, error) {
 }
 
 // KeptOrder returns a kept column as float64 values that order like its
-// values: numbers, booleans (0/1), timestamps, dates and times (in their
-// unit since the epoch), e.g. for a time column. Nulls and NaN are an error
+// values: numbers, booleans (0/1), timestamps and dates (as seconds since
+// the epoch, whatever their unit), e.g. for a time column. Nulls and NaN are an error
 // wrapping [ErrBadInput].
 func (t *Table) KeptOrder(name string) ([]float64, error) {
 	col, err := t.keptColumn(name)

@@ -35,6 +35,10 @@ type Selection struct {
 	// input row order, e.g. row ids for the score output or a label column.
 	// A column may be both a feature and kept.
 	Keep []string
+	// Reserved names columns that must never be features (a label, a time
+	// column): the default selection and patterns leave them out, and
+	// naming one in Features is an error.
+	Reserved []string
 	// AllowMissing lets feature columns hold nulls, NaN and ±Inf: nulls
 	// become NaN in Table.Data and non-finite values stay as they are. For
 	// scoring, where such a row must be flagged, not refused. Without it
@@ -146,8 +150,8 @@ type ReadOptions struct {
 	// MaxRows, when above 0, keeps a uniform random sample of at most that
 	// many of the (filtered) rows (reservoir sampling), so that memory is
 	// bounded by the sample, not the input. Kept columns of a sample hold
-	// float64 (numbers, booleans as 0/1, timestamps in their unit) or
-	// strings.
+	// float64 (numbers, booleans as 0/1, timestamps and dates as seconds
+	// since the epoch) or strings.
 	MaxRows int
 	// Rand draws the sample; required with MaxRows.
 	Rand *rand.Rand
@@ -285,25 +289,34 @@ type datasetReader struct {
 	offered  int64       // rows offered to the reservoir
 	keptVals []keptStore // kept columns when sampling
 
-	expectRows        int64 // rows the Parquet footers announce; 0 if unknown
-	fileRowsHint      int64 // rows of the file being read, -1 if unknown
-	fileStartRows     int   // RowsRead when it started
+	expectRows        int64            // rows the Parquet footers announce; 0 if unknown
+	partTypes         []arrow.DataType // the type of each partition key
+	fileRowsHint      int64            // rows of the file being read, -1 if unknown
+	fileStartRows     int              // RowsRead when it started
 	start, lastReport time.Time
 	done, totalBytes  int64 // bytes of the files read so far, and of all
 	finished          int
 }
 
 // fieldsOf returns a file's fields followed by its partition keys.
-func (d *datasetReader) fieldsOf(src batchSource, in Input) []arrow.Field {
+func (d *datasetReader) fieldsOf(src batchSource, in Input) ([]arrow.Field, error) {
+	if d.partTypes == nil {
+		for k := range in.Partition {
+			dt := arrow.DataType(arrow.BinaryTypes.String)
+			if partitionIsInt(d.inputs, k) {
+				dt = arrow.PrimitiveTypes.Int64
+			}
+			d.partTypes = append(d.partTypes, dt)
+		}
+	}
 	fields := slices.Clone(src.fields())
 	for k, p := range in.Partition {
-		dt := arrow.DataType(arrow.BinaryTypes.String)
-		if partitionIsInt(d.inputs, k) {
-			dt = arrow.PrimitiveTypes.Int64
+		if slices.ContainsFunc(fields, func(f arrow.Field) bool { return f.Name == p.Key }) {
+			return nil, badInput("the partition directory %s=... names a column the file also holds; rename the column or the partition key", p.Key)
 		}
-		fields = append(fields, arrow.Field{Name: p.Key, Type: dt, Metadata: partitionMeta})
+		fields = append(fields, arrow.Field{Name: p.Key, Type: d.partTypes[k], Nullable: true, Metadata: partitionMeta})
 	}
-	return fields
+	return fields, nil
 }
 
 // partitionMeta marks the fields made from hive partition keys.
@@ -328,7 +341,10 @@ func (d *datasetReader) readFile(i int) (err error) {
 	if err != nil {
 		return err
 	}
-	fields := d.fieldsOf(src, in)
+	fields, err := d.fieldsOf(src, in)
+	if err != nil {
+		return err
+	}
 	d.fileRowsHint, d.fileStartRows = src.rowsHint(), d.t.RowsRead
 	var idx []int // the field index of each role in this file
 	if i == 0 {
@@ -351,10 +367,11 @@ func (d *datasetReader) readFile(i int) (err error) {
 	// The filter's columns, by name, and every field to read.
 	filterIdx := map[string]int{}
 	if d.opts.Filter != nil {
-		if i == 0 {
-			if err := d.opts.Filter.check(fields); err != nil {
-				return err
+		if err := d.opts.Filter.check(fields); err != nil {
+			if i > 0 {
+				return fmt.Errorf("%w (the column's type in %s differs from %s)", err, in.Path, d.inputs[0].Path)
 			}
+			return err
 		}
 		for _, name := range d.opts.Filter.Columns() {
 			fi := slices.IndexFunc(fields, func(f arrow.Field) bool { return f.Name == name })
@@ -654,6 +671,13 @@ func (d *datasetReader) match(fields []arrow.Field, in Input) ([]int, error) {
 		}
 		return names
 	}
+	if len(d.sel.Features) == 0 {
+		for _, f := range fields {
+			if isNumeric(f.Type) && !isPartition(f) && !slices.ContainsFunc(d.first, func(g arrow.Field) bool { return g.Name == f.Name }) {
+				d.t.Notes = append(d.t.Notes, fmt.Sprintf("%s: numeric column %q is not in %s, which decides the features; left out", in.Path, f.Name, first))
+			}
+		}
+	}
 	if !slices.Equal(order(d.first), order(fields)) {
 		d.t.Notes = append(d.t.Notes, fmt.Sprintf("%s: columns in another order than in %s; read by name", in.Path, first))
 	}
@@ -700,11 +724,13 @@ func (d *datasetReader) finish() (*Table, error) {
 }
 
 // unifyKept converts the chunks of a kept column whose type differs between
-// files to float64 (numbers) or strings (text), or fails.
+// files to float64 (numbers; timestamps and dates as seconds since the
+// epoch) or strings (text), or fails.
 func unifyKept(field arrow.Field, chunks []arrow.Array) (arrow.Field, []arrow.Array, error) {
 	numeric, text := true, true
 	for _, c := range chunks {
-		numeric = numeric && isConvertible(c.DataType())
+		_, err := orderValue(c)
+		numeric = numeric && err == nil
 		text = text && isText(c.DataType())
 	}
 	mem := memory.DefaultAllocator
@@ -712,7 +738,7 @@ func unifyKept(field arrow.Field, chunks []arrow.Array) (arrow.Field, []arrow.Ar
 	switch {
 	case numeric:
 		for i, c := range chunks {
-			value, _ := valueFunc(c)
+			value, _ := orderValue(c)
 			b := array.NewFloat64Builder(mem)
 			for j := 0; j < c.Len(); j++ {
 				if c.IsNull(j) {
@@ -762,11 +788,24 @@ func isText(dt arrow.DataType) bool {
 // default, only when named.
 func plan(fields []arrow.Field, sel Selection, t *Table) ([]role, []int, error) {
 	var err error
-	if sel.Features, err = expandPatterns("features", sel.Features, fields, true); err != nil {
+	for _, r := range sel.Reserved {
+		if slices.Contains(sel.Features, r) {
+			return nil, nil, usageError("column %q is the label or time column and cannot also be a feature", r)
+		}
+	}
+	reserved := func(f arrow.Field) bool { return slices.Contains(sel.Reserved, f.Name) }
+	if sel.Features, err = expandPatterns("features", sel.Features, slices.DeleteFunc(slices.Clone(fields), reserved), true); err != nil {
 		return nil, nil, err
 	}
 	if sel.Exclude, err = expandPatterns("exclude", sel.Exclude, fields, false); err != nil {
 		return nil, nil, err
+	}
+	if len(sel.Features) == 0 {
+		for _, r := range sel.Reserved {
+			if !slices.Contains(sel.Exclude, r) && slices.ContainsFunc(fields, func(f arrow.Field) bool { return f.Name == r }) {
+				sel.Exclude = append(slices.Clone(sel.Exclude), r)
+			}
+		}
 	}
 	byName := make(map[string][]int, len(fields))
 	all := make([]string, len(fields))
@@ -948,8 +987,12 @@ func checkStats(names []string, stats []valueStats) error {
 // countRows adds up the row counts in the footers of Parquet inputs; it
 // returns 0 when an input is not Parquet or cannot be read (the read that
 // follows reports the problem).
-func countRows(ins []Input) int64 {
-	var total int64
+func countRows(ins []Input) (total int64) {
+	defer func() {
+		if recover() != nil {
+			total = 0
+		}
+	}()
 	for _, in := range ins {
 		if in.Format != FormatParquet {
 			return 0

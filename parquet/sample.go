@@ -9,8 +9,8 @@ import (
 )
 
 // keptStore holds a kept column of a sampled read, one value per reservoir
-// slot: numbers (booleans as 0/1, timestamps and dates in their unit) as
-// float64, text as strings.
+// slot: numbers (booleans as 0/1, timestamps and dates as seconds since the
+// epoch) as float64, text as strings.
 type keptStore struct {
 	isText, set bool
 	num         []float64
@@ -80,16 +80,18 @@ func (k *keptStore) array(name string, n int) (arrow.Field, []arrow.Array) {
 }
 
 // orderValue reads entry i of arr as a float64 that orders like the value:
-// numbers and booleans as themselves, timestamps, dates and times in their
-// unit since the epoch.
+// numbers and booleans as themselves, timestamps and dates as seconds since
+// the epoch, whatever their unit, so that files written with other units
+// still compare.
 func orderValue(arr arrow.Array) (func(int) float64, error) {
 	switch a := arr.(type) {
 	case *array.Timestamp:
-		return func(i int) float64 { return float64(a.Value(i)) }, nil
+		perSecond := float64(a.DataType().(*arrow.TimestampType).Unit.Multiplier()) / 1e9
+		return func(i int) float64 { return float64(a.Value(i)) * perSecond }, nil
 	case *array.Date32:
-		return func(i int) float64 { return float64(a.Value(i)) }, nil
+		return func(i int) float64 { return float64(a.Value(i)) * 86400 }, nil
 	case *array.Date64:
-		return func(i int) float64 { return float64(a.Value(i)) }, nil
+		return func(i int) float64 { return float64(a.Value(i)) / 1000 }, nil
 	case *array.Dictionary:
 		inner, err := orderValue(a.Dictionary())
 		if err != nil {

@@ -113,7 +113,7 @@ func (s *parquetSource) next(want []int) (int, map[int][]arrow.Array, error) {
 		go func() {
 			defer wg.Done()
 			for k := range next {
-				chunks[k], errs[k] = s.readChunk(want[k], rg, n)
+				chunks[k], errs[k] = s.readChunkSafely(want[k], rg, n)
 			}
 		}()
 	}
@@ -130,6 +130,18 @@ func (s *parquetSource) next(want []int) (int, map[int][]arrow.Array, error) {
 		cols[fi] = chunks[k]
 	}
 	return n, cols, nil
+}
+
+// readChunkSafely is readChunk with the decoder's panics on corrupt data
+// turned into errors: it runs on a goroutine of its own, where the
+// reader's recover cannot reach.
+func (s *parquetSource) readChunkSafely(fi, rg, n int) (chunks []arrow.Array, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			chunks, err = nil, badInput("column %q, row group %d is corrupt (the decoder failed: %v); re-create or re-download the file", s.fs[fi].Name, rg, r)
+		}
+	}()
+	return s.readChunk(fi, rg, n)
 }
 
 // readChunk reads field fi of row group rg, which must hold n rows.
@@ -211,9 +223,13 @@ func recordColumns(rec arrow.Record, want []int) (int, map[int][]arrow.Array, er
 	return int(rec.NumRows()), cols, nil
 }
 
-// constantArray returns an array of n copies of v (string or int64).
+// constantArray returns an array of n copies of v (string or int64), or
+// of nulls for hive's null marker.
 func constantArray(dt arrow.DataType, v string, iv int64, n int) arrow.Array {
 	mem := memory.DefaultAllocator
+	if v == HiveNull {
+		return array.MakeArrayOfNull(mem, dt, n)
+	}
 	if dt.ID() == arrow.INT64 {
 		b := array.NewInt64Builder(mem)
 		defer b.Release()

@@ -757,3 +757,23 @@ func TestFilterSampleAndTimeSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestFeaturePatternNeverTakesTheLabel trains with --features '*' and a
+// numeric label column: the label stays out of the features.
+func TestFeaturePatternNeverTakesTheLabel(t *testing.T) {
+	dir := t.TempDir()
+	cols := goodColumns(100)
+	cols[2] = column{name: "label", vals: seq(100, func(i int) float64 { return float64(i % 2) })}
+	input := writeParquet(t, dir, "l.parquet", cols)
+	out := filepath.Join(dir, "out")
+	r := vaejob(t, "train", "--input", input, "--out", out, "--preset", "tutorial", "--epochs", "1", "--run-id", "p", "--features", "*", "--label-column", "label")
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "runs", "p", "run.json"))
+	var rec struct{ Features []string }
+	json.Unmarshal(b, &rec)
+	if strings.Join(rec.Features, ",") != "a,b" {
+		t.Errorf("features %v, want a,b (never the label)", rec.Features)
+	}
+}
