@@ -1,0 +1,181 @@
+// Command trainbench times vaejob's trainer against PyTorch on the same
+// network, rows, epochs and batch size, in one run on the same machine.
+//
+//	go run ./cmd/trainbench [--epochs 20] [--runs 5] [--dims 9,21,100] [--threads 2]
+//
+// For each feature count d and each model (the tutorial preset and the
+// default model) it draws 10,240 seeded rows in [0, 1) (40 minibatches of
+// 256), writes them as .npy for testdata/vae_torch.py (run with Debian's
+// /usr/bin/python3, which has python3-torch), and trains both --runs times.
+// It prints the median time per epoch of each, rows per second, and the
+// median over runs of the ratio vaejob / PyTorch.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vaejob/vaejob/pipeline/vae"
+)
+
+const (
+	rowsPerRun = 40 * 256
+	python     = "/usr/bin/python3"
+)
+
+type torchResult struct {
+	MedianEpochSeconds float64 `json:"median_epoch_seconds"`
+	Torch              string  `json:"torch"`
+}
+
+func main() {
+	epochs := flag.Int("epochs", 20, "epochs per training run")
+	runs := flag.Int("runs", 5, "training runs per case; the ratio is their median")
+	dims := flag.String("dims", "9,21,100", "feature counts")
+	models := flag.String("models", "tutorial,default", "models: tutorial and/or default")
+	threads := flag.Int("threads", 2, "PyTorch threads (vaejob uses GOMAXPROCS)")
+	flag.Parse()
+
+	dir, err := os.MkdirTemp("", "trainbench-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	script := filepath.Join(moduleRoot(), "cmd", "trainbench", "testdata", "vae_torch.py")
+
+	fmt.Printf("%d rows × d, batch 256 (40 minibatches an epoch), %d epochs a run, %d runs; PyTorch on %d threads\n\n", rowsPerRun, *epochs, *runs, *threads)
+	fmt.Println("| model | d | vaejob s/epoch | PyTorch s/epoch | vaejob rows/s | PyTorch rows/s | vaejob / PyTorch (median of runs) |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
+	var torchVersion string
+	for _, model := range strings.Split(*models, ",") {
+		for _, ds := range strings.Split(*dims, ",") {
+			d, err := strconv.Atoi(ds)
+			if err != nil {
+				log.Fatalf("--dims: %v", err)
+			}
+			x := rows(d)
+			npy := filepath.Join(dir, fmt.Sprintf("rows%d.npy", d))
+			if err := writeNPY(npy, x, d); err != nil {
+				log.Fatal(err)
+			}
+			var goTimes, torchTimes, ratios []float64
+			for run := range *runs {
+				g, err := goEpoch(model, x, d, *epochs, int64(run))
+				if err != nil {
+					log.Fatal(err)
+				}
+				t, err := torchEpoch(script, npy, model, *epochs, *threads, run)
+				if err != nil {
+					log.Fatal(err)
+				}
+				torchVersion = t.Torch
+				goTimes = append(goTimes, g)
+				torchTimes = append(torchTimes, t.MedianEpochSeconds)
+				ratios = append(ratios, g/t.MedianEpochSeconds)
+			}
+			g, t := median(goTimes), median(torchTimes)
+			fmt.Printf("| %s | %d | %.4f | %.4f | %.0f | %.0f | %.2f |\n", model, d, g, t, rowsPerRun/g, rowsPerRun/t, median(ratios))
+		}
+	}
+	fmt.Printf("\nPyTorch %s\n", torchVersion)
+}
+
+// rows draws the benchmark rows for d features.
+func rows(d int) []float32 {
+	rng := rand.New(rand.NewSource(int64(d)))
+	x := make([]float32, rowsPerRun*d)
+	for i := range x {
+		x[i] = rng.Float32()
+	}
+	return x
+}
+
+// goEpoch trains with vaejob's trainer and returns the median time of an
+// epoch.
+func goEpoch(model string, x []float32, d, epochs int, seed int64) (float64, error) {
+	cfg := vae.TutorialConfig()
+	if model == "default" {
+		cfg = vae.DefaultConfig()
+	}
+	cfg.Epochs, cfg.Steps = epochs, 0
+	names := make([]string, d)
+	for j := range names {
+		names[j] = fmt.Sprintf("f%d", j)
+	}
+	var times []float64
+	last := time.Now()
+	_, _, err := vae.Train(context.Background(), cfg, vae.Data{Names: names, Train: x}, rand.New(rand.NewSource(seed)), func(vae.EpochStats) {
+		now := time.Now()
+		times = append(times, now.Sub(last).Seconds())
+		last = now
+	})
+	if err != nil {
+		return 0, err
+	}
+	return median(times), nil
+}
+
+func torchEpoch(script, npy, model string, epochs, threads, seed int) (torchResult, error) {
+	cmd := exec.Command(python, script, "--data", npy, "--model", model, "--epochs", strconv.Itoa(epochs),
+		"--threads", strconv.Itoa(threads), "--seed", strconv.Itoa(seed))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return torchResult{}, fmt.Errorf("%s: %v\n%s", script, err, errb.String())
+	}
+	var res torchResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		return torchResult{}, fmt.Errorf("%s output %q: %v", script, out.String(), err)
+	}
+	return res, nil
+}
+
+// writeNPY writes x (n × d, row-major float32) as a NumPy .npy file.
+func writeNPY(path string, x []float32, d int) error {
+	header := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", len(x)/d, d)
+	// Magic, version 1.0, header length, header padded with spaces to a
+	// multiple of 64 bytes and ended by a newline.
+	pad := 64 - (10+len(header)+1)%64
+	header += strings.Repeat(" ", pad%64) + "\n"
+	var b bytes.Buffer
+	b.WriteString("\x93NUMPY\x01\x00")
+	binary.Write(&b, binary.LittleEndian, uint16(len(header)))
+	b.WriteString(header)
+	binary.Write(&b, binary.LittleEndian, x)
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// moduleRoot finds the folder holding go.mod, from the working directory up.
+func moduleRoot() string {
+	dir, _ := os.Getwd()
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if d == filepath.Dir(d) {
+			return dir
+		}
+	}
+}
