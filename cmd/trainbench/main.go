@@ -47,6 +47,7 @@ func main() {
 	dims := flag.String("dims", "9,21,100", "feature counts")
 	models := flag.String("models", "tutorial,default", "models: tutorial and/or default")
 	threads := flag.Int("threads", 2, "PyTorch threads (vaejob uses GOMAXPROCS)")
+	fused := flag.Bool("fused", true, "train with the fused loss operation (vae.Config.Fused)")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "trainbench-")
@@ -56,7 +57,7 @@ func main() {
 	defer os.RemoveAll(dir)
 	script := filepath.Join(moduleRoot(), "cmd", "trainbench", "testdata", "vae_torch.py")
 
-	fmt.Printf("%d rows × d, batch 256 (40 minibatches an epoch), %d epochs a run, %d runs; PyTorch on %d threads\n\n", rowsPerRun, *epochs, *runs, *threads)
+	fmt.Printf("%d rows × d, batch 256 (40 minibatches an epoch), %d epochs a run, %d runs; PyTorch on %d threads; vaejob fused=%v\n\n", rowsPerRun, *epochs, *runs, *threads, *fused)
 	fmt.Println("| model | d | vaejob s/epoch | PyTorch s/epoch | vaejob rows/s | PyTorch rows/s | vaejob / PyTorch (median of runs) |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
 	var torchVersion string
@@ -73,7 +74,7 @@ func main() {
 			}
 			var goTimes, torchTimes, ratios []float64
 			for run := range *runs {
-				g, err := goEpoch(model, x, d, *epochs, int64(run))
+				g, err := goEpoch(model, x, d, *epochs, int64(run), *fused)
 				if err != nil {
 					log.Fatal(err)
 				}
@@ -105,12 +106,12 @@ func rows(d int) []float32 {
 
 // goEpoch trains with vaejob's trainer and returns the median time of an
 // epoch.
-func goEpoch(model string, x []float32, d, epochs int, seed int64) (float64, error) {
+func goEpoch(model string, x []float32, d, epochs int, seed int64, fused bool) (float64, error) {
 	cfg := vae.TutorialConfig()
 	if model == "default" {
 		cfg = vae.DefaultConfig()
 	}
-	cfg.Epochs, cfg.Steps = epochs, 0
+	cfg.Epochs, cfg.Steps, cfg.Fused = epochs, 0, fused
 	names := make([]string, d)
 	for j := range names {
 		names[j] = fmt.Sprintf("f%d", j)

@@ -246,8 +246,12 @@ func TestTrainLaplace(t *testing.T) {
 // BenchmarkTrainEpoch trains the tutorial's network for one epoch of 40
 // minibatches of 256 rows; ns/op divided by 40 is the time per minibatch.
 func BenchmarkTrainEpoch(b *testing.B) {
-	for _, d := range []int{9, 21, 100} {
-		b.Run(fmt.Sprintf("tutorial/d=%d", d), func(b *testing.B) {
+	for _, c := range []struct {
+		d     int
+		fused bool
+	}{{9, false}, {9, true}, {21, false}, {21, true}, {100, false}, {100, true}} {
+		d := c.d
+		b.Run(fmt.Sprintf("tutorial/d=%d/fused=%v", d, c.fused), func(b *testing.B) {
 			rng := rand.New(rand.NewSource(1))
 			n := 40 * 256
 			x := make([]float32, n*d)
@@ -259,7 +263,7 @@ func BenchmarkTrainEpoch(b *testing.B) {
 				names[j] = fmt.Sprintf("f%d", j)
 			}
 			cfg := TutorialConfig()
-			cfg.Epochs = 1
+			cfg.Epochs, cfg.Fused = 1, c.fused
 			b.ResetTimer()
 			for range b.N {
 				if _, _, err := Train(context.Background(), cfg, Data{Names: names, Train: x}, rand.New(rand.NewSource(2)), nil); err != nil {

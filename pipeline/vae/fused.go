@@ -1,0 +1,398 @@
+package vae
+
+import (
+	"math"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+)
+
+// fusedNet computes the training loss of the network that build describes,
+// and its gradient with respect to every learnable, in one pass over
+// preallocated buffers: the work of some eighty graph operations without
+// their per-operation overhead. Rows are split into two fixed halves, each
+// computed by its own goroutine; the halves' parameter gradients are added
+// in a fixed order, so results do not depend on scheduling.
+//
+// Parameters follow the order of network.learnables: W and b of each
+// encoder layer, of the mu and log-variance heads and of each decoder
+// layer, then the per-feature log-scales for a Gaussian or Laplace
+// likelihood.
+type fusedNet struct {
+	cfg        Config
+	d, latent  int
+	enc, dec   []denseShape
+	mu, logVar denseShape
+	halves     [2]*fusedHalf
+	zeros      []float32 // row weights of a forward-only pass
+}
+
+// denseShape is a layer's width and the index of its W in the parameters.
+type denseShape struct{ in, out, param int }
+
+// fusedHalf is the scratch of one half of the rows.
+type fusedHalf struct {
+	lo, hi int // rows
+	// Activations: pre-activation a and output h of every layer.
+	encA, encH, decA, decH [][]float32
+	mu, lvRaw, lv, std, z  []float32
+	rec, kl                []float32
+	// Gradients with respect to activations, and to the parameters.
+	dH, dA, dMu, dLv, dZ, dPrev []float32
+	grads                       [][]float32
+}
+
+func newFusedNet(cfg Config, d int) *fusedNet {
+	f := &fusedNet{cfg: cfg, d: d, latent: cfg.Latent}
+	p, width := 0, d
+	for _, h := range cfg.Hidden {
+		f.enc = append(f.enc, denseShape{width, h, p})
+		p, width = p+2, h
+	}
+	f.mu = denseShape{width, cfg.Latent, p}
+	f.logVar = denseShape{width, cfg.Latent, p + 2}
+	p, width = p+4, cfg.Latent
+	for i := len(cfg.Hidden) - 1; i >= 0; i-- {
+		f.dec = append(f.dec, denseShape{width, cfg.Hidden[i], p})
+		p, width = p+2, cfg.Hidden[i]
+	}
+	f.dec = append(f.dec, denseShape{width, d, p})
+	b := cfg.BatchSize
+	f.zeros = make([]float32, b)
+	half := (b + 1) / 2
+	for k := range f.halves {
+		lo, hi := k*half, min(b, (k+1)*half)
+		f.halves[k] = f.newHalf(lo, hi)
+	}
+	return f
+}
+
+// sizes returns the length of every parameter, in order.
+func (f *fusedNet) sizes() []int {
+	var s []int
+	add := func(l denseShape) { s = append(s, l.in*l.out, l.out) }
+	for _, l := range f.enc {
+		add(l)
+	}
+	add(f.mu)
+	add(f.logVar)
+	for _, l := range f.dec {
+		add(l)
+	}
+	if f.cfg.Likelihood != Bernoulli {
+		s = append(s, f.d)
+	}
+	return s
+}
+
+func (f *fusedNet) newHalf(lo, hi int) *fusedHalf {
+	n := hi - lo
+	h := &fusedHalf{lo: lo, hi: hi}
+	widest := f.d
+	for _, l := range f.enc {
+		h.encA = append(h.encA, make([]float32, n*l.out))
+		h.encH = append(h.encH, make([]float32, n*l.out))
+		widest = max(widest, l.out)
+	}
+	for _, l := range f.dec {
+		h.decA = append(h.decA, make([]float32, n*l.out))
+		h.decH = append(h.decH, make([]float32, n*l.out))
+		widest = max(widest, l.out)
+	}
+	L := f.latent
+	h.mu, h.lvRaw, h.lv, h.std, h.z = make([]float32, n*L), make([]float32, n*L), make([]float32, n*L), make([]float32, n*L), make([]float32, n*L)
+	h.dMu, h.dLv, h.dZ = make([]float32, n*L), make([]float32, n*L), make([]float32, n*L)
+	h.rec, h.kl = make([]float32, n), make([]float32, n)
+	h.dH, h.dA, h.dPrev = make([]float32, n*widest), make([]float32, n*widest), make([]float32, n*widest)
+	for _, s := range f.sizes() {
+		h.grads = append(h.grads, make([]float32, s))
+	}
+	return h
+}
+
+// run computes the loss Σ_r wRec[r]·rec[r] + wKL[r]·kl[r] of a batch, the
+// per-row terms (into rec and kl) and, into grads, the gradient of the loss
+// with respect to every parameter.
+func (f *fusedNet) run(params [][]float32, x, eps, wRec, wKL, rec, kl []float32, grads [][]float32) float32 {
+	var wg sync.WaitGroup
+	var losses [2]float64
+	for k, h := range f.halves {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			losses[k] = f.runHalf(h, params, x, eps, wRec, wKL)
+		}()
+	}
+	wg.Wait()
+	for _, h := range f.halves {
+		copy(rec[h.lo:h.hi], h.rec)
+		copy(kl[h.lo:h.hi], h.kl)
+	}
+	for p := range grads {
+		g := grads[p]
+		copy(g, f.halves[0].grads[p])
+		for i, v := range f.halves[1].grads[p] {
+			g[i] += v
+		}
+	}
+	return float32(losses[0] + losses[1])
+}
+
+// forwardRows computes only the per-row terms rec and kl of a batch (for
+// trimming, before the weights are known).
+func (f *fusedNet) forwardRows(params [][]float32, x, eps, rec, kl []float32) {
+	var wg sync.WaitGroup
+	for _, h := range f.halves {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.runHalf(h, params, x, eps, nil, nil)
+		}()
+	}
+	wg.Wait()
+	for _, h := range f.halves {
+		copy(rec[h.lo:h.hi], h.rec)
+		copy(kl[h.lo:h.hi], h.kl)
+	}
+}
+
+// runHalf does the forward and backward pass of one half of the rows; with
+// nil weights only the forward pass and the per-row terms.
+func (f *fusedNet) runHalf(h *fusedHalf, params [][]float32, xAll, epsAll, wRecAll, wKLAll []float32) float64 {
+	forwardOnly := wRecAll == nil
+	if forwardOnly {
+		wRecAll, wKLAll = f.zeros, f.zeros
+	}
+	n, d, L := h.hi-h.lo, f.d, f.latent
+	x := xAll[h.lo*d : h.hi*d]
+	eps := epsAll[h.lo*L : h.hi*L]
+	wRec, wKL := wRecAll[h.lo:h.hi], wKLAll[h.lo:h.hi]
+	for _, g := range h.grads {
+		clear(g)
+	}
+	if n == 0 {
+		return 0
+	}
+
+	// Forward.
+	in := x
+	for i, l := range f.enc {
+		dense(in, params[l.param], params[l.param+1], h.encA[i], n, l.in, l.out)
+		relu(h.encA[i], h.encH[i])
+		in = h.encH[i]
+	}
+	last := in
+	dense(last, params[f.mu.param], params[f.mu.param+1], h.mu, n, f.mu.in, L)
+	dense(last, params[f.logVar.param], params[f.logVar.param+1], h.lvRaw, n, f.logVar.in, L)
+	bound := f.cfg.LogVarBound
+	for i, v := range h.lvRaw {
+		if bound > 0 {
+			v = bound * float32(math.Tanh(float64(v/bound)))
+		}
+		h.lv[i] = v
+		h.std[i] = float32(math.Exp(float64(0.5 * v)))
+		h.z[i] = h.mu[i] + h.std[i]*eps[i]
+	}
+	in = h.z
+	for i, l := range f.dec {
+		dense(in, params[l.param], params[l.param+1], h.decA[i], n, l.in, l.out)
+		if i < len(f.dec)-1 {
+			relu(h.decA[i], h.decH[i])
+			in = h.decH[i]
+		}
+	}
+	out := h.decA[len(f.dec)-1]
+
+	// Per-row terms, the loss, and the gradient at the output.
+	dOut := h.dA[:n*d]
+	var scale, logScale []float32
+	var dScale []float32
+	if f.cfg.Likelihood != Bernoulli {
+		ls := params[len(params)-1]
+		scale, logScale = make([]float32, d), make([]float32, d)
+		for j, s := range ls {
+			scale[j] = float32(math.Exp(float64(s))) + f.cfg.scaleFloor()
+			logScale[j] = float32(math.Log(float64(scale[j])))
+		}
+		dScale = make([]float32, d)
+	}
+	var loss float64
+	for r := 0; r < n; r++ {
+		xr, or, dr := x[r*d:(r+1)*d], out[r*d:(r+1)*d], dOut[r*d:(r+1)*d]
+		var rec float32
+		switch f.cfg.Likelihood {
+		case Bernoulli:
+			for j, a := range or {
+				rec += float32(softplus(float64(a))) - xr[j]*a
+				dr[j] = wRec[r] * (float32(1/(1+math.Exp(-float64(a)))) - xr[j])
+			}
+		case Gaussian:
+			for j, a := range or {
+				diff := xr[j] - a
+				rec += diff*diff/scale[j] + logScale[j]
+				dr[j] = -wRec[r] * diff / scale[j]
+				dScale[j] += wRec[r] * 0.5 * (1/scale[j] - diff*diff/(scale[j]*scale[j]))
+			}
+			rec *= 0.5
+		case Laplace:
+			for j, a := range or {
+				diff := xr[j] - a
+				abs := float32(math.Abs(float64(diff)))
+				rec += abs/scale[j] + logScale[j]
+				dr[j] = -wRec[r] * sign(diff) / scale[j]
+				dScale[j] += wRec[r] * (1/scale[j] - abs/(scale[j]*scale[j]))
+			}
+		}
+		var kl float32
+		for i := r * L; i < (r+1)*L; i++ {
+			kl += 1 + h.lv[i] - h.mu[i]*h.mu[i] - h.std[i]*h.std[i]
+		}
+		kl *= -0.5
+		h.rec[r], h.kl[r] = rec, kl
+		loss += float64(wRec[r])*float64(rec) + float64(wKL[r])*float64(kl)
+	}
+	if forwardOnly {
+		return 0
+	}
+	if dScale != nil {
+		g := h.grads[len(h.grads)-1]
+		ls := params[len(params)-1]
+		for j := range g {
+			g[j] = dScale[j] * float32(math.Exp(float64(ls[j])))
+		}
+	}
+
+	// Backward through the decoder; cur and other take turns holding the
+	// gradient at a layer's output and at its input.
+	cur, other := h.dA, h.dPrev
+	dA := cur[:n*d]
+	for i := len(f.dec) - 1; i >= 0; i-- {
+		l := f.dec[i]
+		input := h.z
+		if i > 0 {
+			input = h.decH[i-1]
+		}
+		denseGrads(input, dA, h.grads[l.param], h.grads[l.param+1], n, l.in, l.out)
+		dIn := other[:n*l.in]
+		backInput(dA, params[l.param], dIn, n, l.in, l.out)
+		if i == 0 {
+			copy(h.dZ, dIn)
+			break
+		}
+		reluBack(h.decA[i-1], dIn)
+		dA, cur, other = dIn, other, cur
+	}
+	// Through the sampling and the KL term to mu and the log-variance.
+	for i := range h.dZ {
+		r := i / L
+		h.dMu[i] = h.dZ[i] + wKL[r]*h.mu[i]
+		dlv := h.dZ[i]*eps[i]*0.5*h.std[i] + wKL[r]*0.5*(h.std[i]*h.std[i]-1)
+		if bound > 0 {
+			t := h.lv[i] / bound
+			dlv *= 1 - t*t
+		}
+		h.dLv[i] = dlv
+	}
+	denseGrads(last, h.dMu, h.grads[f.mu.param], h.grads[f.mu.param+1], n, f.mu.in, L)
+	denseGrads(last, h.dLv, h.grads[f.logVar.param], h.grads[f.logVar.param+1], n, f.logVar.in, L)
+	if len(f.enc) == 0 {
+		return loss
+	}
+	// Backward through the encoder.
+	cur, other = h.dH, h.dPrev
+	dH := cur[:n*f.mu.in]
+	backInput(h.dMu, params[f.mu.param], dH, n, f.mu.in, L)
+	backInputAdd(h.dLv, params[f.logVar.param], dH, n, f.logVar.in, L)
+	for i := len(f.enc) - 1; i >= 0; i-- {
+		l := f.enc[i]
+		reluBack(h.encA[i], dH)
+		input := x
+		if i > 0 {
+			input = h.encH[i-1]
+		}
+		denseGrads(input, dH, h.grads[l.param], h.grads[l.param+1], n, l.in, l.out)
+		if i > 0 {
+			dIn := other[:n*l.in]
+			backInput(dH, params[l.param], dIn, n, l.in, l.out)
+			dH, cur, other = dIn, other, cur
+		}
+	}
+	return loss
+}
+
+// slab is how many rows one matrix product takes at a time: gonum's gemm
+// stays on the calling goroutine for blocks this small.
+const slab = 64
+
+// dense computes out = x·w + b for n rows (x is n×in, w in×out).
+func dense(x, w, b, out []float32, n, in, outW int) {
+	for r := 0; r < n; r++ {
+		copy(out[r*outW:(r+1)*outW], b)
+	}
+	for r0 := 0; r0 < n; r0 += slab {
+		m := min(slab, n-r0)
+		blas32.Gemm(blas.NoTrans, blas.NoTrans, 1,
+			blas32.General{Rows: m, Cols: in, Stride: in, Data: x[r0*in : (r0+m)*in]},
+			blas32.General{Rows: in, Cols: outW, Stride: outW, Data: w},
+			1, blas32.General{Rows: m, Cols: outW, Stride: outW, Data: out[r0*outW : (r0+m)*outW]})
+	}
+}
+
+// denseGrads adds xᵀ·dA to dW and the column sums of dA to db.
+func denseGrads(x, dA, dW, db []float32, n, in, out int) {
+	for r0 := 0; r0 < n; r0 += slab {
+		m := min(slab, n-r0)
+		blas32.Gemm(blas.Trans, blas.NoTrans, 1,
+			blas32.General{Rows: m, Cols: in, Stride: in, Data: x[r0*in : (r0+m)*in]},
+			blas32.General{Rows: m, Cols: out, Stride: out, Data: dA[r0*out : (r0+m)*out]},
+			1, blas32.General{Rows: in, Cols: out, Stride: out, Data: dW})
+	}
+	for r := 0; r < n; r++ {
+		for j, v := range dA[r*out : (r+1)*out] {
+			db[j] += v
+		}
+	}
+}
+
+// backInput sets dIn = dA·wᵀ.
+func backInput(dA, w, dIn []float32, n, in, out int) {
+	clear(dIn)
+	backInputAdd(dA, w, dIn, n, in, out)
+}
+
+// backInputAdd adds dA·wᵀ to dIn.
+func backInputAdd(dA, w, dIn []float32, n, in, out int) {
+	for r0 := 0; r0 < n; r0 += slab {
+		m := min(slab, n-r0)
+		blas32.Gemm(blas.NoTrans, blas.Trans, 1,
+			blas32.General{Rows: m, Cols: out, Stride: out, Data: dA[r0*out : (r0+m)*out]},
+			blas32.General{Rows: in, Cols: out, Stride: out, Data: w},
+			1, blas32.General{Rows: m, Cols: in, Stride: in, Data: dIn[r0*in : (r0+m)*in]})
+	}
+}
+
+func relu(a, h []float32) {
+	for i, v := range a {
+		h[i] = max(v, 0)
+	}
+}
+
+// reluBack zeroes the gradient where the pre-activation was not positive.
+func reluBack(a, d []float32) {
+	for i, v := range a[:len(d)] {
+		if v <= 0 {
+			d[i] = 0
+		}
+	}
+}
+
+func sign(v float32) float32 {
+	switch {
+	case v > 0:
+		return 1
+	case v < 0:
+		return -1
+	}
+	return 0
+}
