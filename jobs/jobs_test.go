@@ -53,6 +53,12 @@ func TestResolve(t *testing.T) {
 		{"fraction too big", func(o *TrainOptions) { o.ValidationFraction = 1 }, nil, "--validation-fraction"},
 		{"bad threshold", func(o *TrainOptions) { o.Threshold = "top:5" }, nil, "unknown method"},
 		{"bad run id", func(o *TrainOptions) { o.RunID = "a/b" }, nil, "run id"},
+		{"fused trainer", func(o *TrainOptions) { o.Model.Trainer = "fused" }, func(c ResolvedConfig) bool { return c.Trainer == "fused" && c.vae.Fused }, ""},
+		{"graph trainer", func(o *TrainOptions) { o.Model.Trainer = "graph" }, func(c ResolvedConfig) bool { return c.Trainer == "graph" && !c.vae.Fused }, ""},
+		{"unknown trainer", func(o *TrainOptions) { o.Model.Trainer = "gpu" }, nil, "--trainer"},
+		{"bad filter", func(o *TrainOptions) { o.Filter = "a = " }, nil, "--filter"},
+		{"bad missing policy", func(o *TrainOptions) { o.Missing = "zero" }, nil, "--missing"},
+		{"negative keep", func(o *TrainOptions) { o.Keep = -1 }, nil, "--keep"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -87,6 +87,7 @@ type ModelOptions struct {
 	WarmupSteps *int     // steps over which beta rises from 0
 	Trim        *float64 // fraction of each batch's highest-loss rows left out
 	TrimFrom    *int     // first step that trims
+	Trainer     string   // "graph" (one gorgonia op per operation) or "fused" (one fused loss op)
 }
 
 // apply overrides cfg's settings with the ones set in m.
@@ -111,6 +112,12 @@ func (m ModelOptions) apply(cfg *vae.Config) {
 	setIf(&cfg.WarmupSteps, m.WarmupSteps)
 	setIf(&cfg.Trim, m.Trim)
 	setIf(&cfg.TrimFrom, m.TrimFrom)
+	switch m.Trainer {
+	case "fused":
+		cfg.Fused = true
+	case "graph":
+		cfg.Fused = false
+	}
 }
 
 func setIf[T any](dst *T, v *T) {
@@ -164,6 +171,7 @@ type ResolvedConfig struct {
 	Trim               float64    `json:"trim"`
 	TrimFrom           int        `json:"trim_from"`
 	LogVarBound        float32    `json:"logvar_bound"`
+	Trainer            string     `json:"trainer"`
 	Scaler             string     `json:"scaler"`
 	ScoreKind          string     `json:"score_kind"`
 	ValidationFraction float64    `json:"validation_fraction"`
@@ -236,6 +244,9 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 	}
 	if !slices.Contains(pipeline.ScalerKinds, scaler) {
 		return usage("unknown scaler %q; known: %s", scaler, strings.Join(pipeline.ScalerKinds, ", "))
+	}
+	if m := o.Model.Trainer; m != "" && m != "graph" && m != "fused" {
+		return usage("--trainer %q: want graph or fused", m)
 	}
 	if err := cfg.Validate(); err != nil {
 		return usage("%v", err)
@@ -324,6 +335,7 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 		Trim:               cfg.Trim,
 		TrimFrom:           cfg.TrimFrom,
 		LogVarBound:        cfg.LogVarBound,
+		Trainer:            map[bool]string{true: "fused", false: "graph"}[cfg.Fused],
 		Scaler:             scaler,
 		ScoreKind:          string(cfg.Score),
 		ValidationFraction: frac,

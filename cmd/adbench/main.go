@@ -54,6 +54,7 @@ func main() {
 	flag.Func("beta", "KL weight (default: the preset's)", floatFlag(&opts.Model.Beta))
 	flag.Func("trim", "trimmed fraction of each minibatch (default: the preset's)", floatFlag(&opts.Model.Trim))
 	flag.Func("trim-from", "first optimiser step that trims (default: the preset's)", intFlag(&opts.Model.TrimFrom))
+	flag.StringVar(&opts.Model.Trainer, "trainer", "", "graph or fused (default: the preset's)")
 	flag.Func("warmup-steps", "steps over which beta rises from 0 (default: the preset's)", intFlag(&opts.Model.WarmupSteps))
 	only := flag.String("datasets", "", "comma-separated dataset names (default: all)")
 	workers := flag.Int("workers", 2, "runs in parallel")

@@ -168,6 +168,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "likelihood", Usage: "bernoulli, gaussian or laplace (default: the preset's)", EnvVars: env("LIKELIHOOD")},
 			&cli.StringFlag{Name: "objective", Usage: "tutorial or elbo (default: the preset's)", EnvVars: env("OBJECTIVE")},
 			&cli.StringFlag{Name: "score", Usage: "score kind: mse_mu, nll_mu, elbo_mu or nll_mu_latent (default: the preset's)", EnvVars: env("SCORE")},
+			&cli.StringFlag{Name: "trainer", Usage: "graph (one gorgonia operation per step of the maths) or fused (the loss and its gradients in one gorgonia operation; faster, equal up to float32 rounding) (default: the preset's)", EnvVars: env("TRAINER")},
 			&cli.StringFlag{Name: "init", Usage: "initial weights: pytorch or glorot (default: the preset's)", EnvVars: env("INIT")},
 			&cli.IntFlag{Name: "steps", Usage: "optimiser step budget, 0 for none (--epochs still bounds it) (default: the preset's)", EnvVars: env("STEPS")},
 			&cli.Float64Flag{Name: "beta", Usage: "KL weight of the elbo objective (default: the preset's)", EnvVars: env("BETA")},
@@ -347,6 +348,7 @@ func modelOptions(c *cli.Context) (jobs.ModelOptions, error) {
 		Objective:  c.String("objective"),
 		Score:      c.String("score"),
 		Init:       c.String("init"),
+		Trainer:    c.String("trainer"),
 	}
 	if h := c.String("hidden"); h != "" {
 		for _, part := range strings.Split(h, ",") {

@@ -29,6 +29,7 @@ func TestFusedMatchesGraph(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg()
+			cfg.Fused = false // the reference: gorgonia's graph and autodiff
 			cfg.BatchSize = min(cfg.BatchSize, 64)
 			if tc.name == "bernoulli elbo, odd batch" {
 				cfg.BatchSize = 37
@@ -123,7 +124,7 @@ func TestFusedTraining(t *testing.T) {
 			cfg.Epochs, cfg.Steps, cfg.TrimFrom = 4, 0, 3 // trimming from the fourth step
 			train := func(fused bool) []float32 {
 				c := cfg
-				c.Fused = fused
+				c.Fused = fused // the presets use the fused trainer
 				m, _, err := Train(context.Background(), c, Data{Names: names, Train: x}, rand.New(rand.NewSource(9)), nil)
 				if err != nil {
 					t.Fatal(err)

@@ -99,7 +99,7 @@ func TutorialConfig() Config {
 	return Config{
 		Hidden: []int{32, 16}, Latent: 10, Epochs: 100, BatchSize: 256, LearningRate: 1e-3,
 		Objective: ObjectiveTutorial, Likelihood: Bernoulli, Init: InitPyTorch, Beta: 1,
-		Score: pipeline.ScoreMSE,
+		Score: pipeline.ScoreMSE, Fused: true,
 	}
 }
 
@@ -117,7 +117,7 @@ func DefaultConfig() Config {
 	return Config{
 		Hidden: []int{64, 32}, Latent: 8, Epochs: 10000, Steps: 2000, BatchSize: 256, LearningRate: 1e-3,
 		Objective: ObjectiveELBO, Likelihood: Laplace, Init: InitGlorot, Beta: 4,
-		Trim: 0.1, TrimFrom: 200, Score: pipeline.ScoreELBO, LogVarBound: 10,
+		Trim: 0.1, TrimFrom: 200, Score: pipeline.ScoreELBO, LogVarBound: 10, Fused: true,
 	}
 }
 
