@@ -25,7 +25,6 @@ type fusedNet struct {
 	enc, dec   []denseShape
 	mu, logVar denseShape
 	halves     [2]*fusedHalf
-	zeros      []float32 // row weights of a forward-only pass
 }
 
 // denseShape is a layer's width and the index of its W in the parameters.
@@ -59,7 +58,6 @@ func newFusedNet(cfg Config, d int) *fusedNet {
 	}
 	f.dec = append(f.dec, denseShape{width, d, p})
 	b := cfg.BatchSize
-	f.zeros = make([]float32, b)
 	half := (b + 1) / 2
 	for k := range f.halves {
 		lo, hi := k*half, min(b, (k+1)*half)
@@ -113,22 +111,21 @@ func (f *fusedNet) newHalf(lo, hi int) *fusedHalf {
 
 // run computes the loss Σ_r wRec[r]·rec[r] + wKL[r]·kl[r] of a batch, the
 // per-row terms (into rec and kl) and, into grads, the gradient of the loss
-// with respect to every parameter.
-func (f *fusedNet) run(params [][]float32, x, eps, wRec, wKL, rec, kl []float32, grads [][]float32) float32 {
-	var wg sync.WaitGroup
+// with respect to every parameter. When weigh is set it is called with the
+// per-row terms after the forward pass, to set wRec and wKL (trimming).
+func (f *fusedNet) run(params [][]float32, x, eps, wRec, wKL, rec, kl []float32, grads [][]float32, weigh func(rec, kl []float32)) float32 {
+	f.forwardRows(params, x, eps, rec, kl)
+	if weigh != nil {
+		weigh(rec, kl)
+	}
 	var losses [2]float64
-	for k, h := range f.halves {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			losses[k] = f.runHalf(h, params, x, eps, wRec, wKL)
-		}()
-	}
-	wg.Wait()
-	for _, h := range f.halves {
-		copy(rec[h.lo:h.hi], h.rec)
-		copy(kl[h.lo:h.hi], h.kl)
-	}
+	f.both(func(h *fusedHalf) {
+		k := 0
+		if h == f.halves[1] {
+			k = 1
+		}
+		losses[k] = f.backwardHalf(h, params, x, eps, wRec, wKL)
+	})
 	for p := range grads {
 		g := grads[p]
 		copy(g, f.halves[0].grads[p])
@@ -139,52 +136,60 @@ func (f *fusedNet) run(params [][]float32, x, eps, wRec, wKL, rec, kl []float32,
 	return float32(losses[0] + losses[1])
 }
 
-// forwardRows computes only the per-row terms rec and kl of a batch (for
-// trimming, before the weights are known).
+// forwardRows computes only the per-row terms rec and kl of a batch.
 func (f *fusedNet) forwardRows(params [][]float32, x, eps, rec, kl []float32) {
-	var wg sync.WaitGroup
-	for _, h := range f.halves {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f.runHalf(h, params, x, eps, nil, nil)
-		}()
-	}
-	wg.Wait()
+	f.both(func(h *fusedHalf) { f.forwardHalf(h, params, x, eps) })
 	for _, h := range f.halves {
 		copy(rec[h.lo:h.hi], h.rec)
 		copy(kl[h.lo:h.hi], h.kl)
 	}
 }
 
-// runHalf does the forward and backward pass of one half of the rows; with
-// nil weights only the forward pass and the per-row terms.
-func (f *fusedNet) runHalf(h *fusedHalf, params [][]float32, xAll, epsAll, wRecAll, wKLAll []float32) float64 {
-	forwardOnly := wRecAll == nil
-	if forwardOnly {
-		wRecAll, wKLAll = f.zeros, f.zeros
+// both runs work on the two halves of the rows at once.
+func (f *fusedNet) both(work func(h *fusedHalf)) {
+	var wg sync.WaitGroup
+	for _, h := range f.halves {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(h)
+		}()
 	}
+	wg.Wait()
+}
+
+// outputScale returns the likelihood's scale and its log per feature (nil
+// for Bernoulli).
+func (f *fusedNet) outputScale(params [][]float32) (scale, logScale []float32) {
+	if f.cfg.Likelihood == Bernoulli {
+		return nil, nil
+	}
+	ls := params[len(params)-1]
+	scale, logScale = make([]float32, f.d), make([]float32, f.d)
+	for j, s := range ls {
+		scale[j] = float32(math.Exp(float64(s))) + f.cfg.scaleFloor()
+		logScale[j] = float32(math.Log(float64(scale[j])))
+	}
+	return scale, logScale
+}
+
+// forwardHalf runs one half of the rows forward, keeping every activation,
+// and computes each row's reconstruction loss and KL.
+func (f *fusedNet) forwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll []float32) {
 	n, d, L := h.hi-h.lo, f.d, f.latent
 	x := xAll[h.lo*d : h.hi*d]
 	eps := epsAll[h.lo*L : h.hi*L]
-	wRec, wKL := wRecAll[h.lo:h.hi], wKLAll[h.lo:h.hi]
-	for _, g := range h.grads {
-		clear(g)
-	}
 	if n == 0 {
-		return 0
+		return
 	}
-
-	// Forward.
 	in := x
 	for i, l := range f.enc {
 		dense(in, params[l.param], params[l.param+1], h.encA[i], n, l.in, l.out)
 		relu(h.encA[i], h.encH[i])
 		in = h.encH[i]
 	}
-	last := in
-	dense(last, params[f.mu.param], params[f.mu.param+1], h.mu, n, f.mu.in, L)
-	dense(last, params[f.logVar.param], params[f.logVar.param+1], h.lvRaw, n, f.logVar.in, L)
+	dense(in, params[f.mu.param], params[f.mu.param+1], h.mu, n, f.mu.in, L)
+	dense(in, params[f.logVar.param], params[f.logVar.param+1], h.lvRaw, n, f.logVar.in, L)
 	bound := f.cfg.LogVarBound
 	for i, v := range h.lvRaw {
 		if bound > 0 {
@@ -203,57 +208,80 @@ func (f *fusedNet) runHalf(h *fusedHalf, params [][]float32, xAll, epsAll, wRecA
 		}
 	}
 	out := h.decA[len(f.dec)-1]
-
-	// Per-row terms, the loss, and the gradient at the output.
-	dOut := h.dA[:n*d]
-	var scale, logScale []float32
-	var dScale []float32
-	if f.cfg.Likelihood != Bernoulli {
-		ls := params[len(params)-1]
-		scale, logScale = make([]float32, d), make([]float32, d)
-		for j, s := range ls {
-			scale[j] = float32(math.Exp(float64(s))) + f.cfg.scaleFloor()
-			logScale[j] = float32(math.Log(float64(scale[j])))
-		}
-		dScale = make([]float32, d)
-	}
-	var loss float64
+	scale, logScale := f.outputScale(params)
 	for r := 0; r < n; r++ {
-		xr, or, dr := x[r*d:(r+1)*d], out[r*d:(r+1)*d], dOut[r*d:(r+1)*d]
+		xr, or := x[r*d:(r+1)*d], out[r*d:(r+1)*d]
 		var rec float32
 		switch f.cfg.Likelihood {
 		case Bernoulli:
 			for j, a := range or {
 				rec += float32(softplus(float64(a))) - xr[j]*a
-				dr[j] = wRec[r] * (float32(1/(1+math.Exp(-float64(a)))) - xr[j])
 			}
 		case Gaussian:
 			for j, a := range or {
 				diff := xr[j] - a
 				rec += diff*diff/scale[j] + logScale[j]
-				dr[j] = -wRec[r] * diff / scale[j]
-				dScale[j] += wRec[r] * 0.5 * (1/scale[j] - diff*diff/(scale[j]*scale[j]))
 			}
 			rec *= 0.5
 		case Laplace:
 			for j, a := range or {
-				diff := xr[j] - a
-				abs := float32(math.Abs(float64(diff)))
-				rec += abs/scale[j] + logScale[j]
-				dr[j] = -wRec[r] * sign(diff) / scale[j]
-				dScale[j] += wRec[r] * (1/scale[j] - abs/(scale[j]*scale[j]))
+				rec += float32(math.Abs(float64(xr[j]-a)))/scale[j] + logScale[j]
 			}
 		}
 		var kl float32
 		for i := r * L; i < (r+1)*L; i++ {
 			kl += 1 + h.lv[i] - h.mu[i]*h.mu[i] - h.std[i]*h.std[i]
 		}
-		kl *= -0.5
-		h.rec[r], h.kl[r] = rec, kl
-		loss += float64(wRec[r])*float64(rec) + float64(wKL[r])*float64(kl)
+		h.rec[r], h.kl[r] = rec, -0.5*kl
 	}
-	if forwardOnly {
+}
+
+// backwardHalf computes, after forwardHalf, the half's share of the loss
+// Σ wRec·rec + wKL·kl and of every parameter's gradient.
+func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, wRecAll, wKLAll []float32) float64 {
+	n, d, L := h.hi-h.lo, f.d, f.latent
+	x := xAll[h.lo*d : h.hi*d]
+	eps := epsAll[h.lo*L : h.hi*L]
+	wRec, wKL := wRecAll[h.lo:h.hi], wKLAll[h.lo:h.hi]
+	for _, g := range h.grads {
+		clear(g)
+	}
+	if n == 0 {
 		return 0
+	}
+	var loss float64
+	for r := 0; r < n; r++ {
+		loss += float64(wRec[r])*float64(h.rec[r]) + float64(wKL[r])*float64(h.kl[r])
+	}
+	// The gradient at the output.
+	out := h.decA[len(f.dec)-1]
+	dOut := h.dA[:n*d]
+	scale, _ := f.outputScale(params)
+	var dScale []float32
+	if scale != nil {
+		dScale = make([]float32, d)
+	}
+	for r := 0; r < n; r++ {
+		xr, or, dr := x[r*d:(r+1)*d], out[r*d:(r+1)*d], dOut[r*d:(r+1)*d]
+		switch f.cfg.Likelihood {
+		case Bernoulli:
+			for j, a := range or {
+				dr[j] = wRec[r] * (float32(1/(1+math.Exp(-float64(a)))) - xr[j])
+			}
+		case Gaussian:
+			for j, a := range or {
+				diff := xr[j] - a
+				dr[j] = -wRec[r] * diff / scale[j]
+				dScale[j] += wRec[r] * 0.5 * (1/scale[j] - diff*diff/(scale[j]*scale[j]))
+			}
+		case Laplace:
+			for j, a := range or {
+				diff := xr[j] - a
+				abs := float32(math.Abs(float64(diff)))
+				dr[j] = -wRec[r] * sign(diff) / scale[j]
+				dScale[j] += wRec[r] * (1/scale[j] - abs/(scale[j]*scale[j]))
+			}
+		}
 	}
 	if dScale != nil {
 		g := h.grads[len(h.grads)-1]
@@ -261,6 +289,11 @@ func (f *fusedNet) runHalf(h *fusedHalf, params [][]float32, xAll, epsAll, wRecA
 		for j := range g {
 			g[j] = dScale[j] * float32(math.Exp(float64(ls[j])))
 		}
+	}
+	bound := f.cfg.LogVarBound
+	last := x
+	if len(f.enc) > 0 {
+		last = h.encH[len(f.enc)-1]
 	}
 
 	// Backward through the decoder; cur and other take turns holding the

@@ -76,7 +76,7 @@ func TestFusedMatchesGraph(t *testing.T) {
 				t.Fatalf("%d learnables, fused net has %d parameters", len(params), len(grads))
 			}
 			rec, kl := make([]float32, b), make([]float32, b)
-			loss := f.run(params, x, eps, wRec, wKL, rec, kl, grads)
+			loss := f.run(params, x, eps, wRec, wKL, rec, kl, grads, nil)
 			close := func(what string, got, want []float32) {
 				t.Helper()
 				scale := 1e-6

@@ -26,7 +26,10 @@ type fusedLossOp struct {
 // fusedState is what the loss operation leaves for its gradient nodes and
 // for the training loop.
 type fusedState struct {
-	f             *fusedNet
+	f *fusedNet
+	// weigh, when set, sets the row weights from the per-row terms between
+	// the forward and the backward pass (trimming).
+	weigh         func(rec, kl []float32)
 	params, grads [][]float32
 	rec, kl       []float32
 	loss          float32
@@ -53,7 +56,7 @@ func (op *fusedLossOp) Do(vals ...G.Value) (G.Value, error) {
 		op.st.params[i] = data(vals[fusedInputs+i])
 	}
 	st := op.st
-	st.loss = op.f.run(st.params, data(vals[0]), data(vals[1]), data(vals[2]), data(vals[3]), st.rec, st.kl, st.grads)
+	st.loss = op.f.run(st.params, data(vals[0]), data(vals[1]), data(vals[2]), data(vals[3]), st.rec, st.kl, st.grads, st.weigh)
 	return G.NewF32(st.loss), nil
 }
 
@@ -154,6 +157,3 @@ func buildFused(cfg Config, d int, net *network) (*fusedState, error) {
 	}
 	return st, nil
 }
-
-// fusedNet returns the fused network of a graph built with Config.Fused.
-func (net *network) fusedNet() *fusedNet { return net.fused.f }

@@ -245,12 +245,6 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 		forward = G.NewTapeMachine(net.g.SubgraphRoots(net.rowRec, net.rowKL))
 		defer forward.Close()
 	}
-	var params [][]float32 // with Fused: the learnables' values
-	if cfg.Fused {
-		for _, n := range net.learnables {
-			params = append(params, n.Value().Data().([]float32))
-		}
-	}
 	solver := G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate))
 
 	b := cfg.BatchSize
@@ -291,17 +285,34 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 			clear(epsBuf[len(real):])
 			beta := cfg.beta(steps)
 			keep := rows
-			if cfg.Trim > 0 && steps >= cfg.TrimFrom {
+			trim := cfg.Trim > 0 && steps >= cfg.TrimFrom
+			if trim {
 				keep = rows - int(cfg.Trim*float64(rows))
-				rec, kl, err := net.rowTerms(forward, params, xBuf, epsBuf)
-				if err != nil {
-					return nil, history, fmt.Errorf("epoch %d: forward pass: %w", epoch, err)
-				}
+			}
+			// The weights of a trimmed batch need its per-row losses: the
+			// fused operation sets them between its forward and backward
+			// passes; the graph runs a forward pass first.
+			weigh := func(rec, kl []float32) {
 				for r := 0; r < rows; r++ {
 					rowLoss[r] = float64(rec[r]) + beta*float64(kl[r])
 				}
+				cfg.weights(wRec, wKL, rowLoss, order, rows, keep, d, beta)
 			}
-			cfg.weights(wRec, wKL, rowLoss, order, rows, keep, d, beta)
+			switch {
+			case trim && net.fused != nil:
+				net.fused.weigh = weigh
+			case trim:
+				rec, kl, err := net.rowTerms(forward)
+				if err != nil {
+					return nil, history, fmt.Errorf("epoch %d: forward pass: %w", epoch, err)
+				}
+				weigh(rec, kl)
+			default:
+				if net.fused != nil {
+					net.fused.weigh = nil
+				}
+				cfg.weights(wRec, wKL, rowLoss, order, rows, keep, d, beta)
+			}
 			if err := vm.RunAll(); err != nil {
 				return nil, history, fmt.Errorf("epoch %d: run graph: %w", epoch, err)
 			}
@@ -342,13 +353,9 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 	return net.model(data.Names, cfg), history, nil
 }
 
-// rowTerms runs the forward pass only and returns each row's
+// rowTerms runs the graph's forward pass only and returns each row's
 // reconstruction loss and KL, for trimming.
-func (net *network) rowTerms(forward G.VM, params [][]float32, x, eps []float32) (rec, kl []float32, err error) {
-	if st := net.fused; st != nil {
-		net.fusedNet().forwardRows(params, x, eps, st.rec, st.kl)
-		return st.rec, st.kl, nil
-	}
+func (net *network) rowTerms(forward G.VM) (rec, kl []float32, err error) {
 	defer forward.Reset()
 	if err := forward.RunAll(); err != nil {
 		return nil, nil, err
