@@ -2,7 +2,6 @@ package vae
 
 import (
 	"math"
-	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -114,18 +113,28 @@ func (f *fusedNet) newHalf(lo, hi int) *fusedHalf {
 // with respect to every parameter. When weigh is set it is called with the
 // per-row terms after the forward pass, to set wRec and wKL (trimming).
 func (f *fusedNet) run(params [][]float32, x, eps, wRec, wKL, rec, kl []float32, grads [][]float32, weigh func(rec, kl []float32)) float32 {
-	f.forwardRows(params, x, eps, rec, kl)
-	if weigh != nil {
-		weigh(rec, kl)
-	}
 	var losses [2]float64
-	f.both(func(h *fusedHalf) {
-		k := 0
+	half := func(h *fusedHalf) int {
 		if h == f.halves[1] {
-			k = 1
+			return 1
 		}
-		losses[k] = f.backwardHalf(h, params, x, eps, wRec, wKL)
-	})
+		return 0
+	}
+	if weigh != nil {
+		f.forwardRows(params, x, eps, rec, kl)
+		weigh(rec, kl)
+		f.both(func(h *fusedHalf) { losses[half(h)] = f.backwardHalf(h, params, x, eps, wRec, wKL) })
+	} else {
+		// Without a weighing step each half goes forward and back at once.
+		f.both(func(h *fusedHalf) {
+			f.forwardHalf(h, params, x, eps)
+			losses[half(h)] = f.backwardHalf(h, params, x, eps, wRec, wKL)
+		})
+		for _, h := range f.halves {
+			copy(rec[h.lo:h.hi], h.rec)
+			copy(kl[h.lo:h.hi], h.kl)
+		}
+	}
 	for p := range grads {
 		g := grads[p]
 		copy(g, f.halves[0].grads[p])
@@ -145,17 +154,16 @@ func (f *fusedNet) forwardRows(params [][]float32, x, eps, rec, kl []float32) {
 	}
 }
 
-// both runs work on the two halves of the rows at once.
+// both runs work on the two halves of the rows at once: the second on a
+// goroutine of its own, the first on the caller's.
 func (f *fusedNet) both(work func(h *fusedHalf)) {
-	var wg sync.WaitGroup
-	for _, h := range f.halves {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work(h)
-		}()
-	}
-	wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		work(f.halves[1])
+	}()
+	work(f.halves[0])
+	<-done
 }
 
 // outputScale returns the likelihood's scale and its log per feature (nil

@@ -3,6 +3,7 @@ package vae
 import (
 	"context"
 	"fmt"
+	"gorgonia.org/tensor"
 	"math"
 	"math/rand"
 	"testing"
@@ -148,5 +149,80 @@ func TestFusedTraining(t *testing.T) {
 			}
 			t.Logf("%d parameters, largest difference fused vs graph %.3g", len(graph), maxDiff)
 		})
+	}
+}
+
+// gradRig is a graph whose learnables get the gradients the test chooses:
+// loss = Σ_k Σ w_k ⊙ c_k, so ∂loss/∂w_k = c_k.
+type gradRig struct {
+	vm     G.VM
+	ws, cs G.Nodes
+}
+
+func newGradRig(t *testing.T, sizes []int) *gradRig {
+	g := G.NewGraph()
+	r := rand.New(rand.NewSource(7))
+	rig := &gradRig{}
+	var loss *G.Node
+	for k, n := range sizes {
+		w := make([]float32, n)
+		for i := range w {
+			w[i] = float32(r.NormFloat64())
+		}
+		wn := G.NewVector(g, tensor.Float32, G.WithShape(n), G.WithName(fmt.Sprintf("w%d", k)), G.WithValue(tensor.New(tensor.WithShape(n), tensor.WithBacking(w))))
+		cn := G.NewVector(g, tensor.Float32, G.WithShape(n), G.WithName(fmt.Sprintf("c%d", k)), G.WithValue(tensor.New(tensor.WithShape(n), tensor.Of(tensor.Float32))))
+		term := G.Must(G.Sum(G.Must(G.HadamardProd(wn, cn))))
+		if loss == nil {
+			loss = term
+		} else {
+			loss = G.Must(G.Add(loss, term))
+		}
+		rig.ws, rig.cs = append(rig.ws, wn), append(rig.cs, cn)
+	}
+	if _, err := G.Grad(loss, rig.ws...); err != nil {
+		t.Fatal(err)
+	}
+	rig.vm = G.NewTapeMachine(g, G.BindDualValues(rig.ws...))
+	return rig
+}
+
+func (rig *gradRig) step(t *testing.T, s G.Solver, grads [][]float32) {
+	for k, c := range rig.cs {
+		copy(c.Value().Data().([]float32), grads[k])
+	}
+	if err := rig.vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Step(G.NodesToValueGrads(rig.ws)); err != nil {
+		t.Fatal(err)
+	}
+	rig.vm.Reset()
+}
+
+// TestAdamMatchesGorgonia runs twenty steps of adam and of G.AdamSolver on
+// the same weights and gradients: the weights must agree bit for bit.
+func TestAdamMatchesGorgonia(t *testing.T) {
+	sizes := []int{6, 3}
+	a, b := newGradRig(t, sizes), newGradRig(t, sizes)
+	ours, theirs := newAdam(3e-3), G.NewAdamSolver(G.WithLearnRate(3e-3))
+	rng := rand.New(rand.NewSource(4))
+	for step := 0; step < 20; step++ {
+		grads := make([][]float32, len(sizes))
+		for k, n := range sizes {
+			grads[k] = make([]float32, n)
+			for i := range grads[k] {
+				grads[k][i] = float32(rng.NormFloat64()) * float32(math.Pow(10, float64(rng.Intn(7)-3)))
+			}
+		}
+		a.step(t, ours, grads)
+		b.step(t, theirs, grads)
+		for k := range a.ws {
+			wa, wb := a.ws[k].Value().Data().([]float32), b.ws[k].Value().Data().([]float32)
+			for i := range wa {
+				if math.Float32bits(wa[i]) != math.Float32bits(wb[i]) {
+					t.Fatalf("step %d, weight %d.%d: %v, gorgonia %v", step, k, i, wa[i], wb[i])
+				}
+			}
+		}
 	}
 }

@@ -245,7 +245,7 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 		forward = G.NewTapeMachine(net.g.SubgraphRoots(net.rowRec, net.rowKL))
 		defer forward.Close()
 	}
-	solver := G.NewAdamSolver(G.WithLearnRate(cfg.LearningRate))
+	solver := newAdam(cfg.LearningRate) // G.AdamSolver's arithmetic, without its allocations
 
 	b := cfg.BatchSize
 	xBuf := net.x.Value().Data().([]float32)

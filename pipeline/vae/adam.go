@@ -1,0 +1,72 @@
+package vae
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+)
+
+// adam is a gorgonia Solver with the arithmetic of G.AdamSolver (default
+// β1 0.9, β2 0.999, ε 1e-8, no regularisation or clipping), operation for
+// operation in float32, so that it gives the same weights bit for bit, but
+// over moment buffers it allocates once instead of cloning tensors at every
+// step.
+type adam struct {
+	eta        float64
+	iter       int
+	mean, vari [][]float32
+}
+
+func newAdam(learningRate float64) *adam { return &adam{eta: learningRate} }
+
+// Step applies one Adam update to every learnable and zeroes its gradient.
+func (s *adam) Step(model []G.ValueGrad) error {
+	if s.mean == nil {
+		for range model {
+			s.mean, s.vari = append(s.mean, nil), append(s.vari, nil)
+		}
+	}
+	s.iter++
+	const beta1, beta2, eps = 0.9, 0.999, 1e-8
+	correction1 := 1 - math.Pow(beta1, float64(s.iter))
+	correction2 := 1 - math.Pow(beta2, float64(s.iter))
+	b1, b2 := float32(beta1), float32(beta2)
+	omb1, omb2 := float32(1)-b1, float32(1)-b2
+	cv1, cv2 := float32(1)/float32(correction1), float32(1)/float32(correction2)
+	negEta, e := -float32(s.eta), float32(eps)
+	for i, vg := range model {
+		grad, err := vg.Grad()
+		if err != nil {
+			return fmt.Errorf("adam: learnable %d: %w", i, err)
+		}
+		w, ok1 := vg.Value().Data().([]float32)
+		g, ok2 := grad.Data().([]float32)
+		if !ok1 || !ok2 || len(w) != len(g) {
+			return fmt.Errorf("adam: learnable %d is not a float32 tensor with a gradient of its size", i)
+		}
+		if s.mean[i] == nil {
+			s.mean[i], s.vari[i] = make([]float32, len(w)), make([]float32, len(w))
+		}
+		m, v := s.mean[i], s.vari[i]
+		for j, gj := range g {
+			// The order of G.AdamSolver's tensor operations; each product
+			// is rounded to float32 before it is added, as there.
+			t1 := gj * omb1
+			g2 := gj * gj
+			g2 = g2 * omb2
+			t1 = t1 + float32(m[j]*b1)
+			g2 = g2 + float32(v[j]*b2)
+			m[j], v[j] = t1, g2
+			mHat := t1 * cv1
+			vHat := g2 * cv2
+			vHat = float32(math.Sqrt(float64(vHat)))
+			vHat = vHat + e
+			mHat = mHat * negEta
+			mHat = mHat / vHat
+			w[j] = w[j] + mHat
+			g[j] = 0
+		}
+	}
+	return nil
+}
