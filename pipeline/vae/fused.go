@@ -36,6 +36,7 @@ type fusedHalf struct {
 	encA, encH, decA, decH [][]float32
 	mu, lvRaw, lv, std, z  []float32
 	rec, kl                []float32
+	sig                    []float32 // sigmoid of the output (Bernoulli)
 	// Gradients with respect to activations, and to the parameters.
 	dH, dA, dMu, dLv, dZ, dPrev []float32
 	grads                       [][]float32
@@ -101,6 +102,9 @@ func (f *fusedNet) newHalf(lo, hi int) *fusedHalf {
 	h.mu, h.lvRaw, h.lv, h.std, h.z = make([]float32, n*L), make([]float32, n*L), make([]float32, n*L), make([]float32, n*L), make([]float32, n*L)
 	h.dMu, h.dLv, h.dZ = make([]float32, n*L), make([]float32, n*L), make([]float32, n*L)
 	h.rec, h.kl = make([]float32, n), make([]float32, n)
+	if f.cfg.Likelihood == Bernoulli {
+		h.sig = make([]float32, n*f.d)
+	}
 	h.dH, h.dA, h.dPrev = make([]float32, n*widest), make([]float32, n*widest), make([]float32, n*widest)
 	for _, s := range f.sizes() {
 		h.grads = append(h.grads, make([]float32, s))
@@ -223,7 +227,11 @@ func (f *fusedNet) forwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll []
 		switch f.cfg.Likelihood {
 		case Bernoulli:
 			for j, a := range or {
-				rec += float32(softplus(float64(a))) - xr[j]*a
+				// One exponential gives the loss and, kept for the
+				// backward pass, the sigmoid.
+				sp, sig := softplusSigmoid(float64(a))
+				rec += float32(sp) - xr[j]*a
+				h.sig[r*d+j] = float32(sig)
 			}
 		case Gaussian:
 			for j, a := range or {
@@ -273,8 +281,8 @@ func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, 
 		xr, or, dr := x[r*d:(r+1)*d], out[r*d:(r+1)*d], dOut[r*d:(r+1)*d]
 		switch f.cfg.Likelihood {
 		case Bernoulli:
-			for j, a := range or {
-				dr[j] = wRec[r] * (float32(1/(1+math.Exp(-float64(a)))) - xr[j])
+			for j := range or {
+				dr[j] = wRec[r] * (h.sig[r*d+j] - xr[j])
 			}
 		case Gaussian:
 			for j, a := range or {
@@ -436,4 +444,14 @@ func sign(v float32) float32 {
 		return -1
 	}
 	return 0
+}
+
+// softplusSigmoid returns log(1 + e^a) and 1 / (1 + e^-a) from one
+// exponential of -|a|.
+func softplusSigmoid(a float64) (softplus, sigmoid float64) {
+	e := math.Exp(-math.Abs(a))
+	if a > 0 {
+		return a + math.Log1p(e), 1 / (1 + e)
+	}
+	return math.Log1p(e), e / (1 + e)
 }
