@@ -36,6 +36,9 @@ const (
 // scores) are kept beside the model for vaejob verify.
 const validationSampleRows = 256
 
+// latentRows bounds the training rows the latent statistics are computed on.
+const latentRows = 65536
+
 // testVectorRows is how many synthetic rows go into the model's metadata.
 const testVectorRows = 4
 
@@ -225,7 +228,9 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 	if err := model.Validate(); err != nil {
 		return nil, kind(ErrTraining, fmt.Errorf("trained model is invalid: %w", err))
 	}
-	latent := model.Latent(ds.train)
+	// Latent statistics on at most latentRows training rows (a random
+	// sample: the split is random): variances need no more.
+	latent := model.Latent(ds.train[:min(len(ds.train), latentRows*d)])
 	log.Info("trained", "epochs", epochs, "steps", steps, "active_latent_units", latent.Active, "threshold", threshold)
 	var metrics *LabelMetrics
 	if ds.valLabels != nil {

@@ -15,15 +15,30 @@ type LatentStats struct {
 // Latent computes LatentStats of m on the raw rows x (row-major).
 func (m *Model) Latent(x []float32) LatentStats {
 	d, k := m.Dim(), m.LatentDim()
-	s := NewScorer(m)
-	sum := make([]float64, k)
-	sumSq := make([]float64, k)
 	n := len(x) / d
-	for r := 0; r < n; r++ {
-		mu := s.encode(x[r*d : (r+1)*d])
-		for j, v := range mu {
-			sum[j] += float64(v)
-			sumSq[j] += float64(v) * float64(v)
+	// Each half of the rows sums on its own; the halves are added in order.
+	var sums, sumSqs [2][]float64
+	inHalves(n, func(lo, hi int) {
+		h := 0
+		if lo > 0 {
+			h = 1
+		}
+		s := NewScorer(m)
+		sum, sumSq := make([]float64, k), make([]float64, k)
+		for r := lo; r < hi; r++ {
+			mu := s.encode(x[r*d : (r+1)*d])
+			for j, v := range mu {
+				sum[j] += float64(v)
+				sumSq[j] += float64(v) * float64(v)
+			}
+		}
+		sums[h], sumSqs[h] = sum, sumSq
+	})
+	sum, sumSq := make([]float64, k), make([]float64, k)
+	for h := range sums {
+		for j := range sums[h] {
+			sum[j] += sums[h][j]
+			sumSq[j] += sumSqs[h][j]
 		}
 	}
 	st := LatentStats{MeanVariance: make([]float64, k)}

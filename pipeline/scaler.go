@@ -115,8 +115,9 @@ func FitRobust(x []float32, d int) (s Scaler, constant []int, err error) {
 		return s, nil, fmt.Errorf("fit scaler: no rows")
 	}
 	s.Min, s.Max = featureRange(x, d)
-	col := make([]float32, n)
-	for j := 0; j < d; j++ {
+	isConstant := make([]bool, d)
+	EachColumn(d, n, func(j int) {
+		col := make([]float32, n)
 		var sum, sumSq float64
 		for r := range col {
 			v := x[r*d+j]
@@ -141,9 +142,14 @@ func FitRobust(x []float32, d int) (s Scaler, constant []int, err error) {
 		scale := float32(1 / (4 * spread))
 		if spread == 0 || math.IsInf(float64(scale), 0) || scale == 0 {
 			scale = 1
-			constant = append(constant, j)
+			isConstant[j] = true
 		}
 		s.Scale[j] = scale
+	})
+	for j, c := range isConstant {
+		if c {
+			constant = append(constant, j)
+		}
 	}
 	return s, constant, nil
 }

@@ -153,10 +153,54 @@ func KL(mu, lv []float32) float64 {
 // slice.
 func (m *Model) ScoreRows(x []float32) []float32 {
 	d := m.Dim()
-	s := NewScorer(m)
 	out := make([]float32, len(x)/d)
-	for r := range out {
-		out[r] = s.Score(x[r*d : (r+1)*d])
-	}
+	inHalves(len(out), func(lo, hi int) {
+		s := NewScorer(m)
+		for r := lo; r < hi; r++ {
+			out[r] = s.Score(x[r*d : (r+1)*d])
+		}
+	})
 	return out
+}
+
+// EachColumn runs work(j) for every column j < d, the columns split into
+// two fixed halves that run at once when the matrix is large. Work on one
+// column must not touch another's results.
+func EachColumn(d, rows int, work func(j int)) {
+	if rows*d < 1<<16 || d < 2 {
+		for j := range d {
+			work(j)
+		}
+		return
+	}
+	mid := d / 2
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for j := mid; j < d; j++ {
+			work(j)
+		}
+	}()
+	for j := range mid {
+		work(j)
+	}
+	<-done
+}
+
+// inHalves runs work on the first and the second half of n rows at once
+// (the halves do not depend on the number of cores, so neither do results
+// that are combined half by half). Small inputs stay on one goroutine.
+func inHalves(n int, work func(lo, hi int)) {
+	if n < 2048 {
+		work(0, n)
+		return
+	}
+	mid := n / 2
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		work(mid, n)
+	}()
+	work(0, mid)
+	<-done
 }

@@ -197,6 +197,9 @@ func quantileSorted(s []float32, q float64) float32 {
 	return float32(float64(s[lo]) + frac*(float64(s[lo+1])-float64(s[lo])))
 }
 
+// QuantileSorted is Quantile of values already sorted in increasing order.
+func QuantileSorted(sorted []float32, q float64) float32 { return quantileSorted(sorted, q) }
+
 // Quantiles returns the given quantiles of v.
 func Quantiles(v []float32, qs []float64) []float32 {
 	s := slices.Clone(v)

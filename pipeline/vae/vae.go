@@ -13,6 +13,10 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// progressRows bounds the validation rows the per-epoch validation losses
+// are computed on.
+const progressRows = 4096
+
 // ErrDiverged reports a training loss that became NaN or infinite.
 var ErrDiverged = errors.New("training diverged")
 
@@ -341,7 +345,11 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 		st.KL /= float64(rowsSeen)
 		st.Steps = steps
 		if len(data.Validation) > 0 {
-			st.ValReconstruction, st.ValKL = Evaluate(net.model(data.Names, cfg), data.Validation)
+			// A progress measure: on at most progressRows validation rows
+			// (a random sample: the split is random), so that reports stay
+			// cheap on large tables.
+			val := data.Validation[:min(len(data.Validation), progressRows*d)]
+			st.ValReconstruction, st.ValKL = Evaluate(net.model(data.Names, cfg), val)
 			st.ValLoss = st.ValReconstruction + st.ValKL
 		}
 		history = append(history, st)
@@ -458,18 +466,19 @@ func featureLogVariance(x []float32, d int) []float32 {
 func featureLogMAD(x []float32, d int) []float32 {
 	n := len(x) / d
 	out := make([]float32, d)
-	col := make([]float32, n)
-	for j := 0; j < d; j++ {
+	pipeline.EachColumn(d, n, func(j int) {
+		col := make([]float32, n)
 		for r := range col {
 			col[r] = x[r*d+j]
 		}
-		med := float64(pipeline.Quantile(col, 0.5))
+		slices.Sort(col)
+		med := float64(pipeline.QuantileSorted(col, 0.5))
 		var dev float64
 		for _, v := range col {
 			dev += math.Abs(float64(v) - med)
 		}
 		out[j] = float32(math.Log(dev/float64(n) + 1e-6))
-	}
+	})
 	return out
 }
 
