@@ -42,11 +42,24 @@ type Dense struct {
 // Apply computes the layer for one input row x (len In) into out (len Out).
 // It accumulates in float64 and rounds once per output.
 func (l *Dense) Apply(x, out []float32) {
-	for j := 0; j < l.Out; j++ {
-		s := float64(l.B[j])
-		for i := 0; i < l.In; i++ {
-			s += float64(x[i]) * float64(l.W[i*l.Out+j])
+	// Each output sums b_j + x_0·w_0j + x_1·w_1j + ... in float64, in that
+	// order; the loop runs over the rows of W so that it reads memory in
+	// order.
+	var buf [256]float64
+	acc := buf[:min(l.Out, len(buf))]
+	if l.Out > len(buf) {
+		acc = make([]float64, l.Out)
+	}
+	for j := range acc {
+		acc[j] = float64(l.B[j])
+	}
+	for i := 0; i < l.In; i++ {
+		xi := float64(x[i])
+		for j, w := range l.W[i*l.Out : (i+1)*l.Out] {
+			acc[j] += xi * float64(w)
 		}
+	}
+	for j, s := range acc {
 		out[j] = activate(l.Activation, s)
 	}
 }

@@ -526,3 +526,34 @@ func TestAlertRate(t *testing.T) {
 		t.Errorf("AlertRate = %v, want 0.5 (3 and NaN alert)", got)
 	}
 }
+
+// TestDenseApplyOrder checks Apply against the textbook loop (output by
+// output, the same float64 summation order): the results must be equal bit
+// for bit, so that scores do not change with the loop order.
+func TestDenseApplyOrder(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	for _, shape := range [][2]int{{9, 32}, {32, 16}, {100, 300}, {1, 1}} {
+		l := Dense{In: shape[0], Out: shape[1], W: make([]float32, shape[0]*shape[1]), B: make([]float32, shape[1]), Activation: ReLU}
+		for i := range l.W {
+			l.W[i] = float32(rng.NormFloat64())
+		}
+		for i := range l.B {
+			l.B[i] = float32(rng.NormFloat64())
+		}
+		x := make([]float32, l.In)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * 100)
+		}
+		got := make([]float32, l.Out)
+		l.Apply(x, got)
+		for j := 0; j < l.Out; j++ {
+			s := float64(l.B[j])
+			for i := 0; i < l.In; i++ {
+				s += float64(x[i]) * float64(l.W[i*l.Out+j])
+			}
+			if want := activate(l.Activation, s); math.Float32bits(got[j]) != math.Float32bits(want) {
+				t.Fatalf("%v: output %d = %v, want %v", shape, j, got[j], want)
+			}
+		}
+	}
+}
