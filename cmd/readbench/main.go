@@ -34,6 +34,7 @@ import (
 	pq "github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"github.com/vaejob/vaejob/cmd/internal/repo"
 	"github.com/vaejob/vaejob/parquet"
 )
 
@@ -173,7 +174,7 @@ func measureTrain(data string, sample int) (peak, seconds float64, err error) {
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "vaejob")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/vaejob")
-	build.Dir = moduleRoot()
+	build.Dir = repo.Root()
 	if out, err := build.CombinedOutput(); err != nil {
 		return 0, 0, fmt.Errorf("build vaejob: %v\n%s", err, out)
 	}
@@ -292,7 +293,7 @@ func datasetBytes(dir string) int64 {
 // duckdbScript installs the DuckDB baseline's npm package if needed and
 // returns the script's path.
 func duckdbScript() (string, error) {
-	dir := filepath.Join(moduleRoot(), "cmd", "readbench", "testdata", "duckdb")
+	dir := filepath.Join(repo.Root(), "cmd", "readbench", "testdata", "duckdb")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@duckdb", "node-api")); errors.Is(err, fs.ErrNotExist) {
 		npm := exec.Command("npm", "ci", "--no-audit", "--no-fund")
 		npm.Dir = dir
@@ -301,17 +302,4 @@ func duckdbScript() (string, error) {
 		}
 	}
 	return filepath.Join(dir, "read.js"), nil
-}
-
-// moduleRoot finds the folder holding go.mod, from the working directory up.
-func moduleRoot() string {
-	dir, _ := os.Getwd()
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		if d == filepath.Dir(d) {
-			return dir
-		}
-	}
 }

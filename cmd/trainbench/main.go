@@ -28,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaejob/vaejob/cmd/internal/repo"
 	"github.com/vaejob/vaejob/pipeline/vae"
 )
 
@@ -55,7 +56,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	script := filepath.Join(moduleRoot(), "cmd", "trainbench", "testdata", "vae_torch.py")
+	script := filepath.Join(repo.Root(), "cmd", "trainbench", "testdata", "vae_torch.py")
 
 	fmt.Printf("%d rows × d, batch 256 (40 minibatches an epoch), %d epochs a run, %d runs; PyTorch on %d threads; vaejob fused=%v\n\n", rowsPerRun, *epochs, *runs, *threads, *fused)
 	fmt.Println("| model | d | vaejob s/epoch | PyTorch s/epoch | vaejob rows/s | PyTorch rows/s | vaejob / PyTorch (median of runs) |")
@@ -166,17 +167,4 @@ func median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// moduleRoot finds the folder holding go.mod, from the working directory up.
-func moduleRoot() string {
-	dir, _ := os.Getwd()
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		if d == filepath.Dir(d) {
-			return dir
-		}
-	}
 }
