@@ -2,6 +2,7 @@
 // network, rows, epochs and batch size, in one run on the same machine.
 //
 //	go run ./cmd/trainbench [--epochs 20] [--runs 5] [--dims 9,21,100] [--threads 2]
+//	go run ./cmd/trainbench --job FILE[:excluded+columns],... [--runs 3]
 //
 // For each feature count d and each model (the tutorial preset and the
 // default model) it draws 10,240 seeded rows in [0, 1) (40 minibatches of
@@ -29,6 +30,7 @@ import (
 	"time"
 
 	"github.com/vaejob/vaejob/cmd/internal/repo"
+	"github.com/vaejob/vaejob/parquet"
 	"github.com/vaejob/vaejob/pipeline/vae"
 )
 
@@ -47,9 +49,16 @@ func main() {
 	runs := flag.Int("runs", 5, "training runs per case; the ratio is their median")
 	dims := flag.String("dims", "9,21,100", "feature counts")
 	models := flag.String("models", "tutorial,default", "models: tutorial and/or default")
-	threads := flag.Int("threads", 2, "PyTorch threads (vaejob uses GOMAXPROCS)")
+	threads := flag.String("threads", "1,2", "PyTorch thread counts to try; each run counts the fastest (vaejob uses GOMAXPROCS)")
 	fused := flag.Bool("fused", true, "train with the fused loss operation (vae.Config.Fused)")
+	jobs := flag.String("job", "", "instead: time the whole job on these Parquet inputs (comma-separated; FILE:col1+col2 excludes columns) against testdata/job_torch.py")
 	flag.Parse()
+	if *jobs != "" {
+		if err := wholeJobs(strings.Split(*jobs, ","), *runs); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 
 	dir, err := os.MkdirTemp("", "trainbench-")
 	if err != nil {
@@ -58,7 +67,7 @@ func main() {
 	defer os.RemoveAll(dir)
 	script := filepath.Join(repo.Root(), "cmd", "trainbench", "testdata", "vae_torch.py")
 
-	fmt.Printf("%d rows × d, batch 256 (40 minibatches an epoch), %d epochs a run, %d runs; PyTorch on %d threads; vaejob fused=%v\n\n", rowsPerRun, *epochs, *runs, *threads, *fused)
+	fmt.Printf("%d rows × d, batch 256 (40 minibatches an epoch), %d epochs a run, %d runs; PyTorch on the fastest of %s threads; vaejob fused=%v\n\n", rowsPerRun, *epochs, *runs, *threads, *fused)
 	fmt.Println("| model | d | vaejob s/epoch | PyTorch s/epoch | vaejob rows/s | PyTorch rows/s | vaejob / PyTorch (median of runs) |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
 	var torchVersion string
@@ -79,9 +88,19 @@ func main() {
 				if err != nil {
 					log.Fatal(err)
 				}
-				t, err := torchEpoch(script, npy, model, *epochs, *threads, run)
-				if err != nil {
-					log.Fatal(err)
+				var t torchResult
+				for _, th := range strings.Split(*threads, ",") {
+					n, err := strconv.Atoi(th)
+					if err != nil {
+						log.Fatalf("--threads: %v", err)
+					}
+					r, err := torchEpoch(script, npy, model, *epochs, n, run)
+					if err != nil {
+						log.Fatal(err)
+					}
+					if t.Torch == "" || r.MedianEpochSeconds < t.MedianEpochSeconds {
+						t = r
+					}
 				}
 				torchVersion = t.Torch
 				goTimes = append(goTimes, g)
@@ -93,6 +112,71 @@ func main() {
 		}
 	}
 	fmt.Printf("\nPyTorch %s\n", torchVersion)
+}
+
+// wholeJobs times `vaejob train` (default preset, built from this checkout)
+// against the PyTorch script doing the same work, on each input: wall time
+// of the whole process, median of runs.
+func wholeJobs(inputs []string, runs int) error {
+	dir, err := os.MkdirTemp("", "trainbench-job-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "vaejob")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/vaejob")
+	build.Dir = repo.Root()
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build vaejob: %v\n%s", err, out)
+	}
+	script := filepath.Join(repo.Root(), "cmd", "trainbench", "testdata", "job_torch.py")
+	fmt.Println("| input | rows × d | vaejob train (s) | PyTorch script (s) | vaejob / PyTorch |")
+	fmt.Println("|---|---:|---:|---:|---:|")
+	for k, spec := range inputs {
+		path, excl, _ := strings.Cut(spec, ":")
+		exclude := strings.Split(excl, "+")
+		if excl == "" {
+			exclude = nil
+		}
+		t, err := parquet.ReadTable(path, parquet.Selection{Exclude: exclude})
+		if err != nil {
+			return err
+		}
+		npy := filepath.Join(dir, fmt.Sprintf("job%d.npy", k))
+		if err := writeNPY(npy, t.Data, len(t.Names)); err != nil {
+			return err
+		}
+		var ours, theirs, ratios []float64
+		for run := range runs {
+			args := []string{"train", "--input", path, "--out", filepath.Join(dir, fmt.Sprintf("out%d-%d", k, run))}
+			if excl != "" {
+				args = append(args, "--exclude", strings.Join(exclude, ","))
+			}
+			g, err := wallTime(bin, args...)
+			if err != nil {
+				return err
+			}
+			p, err := wallTime(python, script, "--data", npy, "--out", filepath.Join(dir, fmt.Sprintf("torch%d-%d.onnx", k, run)))
+			if err != nil {
+				return err
+			}
+			ours, theirs, ratios = append(ours, g), append(theirs, p), append(ratios, g/p)
+		}
+		fmt.Printf("| %s | %d × %d | %.2f | %.2f | %.2f |\n", filepath.Base(path), t.Rows, len(t.Names), median(ours), median(theirs), median(ratios))
+	}
+	return nil
+}
+
+// wallTime runs a command and returns its wall time in seconds.
+func wallTime(name string, args ...string) (float64, error) {
+	cmd := exec.Command(name, args...)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("%s: %v\n%s", name, err, errb.String())
+	}
+	return time.Since(start).Seconds(), nil
 }
 
 // rows draws the benchmark rows for d features.
