@@ -254,7 +254,7 @@ func broadcast(shape, a, b []int, f func(o, i, j int)) {
 func (n *node) gemm(args []*value) (*value, error) {
 	a, b := args[0], args[1]
 	if a.isBool || b.isBool || len(a.shape) != 2 || len(b.shape) != 2 {
-		return nil, fmt.Errorf("A is %s%v and B is %s%v, want 2-D float32", a.dtype(), a.shape, b.dtype(), b.shape)
+		return nil, fmt.Errorf("gemm inputs: A is %s%v and B is %s%v, want 2-D float32", a.dtype(), a.shape, b.dtype(), b.shape)
 	}
 	m, k := a.shape[0], a.shape[1]
 	if n.transA {
@@ -265,7 +265,7 @@ func (n *node) gemm(args []*value) (*value, error) {
 		kb, nn = nn, kb
 	}
 	if k != kb {
-		return nil, fmt.Errorf("A%v and B%v do not multiply (transA=%v, transB=%v)", a.shape, b.shape, n.transA, n.transB)
+		return nil, fmt.Errorf("gemm inputs A%v and B%v do not multiply (transA=%v, transB=%v)", a.shape, b.shape, n.transA, n.transB)
 	}
 	at := func(r, c int) float32 {
 		if n.transA {
@@ -292,11 +292,11 @@ func (n *node) gemm(args []*value) (*value, error) {
 	if len(args) > 2 && args[2] != nil {
 		c := args[2]
 		if c.isBool {
-			return nil, fmt.Errorf("C is bool, want float32")
+			return nil, fmt.Errorf("gemm input C is bool, want float32")
 		}
 		shape, err := broadcastShape(c.shape, out.shape)
 		if err != nil || len(shape) != 2 || shape[0] != m || shape[1] != nn {
-			return nil, fmt.Errorf("C%v does not broadcast to [%d %d]", c.shape, m, nn)
+			return nil, fmt.Errorf("gemm input C%v does not broadcast to [%d %d]", c.shape, m, nn)
 		}
 		broadcast(out.shape, out.shape, c.shape, func(o, _, j int) { out.f[o] += n.beta * c.f[j] })
 	}
