@@ -92,6 +92,12 @@ func (s *Scorer) chain(layers []Dense, in []float32) []float32 {
 // Score returns the anomaly score of one raw row (see ScoreKind).
 func (s *Scorer) Score(x []float32) float32 {
 	scaled, mu, recon := s.Reconstruct(x)
+	return s.scoreFrom(scaled, mu, s.lv, recon)
+}
+
+// scoreFrom computes the score of a row from its scaled values, latent
+// mean and log-variance (for ScoreELBO) and reconstruction.
+func (s *Scorer) scoreFrom(scaled, mu, lv, recon []float32) float32 {
 	var sum float64
 	if s.m.Score == ScoreMSE {
 		for j, v := range scaled {
@@ -112,7 +118,7 @@ func (s *Scorer) Score(x []float32) float32 {
 	}
 	switch s.m.Score {
 	case ScoreELBO:
-		sum += KL(mu, s.lv) // s.lv was set by encode
+		sum += KL(mu, lv)
 
 	case ScoreNLLLatent:
 		for _, m := range mu {
@@ -155,9 +161,10 @@ func (m *Model) ScoreRows(x []float32) []float32 {
 	d := m.Dim()
 	out := make([]float32, len(x)/d)
 	inHalves(len(out), func(lo, hi int) {
-		s := NewScorer(m)
-		for r := lo; r < hi; r++ {
-			out[r] = s.Score(x[r*d : (r+1)*d])
+		bs := newBatchScorer(m)
+		for r := lo; r < hi; r += batchRows {
+			end := min(hi, r+batchRows)
+			bs.score(x[r*d:end*d], out[r:end])
 		}
 	})
 	return out
