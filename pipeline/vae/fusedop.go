@@ -26,13 +26,11 @@ type fusedLossOp struct {
 // fusedState is what the loss operation leaves for its gradient nodes and
 // for the training loop.
 type fusedState struct {
-	f *fusedNet
 	// weigh, when set, sets the row weights from the per-row terms between
 	// the forward and the backward pass (trimming).
 	weigh         func(rec, kl []float32)
 	params, grads [][]float32
 	rec, kl       []float32
-	loss          float32
 }
 
 const fusedInputs = 4 // x, eps, wRec, wKL before the learnables
@@ -56,8 +54,8 @@ func (op *fusedLossOp) Do(vals ...G.Value) (G.Value, error) {
 		op.st.params[i] = data(vals[fusedInputs+i])
 	}
 	st := op.st
-	st.loss = op.f.run(st.params, data(vals[0]), data(vals[1]), data(vals[2]), data(vals[3]), st.rec, st.kl, st.grads, st.weigh)
-	return G.NewF32(st.loss), nil
+	loss := op.f.run(st.params, data(vals[0]), data(vals[1]), data(vals[2]), data(vals[3]), st.rec, st.kl, st.grads, st.weigh)
+	return G.NewF32(loss), nil
 }
 
 func (op *fusedLossOp) ReturnsPtr() bool      { return false }
@@ -134,7 +132,7 @@ func hashOf(op G.Op) uint32 {
 // operation each.
 func buildFused(cfg Config, d int, net *network) (*fusedState, error) {
 	f := newFusedNet(cfg, d)
-	st := &fusedState{f: f, params: make([][]float32, len(net.learnables)), rec: make([]float32, cfg.BatchSize), kl: make([]float32, cfg.BatchSize)}
+	st := &fusedState{params: make([][]float32, len(net.learnables)), rec: make([]float32, cfg.BatchSize), kl: make([]float32, cfg.BatchSize)}
 	for _, s := range f.sizes() {
 		st.grads = append(st.grads, make([]float32, s))
 	}
