@@ -14,4 +14,13 @@
 // where BCE is summed over features and the weights encode the objective:
 // the tutorial's loss (mean BCE over batch × features plus KL summed over
 // the batch) uses wRec = 1/(n·d) and wKL = 1 for the n real rows of a batch.
+//
+// Two trainers build that loss. With Config.Fused (the presets' choice) the
+// graph holds one operation, fusedLossOp, that computes the loss and every
+// gradient over preallocated buffers on two fixed halves of the minibatch,
+// and one node per learnable that hands its gradient to gorgonia's
+// autodiff. Without it the graph has one node per matrix product, bias,
+// activation and loss term, differentiated by gorgonia. Both feed the same
+// Adam solver (the arithmetic of gorgonia's AdamSolver) and agree up to
+// float32 rounding; tests hold them to it.
 package vae
