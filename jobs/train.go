@@ -371,6 +371,10 @@ func readTrainingInput(o TrainOptions, cfg ResolvedConfig, log *slog.Logger) (*t
 		}
 	}
 	named := strings.Join(o.Inputs, ", ")
+	// The digests read every byte again: do it beside the decoding, which
+	// is CPU-bound, rather than after it.
+	digested := make(chan inputDigests, 1)
+	go func() { digested <- digestInputs(files, cfg.Digest) }()
 	opts := parquet.ReadOptions{Filter: cfg.filter, MaxRows: cfg.MaxRows, Progress: readProgress(log)}
 	if cfg.MaxRows > 0 {
 		opts.Rand = streamRand(cfg.Seed, "sample")
@@ -396,23 +400,11 @@ func readTrainingInput(o TrainOptions, cfg ResolvedConfig, log *slog.Logger) (*t
 			return nil, fmt.Errorf("%s: %w", named, err)
 		}
 	}
-	sums := sha256.New()
-	for _, f := range files {
-		digestOf := func(f parquet.Input) (int64, string, error) { return parquet.Digest(f.Path) }
-		if cfg.Digest == DigestFooter {
-			digestOf = parquet.FooterDigest
-		}
-		size, digest, err := digestOf(f)
-		if err != nil {
-			return nil, inputErr(err)
-		}
-		in.files = append(in.files, InputFile{Path: f.Path, Size: size, SHA256: digest, DigestKind: cfg.Digest})
-		fmt.Fprintf(sums, "%s  %s\n", digest, f.Path)
+	digests := <-digested
+	if digests.err != nil {
+		return nil, inputErr(digests.err)
 	}
-	in.digest = in.files[0].SHA256
-	if len(files) > 1 {
-		in.digest = hex.EncodeToString(sums.Sum(nil))
-	}
+	in.files, in.digest = digests.files, digests.combined
 	again, err := parquet.ResolveInputs(o.Inputs)
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("%s changed while it was read: %w", named, err))
@@ -442,6 +434,35 @@ func readProgress(log *slog.Logger) func(parquet.ReadProgress) {
 			"mb_done", p.BytesDone>>20, "mb_total", p.BytesTotal>>20,
 			"rows_per_second", int64(float64(p.RowsRead)/secs), "mb_per_second", int64(float64(p.BytesDone)/secs)>>20)
 	}
+}
+
+// inputDigests are the fingerprints of the input files.
+type inputDigests struct {
+	files    []InputFile
+	combined string // the file's digest, or for several files the SHA-256 of "digest  path" lines
+	err      error
+}
+
+func digestInputs(files []parquet.Input, kind string) inputDigests {
+	digestOf := func(f parquet.Input) (int64, string, error) { return parquet.Digest(f.Path) }
+	if kind == DigestFooter {
+		digestOf = parquet.FooterDigest
+	}
+	var out inputDigests
+	sums := sha256.New()
+	for _, f := range files {
+		size, digest, err := digestOf(f)
+		if err != nil {
+			return inputDigests{err: err}
+		}
+		out.files = append(out.files, InputFile{Path: f.Path, Size: size, SHA256: digest, DigestKind: kind})
+		fmt.Fprintf(sums, "%s  %s\n", digest, f.Path)
+	}
+	out.combined = out.files[0].SHA256
+	if len(files) > 1 {
+		out.combined = hex.EncodeToString(sums.Sum(nil))
+	}
+	return out
 }
 
 // fileState is what tells a file that changed from one that did not.
