@@ -601,12 +601,13 @@ func applyMissingPolicy(in *trainingInput, policy string, log *slog.Logger) (*Mi
 			rec.PerColumn[t.Names[j]] = n
 		}
 	}
+	if len(rec.PerColumn) == 0 {
+		return rec, nil // the usual case: nothing is missing
+	}
 	complete := pipeline.CompleteRows(t.Data, d)
 	rec.RowsWithMissing = t.Rows - len(complete)
-	if rec.RowsWithMissing > 0 {
-		log.Info("missing values", "policy", policy, "rows_with_missing", rec.RowsWithMissing, "per_column", fmt.Sprint(rec.PerColumn))
-	}
-	if policy != MissingDropRows || rec.RowsWithMissing == 0 {
+	log.Info("missing values", "policy", policy, "rows_with_missing", rec.RowsWithMissing, "per_column", fmt.Sprint(rec.PerColumn))
+	if policy != MissingDropRows {
 		return rec, nil
 	}
 	if len(complete) == 0 {
