@@ -733,43 +733,24 @@ func unifyKept(field arrow.Field, chunks []arrow.Array) (arrow.Field, []arrow.Ar
 		numeric = numeric && err == nil
 		text = text && isText(c.DataType())
 	}
-	mem := memory.DefaultAllocator
-	out := make([]arrow.Array, len(chunks))
-	switch {
-	case numeric:
-		for i, c := range chunks {
-			value, _ := orderValue(c)
-			b := array.NewFloat64Builder(mem)
-			for j := 0; j < c.Len(); j++ {
-				if c.IsNull(j) {
-					b.AppendNull()
-				} else {
-					b.Append(value(j))
-				}
-			}
-			out[i] = b.NewArray()
-			b.Release()
-		}
-		field.Type = arrow.PrimitiveTypes.Float64
-	case text:
-		for i, c := range chunks {
-			str := formatter(c)
-			b := array.NewStringBuilder(mem)
-			for j := 0; j < c.Len(); j++ {
-				if c.IsNull(j) {
-					b.AppendNull()
-				} else {
-					b.Append(str(j))
-				}
-			}
-			out[i] = b.NewArray()
-			b.Release()
-		}
-		field.Type = arrow.BinaryTypes.String
-	default:
+	if !numeric && !text {
 		return field, nil, badInput("column %q has incompatible types in different files (%s and %s)", field.Name, typeName(chunks[0].DataType()), typeName(chunks[len(chunks)-1].DataType()))
 	}
-	return field, out, nil
+	// The conversion a sampled read applies to kept columns, every row kept.
+	var k keptStore
+	rows := 0
+	for _, c := range chunks {
+		slots := make([]int, c.Len())
+		for j := range slots {
+			slots[j] = rows + j
+		}
+		if err := k.put(field.Name, arrow.Field{Type: c.DataType()}, []arrow.Array{c}, slots); err != nil {
+			return field, nil, err
+		}
+		rows += c.Len()
+	}
+	f, out := k.array(field.Name, rows)
+	return f, out, nil
 }
 
 func isText(dt arrow.DataType) bool {
