@@ -191,7 +191,9 @@ func readInputs(ins []Input, sel Selection, opts ReadOptions, nameFiles bool) (*
 	for _, in := range ins {
 		d.totalBytes += in.Size
 	}
-	d.expectRows = countRows(ins)
+	if opts.Filter == nil { // a filter makes the footers' row counts useless for sizing
+		d.expectRows = countRows(ins)
+	}
 	for i := range ins {
 		if err := d.readFile(i); err != nil {
 			if nameFiles {
