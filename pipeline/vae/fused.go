@@ -2,9 +2,9 @@ package vae
 
 import (
 	"math"
+	"runtime"
 
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
+	"github.com/vaejob/vaejob/pipeline/internal/gemm"
 )
 
 // fusedNet computes the training loss of the network that build describes,
@@ -24,6 +24,14 @@ type fusedNet struct {
 	enc, dec   []denseShape
 	mu, logVar denseShape
 	halves     [2]*fusedHalf
+	// wT holds the transpose of every layer's W, by parameter index, for
+	// the backward pass; biases and log-scales have none.
+	wT [][]float32
+	// helper runs the second half of the rows; started on first use.
+	helper *helper
+	// scale and logScale are the likelihood's scale per feature and its
+	// log (nil for Bernoulli), set at the start of each run.
+	scale, logScale []float32
 }
 
 // denseShape is a layer's width and the index of its W in the parameters.
@@ -39,6 +47,7 @@ type fusedHalf struct {
 	sig                    []float32 // sigmoid of the output (Bernoulli)
 	// Gradients with respect to activations, and to the parameters.
 	dH, dA, dMu, dLv, dZ, dPrev []float32
+	dScale                      []float32 // with respect to the likelihood's scale
 	grads                       [][]float32
 }
 
@@ -57,6 +66,10 @@ func newFusedNet(cfg Config, d int) *fusedNet {
 		p, width = p+2, cfg.Hidden[i]
 	}
 	f.dec = append(f.dec, denseShape{width, d, p})
+	f.wT = make([][]float32, len(f.sizes()))
+	for _, l := range f.layers() {
+		f.wT[l.param] = make([]float32, l.in*l.out)
+	}
 	b := cfg.BatchSize
 	half := (b + 1) / 2
 	for k := range f.halves {
@@ -64,6 +77,14 @@ func newFusedNet(cfg Config, d int) *fusedNet {
 		f.halves[k] = f.newHalf(lo, hi)
 	}
 	return f
+}
+
+// layers returns every dense layer: encoder, mu and log-variance heads,
+// decoder.
+func (f *fusedNet) layers() []denseShape {
+	all := append([]denseShape{}, f.enc...)
+	all = append(all, f.mu, f.logVar)
+	return append(all, f.dec...)
 }
 
 // sizes returns the length of every parameter, in order.
@@ -104,6 +125,8 @@ func (f *fusedNet) newHalf(lo, hi int) *fusedHalf {
 	h.rec, h.kl = make([]float32, n), make([]float32, n)
 	if f.cfg.Likelihood == Bernoulli {
 		h.sig = make([]float32, n*f.d)
+	} else {
+		h.dScale = make([]float32, f.d)
 	}
 	h.dH, h.dA, h.dPrev = make([]float32, n*widest), make([]float32, n*widest), make([]float32, n*widest)
 	for _, s := range f.sizes() {
@@ -117,6 +140,10 @@ func (f *fusedNet) newHalf(lo, hi int) *fusedHalf {
 // with respect to every parameter. When weigh is set it is called with the
 // per-row terms after the forward pass, to set wRec and wKL (trimming).
 func (f *fusedNet) run(params [][]float32, x, eps, wRec, wKL, rec, kl []float32, grads [][]float32, weigh func(rec, kl []float32)) float32 {
+	for _, l := range f.layers() {
+		gemm.Transpose(params[l.param], l.in, l.out, f.wT[l.param])
+	}
+	f.setScale(params)
 	var losses [2]float64
 	half := func(h *fusedHalf) int {
 		if h == f.halves[1] {
@@ -158,31 +185,44 @@ func (f *fusedNet) forwardRows(params [][]float32, x, eps, rec, kl []float32) {
 	}
 }
 
-// both runs work on the two halves of the rows at once: the second on a
-// goroutine of its own, the first on the caller's.
+// both runs work on the two halves of the rows at once: the second on the
+// helper goroutine, the first on the caller's. With one processor there is
+// nothing to gain from the helper, and the halves run one after the other.
 func (f *fusedNet) both(work func(h *fusedHalf)) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	if runtime.GOMAXPROCS(0) == 1 {
+		work(f.halves[0])
 		work(f.halves[1])
-	}()
+		return
+	}
+	if f.helper == nil {
+		f.helper = newHelper()
+	}
+	f.helper.start(func() { work(f.halves[1]) })
 	work(f.halves[0])
-	<-done
+	f.helper.wait()
 }
 
-// outputScale returns the likelihood's scale and its log per feature (nil
-// for Bernoulli).
-func (f *fusedNet) outputScale(params [][]float32) (scale, logScale []float32) {
+// close stops the helper goroutine, if one was started.
+func (f *fusedNet) close() {
+	if f.helper != nil {
+		f.helper.close()
+		f.helper = nil
+	}
+}
+
+// setScale computes the likelihood's scale and its log per feature from
+// the parameters (nothing for Bernoulli).
+func (f *fusedNet) setScale(params [][]float32) {
 	if f.cfg.Likelihood == Bernoulli {
-		return nil, nil
+		return
 	}
-	ls := params[len(params)-1]
-	scale, logScale = make([]float32, f.d), make([]float32, f.d)
-	for j, s := range ls {
-		scale[j] = float32(math.Exp(float64(s))) + f.cfg.scaleFloor()
-		logScale[j] = float32(math.Log(float64(scale[j])))
+	if f.scale == nil {
+		f.scale, f.logScale = make([]float32, f.d), make([]float32, f.d)
 	}
-	return scale, logScale
+	for j, s := range params[len(params)-1] {
+		f.scale[j] = float32(math.Exp(float64(s))) + f.cfg.scaleFloor()
+		f.logScale[j] = float32(math.Log(float64(f.scale[j])))
+	}
 }
 
 // forwardHalf runs one half of the rows forward, keeping every activation,
@@ -220,7 +260,7 @@ func (f *fusedNet) forwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll []
 		}
 	}
 	out := h.decA[len(f.dec)-1]
-	scale, logScale := f.outputScale(params)
+	scale, logScale := f.scale, f.logScale
 	for r := 0; r < n; r++ {
 		xr, or := x[r*d:(r+1)*d], out[r*d:(r+1)*d]
 		var rec float32
@@ -229,9 +269,9 @@ func (f *fusedNet) forwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll []
 			for j, a := range or {
 				// One exponential gives the loss and, kept for the
 				// backward pass, the sigmoid.
-				sp, sig := softplusSigmoid(float64(a))
-				rec += float32(sp) - xr[j]*a
-				h.sig[r*d+j] = float32(sig)
+				sp, sig := softplusSigmoid(a)
+				rec += sp - xr[j]*a
+				h.sig[r*d+j] = sig
 			}
 		case Gaussian:
 			for j, a := range or {
@@ -272,11 +312,8 @@ func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, 
 	// The gradient at the output.
 	out := h.decA[len(f.dec)-1]
 	dOut := h.dA[:n*d]
-	scale, _ := f.outputScale(params)
-	var dScale []float32
-	if scale != nil {
-		dScale = make([]float32, d)
-	}
+	scale, dScale := f.scale, h.dScale
+	clear(dScale)
 	for r := 0; r < n; r++ {
 		xr, or, dr := x[r*d:(r+1)*d], out[r*d:(r+1)*d], dOut[r*d:(r+1)*d]
 		switch f.cfg.Likelihood {
@@ -324,7 +361,7 @@ func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, 
 		}
 		denseGrads(input, dA, h.grads[l.param], h.grads[l.param+1], n, l.in, l.out)
 		dIn := other[:n*l.in]
-		backInput(dA, params[l.param], dIn, n, l.in, l.out)
+		backInput(dA, f.wT[l.param], dIn, n, l.in, l.out)
 		if i == 0 {
 			copy(h.dZ, dIn)
 			break
@@ -351,8 +388,8 @@ func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, 
 	// Backward through the encoder.
 	cur, other = h.dH, h.dPrev
 	dH := cur[:n*f.mu.in]
-	backInput(h.dMu, params[f.mu.param], dH, n, f.mu.in, L)
-	backInputAdd(h.dLv, params[f.logVar.param], dH, n, f.logVar.in, L)
+	backInput(h.dMu, f.wT[f.mu.param], dH, n, f.mu.in, L)
+	backInputAdd(h.dLv, f.wT[f.logVar.param], dH, n, f.logVar.in, L)
 	for i := len(f.enc) - 1; i >= 0; i-- {
 		l := f.enc[i]
 		reluBack(h.encA[i], dH)
@@ -363,40 +400,24 @@ func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, 
 		denseGrads(input, dH, h.grads[l.param], h.grads[l.param+1], n, l.in, l.out)
 		if i > 0 {
 			dIn := other[:n*l.in]
-			backInput(dH, params[l.param], dIn, n, l.in, l.out)
+			backInput(dH, f.wT[l.param], dIn, n, l.in, l.out)
 			dH, cur, other = dIn, other, cur
 		}
 	}
 	return loss
 }
 
-// slab is how many rows one matrix product takes at a time: gonum's gemm
-// stays on the calling goroutine for blocks this small.
-const slab = 64
-
 // dense computes out = x·w + b for n rows (x is n×in, w in×out).
 func dense(x, w, b, out []float32, n, in, outW int) {
 	for r := 0; r < n; r++ {
 		copy(out[r*outW:(r+1)*outW], b)
 	}
-	for r0 := 0; r0 < n; r0 += slab {
-		m := min(slab, n-r0)
-		blas32.Gemm(blas.NoTrans, blas.NoTrans, 1,
-			blas32.General{Rows: m, Cols: in, Stride: in, Data: x[r0*in : (r0+m)*in]},
-			blas32.General{Rows: in, Cols: outW, Stride: outW, Data: w},
-			1, blas32.General{Rows: m, Cols: outW, Stride: outW, Data: out[r0*outW : (r0+m)*outW]})
-	}
+	gemm.Add(n, outW, in, x, in, 1, w, outW, out, outW)
 }
 
 // denseGrads adds xᵀ·dA to dW and the column sums of dA to db.
 func denseGrads(x, dA, dW, db []float32, n, in, out int) {
-	for r0 := 0; r0 < n; r0 += slab {
-		m := min(slab, n-r0)
-		blas32.Gemm(blas.Trans, blas.NoTrans, 1,
-			blas32.General{Rows: m, Cols: in, Stride: in, Data: x[r0*in : (r0+m)*in]},
-			blas32.General{Rows: m, Cols: out, Stride: out, Data: dA[r0*out : (r0+m)*out]},
-			1, blas32.General{Rows: in, Cols: out, Stride: out, Data: dW})
-	}
+	gemm.Add(in, out, n, x, 1, in, dA, out, dW, out)
 	for r := 0; r < n; r++ {
 		for j, v := range dA[r*out : (r+1)*out] {
 			db[j] += v
@@ -404,36 +425,40 @@ func denseGrads(x, dA, dW, db []float32, n, in, out int) {
 	}
 }
 
-// backInput sets dIn = dA·wᵀ.
-func backInput(dA, w, dIn []float32, n, in, out int) {
-	clear(dIn)
-	backInputAdd(dA, w, dIn, n, in, out)
+// backInput sets dIn = dA·wᵀ, given wT, the transpose of w (out×in).
+func backInput(dA, wT, dIn []float32, n, in, out int) {
+	clear(dIn[:n*in])
+	backInputAdd(dA, wT, dIn, n, in, out)
 }
 
-// backInputAdd adds dA·wᵀ to dIn.
-func backInputAdd(dA, w, dIn []float32, n, in, out int) {
-	for r0 := 0; r0 < n; r0 += slab {
-		m := min(slab, n-r0)
-		blas32.Gemm(blas.NoTrans, blas.Trans, 1,
-			blas32.General{Rows: m, Cols: out, Stride: out, Data: dA[r0*out : (r0+m)*out]},
-			blas32.General{Rows: in, Cols: out, Stride: out, Data: w},
-			1, blas32.General{Rows: m, Cols: in, Stride: in, Data: dIn[r0*in : (r0+m)*in]})
-	}
+// backInputAdd adds dA·wᵀ to dIn, given wT, the transpose of w.
+func backInputAdd(dA, wT, dIn []float32, n, in, out int) {
+	gemm.Add(n, in, out, dA, out, 1, wT, in, dIn, in)
 }
 
 func relu(a, h []float32) {
+	h = h[:len(a)]
 	for i, v := range a {
-		h[i] = max(v, 0)
+		h[i] = math.Float32frombits(math.Float32bits(v) & positive(v))
 	}
 }
 
 // reluBack zeroes the gradient where the pre-activation was not positive.
 func reluBack(a, d []float32) {
-	for i, v := range a[:len(d)] {
-		if v <= 0 {
-			d[i] = 0
-		}
+	a = a[:len(d)]
+	for i, v := range a {
+		d[i] = math.Float32frombits(math.Float32bits(d[i]) & positive(v))
 	}
+}
+
+// positive returns all ones if v > 0 or v is a NaN with its sign bit clear
+// (NaNs pass through, as with max(v, 0), so that divergence shows in the
+// loss), and zero otherwise, -0 included. It has no branch: activations are
+// positive about half the time, in no pattern a branch predictor learns.
+func positive(v float32) uint32 {
+	b := int64(int32(math.Float32bits(v)))
+	// b-1 is negative exactly when b ≤ 0: v is 0, negative, or -0.
+	return ^uint32((b - 1) >> 63)
 }
 
 func sign(v float32) float32 {
@@ -444,14 +469,4 @@ func sign(v float32) float32 {
 		return -1
 	}
 	return 0
-}
-
-// softplusSigmoid returns log(1 + e^a) and 1 / (1 + e^-a) from one
-// exponential of -|a|.
-func softplusSigmoid(a float64) (softplus, sigmoid float64) {
-	e := math.Exp(-math.Abs(a))
-	if a > 0 {
-		return a + math.Log1p(e), 1 / (1 + e)
-	}
-	return math.Log1p(e), e / (1 + e)
 }

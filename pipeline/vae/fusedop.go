@@ -29,6 +29,7 @@ type fusedState struct {
 	// weigh, when set, sets the row weights from the per-row terms between
 	// the forward and the backward pass (trimming).
 	weigh         func(rec, kl []float32)
+	net           *fusedNet
 	params, grads [][]float32
 	rec, kl       []float32
 }
@@ -132,7 +133,7 @@ func hashOf(op G.Op) uint32 {
 // operation each.
 func buildFused(cfg Config, d int, net *network) (*fusedState, error) {
 	f := newFusedNet(cfg, d)
-	st := &fusedState{params: make([][]float32, len(net.learnables)), rec: make([]float32, cfg.BatchSize), kl: make([]float32, cfg.BatchSize)}
+	st := &fusedState{net: f, params: make([][]float32, len(net.learnables)), rec: make([]float32, cfg.BatchSize), kl: make([]float32, cfg.BatchSize)}
 	for _, s := range f.sizes() {
 		st.grads = append(st.grads, make([]float32, s))
 	}

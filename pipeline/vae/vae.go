@@ -242,6 +242,9 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 	if err != nil {
 		return nil, nil, fmt.Errorf("build graph: %w", err)
 	}
+	if net.fused != nil {
+		defer net.fused.net.close()
+	}
 	vm := G.NewTapeMachine(net.g, G.BindDualValues(net.learnables...))
 	defer vm.Close()
 	var forward G.VM // forward pass only, for trimming
