@@ -1,11 +1,17 @@
 package jobs
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync/atomic"
+
+	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/vaejob/vaejob/parquet"
 	"github.com/vaejob/vaejob/pipeline"
@@ -48,11 +54,13 @@ func checkOutputFile(output, input string) error {
 
 // Score scores every row of the input with the model's Go scorer (the same
 // numbers as its ONNX graph) and writes one output row per input row, in
-// input order. The output file appears whole or not at all.
+// input order. The input is streamed: one goroutine decodes a row group
+// while another scores and writes the one before, so memory holds a few
+// row groups, not the table. The output file appears whole or not at all.
 //
 // A row with a missing (null) or non-finite feature scores NaN and is
-// flagged, as in the ONNX graph. Cancelling ctx stops the run before the
-// output is written.
+// flagged, as in the ONNX graph. Cancelling ctx stops the run and leaves
+// no output.
 func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	switch {
 	case o.Model == "":
@@ -69,33 +77,151 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := parquet.ReadTable(o.Input, parquet.Selection{Features: m.Features, Keep: o.Keep, AllowMissing: true})
+	ins, err := parquet.ResolveInputs([]string{o.Input})
 	if err != nil {
-		return nil, inputErr(err)
+		return nil, inputErr(fmt.Errorf("read %s: %w", o.Input, err))
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	scores := m.ScoreRows(t.Data)
-	flags := make([]bool, len(scores))
-	res := &ScoreResult{Rows: len(scores)}
-	for i, s := range scores {
-		flags[i] = pipeline.IsAnomaly(s, m.Threshold)
-		if flags[i] {
-			res.Anomalies++
-		}
-		if s != s {
-			res.Missing++
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
+	sel := parquet.Selection{Features: m.Features, Keep: o.Keep, AllowMissing: true}
+	s := &scoreStream{ctx: ctx, m: m, format: parquet.FormatForPath(o.Output)}
+	var readErr error
 	err = createAtomic(o.Output, 0o644, func(w io.Writer) error {
-		return parquet.WriteScores(w, parquet.FormatForPath(o.Output), t.Kept, scores, flags)
+		bw := bufio.NewWriterSize(w, 1<<20)
+		if readErr = s.run(ins, sel, bw); readErr != nil {
+			return readErr
+		}
+		var re readError
+		if errors.As(s.writeErr, &re) {
+			readErr = re.err
+			return readErr
+		}
+		if s.writeErr != nil {
+			return s.writeErr
+		}
+		return bw.Flush()
 	})
-	if err != nil {
+	switch {
+	case readErr != nil && ctx.Err() != nil:
+		return nil, ctx.Err()
+	case readErr != nil:
+		return nil, inputErr(fmt.Errorf("read %s: %w", o.Input, readErr))
+	case err != nil:
 		return nil, fmt.Errorf("write scores: %w", err)
 	}
-	return res, nil
+	return &s.res, nil
+}
+
+// scoreStream converts, scores and writes batches on a goroutine of its
+// own while the reader decodes the next ones.
+type scoreStream struct {
+	ctx    context.Context
+	m      *pipeline.Model
+	format parquet.Format
+
+	todo     chan *parquet.Batch
+	failed   atomic.Bool
+	sw       *parquet.ScoreWriter
+	writeErr error // from the scoring goroutine; read after it ends
+	res      ScoreResult
+}
+
+// run streams the inputs through the model into w. It returns the read's
+// error; the scoring's and writing's is left in s.writeErr.
+func (s *scoreStream) run(ins []parquet.Input, sel parquet.Selection, w io.Writer) error {
+	// One batch waiting while one is scored and the next decoded.
+	s.todo = make(chan *parquet.Batch, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.score(w)
+	}()
+	t, err := parquet.StreamInputs(ins, sel, parquet.ReadOptions{}, func(b *parquet.Batch) error {
+		if err := s.ctx.Err(); err != nil {
+			return err
+		}
+		if s.failed.Load() {
+			return errWriteFailed
+		}
+		s.todo <- b
+		return nil
+	})
+	close(s.todo)
+	<-done
+	if errors.Is(err, errWriteFailed) {
+		return nil // s.writeErr says why
+	}
+	if err != nil {
+		return err
+	}
+	if s.writeErr == nil && s.sw == nil {
+		// Nothing came through (an empty input is refused before this,
+		// but the file must still be valid).
+		s.writeErr = s.start(w, t.Kept.Schema().Fields())
+	}
+	if s.writeErr == nil {
+		s.writeErr = s.sw.Close()
+	}
+	return nil
+}
+
+// errWriteFailed stops the reader when the scoring goroutine has failed.
+var errWriteFailed = errors.New("writing the scores failed")
+
+// score is the scoring goroutine: it converts, scores and writes every
+// batch, and after a failure only drains them.
+func (s *scoreStream) score(w io.Writer) {
+	var x, scores []float32
+	var flags []bool
+	for b := range s.todo {
+		if s.writeErr == nil {
+			s.writeErr = s.scoreBatch(w, b, &x, &scores, &flags)
+			if s.writeErr != nil {
+				s.failed.Store(true)
+			}
+		}
+	}
+}
+
+// scoreBatch scores one batch and writes its rows, in buffers it reuses.
+func (s *scoreStream) scoreBatch(w io.Writer, b *parquet.Batch, x, scores *[]float32, flags *[]bool) error {
+	var err error
+	if *x, err = b.Features(*x); err != nil {
+		return readError{err}
+	}
+	n := b.Rows
+	*scores = slices.Grow((*scores)[:0], n)[:n]
+	*flags = slices.Grow((*flags)[:0], n)[:n]
+	s.m.ScoreRowsTo(*scores, *x)
+	for i, v := range *scores {
+		(*flags)[i] = pipeline.IsAnomaly(v, s.m.Threshold)
+		if (*flags)[i] {
+			s.res.Anomalies++
+		}
+		if v != v {
+			s.res.Missing++
+		}
+	}
+	s.res.Rows += n
+	if s.sw == nil {
+		if err := s.start(w, b.KeptFields); err != nil {
+			return err
+		}
+	}
+	return s.sw.Write(b.Kept, *scores, *flags)
+}
+
+// readError marks an error of the input found while scoring (a value that
+// cannot be converted).
+type readError struct{ err error }
+
+func (e readError) Error() string { return e.err.Error() }
+func (e readError) Unwrap() error { return e.err }
+
+// start begins the output file.
+func (s *scoreStream) start(w io.Writer, fields []arrow.Field) error {
+	sw, err := parquet.NewScoreWriter(w, s.format, fields)
+	if err != nil {
+		return err
+	}
+	s.sw = sw
+	return nil
 }

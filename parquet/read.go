@@ -71,7 +71,8 @@ type SkippedColumn struct {
 type Table struct {
 	// Names holds the feature names, in the column order of Data.
 	Names []string
-	// Rows is the number of rows in Data.
+	// Rows is the number of rows in Data; for StreamInputs, the number of
+	// rows handed out in batches (Data is then nil and Kept has no rows).
 	Rows int
 	// Notes lists schema differences between files that were handled
 	// (another column order, another integer or float width), with file
@@ -160,6 +161,60 @@ type ReadOptions struct {
 	Progress func(ReadProgress)
 }
 
+// Batch is one row group or record batch of a streamed read.
+type Batch struct {
+	// Rows is the number of rows in the batch.
+	Rows int
+	// Kept holds the batch's Selection.Keep columns, in that order, one
+	// array each. KeptFields describes them and is the same for every
+	// batch.
+	Kept       []arrow.Array
+	KeptFields []arrow.Field
+
+	features     [][]arrow.Array // by feature, the column's chunks
+	names        []string
+	allowMissing bool
+}
+
+// StreamInputs reads inputs as ReadInputs does, but hands each batch of
+// rows to each instead of collecting them, so that memory holds a few
+// batches, not the table, and the caller can convert (Batch.Features) and
+// work on the rows on other goroutines while the rest are read. Batches come in input order, on the calling goroutine. The
+// returned Table describes what was read (Names, counts, Notes, Skipped,
+// an empty Kept with the kept columns' schema); its Data is nil.
+//
+// ReadOptions.MaxRows is refused: a sample is not known before the end. A
+// kept column must have the same type in every file. An error from each
+// stops the read and is returned as it is.
+func StreamInputs(ins []Input, sel Selection, opts ReadOptions, each func(*Batch) error) (*Table, error) {
+	if err := sel.validate(); err != nil {
+		return nil, err
+	}
+	switch {
+	case len(ins) == 0:
+		return nil, usageError("no input files")
+	case opts.MaxRows != 0:
+		return nil, usageError("a streamed read cannot sample rows (MaxRows %d)", opts.MaxRows)
+	case each == nil:
+		return nil, usageError("a streamed read needs a function to take the batches")
+	}
+	var callerErr error
+	t, err := readInputsWith(ins, sel, opts, true, func(b *Batch) error {
+		if callerErr = each(b); callerErr != nil {
+			return errStopped
+		}
+		return nil
+	})
+	if callerErr != nil {
+		return nil, callerErr
+	}
+	return t, err
+}
+
+// errStopped stands for an error of StreamInputs' caller while it unwinds
+// the reader.
+var errStopped = errors.New("stopped by the caller")
+
 // ReadProgress reports how far a read has come.
 type ReadProgress struct {
 	File                  string // the file being read
@@ -187,7 +242,13 @@ func ReadInputs(ins []Input, sel Selection, opts ReadOptions) (*Table, error) {
 // readInputs reads resolved inputs; nameFiles prefixes a file's errors
 // with its path.
 func readInputs(ins []Input, sel Selection, opts ReadOptions, nameFiles bool) (*Table, error) {
-	d := &datasetReader{sel: sel, inputs: ins, t: &Table{}, opts: opts, start: time.Now()}
+	return readInputsWith(ins, sel, opts, nameFiles, nil)
+}
+
+// readInputsWith is readInputs, streaming the batches to each when it is
+// set.
+func readInputsWith(ins []Input, sel Selection, opts ReadOptions, nameFiles bool, each func(*Batch) error) (*Table, error) {
+	d := &datasetReader{sel: sel, inputs: ins, t: &Table{}, opts: opts, start: time.Now(), each: each}
 	for _, in := range ins {
 		d.totalBytes += in.Size
 	}
@@ -287,9 +348,10 @@ type datasetReader struct {
 	keptMixed  []bool // a kept column whose type differs between files
 
 	opts     ReadOptions
-	batch    []float32   // scratch for one batch's features when sampling
-	offered  int64       // rows offered to the reservoir
-	keptVals []keptStore // kept columns when sampling
+	each     func(*Batch) error // set for a streamed read
+	batch    []float32          // scratch for one batch's features when sampling or streaming
+	offered  int64              // rows offered to the reservoir
+	keptVals []keptStore        // kept columns when sampling
 
 	expectRows        int64            // rows the Parquet footers announce; 0 if unknown
 	partTypes         []arrow.DataType // the type of each partition key
@@ -363,7 +425,7 @@ func (d *datasetReader) readFile(i int) (err error) {
 		return err
 	}
 	nf := len(d.t.Names)
-	if h := src.rowsHint(); h > 0 && d.opts.MaxRows == 0 && d.opts.Filter == nil && int64(d.t.Rows)+h > maxCells/int64(nf) {
+	if h := src.rowsHint(); h > 0 && d.each == nil && d.opts.MaxRows == 0 && d.opts.Filter == nil && int64(d.t.Rows)+h > maxCells/int64(nf) {
 		return badInput("the input is too large: %d rows × %d features exceeds %d values; select fewer rows or features, or sample with a row limit", int64(d.t.Rows)+h, nf, int64(maxCells))
 	}
 	// The filter's columns, by name, and every field to read.
@@ -440,9 +502,12 @@ func (d *datasetReader) readFile(i int) (err error) {
 			continue
 		}
 		d.t.RowsMatched += n
-		if d.opts.MaxRows > 0 {
+		switch {
+		case d.each != nil:
+			err = d.stream(idx, fields, chunks, n, in)
+		case d.opts.MaxRows > 0:
 			err = d.sample(idx, fields, chunks, n)
-		} else {
+		default:
 			err = d.append(idx, fields, chunks, n)
 		}
 		if err != nil {
@@ -484,6 +549,65 @@ func (d *datasetReader) append(idx []int, fields []arrow.Field, chunks [][]arrow
 	}
 	d.t.Rows += n
 	return nil
+}
+
+// stream hands a batch's feature and kept columns to the caller, who
+// converts the features (Batch.Features), possibly on another goroutine
+// while this one decodes the next batch.
+func (d *datasetReader) stream(idx []int, fields []arrow.Field, chunks [][]arrow.Array, n int, in Input) error {
+	kept := make([]arrow.Array, len(d.sel.Keep))
+	for r, role := range d.roles {
+		if role.kept < 0 {
+			continue
+		}
+		field := fields[idx[r]]
+		k := role.kept
+		switch {
+		case d.keptFields[k].Type == nil:
+			d.keptFields[k] = field
+		case !arrow.TypeEqual(d.keptFields[k].Type, field.Type):
+			// Its type in the output was fixed by the first batch.
+			return badInput("the kept column %q is %s in %s but %s in %s; a streamed read needs one type: cast the column in one of them", d.sel.Keep[k], typeName(field.Type), in.Path, typeName(d.keptFields[k].Type), d.inputs[0].Path)
+		}
+		kept[k] = single(chunks[r])
+	}
+	d.t.Rows += n
+	return d.each(&Batch{Rows: n, Kept: kept, KeptFields: d.streamedFields(),
+		features: d.features(chunks), names: d.t.Names, allowMissing: d.sel.AllowMissing})
+}
+
+// Features converts the batch's feature columns to float32 into dst,
+// row-major (Rows × the number of features, as Table.Data), and returns
+// dst. It may run on any goroutine, also after the reader has moved on.
+// Without Selection.AllowMissing a missing or non-finite value is an error
+// wrapping ErrBadInput.
+func (b *Batch) Features(dst []float32) ([]float32, error) {
+	nf := len(b.names)
+	dst = slices.Grow(dst[:0], b.Rows*nf)[:b.Rows*nf]
+	stats := make([]valueStats, nf)
+	if err := convertBatch(b.features, b.names, b.Rows, dst, stats); err != nil {
+		return nil, err
+	}
+	if !b.allowMissing {
+		if err := checkStats(b.names, stats); err != nil {
+			return nil, err
+		}
+	}
+	return dst, nil
+}
+
+// streamedFields returns the kept columns' fields, without the reader's
+// metadata.
+func (d *datasetReader) streamedFields() []arrow.Field {
+	out := make([]arrow.Field, len(d.keptFields))
+	for k, f := range d.keptFields {
+		f.Metadata = arrow.Metadata{}
+		if f.Type == nil {
+			f = arrow.Field{Name: d.sel.Keep[k], Type: arrow.Null, Nullable: true}
+		}
+		out[k] = f
+	}
+	return out
 }
 
 // sample offers a batch's rows to the reservoir: the first MaxRows rows
@@ -699,6 +823,18 @@ func (d *datasetReader) finish() (*Table, error) {
 		if err := checkStats(t.Names, d.stats); err != nil {
 			return nil, err
 		}
+	}
+	if d.each != nil {
+		// The rows went to the caller; the table describes them.
+		fields := d.streamedFields()
+		cols := make([]arrow.Column, len(fields))
+		for k, f := range fields {
+			ch := arrow.NewChunked(f.Type, nil)
+			cols[k] = *arrow.NewColumn(f, ch)
+			ch.Release()
+		}
+		t.Kept = array.NewTable(arrow.NewSchema(fields, nil), cols, 0)
+		return t, nil
 	}
 	cols := make([]arrow.Column, len(d.sel.Keep))
 	for k := range d.sel.Keep {

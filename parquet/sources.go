@@ -51,14 +51,23 @@ func openSource(f *os.File, in Input) (batchSource, error) {
 	return nil, badInput("unknown format %q", in.Format)
 }
 
-// parquetSource reads a Parquet file one row group at a time.
+// parquetSource reads a Parquet file a slice of a row group at a time.
 type parquetSource struct {
 	pf     *file.Reader
 	fr     *pqarrow.FileReader
 	leaves []map[int]bool // leaf columns of each top-level field
 	fs     []arrow.Field
-	rg     int
+	rg     int // the row group being read
+	left   int // its rows not yet read
+	// readers holds the column readers of row group rg, by field index.
+	readers map[int]*pqarrow.ColumnReader
 }
+
+// sliceRows is how many rows of a row group one batch holds at most: the
+// decoded columns of a batch stay small (32 columns of float64 are 8 MiB),
+// so the heap does not grow to hold whole row groups, which can hold
+// millions of rows.
+const sliceRows = 32 * 1024
 
 func openParquet(f *os.File) (*parquetSource, error) {
 	mem := memory.DefaultAllocator
@@ -95,15 +104,30 @@ func (s *parquetSource) fields() []arrow.Field { return s.fs }
 func (s *parquetSource) rowsHint() int64 { return s.pf.NumRows() }
 
 func (s *parquetSource) next(want []int) (int, map[int][]arrow.Array, error) {
-	if s.rg >= s.pf.NumRowGroups() {
-		return 0, nil, io.EOF
+	for s.left == 0 {
+		s.release()
+		if s.rg >= s.pf.NumRowGroups() {
+			return 0, nil, io.EOF
+		}
+		s.left = int(s.pf.MetaData().RowGroup(s.rg).NumRows())
+		s.rg++
 	}
-	rg := s.rg
-	s.rg++
-	n := int(s.pf.MetaData().RowGroup(rg).NumRows())
-	// Decode the columns of the row group on every core; each column's
-	// result does not depend on the others, so the order of work does not
-	// matter.
+	rg := s.rg - 1
+	n := min(s.left, sliceRows)
+	s.left -= n
+	if s.readers == nil {
+		s.readers = make(map[int]*pqarrow.ColumnReader, len(want))
+		for _, fi := range want {
+			rdr, err := s.columnReader(fi, rg)
+			if err != nil {
+				s.release()
+				return 0, nil, err
+			}
+			s.readers[fi] = rdr
+		}
+	}
+	// Decode the columns on every core; each column's result does not
+	// depend on the others, so the order of work does not matter.
 	chunks := make([][]arrow.Array, len(want))
 	errs := make([]error, len(want))
 	next := make(chan int)
@@ -113,7 +137,7 @@ func (s *parquetSource) next(want []int) (int, map[int][]arrow.Array, error) {
 		go func() {
 			defer wg.Done()
 			for k := range next {
-				chunks[k], errs[k] = s.readChunkSafely(want[k], rg, n)
+				chunks[k], errs[k] = s.readSliceSafely(want[k], rg, n)
 			}
 		}()
 	}
@@ -132,20 +156,16 @@ func (s *parquetSource) next(want []int) (int, map[int][]arrow.Array, error) {
 	return n, cols, nil
 }
 
-// readChunkSafely is readChunk with the decoder's panics on corrupt data
-// turned into errors: it runs on a goroutine of its own, where the
-// reader's recover cannot reach.
-func (s *parquetSource) readChunkSafely(fi, rg, n int) (chunks []arrow.Array, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			chunks, err = nil, badInput("column %q, row group %d is corrupt (the decoder failed: %v); re-create or re-download the file", s.fs[fi].Name, rg, r)
-		}
-	}()
-	return s.readChunk(fi, rg, n)
+// release drops the column readers of the row group just read.
+func (s *parquetSource) release() {
+	for _, r := range s.readers {
+		r.Release()
+	}
+	s.readers = nil
 }
 
-// readChunk reads field fi of row group rg, which must hold n rows.
-func (s *parquetSource) readChunk(fi, rg, n int) ([]arrow.Array, error) {
+// columnReader opens field fi of row group rg.
+func (s *parquetSource) columnReader(fi, rg int) (*pqarrow.ColumnReader, error) {
 	name := s.fs[fi].Name
 	rdr, err := s.fr.GetFieldReader(context.Background(), fi, s.leaves[fi], []int{rg})
 	if err != nil {
@@ -154,14 +174,30 @@ func (s *parquetSource) readChunk(fi, rg, n int) ([]arrow.Array, error) {
 	if rdr == nil {
 		return nil, badInput("column %q, row group %d: no data found", name, rg)
 	}
-	defer rdr.Release()
-	ch, err := s.fr.ReadColumn([]int{rg}, rdr)
+	return rdr, nil
+}
+
+// readSliceSafely is readSlice with the decoder's panics on corrupt data
+// turned into errors: it runs on a goroutine of its own, where the
+// reader's recover cannot reach.
+func (s *parquetSource) readSliceSafely(fi, rg, n int) (chunks []arrow.Array, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			chunks, err = nil, badInput("column %q, row group %d is corrupt (the decoder failed: %v); re-create or re-download the file", s.fs[fi].Name, rg, r)
+		}
+	}()
+	return s.readSlice(fi, rg, n)
+}
+
+// readSlice reads the next n rows of field fi in row group rg.
+func (s *parquetSource) readSlice(fi, rg, n int) ([]arrow.Array, error) {
+	ch, err := s.readers[fi].NextBatch(int64(n))
 	if err != nil {
-		return nil, badInput("column %q, row group %d is corrupt: %w", name, rg, err)
+		return nil, badInput("column %q, row group %d is corrupt: %w", s.fs[fi].Name, rg, err)
 	}
 	if ch.Len() != n {
 		ch.Release()
-		return nil, badInput("the Parquet file is corrupt: column %q has %d rows in row group %d, the footer says %d", name, ch.Len(), rg, n)
+		return nil, badInput("the Parquet file is corrupt: column %q has fewer rows in row group %d than the footer's %d", s.fs[fi].Name, rg, s.pf.MetaData().RowGroup(rg).NumRows())
 	}
 	// The chunks outlive ch; with the Go allocator the garbage collector
 	// frees them once they are no longer referenced.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -57,84 +58,148 @@ const scoreRowGroupRows = 128 * 1024
 
 // WriteScores writes one row per input row, in input order: the columns of
 // kept first (may be nil for none, otherwise it must have len(score) rows),
-// then ScoreColumn and AnomalyColumn. It does not close w.
+// then ScoreColumn and AnomalyColumn. It does not close w. It is a
+// ScoreWriter given all rows at once.
 //
 // score and isAnomaly must have the same length, and kept must not contain
 // a column named like the two score columns; violations are errors wrapping
 // [ErrUsage].
 func WriteScores(w io.Writer, format Format, kept arrow.Table, score []float32, isAnomaly []bool) error {
-	if len(score) != len(isAnomaly) {
-		return usageError("write scores: %d scores but %d anomaly flags; both need one entry per row", len(score), len(isAnomaly))
-	}
 	var fields []arrow.Field
-	var cols []*arrow.Chunked
+	var arrays []arrow.Array
 	if kept != nil {
 		if kept.NumRows() != int64(len(score)) {
 			return usageError("write scores: the kept columns have %d rows but there are %d scores; both need one entry per input row", kept.NumRows(), len(score))
 		}
 		for i := 0; i < int(kept.NumCols()); i++ {
 			c := kept.Column(i)
-			if c.Name() == ScoreColumn || c.Name() == AnomalyColumn {
-				return usageError("write scores: kept column %q clashes with the output column of the same name; do not keep it, or rename it in the input", c.Name())
-			}
 			fields = append(fields, c.Field())
-			cols = append(cols, c.Data())
+			if chunks := c.Data().Chunks(); len(chunks) > 0 {
+				arrays = append(arrays, single(chunks))
+			} else {
+				arrays = append(arrays, array.MakeArrayOfNull(memory.DefaultAllocator, c.DataType(), 0))
+			}
 		}
 	}
-	switch format {
-	case CSV:
-		return writeCSV(w, fields, cols, score, isAnomaly)
-	case Parquet:
-		return writeParquet(w, fields, cols, score, isAnomaly)
+	sw, err := NewScoreWriter(w, format, fields)
+	if err != nil {
+		return err
 	}
-	return usageError("write scores: unknown format %v", format)
+	if err := sw.Write(arrays, score, isAnomaly); err != nil {
+		return err
+	}
+	return sw.Close()
 }
 
-// writeCSV writes the score table as CSV with a header row.
-func writeCSV(w io.Writer, fields []arrow.Field, cols []*arrow.Chunked, score []float32, isAnomaly []bool) error {
-	cw := csv.NewWriter(w)
-	header := make([]string, 0, len(fields)+2)
-	for _, f := range fields {
-		header = append(header, f.Name)
-	}
-	header = append(header, ScoreColumn, AnomalyColumn)
-	if err := cw.Write(header); err != nil {
-		return fmt.Errorf("write scores: %w", err)
-	}
+// ScoreWriter writes a score file a batch of rows at a time: per row the
+// kept columns, then ScoreColumn and AnomalyColumn. Parquet output gets
+// row groups of up to 128 Ki rows whatever the batches' sizes.
+type ScoreWriter struct {
+	format Format
+	kept   []arrow.Field
+	// CSV
+	csv *csv.Writer
+	rec []string
+	// Parquet
+	pq     *pqarrow.FileWriter
+	schema *arrow.Schema
+}
 
-	// One cursor per kept column walks its chunks in step with the rows.
-	type cursor struct {
-		chunks []arrow.Array
-		chunk  int
-		off    int
-		format func(int) string
-	}
-	curs := make([]cursor, len(cols))
-	for i, c := range cols {
-		curs[i].chunks = c.Chunks()
-		curs[i].chunk = -1
-	}
-	rec := make([]string, len(header))
-	for r := range score {
-		for i := range curs {
-			c := &curs[i]
-			for c.chunk < 0 || c.off >= c.chunks[c.chunk].Len() {
-				c.chunk++
-				c.off = 0
-				c.format = formatter(c.chunks[c.chunk])
-			}
-			rec[i] = c.format(c.off)
-			c.off++
+// NewScoreWriter starts a score file on w with the given kept columns. It
+// does not close w.
+func NewScoreWriter(w io.Writer, format Format, kept []arrow.Field) (*ScoreWriter, error) {
+	for _, f := range kept {
+		if f.Name == ScoreColumn || f.Name == AnomalyColumn {
+			return nil, usageError("write scores: kept column %q clashes with the output column of the same name; do not keep it, or rename it in the input", f.Name)
 		}
-		rec[len(cols)] = strconv.FormatFloat(float64(score[r]), 'g', -1, 32)
-		rec[len(cols)+1] = strconv.FormatBool(isAnomaly[r])
-		if err := cw.Write(rec); err != nil {
+	}
+	sw := &ScoreWriter{format: format, kept: kept}
+	switch format {
+	case CSV:
+		sw.csv = csv.NewWriter(w)
+		header := make([]string, 0, len(kept)+2)
+		for _, f := range kept {
+			header = append(header, f.Name)
+		}
+		header = append(header, ScoreColumn, AnomalyColumn)
+		if err := sw.csv.Write(header); err != nil {
+			return nil, fmt.Errorf("write scores: %w", err)
+		}
+		sw.rec = make([]string, len(header))
+	case Parquet:
+		fields := append(slices.Clone(kept),
+			arrow.Field{Name: ScoreColumn, Type: arrow.PrimitiveTypes.Float32},
+			arrow.Field{Name: AnomalyColumn, Type: arrow.FixedWidthTypes.Boolean},
+		)
+		sw.schema = arrow.NewSchema(fields, nil)
+		mem := memory.DefaultAllocator
+		// No dictionaries: scores rarely repeat, and hashing every one
+		// to find out cost a tenth of a large scoring run.
+		props := pq.NewWriterProperties(pq.WithCompression(compress.Codecs.Snappy), pq.WithAllocator(mem),
+			pq.WithMaxRowGroupLength(scoreRowGroupRows), pq.WithDictionaryDefault(false))
+		arrProps := pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem))
+		fw, err := pqarrow.NewFileWriter(sw.schema, writerOnly{w}, props, arrProps)
+		if err != nil {
+			return nil, fmt.Errorf("write scores: %w", err)
+		}
+		sw.pq = fw
+	default:
+		return nil, usageError("write scores: unknown format %v", format)
+	}
+	return sw, nil
+}
+
+// Write appends rows: kept holds one array per kept column, each with
+// len(score) rows, and isAnomaly one flag per score.
+func (sw *ScoreWriter) Write(kept []arrow.Array, score []float32, isAnomaly []bool) error {
+	if len(score) != len(isAnomaly) {
+		return usageError("write scores: %d scores but %d anomaly flags; both need one entry per row", len(score), len(isAnomaly))
+	}
+	if len(kept) != len(sw.kept) {
+		return usageError("write scores: %d kept columns, the writer was started with %d", len(kept), len(sw.kept))
+	}
+	for i, a := range kept {
+		if a.Len() != len(score) {
+			return usageError("write scores: the kept column %q has %d rows but there are %d scores; both need one entry per input row", sw.kept[i].Name, a.Len(), len(score))
+		}
+	}
+	if sw.csv != nil {
+		return sw.writeCSV(kept, score, isAnomaly)
+	}
+	return sw.writeParquet(kept, score, isAnomaly)
+}
+
+// Close finishes the file (the Parquet footer, the CSV buffer); it does
+// not close the underlying writer.
+func (sw *ScoreWriter) Close() error {
+	if sw.csv != nil {
+		sw.csv.Flush()
+		if err := sw.csv.Error(); err != nil {
 			return fmt.Errorf("write scores: %w", err)
 		}
+		return nil
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
+	if err := sw.pq.Close(); err != nil {
 		return fmt.Errorf("write scores: %w", err)
+	}
+	return nil
+}
+
+func (sw *ScoreWriter) writeCSV(kept []arrow.Array, score []float32, isAnomaly []bool) error {
+	formats := make([]func(int) string, len(kept))
+	for i, a := range kept {
+		formats[i] = formatter(a)
+	}
+	rec := sw.rec
+	for r := range score {
+		for i, f := range formats {
+			rec[i] = f(r)
+		}
+		rec[len(kept)] = strconv.FormatFloat(float64(score[r]), 'g', -1, 32)
+		rec[len(kept)+1] = strconv.FormatBool(isAnomaly[r])
+		if err := sw.csv.Write(rec); err != nil {
+			return fmt.Errorf("write scores: %w", err)
+		}
 	}
 	return nil
 }
@@ -143,8 +208,7 @@ func writeCSV(w io.Writer, fields []arrow.Field, cols []*arrow.Chunked, score []
 // caller's writer open.
 type writerOnly struct{ io.Writer }
 
-// writeParquet writes the score table as Parquet.
-func writeParquet(w io.Writer, fields []arrow.Field, cols []*arrow.Chunked, score []float32, isAnomaly []bool) error {
+func (sw *ScoreWriter) writeParquet(kept []arrow.Array, score []float32, isAnomaly []bool) error {
 	mem := memory.DefaultAllocator
 	sb := array.NewFloat32Builder(mem)
 	defer sb.Release()
@@ -158,25 +222,10 @@ func writeParquet(w io.Writer, fields []arrow.Field, cols []*arrow.Chunked, scor
 	flagArr := bb.NewArray()
 	defer flagArr.Release()
 
-	fields = append(fields,
-		arrow.Field{Name: ScoreColumn, Type: arrow.PrimitiveTypes.Float32},
-		arrow.Field{Name: AnomalyColumn, Type: arrow.FixedWidthTypes.Boolean},
-	)
-	columns := make([]arrow.Column, 0, len(fields))
-	for i, c := range cols {
-		columns = append(columns, *arrow.NewColumn(fields[i], c))
-	}
-	for i, a := range []arrow.Array{scoreArr, flagArr} {
-		ch := arrow.NewChunked(a.DataType(), []arrow.Array{a})
-		columns = append(columns, *arrow.NewColumn(fields[len(cols)+i], ch))
-		ch.Release()
-	}
-	tbl := array.NewTable(arrow.NewSchema(fields, nil), columns, int64(len(score)))
-	defer tbl.Release()
-
-	props := pq.NewWriterProperties(pq.WithCompression(compress.Codecs.Snappy), pq.WithAllocator(mem))
-	arrProps := pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem))
-	if err := pqarrow.WriteTable(tbl, writerOnly{w}, scoreRowGroupRows, props, arrProps); err != nil {
+	cols := append(slices.Clone(kept), scoreArr, flagArr)
+	rec := array.NewRecord(sw.schema, cols, int64(len(score)))
+	defer rec.Release()
+	if err := sw.pq.WriteBuffered(rec); err != nil {
 		return fmt.Errorf("write scores: %w", err)
 	}
 	return nil

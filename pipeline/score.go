@@ -1,6 +1,9 @@
 package pipeline
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // Scorer computes anomaly scores with a Model. It owns its scratch buffers,
 // so one Scorer must not be used by two goroutines at once; make one per
@@ -158,8 +161,18 @@ func KL(mu, lv []float32) float64 {
 // ScoreRows scores the rows of x (row-major, m.Dim() values each) into a new
 // slice.
 func (m *Model) ScoreRows(x []float32) []float32 {
+	out := make([]float32, len(x)/m.Dim())
+	m.ScoreRowsTo(out, x)
+	return out
+}
+
+// ScoreRowsTo scores the rows of x (row-major, m.Dim() values each) into
+// out, which must have one entry per row.
+func (m *Model) ScoreRowsTo(out, x []float32) {
 	d := m.Dim()
-	out := make([]float32, len(x)/d)
+	if len(out) != len(x)/d {
+		panic(fmt.Sprintf("ScoreRowsTo: %d scores for %d rows", len(out), len(x)/d))
+	}
 	inHalves(len(out), func(lo, hi int) {
 		bs := newBatchScorer(m)
 		for r := lo; r < hi; r += batchRows {
@@ -167,7 +180,6 @@ func (m *Model) ScoreRows(x []float32) []float32 {
 			bs.score(x[r*d:end*d], out[r:end])
 		}
 	})
-	return out
 }
 
 // EachColumn runs work(j) for every column j < d, the columns split into

@@ -4,7 +4,7 @@ import (
 	"math"
 	"runtime"
 
-	"github.com/vaejob/vaejob/pipeline/internal/gemm"
+	"github.com/vaejob/vaejob/pipeline/internal/kernel"
 )
 
 // fusedNet computes the training loss of the network that build describes,
@@ -141,7 +141,7 @@ func (f *fusedNet) newHalf(lo, hi int) *fusedHalf {
 // per-row terms after the forward pass, to set wRec and wKL (trimming).
 func (f *fusedNet) run(params [][]float32, x, eps, wRec, wKL, rec, kl []float32, grads [][]float32, weigh func(rec, kl []float32)) float32 {
 	for _, l := range f.layers() {
-		gemm.Transpose(params[l.param], l.in, l.out, f.wT[l.param])
+		kernel.Transpose(params[l.param], l.in, l.out, f.wT[l.param])
 	}
 	f.setScale(params)
 	var losses [2]float64
@@ -237,7 +237,7 @@ func (f *fusedNet) forwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll []
 	in := x
 	for i, l := range f.enc {
 		dense(in, params[l.param], params[l.param+1], h.encA[i], n, l.in, l.out)
-		relu(h.encA[i], h.encH[i])
+		kernel.ReLU(h.encA[i], h.encH[i])
 		in = h.encH[i]
 	}
 	dense(in, params[f.mu.param], params[f.mu.param+1], h.mu, n, f.mu.in, L)
@@ -255,7 +255,7 @@ func (f *fusedNet) forwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll []
 	for i, l := range f.dec {
 		dense(in, params[l.param], params[l.param+1], h.decA[i], n, l.in, l.out)
 		if i < len(f.dec)-1 {
-			relu(h.decA[i], h.decH[i])
+			kernel.ReLU(h.decA[i], h.decH[i])
 			in = h.decH[i]
 		}
 	}
@@ -366,7 +366,7 @@ func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, 
 			copy(h.dZ, dIn)
 			break
 		}
-		reluBack(h.decA[i-1], dIn)
+		kernel.ReLUGrad(h.decA[i-1], dIn)
 		dA, cur, other = dIn, other, cur
 	}
 	// Through the sampling and the KL term to mu and the log-variance.
@@ -392,7 +392,7 @@ func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, 
 	backInputAdd(h.dLv, f.wT[f.logVar.param], dH, n, f.logVar.in, L)
 	for i := len(f.enc) - 1; i >= 0; i-- {
 		l := f.enc[i]
-		reluBack(h.encA[i], dH)
+		kernel.ReLUGrad(h.encA[i], dH)
 		input := x
 		if i > 0 {
 			input = h.encH[i-1]
@@ -412,12 +412,12 @@ func dense(x, w, b, out []float32, n, in, outW int) {
 	for r := 0; r < n; r++ {
 		copy(out[r*outW:(r+1)*outW], b)
 	}
-	gemm.Add(n, outW, in, x, in, 1, w, outW, out, outW)
+	kernel.Gemm(n, outW, in, x, in, 1, w, outW, out, outW)
 }
 
 // denseGrads adds xᵀ·dA to dW and the column sums of dA to db.
 func denseGrads(x, dA, dW, db []float32, n, in, out int) {
-	gemm.Add(in, out, n, x, 1, in, dA, out, dW, out)
+	kernel.Gemm(in, out, n, x, 1, in, dA, out, dW, out)
 	for r := 0; r < n; r++ {
 		for j, v := range dA[r*out : (r+1)*out] {
 			db[j] += v
@@ -433,32 +433,7 @@ func backInput(dA, wT, dIn []float32, n, in, out int) {
 
 // backInputAdd adds dA·wᵀ to dIn, given wT, the transpose of w.
 func backInputAdd(dA, wT, dIn []float32, n, in, out int) {
-	gemm.Add(n, in, out, dA, out, 1, wT, in, dIn, in)
-}
-
-func relu(a, h []float32) {
-	h = h[:len(a)]
-	for i, v := range a {
-		h[i] = math.Float32frombits(math.Float32bits(v) & positive(v))
-	}
-}
-
-// reluBack zeroes the gradient where the pre-activation was not positive.
-func reluBack(a, d []float32) {
-	a = a[:len(d)]
-	for i, v := range a {
-		d[i] = math.Float32frombits(math.Float32bits(d[i]) & positive(v))
-	}
-}
-
-// positive returns all ones if v > 0 or v is a NaN with its sign bit clear
-// (NaNs pass through, as with max(v, 0), so that divergence shows in the
-// loss), and zero otherwise, -0 included. It has no branch: activations are
-// positive about half the time, in no pattern a branch predictor learns.
-func positive(v float32) uint32 {
-	b := int64(int32(math.Float32bits(v)))
-	// b-1 is negative exactly when b ≤ 0: v is 0, negative, or -0.
-	return ^uint32((b - 1) >> 63)
+	kernel.Gemm(n, in, out, dA, out, 1, wT, in, dIn, in)
 }
 
 func sign(v float32) float32 {

@@ -1,4 +1,4 @@
-package gemm
+package kernel
 
 import (
 	"fmt"
@@ -36,7 +36,7 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
-func TestAdd(t *testing.T) {
+func TestGemm(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	for _, tc := range []struct {
 		m, n, k   int
@@ -71,8 +71,8 @@ func TestAdd(t *testing.T) {
 			c := randSlice(rng, tc.m*ldc)
 			want := naive(tc.m, tc.n, tc.k, a, aRow, aK, b, ldb, c, ldc)
 			goC := append([]float32(nil), c...)
-			addGo(tc.m, tc.n, tc.k, a, aRow, aK, b, ldb, goC, ldc)
-			Add(tc.m, tc.n, tc.k, a, aRow, aK, b, ldb, c, ldc)
+			gemmGo(tc.m, tc.n, tc.k, a, aRow, aK, b, ldb, goC, ldc)
+			Gemm(tc.m, tc.n, tc.k, a, aRow, aK, b, ldb, c, ldc)
 			for i := range c {
 				tol := 1e-5 * (1 + math.Abs(want[i])) * math.Sqrt(float64(tc.k+1))
 				if d := math.Abs(float64(c[i]) - want[i]); d > tol {
@@ -89,13 +89,13 @@ func TestAdd(t *testing.T) {
 	}
 }
 
-func TestAddPanicsOnShortSlices(t *testing.T) {
+func TestGemmPanicsOnShortSlices(t *testing.T) {
 	defer func() {
 		if recover() == nil {
 			t.Fatal("no panic for a short C")
 		}
 	}()
-	Add(4, 4, 4, make([]float32, 16), 4, 1, make([]float32, 16), 4, make([]float32, 15), 4)
+	Gemm(4, 4, 4, make([]float32, 16), 4, 1, make([]float32, 16), 4, make([]float32, 15), 4)
 }
 
 func TestTranspose(t *testing.T) {
@@ -110,20 +110,20 @@ func TestTranspose(t *testing.T) {
 	}
 }
 
-func ExampleAdd() {
+func ExampleGemm() {
 	// C (2×2) += A (2×3) · B (3×2).
 	a := []float32{1, 2, 3, 4, 5, 6}
 	b := []float32{1, 0, 0, 1, 1, 1}
 	c := []float32{10, 20, 30, 40}
-	Add(2, 2, 3, a, 3, 1, b, 2, c, 2)
+	Gemm(2, 2, 3, a, 3, 1, b, 2, c, 2)
 	fmt.Println(c)
 	// Output: [14 25 40 51]
 }
 
-// BenchmarkAdd compares Add with gonum's Gemm on the layer shapes of the
+// BenchmarkGemm compares Gemm with gonum's Gemm on the layer shapes of the
 // default network (256-row minibatch halves of 128 rows, d = 21) and
 // reports GFLOP/s; gonum runs first in each pair as the baseline.
-func BenchmarkAdd(b *testing.B) {
+func BenchmarkGemm(b *testing.B) {
 	rng := rand.New(rand.NewSource(1))
 	for _, s := range []struct {
 		name    string
@@ -154,9 +154,9 @@ func BenchmarkAdd(b *testing.B) {
 			}
 			b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
-		b.Run(s.name+"/gemm", func(b *testing.B) {
+		b.Run(s.name+"/kernel", func(b *testing.B) {
 			for range b.N {
-				Add(s.m, s.n, s.k, a, aRow, aK, bm, s.n, c, s.n)
+				Gemm(s.m, s.n, s.k, a, aRow, aK, bm, s.n, c, s.n)
 			}
 			b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})

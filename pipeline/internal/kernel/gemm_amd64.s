@@ -101,3 +101,52 @@ loop1:
 	VMASKMOVPS Y1, Y15, 32(DX)
 	VZEROUPPER
 	RET
+
+// func reluAVX(n int, in, out *float32)
+// out[i] = max(0, in[i]) for i < n (n a multiple of 8), with MAXPS's rule
+// that a NaN second operand is returned: NaN and -0 pass through.
+TEXT ·reluAVX(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ in+8(FP), SI
+	MOVQ out+16(FP), DI
+	VXORPS Y0, Y0, Y0
+	SHRQ $3, CX
+	JZ reludone
+
+reluloop:
+	VMOVUPS (SI), Y1
+	VMAXPS Y1, Y0, Y2 // Y2 = Y0 > Y1 ? Y0 : Y1
+	VMOVUPS Y2, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ reluloop
+
+reludone:
+	VZEROUPPER
+	RET
+
+// func reluGradAVX(n int, a, grad *float32)
+// grad[i] = 0 where !(a[i] > 0) and a[i] is not NaN, for i < n (a multiple
+// of 8): the comparison "not less than or equal" is true for a NaN.
+TEXT ·reluGradAVX(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ grad+16(FP), DI
+	VXORPS Y0, Y0, Y0
+	SHRQ $3, CX
+	JZ graddone
+
+gradloop:
+	VMOVUPS (SI), Y1
+	VCMPPS $6, Y0, Y1, Y2 // Y2 = Y1 NLE Y0 (predicate 6, NLE_US)
+	VANDPS (DI), Y2, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ gradloop
+
+graddone:
+	VZEROUPPER
+	RET

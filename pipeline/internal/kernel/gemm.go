@@ -1,4 +1,4 @@
-package gemm
+package kernel
 
 import "fmt"
 
@@ -8,9 +8,9 @@ import "fmt"
 //
 // for i < m, j < n, p < k, summing over p in increasing order. A row-major
 // m×k matrix A has aRow = k, aK = 1; its transpose (A stored k×m) has
-// aRow = 1, aK = m. Rows of B and C are contiguous. Add panics if a slice is
+// aRow = 1, aK = m. Rows of B and C are contiguous. Gemm panics if a slice is
 // too short for the shape.
-func Add(m, n, k int, a []float32, aRow, aK int, b []float32, ldb int, c []float32, ldc int) {
+func Gemm(m, n, k int, a []float32, aRow, aK int, b []float32, ldb int, c []float32, ldc int) {
 	if m <= 0 || n <= 0 {
 		return
 	}
@@ -20,12 +20,12 @@ func Add(m, n, k int, a []float32, aRow, aK int, b []float32, ldb int, c []float
 	}
 	check("c", len(c), (m-1)*ldc+n)
 	if n > ldc || (k > 0 && n > ldb) || aRow < 0 || aK < 0 {
-		panic(fmt.Sprintf("gemm: bad strides: n %d, ldb %d, ldc %d, aRow %d, aK %d", n, ldb, ldc, aRow, aK))
+		panic(fmt.Sprintf("kernel.Gemm: bad strides: n %d, ldb %d, ldc %d, aRow %d, aK %d", n, ldb, ldc, aRow, aK))
 	}
 	if k == 0 {
 		return
 	}
-	add(m, n, k, a, aRow, aK, b, ldb, c, ldc)
+	gemm(m, n, k, a, aRow, aK, b, ldb, c, ldc)
 }
 
 // Transpose writes the transpose of the r×c row-major matrix src into dst
@@ -43,13 +43,13 @@ func Transpose(src []float32, r, c int, dst []float32) {
 
 func check(name string, have, need int) {
 	if have < need {
-		panic(fmt.Sprintf("gemm: %s has %d elements, the shape needs %d", name, have, need))
+		panic(fmt.Sprintf("kernel: %s has %d elements, the shape needs %d", name, have, need))
 	}
 }
 
-// addGo is Add in plain Go, used where the assembly kernel is not, and as
+// gemmGo is Gemm in plain Go, used where the assembly kernel is not, and as
 // the reference in tests.
-func addGo(m, n, k int, a []float32, aRow, aK int, b []float32, ldb int, c []float32, ldc int) {
+func gemmGo(m, n, k int, a []float32, aRow, aK int, b []float32, ldb int, c []float32, ldc int) {
 	for i := 0; i < m; i++ {
 		ci := c[i*ldc : i*ldc+n]
 		for p := 0; p < k; p++ {

@@ -1,12 +1,12 @@
 //go:build !purego
 
-package gemm
+package kernel
 
 import (
 	"golang.org/x/sys/cpu"
 )
 
-// Accelerated reports whether Add runs the assembly kernel.
+// Accelerated reports whether Gemm runs the assembly kernel.
 var Accelerated = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // masks[n] selects the first n of sixteen float32 lanes.
@@ -31,9 +31,36 @@ func kern4(k int, a *float32, aRow, aK int, b *float32, ldb int, c *float32, ldc
 //go:noescape
 func kern1(k int, a *float32, aK int, b *float32, ldb int, c *float32, mask *[16]int32)
 
-func add(m, n, k int, a []float32, aRow, aK int, b []float32, ldb int, c []float32, ldc int) {
+// reluAVX and reluGradAVX are ReLU and ReLUGrad for the first n elements,
+// n a multiple of 8.
+//
+//go:noescape
+func reluAVX(n int, in, out *float32)
+
+//go:noescape
+func reluGradAVX(n int, a, grad *float32)
+
+func relu(in, out []float32) {
+	done := 0
+	if Accelerated && len(in) >= 8 {
+		done = len(in) &^ 7
+		reluAVX(done, &in[0], &out[0])
+	}
+	reluGo(in[done:], out[done:])
+}
+
+func reluGrad(a, grad []float32) {
+	done := 0
+	if Accelerated && len(grad) >= 8 {
+		done = len(grad) &^ 7
+		reluGradAVX(done, &a[0], &grad[0])
+	}
+	reluGradGo(a[done:], grad[done:])
+}
+
+func gemm(m, n, k int, a []float32, aRow, aK int, b []float32, ldb int, c []float32, ldc int) {
 	if !Accelerated {
-		addGo(m, n, k, a, aRow, aK, b, ldb, c, ldc)
+		gemmGo(m, n, k, a, aRow, aK, b, ldb, c, ldc)
 		return
 	}
 	const f = 4 // bytes per float32
