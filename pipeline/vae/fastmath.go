@@ -7,15 +7,21 @@ import "math"
 // is wasted; these stay within a few float32 ulps of the exact values
 // (TestFastMath) at a fraction of math.Exp and math.Log1p's cost.
 
-// exp32 returns e^x for x ≤ 0, and 0 below the smallest normal float32.
+// exp32 returns e^x: 0 below the smallest normal float32 (x < -87.34),
+// +Inf above the largest (x > 88.72), NaN for NaN.
 func exp32(x float32) float32 {
 	const (
 		log2e = 1.44269504088896341
 		ln2Hi = 0.693359375 // ln 2 split in two so that k·ln2Hi is exact
 		ln2Lo = -2.12194440e-4
 	)
-	if x < -87.33654 {
+	switch {
+	case x != x:
+		return x
+	case x < -87.33654:
 		return 0
+	case x > 88.72283:
+		return float32(math.Inf(1))
 	}
 	k := float32(math.Floor(float64(x*log2e + 0.5)))
 	r := x - k*ln2Hi - k*ln2Lo
@@ -28,6 +34,9 @@ func exp32(x float32) float32 {
 	p = p*r + 1.6666665459e-1
 	p = p*r + 5.0000001201e-1
 	p = p*r*r + r + 1
+	if k == 128 { // e^x just below the largest float32: 2^128 overflows
+		return p * 2 * math.Float32frombits(254<<23) // p·2·2^127
+	}
 	return p * math.Float32frombits(uint32(int32(k)+127)<<23)
 }
 

@@ -29,9 +29,9 @@ type fusedNet struct {
 	wT [][]float32
 	// helper runs the second half of the rows; started on first use.
 	helper *helper
-	// scale and logScale are the likelihood's scale per feature and its
-	// log (nil for Bernoulli), set at the start of each run.
-	scale, logScale []float32
+	// scale, its inverse and its log are the likelihood's scale per
+	// feature (nil for Bernoulli), set at the start of each run.
+	scale, invScale, logScale []float32
 }
 
 // denseShape is a layer's width and the index of its W in the parameters.
@@ -217,10 +217,11 @@ func (f *fusedNet) setScale(params [][]float32) {
 		return
 	}
 	if f.scale == nil {
-		f.scale, f.logScale = make([]float32, f.d), make([]float32, f.d)
+		f.scale, f.invScale, f.logScale = make([]float32, f.d), make([]float32, f.d), make([]float32, f.d)
 	}
 	for j, s := range params[len(params)-1] {
 		f.scale[j] = float32(math.Exp(float64(s))) + f.cfg.scaleFloor()
+		f.invScale[j] = 1 / f.scale[j]
 		f.logScale[j] = float32(math.Log(float64(f.scale[j])))
 	}
 }
@@ -248,7 +249,7 @@ func (f *fusedNet) forwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll []
 			v = bound * float32(math.Tanh(float64(v/bound)))
 		}
 		h.lv[i] = v
-		h.std[i] = float32(math.Exp(float64(0.5 * v)))
+		h.std[i] = exp32(0.5 * v)
 		h.z[i] = h.mu[i] + h.std[i]*eps[i]
 	}
 	in = h.z
@@ -260,7 +261,7 @@ func (f *fusedNet) forwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll []
 		}
 	}
 	out := h.decA[len(f.dec)-1]
-	scale, logScale := f.scale, f.logScale
+	inv, logScale := f.invScale, f.logScale
 	for r := 0; r < n; r++ {
 		xr, or := x[r*d:(r+1)*d], out[r*d:(r+1)*d]
 		var rec float32
@@ -276,12 +277,12 @@ func (f *fusedNet) forwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll []
 		case Gaussian:
 			for j, a := range or {
 				diff := xr[j] - a
-				rec += diff*diff/scale[j] + logScale[j]
+				rec += diff*diff*inv[j] + logScale[j]
 			}
 			rec *= 0.5
 		case Laplace:
 			for j, a := range or {
-				rec += float32(math.Abs(float64(xr[j]-a)))/scale[j] + logScale[j]
+				rec += abs32(xr[j]-a)*inv[j] + logScale[j]
 			}
 		}
 		var kl float32
@@ -312,7 +313,7 @@ func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, 
 	// The gradient at the output.
 	out := h.decA[len(f.dec)-1]
 	dOut := h.dA[:n*d]
-	scale, dScale := f.scale, h.dScale
+	inv, dScale := f.invScale, h.dScale
 	clear(dScale)
 	for r := 0; r < n; r++ {
 		xr, or, dr := x[r*d:(r+1)*d], out[r*d:(r+1)*d], dOut[r*d:(r+1)*d]
@@ -322,17 +323,18 @@ func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, 
 				dr[j] = wRec[r] * (h.sig[r*d+j] - xr[j])
 			}
 		case Gaussian:
+			w := wRec[r]
 			for j, a := range or {
 				diff := xr[j] - a
-				dr[j] = -wRec[r] * diff / scale[j]
-				dScale[j] += wRec[r] * 0.5 * (1/scale[j] - diff*diff/(scale[j]*scale[j]))
+				dr[j] = -w * diff * inv[j]
+				dScale[j] += w * 0.5 * (inv[j] - diff*diff*inv[j]*inv[j])
 			}
 		case Laplace:
+			w := wRec[r]
 			for j, a := range or {
 				diff := xr[j] - a
-				abs := float32(math.Abs(float64(diff)))
-				dr[j] = -wRec[r] * sign(diff) / scale[j]
-				dScale[j] += wRec[r] * (1/scale[j] - abs/(scale[j]*scale[j]))
+				dr[j] = negSign(diff) * w * inv[j]
+				dScale[j] += w * (inv[j] - abs32(diff)*inv[j]*inv[j])
 			}
 		}
 	}
@@ -436,12 +438,12 @@ func backInputAdd(dA, wT, dIn []float32, n, in, out int) {
 	kernel.Gemm(n, in, out, dA, out, 1, wT, in, dIn, in)
 }
 
-func sign(v float32) float32 {
-	switch {
-	case v > 0:
-		return 1
-	case v < 0:
-		return -1
-	}
-	return 0
+// negSign returns -1 for a positive v, 1 for a negative one and 0 for ±0
+// (and ±1 for a NaN), without a branch: the reconstruction errors' signs
+// follow no pattern.
+func negSign(v float32) float32 {
+	b := math.Float32bits(v)
+	one := (b & (1 << 31)) ^ (1 << 31) | 0x3f800000 // ∓1 by v's sign
+	nonzero := ^uint32((int64(b&^(1<<31)) - 1) >> 63)
+	return math.Float32frombits(one & nonzero)
 }
