@@ -28,21 +28,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/memory"
-	pq "github.com/apache/arrow/go/v15/parquet"
-	"github.com/apache/arrow/go/v15/parquet/compress"
-	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"github.com/vaejob/vaejob/cmd/internal/benchdata"
 	"github.com/vaejob/vaejob/cmd/internal/repo"
 	"github.com/vaejob/vaejob/parquet"
 )
-
-// manifest describes a generated dataset.
-type manifest struct {
-	Rows, Cols, Files int
-	Seed              int64
-}
 
 // childResult is what a measuring child prints.
 type childResult struct {
@@ -72,11 +61,11 @@ func main() {
 	skipTrain := flag.Bool("skip-train", false, "do not run vaejob train")
 	flag.Parse()
 
-	m := manifest{Rows: *rows, Cols: *cols, Files: *files, Seed: 1}
-	if err := ensureDataset(*data, m); err != nil {
+	m := benchdata.Manifest{Rows: *rows, Cols: *cols, Files: *files, Seed: 1}
+	if err := benchdata.Ensure(*data, m); err != nil {
 		log.Fatal(err)
 	}
-	bytes := datasetBytes(*data)
+	bytes := benchdata.Bytes(*data)
 	self, err := os.Executable()
 	if err != nil {
 		log.Fatal(err)
@@ -115,7 +104,7 @@ func main() {
 
 // report prints the results as a Markdown table with ratios against the
 // DuckDB scan on one thread, measured in the same run.
-func report(m manifest, size int64, results []measurement, sample int, trainPeak, trainSecs float64) {
+func report(m benchdata.Manifest, size int64, results []measurement, sample int, trainPeak, trainSecs float64) {
 	var base *measurement
 	for i := range results {
 		if results[i].tool == "duckdb" && base == nil {
@@ -217,77 +206,6 @@ func childRead(args []string) {
 		log.Fatal(err)
 	}
 	json.NewEncoder(os.Stdout).Encode(childResult{Rows: t.RowsRead, Seconds: time.Since(start).Seconds()})
-}
-
-// ensureDataset writes the dataset unless data/manifest.json matches m.
-func ensureDataset(dir string, m manifest) error {
-	mpath := filepath.Join(dir, "_manifest.json") // "_": readers skip it, as Spark's _SUCCESS
-	if b, err := os.ReadFile(mpath); err == nil {
-		var have manifest
-		if json.Unmarshal(b, &have) == nil && have == m {
-			return nil
-		}
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "generating %d rows × %d columns in %s ...\n", m.Rows, m.Cols, dir)
-	rng := rand.New(rand.NewSource(m.Seed))
-	fields := make([]arrow.Field, m.Cols)
-	for j := range fields {
-		fields[j] = arrow.Field{Name: fmt.Sprintf("f%d", j), Type: arrow.PrimitiveTypes.Float64}
-	}
-	schema := arrow.NewSchema(fields, nil)
-	props := pq.NewWriterProperties(pq.WithCompression(compress.Codecs.Snappy), pq.WithMaxRowGroupLength(131072))
-	per := (m.Rows + m.Files - 1) / m.Files
-	for f := 0; f < m.Files; f++ {
-		n := min(per, m.Rows-f*per)
-		out, err := os.Create(filepath.Join(dir, fmt.Sprintf("part-%04d.parquet", f)))
-		if err != nil {
-			return err
-		}
-		w, err := pqarrow.NewFileWriter(schema, out, props, pqarrow.DefaultWriterProps())
-		if err != nil {
-			return err
-		}
-		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-		for lo := 0; lo < n; lo += 131072 {
-			hi := min(lo+131072, n)
-			for j := range m.Cols {
-				fb := b.Field(j).(*array.Float64Builder)
-				for range hi - lo {
-					fb.Append(rng.NormFloat64())
-				}
-			}
-			rec := b.NewRecord()
-			if err := w.Write(rec); err != nil {
-				return err
-			}
-			rec.Release()
-		}
-		b.Release()
-		if err := w.Close(); err != nil {
-			return err
-		}
-	}
-	mb, _ := json.Marshal(m)
-	return os.WriteFile(mpath, mb, 0o644)
-}
-
-func datasetBytes(dir string) int64 {
-	var n int64
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && filepath.Ext(p) == ".parquet" {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	return n
 }
 
 // duckdbScript installs the DuckDB baseline's npm package if needed and
