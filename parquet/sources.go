@@ -59,8 +59,10 @@ type parquetSource struct {
 	fs     []arrow.Field
 	rg     int // the row group being read
 	left   int // its rows not yet read
-	// readers holds the column readers of row group rg, by field index.
+	// readers and direct hold the column readers of row group rg, by
+	// field index: pqarrow's, or a directColumn for flat numeric fields.
 	readers map[int]*pqarrow.ColumnReader
+	direct  map[int]*directColumn
 }
 
 // sliceRows is how many rows of a row group one batch holds at most: the
@@ -117,7 +119,17 @@ func (s *parquetSource) next(want []int) (int, map[int][]arrow.Array, error) {
 	s.left -= n
 	if s.readers == nil {
 		s.readers = make(map[int]*pqarrow.ColumnReader, len(want))
+		s.direct = make(map[int]*directColumn, len(want))
 		for _, fi := range want {
+			if leaf, ok := s.directLeaf(fi); ok {
+				dc, err := s.openDirect(fi, leaf, rg)
+				if err != nil {
+					s.release()
+					return 0, nil, err
+				}
+				s.direct[fi] = dc
+				continue
+			}
 			rdr, err := s.columnReader(fi, rg)
 			if err != nil {
 				s.release()
@@ -161,7 +173,7 @@ func (s *parquetSource) release() {
 	for _, r := range s.readers {
 		r.Release()
 	}
-	s.readers = nil
+	s.readers, s.direct = nil, nil
 }
 
 // columnReader opens field fi of row group rg.
@@ -191,6 +203,16 @@ func (s *parquetSource) readSliceSafely(fi, rg, n int) (chunks []arrow.Array, er
 
 // readSlice reads the next n rows of field fi in row group rg.
 func (s *parquetSource) readSlice(fi, rg, n int) ([]arrow.Array, error) {
+	if dc := s.direct[fi]; dc != nil {
+		a, rows, err := dc.read(n)
+		if err != nil {
+			return nil, badInput("column %q, row group %d is corrupt: %w", s.fs[fi].Name, rg, err)
+		}
+		if rows != n {
+			return nil, badInput("the Parquet file is corrupt: column %q has fewer rows in row group %d than the footer's %d", s.fs[fi].Name, rg, s.pf.MetaData().RowGroup(rg).NumRows())
+		}
+		return []arrow.Array{a}, nil
+	}
 	ch, err := s.readers[fi].NextBatch(int64(n))
 	if err != nil {
 		return nil, badInput("column %q, row group %d is corrupt: %w", s.fs[fi].Name, rg, err)
