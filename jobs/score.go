@@ -127,8 +127,9 @@ type scoreStream struct {
 // run streams the inputs through the model into w. It returns the read's
 // error; the scoring's and writing's is left in s.writeErr.
 func (s *scoreStream) run(ins []parquet.Input, sel parquet.Selection, w io.Writer) error {
-	// One batch waiting while one is scored and the next decoded.
-	s.todo = make(chan *parquet.Batch, 1)
+	// Unbuffered: one batch is scored while the next is decoded, and no
+	// third waits in memory.
+	s.todo = make(chan *parquet.Batch)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -57,19 +57,28 @@ type parquetSource struct {
 	fr     *pqarrow.FileReader
 	leaves []map[int]bool // leaf columns of each top-level field
 	fs     []arrow.Field
-	rg     int // the row group being read
-	left   int // its rows not yet read
-	// readers and direct hold the column readers of row group rg, by
-	// field index: pqarrow's, or a directColumn for flat numeric fields.
+	rg     int  // the row group being read
+	left   int  // its rows not yet read
+	whole  bool // it is read in one batch, a column at a time
+	// readers and direct hold the column readers of row group rg while it
+	// is read in slices, by field index: pqarrow's, or a directColumn for
+	// flat numeric fields.
 	readers map[int]*pqarrow.ColumnReader
 	direct  map[int]*directColumn
 }
 
-// sliceRows is how many rows of a row group one batch holds at most: the
-// decoded columns of a batch stay small (32 columns of float64 are 8 MiB),
-// so the heap does not grow to hold whole row groups, which can hold
-// millions of rows.
+// A row group is read in one batch, one column after the other (each
+// column's reader, with its dictionary and page buffers, freed before the
+// next opens), when its decoded values take at most wholeGroupBytes.
+// Larger row groups (millions of rows) are read in slices of sliceRows
+// rows, every column's reader open at once, so that a batch stays small.
+// Reading a column at a time keeps the heap, and the pages the system must
+// map for it, about three times smaller on 32-column tables.
 const sliceRows = 32 * 1024
+
+// wholeGroupBytes is a variable for the tests, which read in slices
+// without writing row groups of millions of rows.
+var wholeGroupBytes int64 = 64 << 20
 
 func openParquet(f *os.File) (*parquetSource, error) {
 	mem := memory.DefaultAllocator
@@ -112,32 +121,20 @@ func (s *parquetSource) next(want []int) (int, map[int][]arrow.Array, error) {
 			return 0, nil, io.EOF
 		}
 		s.left = int(s.pf.MetaData().RowGroup(s.rg).NumRows())
+		s.whole = int64(s.left)*int64(len(want))*8 <= wholeGroupBytes
 		s.rg++
 	}
 	rg := s.rg - 1
-	n := min(s.left, sliceRows)
-	s.left -= n
-	if s.readers == nil {
-		s.readers = make(map[int]*pqarrow.ColumnReader, len(want))
-		s.direct = make(map[int]*directColumn, len(want))
-		for _, fi := range want {
-			if leaf, ok := s.directLeaf(fi); ok {
-				dc, err := s.openDirect(fi, leaf, rg)
-				if err != nil {
-					s.release()
-					return 0, nil, err
-				}
-				s.direct[fi] = dc
-				continue
-			}
-			rdr, err := s.columnReader(fi, rg)
-			if err != nil {
-				s.release()
+	n := s.left
+	if !s.whole {
+		n = min(n, sliceRows)
+		if s.readers == nil {
+			if err := s.open(want, rg); err != nil {
 				return 0, nil, err
 			}
-			s.readers[fi] = rdr
 		}
 	}
+	s.left -= n
 	// Decode the columns on every core; each column's result does not
 	// depend on the others, so the order of work does not matter.
 	chunks := make([][]arrow.Array, len(want))
@@ -149,7 +146,7 @@ func (s *parquetSource) next(want []int) (int, map[int][]arrow.Array, error) {
 		go func() {
 			defer wg.Done()
 			for k := range next {
-				chunks[k], errs[k] = s.readSliceSafely(want[k], rg, n)
+				chunks[k], errs[k] = s.readSafely(want[k], rg, n)
 			}
 		}()
 	}
@@ -166,6 +163,31 @@ func (s *parquetSource) next(want []int) (int, map[int][]arrow.Array, error) {
 		cols[fi] = chunks[k]
 	}
 	return n, cols, nil
+}
+
+// open opens the readers of every wanted field of row group rg, for a read
+// in slices.
+func (s *parquetSource) open(want []int, rg int) error {
+	s.readers = make(map[int]*pqarrow.ColumnReader, len(want))
+	s.direct = make(map[int]*directColumn, len(want))
+	for _, fi := range want {
+		if leaf, ok := s.directLeaf(fi); ok {
+			dc, err := s.openDirect(fi, leaf, rg)
+			if err != nil {
+				s.release()
+				return err
+			}
+			s.direct[fi] = dc
+			continue
+		}
+		rdr, err := s.columnReader(fi, rg)
+		if err != nil {
+			s.release()
+			return err
+		}
+		s.readers[fi] = rdr
+	}
+	return nil
 }
 
 // release drops the column readers of the row group just read.
@@ -189,21 +211,44 @@ func (s *parquetSource) columnReader(fi, rg int) (*pqarrow.ColumnReader, error) 
 	return rdr, nil
 }
 
-// readSliceSafely is readSlice with the decoder's panics on corrupt data
-// turned into errors: it runs on a goroutine of its own, where the
-// reader's recover cannot reach.
-func (s *parquetSource) readSliceSafely(fi, rg, n int) (chunks []arrow.Array, err error) {
+// readSafely reads the next n rows of field fi in row group rg, a whole
+// column or a slice, with the decoder's panics on corrupt data turned into
+// errors: it runs on a goroutine of its own, where the reader's recover
+// cannot reach.
+func (s *parquetSource) readSafely(fi, rg, n int) (chunks []arrow.Array, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			chunks, err = nil, badInput("column %q, row group %d is corrupt (the decoder failed: %v); re-create or re-download the file", s.fs[fi].Name, rg, r)
 		}
 	}()
-	return s.readSlice(fi, rg, n)
+	if s.whole {
+		return s.readColumn(fi, rg, n)
+	}
+	return s.readSlice(s.direct[fi], s.readers[fi], fi, rg, n)
 }
 
-// readSlice reads the next n rows of field fi in row group rg.
-func (s *parquetSource) readSlice(fi, rg, n int) ([]arrow.Array, error) {
-	if dc := s.direct[fi]; dc != nil {
+// readColumn reads field fi of row group rg whole (n rows), with a reader
+// of its own.
+func (s *parquetSource) readColumn(fi, rg, n int) ([]arrow.Array, error) {
+	if leaf, ok := s.directLeaf(fi); ok {
+		dc, err := s.openDirect(fi, leaf, rg)
+		if err != nil {
+			return nil, err
+		}
+		return s.readSlice(dc, nil, fi, rg, n)
+	}
+	rdr, err := s.columnReader(fi, rg)
+	if err != nil {
+		return nil, err
+	}
+	defer rdr.Release()
+	return s.readSlice(nil, rdr, fi, rg, n)
+}
+
+// readSlice reads the next n rows of field fi in row group rg from dc, or
+// else from rdr.
+func (s *parquetSource) readSlice(dc *directColumn, rdr *pqarrow.ColumnReader, fi, rg, n int) ([]arrow.Array, error) {
+	if dc != nil {
 		a, rows, err := dc.read(n)
 		if err != nil {
 			return nil, badInput("column %q, row group %d is corrupt: %w", s.fs[fi].Name, rg, err)
@@ -213,7 +258,7 @@ func (s *parquetSource) readSlice(fi, rg, n int) ([]arrow.Array, error) {
 		}
 		return []arrow.Array{a}, nil
 	}
-	ch, err := s.readers[fi].NextBatch(int64(n))
+	ch, err := rdr.NextBatch(int64(n))
 	if err != nil {
 		return nil, badInput("column %q, row group %d is corrupt: %w", s.fs[fi].Name, rg, err)
 	}

@@ -22,6 +22,18 @@ import (
 // read returns, in order, with their kept columns, including a row group
 // larger than one slice (sliceRows) and a second file.
 func TestStreamInputs(t *testing.T) {
+	for _, slices := range []bool{false, true} {
+		t.Run(fmt.Sprintf("slices=%v", slices), func(t *testing.T) {
+			if slices {
+				defer func(v int64) { wholeGroupBytes = v }(wholeGroupBytes)
+				wholeGroupBytes = 0
+			}
+			testStreamInputs(t, slices)
+		})
+	}
+}
+
+func testStreamInputs(t *testing.T, slices bool) {
 	n := sliceRows + 1000 // one row group of more than a slice
 	a, b := make([]float64, n), make([]float32, n)
 	ids := make([]string, n)
@@ -61,7 +73,11 @@ func TestStreamInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []int{sliceRows, 1000, 2, 2, 1}; !reflect.DeepEqual(sizes, want) {
+	want := []int{n, 2, 2, 1}
+	if slices {
+		want = []int{sliceRows, 1000, 2, 2, 1}
+	}
+	if !reflect.DeepEqual(sizes, want) {
 		t.Errorf("batches of %v rows, want %v", sizes, want)
 	}
 	if !reflect.DeepEqual(data, whole.Data) {
@@ -219,6 +235,18 @@ func readScores(t *testing.T, b []byte) [][]string {
 // reader, with nulls at the edges of the slices a row group is cut into,
 // and checks every value.
 func TestDirectColumns(t *testing.T) {
+	for _, slices := range []bool{false, true} {
+		t.Run(fmt.Sprintf("slices=%v", slices), func(t *testing.T) {
+			if slices {
+				defer func(v int64) { wholeGroupBytes = v }(wholeGroupBytes)
+				wholeGroupBytes = 0
+			}
+			testDirectColumns(t)
+		})
+	}
+}
+
+func testDirectColumns(t *testing.T) {
 	n := 2*sliceRows + 7
 	nulls := []int{0, 5, sliceRows - 1, sliceRows, 2*sliceRows + 6}
 	f64, f32 := make([]float64, n), make([]float32, n)

@@ -10,6 +10,7 @@
 // `vaejob train --max-rows 100000`, then times:
 //
 //   - `vaejob score` as a whole process: Parquet in, Parquet out;
+//   - vaejob's scorer alone (Model.ScoreRows) on the rows in memory;
 //   - ONNX Runtime 1.30 (onnxruntime-node, the package the tests install),
 //     on 1 and 2 threads, scoring the same rows already in memory as
 //     float32, in batches of 65,536 rows: the model alone, no file work.
@@ -104,6 +105,14 @@ func run(data string, rows, cols, runs int, threads []string) error {
 	if err := writeFloat32s(rowsFile, t.Data); err != nil {
 		return err
 	}
+	// vaejob's scorer alone, on the rows in memory, as ONNX Runtime below.
+	var memTimes []float64
+	inMemory := make([]float32, rows)
+	for range runs {
+		start := time.Now()
+		mod.ScoreRowsTo(inMemory, t.Data)
+		memTimes = append(memTimes, time.Since(start).Seconds())
+	}
 	t.Data = nil
 	script := filepath.Join(root, "cmd", "scorebench", "testdata", "ort_score.js")
 	ortScores := filepath.Join(tmp, "ort.f32")
@@ -155,6 +164,8 @@ func run(data string, rows, cols, runs int, threads []string) error {
 	fmt.Println("| scorer | what is timed | seconds | rows/s |")
 	fmt.Println("|---|---|---:|---:|")
 	fmt.Printf("| vaejob score | the whole process: read Parquet, score, write Parquet | %.3f | %.0f |\n", g, float64(rows)/g)
+	mt := median(memTimes)
+	fmt.Printf("| vaejob scorer (Model.ScoreRows), 2 goroutines | the rows in memory | %.3f | %.0f |\n", mt, float64(rows)/mt)
 	for _, r := range ortRuns {
 		fmt.Printf("| ONNX Runtime, %s thread(s) | session.run on the rows in memory, batches of 65,536 | %.3f | %.0f |\n", r.threads, r.seconds, float64(rows)/r.seconds)
 	}
