@@ -1,6 +1,7 @@
 package vae
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -16,6 +17,12 @@ type adam struct {
 	eta        float64
 	iter       int
 	mean, vari [][]float32
+	// pair, when set, runs two functions at once; Step then updates two
+	// fixed halves of the learnables on two cores. Each weight's update
+	// depends on its own gradient and moments only, so the result is the
+	// same.
+	pair  func(first, second func())
+	split int // the first learnable of the second half
 }
 
 func newAdam(learningRate float64) *adam { return &adam{eta: learningRate} }
@@ -35,38 +42,67 @@ func (s *adam) Step(model []G.ValueGrad) error {
 	omb1, omb2 := float32(1)-b1, float32(1)-b2
 	cv1, cv2 := float32(1)/float32(correction1), float32(1)/float32(correction2)
 	negEta, e := -float32(s.eta), float32(eps)
+	update := func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			vg := model[i]
+			grad, err := vg.Grad()
+			if err != nil {
+				return fmt.Errorf("adam: learnable %d: %w", i, err)
+			}
+			w, ok1 := vg.Value().Data().([]float32)
+			g, ok2 := grad.Data().([]float32)
+			if !ok1 || !ok2 || len(w) != len(g) {
+				return fmt.Errorf("adam: learnable %d is not a float32 tensor with a gradient of its size", i)
+			}
+			if s.mean[i] == nil {
+				s.mean[i], s.vari[i] = make([]float32, len(w)), make([]float32, len(w))
+			}
+			m, v := s.mean[i], s.vari[i]
+			for j, gj := range g {
+				// The order of G.AdamSolver's tensor operations; each
+				// product is rounded to float32 before it is added, as
+				// there.
+				t1 := gj * omb1
+				g2 := gj * gj
+				g2 = g2 * omb2
+				t1 = t1 + float32(m[j]*b1)
+				g2 = g2 + float32(v[j]*b2)
+				m[j], v[j] = t1, g2
+				mHat := t1 * cv1
+				vHat := g2 * cv2
+				vHat = float32(math.Sqrt(float64(vHat)))
+				vHat = vHat + e
+				mHat = mHat * negEta
+				mHat = mHat / vHat
+				w[j] = w[j] + mHat
+				g[j] = 0
+			}
+		}
+		return nil
+	}
+	if s.pair == nil {
+		return update(0, len(model))
+	}
+	if s.split == 0 {
+		s.split = balancedSplit(model)
+	}
+	var err1, err2 error
+	s.pair(func() { err1 = update(0, s.split) }, func() { err2 = update(s.split, len(model)) })
+	return errors.Join(err1, err2)
+}
+
+// balancedSplit returns the index that divides the learnables into two runs
+// of about equal size.
+func balancedSplit(model []G.ValueGrad) int {
+	total := 0
+	for _, vg := range model {
+		total += vg.Value().Shape().TotalSize()
+	}
+	sum := 0
 	for i, vg := range model {
-		grad, err := vg.Grad()
-		if err != nil {
-			return fmt.Errorf("adam: learnable %d: %w", i, err)
-		}
-		w, ok1 := vg.Value().Data().([]float32)
-		g, ok2 := grad.Data().([]float32)
-		if !ok1 || !ok2 || len(w) != len(g) {
-			return fmt.Errorf("adam: learnable %d is not a float32 tensor with a gradient of its size", i)
-		}
-		if s.mean[i] == nil {
-			s.mean[i], s.vari[i] = make([]float32, len(w)), make([]float32, len(w))
-		}
-		m, v := s.mean[i], s.vari[i]
-		for j, gj := range g {
-			// The order of G.AdamSolver's tensor operations; each product
-			// is rounded to float32 before it is added, as there.
-			t1 := gj * omb1
-			g2 := gj * gj
-			g2 = g2 * omb2
-			t1 = t1 + float32(m[j]*b1)
-			g2 = g2 + float32(v[j]*b2)
-			m[j], v[j] = t1, g2
-			mHat := t1 * cv1
-			vHat := g2 * cv2
-			vHat = float32(math.Sqrt(float64(vHat)))
-			vHat = vHat + e
-			mHat = mHat * negEta
-			mHat = mHat / vHat
-			w[j] = w[j] + mHat
-			g[j] = 0
+		if sum += vg.Value().Shape().TotalSize(); 2*sum >= total {
+			return i + 1
 		}
 	}
-	return nil
+	return len(model)
 }

@@ -189,16 +189,22 @@ func (f *fusedNet) forwardRows(params [][]float32, x, eps, rec, kl []float32) {
 // helper goroutine, the first on the caller's. With one processor there is
 // nothing to gain from the helper, and the halves run one after the other.
 func (f *fusedNet) both(work func(h *fusedHalf)) {
+	f.pair(func() { work(f.halves[0]) }, func() { work(f.halves[1]) })
+}
+
+// pair runs first on the caller's goroutine and second on the helper, at
+// once (one after the other with a single processor).
+func (f *fusedNet) pair(first, second func()) {
 	if runtime.GOMAXPROCS(0) == 1 {
-		work(f.halves[0])
-		work(f.halves[1])
+		first()
+		second()
 		return
 	}
 	if f.helper == nil {
 		f.helper = newHelper()
 	}
-	f.helper.start(func() { work(f.halves[1]) })
-	work(f.halves[0])
+	f.helper.start(second)
+	first()
 	f.helper.wait()
 }
 

@@ -202,27 +202,44 @@ func (rig *gradRig) step(t *testing.T, s G.Solver, grads [][]float32) {
 // TestAdamMatchesGorgonia runs twenty steps of adam and of G.AdamSolver on
 // the same weights and gradients: the weights must agree bit for bit.
 func TestAdamMatchesGorgonia(t *testing.T) {
-	sizes := []int{6, 3}
-	a, b := newGradRig(t, sizes), newGradRig(t, sizes)
-	ours, theirs := newAdam(3e-3), G.NewAdamSolver(G.WithLearnRate(3e-3))
-	rng := rand.New(rand.NewSource(4))
-	for step := 0; step < 20; step++ {
-		grads := make([][]float32, len(sizes))
-		for k, n := range sizes {
-			grads[k] = make([]float32, n)
-			for i := range grads[k] {
-				grads[k][i] = float32(rng.NormFloat64()) * float32(math.Pow(10, float64(rng.Intn(7)-3)))
-			}
-		}
-		a.step(t, ours, grads)
-		b.step(t, theirs, grads)
-		for k := range a.ws {
-			wa, wb := a.ws[k].Value().Data().([]float32), b.ws[k].Value().Data().([]float32)
-			for i := range wa {
-				if math.Float32bits(wa[i]) != math.Float32bits(wb[i]) {
-					t.Fatalf("step %d, weight %d.%d: %v, gorgonia %v", step, k, i, wa[i], wb[i])
+	for _, split := range []bool{false, true} {
+		t.Run(fmt.Sprintf("split=%v", split), func(t *testing.T) {
+			sizes := []int{6, 3, 5}
+			a, b := newGradRig(t, sizes), newGradRig(t, sizes)
+			ours, theirs := newAdam(3e-3), G.NewAdamSolver(G.WithLearnRate(3e-3))
+			if split {
+				// Two halves of the learnables at once, as with the fused
+				// trainer's helper.
+				ours.pair = func(first, second func()) {
+					done := make(chan struct{})
+					go func() { defer close(done); second() }()
+					first()
+					<-done
 				}
 			}
-		}
+			rng := rand.New(rand.NewSource(4))
+			for step := 0; step < 20; step++ {
+				grads := make([][]float32, len(sizes))
+				for k, n := range sizes {
+					grads[k] = make([]float32, n)
+					for i := range grads[k] {
+						grads[k][i] = float32(rng.NormFloat64()) * float32(math.Pow(10, float64(rng.Intn(7)-3)))
+					}
+				}
+				a.step(t, ours, grads)
+				b.step(t, theirs, grads)
+				for k := range a.ws {
+					wa, wb := a.ws[k].Value().Data().([]float32), b.ws[k].Value().Data().([]float32)
+					for i := range wa {
+						if math.Float32bits(wa[i]) != math.Float32bits(wb[i]) {
+							t.Fatalf("step %d, weight %d.%d: %v, gorgonia %v", step, k, i, wa[i], wb[i])
+						}
+					}
+				}
+			}
+			if split && ours.split != 2 {
+				t.Errorf("split at learnable %d of sizes %v, want 2", ours.split, sizes)
+			}
+		})
 	}
 }

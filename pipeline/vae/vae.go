@@ -253,6 +253,9 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 		defer forward.Close()
 	}
 	solver := newAdam(cfg.LearningRate) // G.AdamSolver's arithmetic, without its allocations
+	if net.fused != nil {
+		solver.pair = net.fused.net.pair
+	}
 
 	b := cfg.BatchSize
 	xBuf := net.x.Value().Data().([]float32)
