@@ -420,15 +420,16 @@ func (c Config) weights(wRec, wKL []float32, rowLoss []float64, order []int, row
 			kept[r] = r
 		}
 		if keep < rows {
-			// Stable, so ties keep the earlier row: deterministic.
-			slices.SortStableFunc(kept, func(a, b int) int {
+			// Ties go to the earlier row, so the order is total and the
+			// kept set deterministic (the same as a stable sort's).
+			slices.SortFunc(kept, func(a, b int) int {
 				switch {
 				case rowLoss[a] < rowLoss[b]:
 					return -1
 				case rowLoss[a] > rowLoss[b]:
 					return 1
 				}
-				return 0
+				return a - b
 			})
 			kept = kept[:keep]
 		}

@@ -212,6 +212,12 @@ func TestTrimWeights(t *testing.T) {
 	if wKL[1] != 0.5/3 || wKL[0] != 0 {
 		t.Errorf("wKL = %v", wKL)
 	}
+	// Ties go to the earlier rows.
+	tied := []float64{2, 1, 2, 2, 0, 2}
+	cfg.weights(wRec, wKL, tied, order, 6, 4, 4, 0.5)
+	if want := []float32{0.25, 0.25, 0.25, 0, 0.25, 0}; !slices.Equal(wRec, want) {
+		t.Errorf("with ties, wRec = %v, want %v", wRec, want)
+	}
 }
 
 func TestHistoryIsBounded(t *testing.T) {
