@@ -16,7 +16,14 @@
 // file names), and reads only the needed columns (plus any columns to carry
 // along untouched, [Selection.Keep]) one row group or record batch at a
 // time, so memory stays bounded by the output matrix, the kept columns and
-// one batch.
+// one batch. [StreamInputs] hands the batches to the caller instead of
+// collecting them, for work that streams (scoring); [Batch.Features]
+// converts a batch, on any goroutine.
+//
+// Flat numeric columns (float64, float32, int32, int64) are decoded straight
+// from their column chunks into Go slices; others go through pqarrow. A row
+// group whose values fit 64 MiB is read a column at a time (each column's
+// reader freed before the next), a larger one in slices of 32 Ki rows.
 // Every numeric Arrow type (signed and unsigned integers, float16/32/64,
 // decimals, and dictionary-encoded numbers) is coerced to float32; boolean
 // columns become 0/1 when named explicitly in [Selection.Features].
@@ -37,7 +44,8 @@
 // # Writing
 //
 // [WriteScores] writes one row per input row, in input order: the kept
-// columns first, then "score" (float32) and "is_anomaly" (bool). The format
+// columns first, then "score" (float32) and "is_anomaly" (bool);
+// [ScoreWriter] does the same a batch at a time. The format
 // is chosen by the caller, usually with [FormatForPath]. CSV floats are
 // written in the shortest form that reads back to the same float32.
 //

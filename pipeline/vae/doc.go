@@ -23,4 +23,12 @@
 // activation and loss term, differentiated by gorgonia. Both feed the same
 // Adam solver (the arithmetic of gorgonia's AdamSolver) and agree up to
 // float32 rounding; tests hold them to it.
+//
+// The fused operation multiplies matrices with pipeline/internal/kernel
+// (an AVX2/FMA register kernel on amd64), computes the Bernoulli loss's
+// softplus and sigmoid in float32 (fastmath.go, within 2e-7 of float64),
+// and runs the second half of each minibatch, and half of the Adam update,
+// on a helper goroutine that lives for the whole run (helper.go). The
+// halves are fixed, not scheduled, so the weights are the same on one core
+// or two.
 package vae
