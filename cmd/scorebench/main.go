@@ -159,15 +159,16 @@ func run(data string, rows, cols, runs int, threads []string) error {
 	}
 
 	g := median(goTimes)
+	mt := median(memTimes)
+	base := ortRuns[len(ortRuns)-1] // the baseline: ONNX Runtime on the most threads asked for
 	fmt.Printf("%d rows × %d float64 columns, one snappy Parquet file (%.0f MB); model d-%s; median of %d runs\n\n",
 		rows, cols, float64(benchdata.Bytes(data))/1e6, architecture(mod), runs)
-	fmt.Println("| scorer | what is timed | seconds | rows/s |")
-	fmt.Println("|---|---|---:|---:|")
-	fmt.Printf("| vaejob score | the whole process: read Parquet, score, write Parquet | %.3f | %.0f |\n", g, float64(rows)/g)
-	mt := median(memTimes)
-	fmt.Printf("| vaejob scorer (Model.ScoreRows), 2 goroutines | the rows in memory | %.3f | %.0f |\n", mt, float64(rows)/mt)
+	fmt.Printf("| scorer | what is timed | seconds | rows/s | time vs ONNX Runtime, %s thread(s) |\n", base.threads)
+	fmt.Println("|---|---|---:|---:|---:|")
+	fmt.Printf("| vaejob score | the whole process: read Parquet, score, write Parquet | %.3f | %.0f | %.2f |\n", g, float64(rows)/g, g/base.seconds)
+	fmt.Printf("| vaejob scorer (Model.ScoreRows), 2 goroutines | the rows in memory | %.3f | %.0f | %.2f |\n", mt, float64(rows)/mt, mt/base.seconds)
 	for _, r := range ortRuns {
-		fmt.Printf("| ONNX Runtime, %s thread(s) | session.run on the rows in memory, batches of 65,536 | %.3f | %.0f |\n", r.threads, r.seconds, float64(rows)/r.seconds)
+		fmt.Printf("| ONNX Runtime, %s thread(s) | session.run on the rows in memory, batches of 65,536 | %.3f | %.0f | %.2f |\n", r.threads, r.seconds, float64(rows)/r.seconds, r.seconds/base.seconds)
 	}
 	fmt.Printf("\nscores: largest difference %.2g (relative, or absolute below 1); anomaly flags differing: %d of %d\n", maxRel, flagDiff, rows)
 	return nil
