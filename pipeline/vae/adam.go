@@ -49,9 +49,8 @@ func (s *adam) Step(model []G.ValueGrad) error {
 			if err != nil {
 				return fmt.Errorf("adam: learnable %d: %w", i, err)
 			}
-			w, ok1 := vg.Value().Data().([]float32)
-			g, ok2 := grad.Data().([]float32)
-			if !ok1 || !ok2 || len(w) != len(g) {
+			w, g := float32s(vg.Value()), float32s(grad)
+			if w == nil || g == nil || len(w) != len(g) {
 				return fmt.Errorf("adam: learnable %d is not a float32 tensor with a gradient of its size", i)
 			}
 			if s.mean[i] == nil {

@@ -24,9 +24,11 @@ type fusedNet struct {
 	enc, dec   []denseShape
 	mu, logVar denseShape
 	halves     [2]*fusedHalf
-	// wT holds the transpose of every layer's W, by parameter index, for
-	// the backward pass; biases and log-scales have none.
-	wT [][]float32
+	// all lists every layer (layers()); wT holds the transpose of every
+	// layer's W, by parameter index, for the backward pass; biases and
+	// log-scales have none.
+	all []denseShape
+	wT  [][]float32
 	// helper runs the second half of the rows; started on first use.
 	helper *helper
 	// scale, its inverse and its log are the likelihood's scale per
@@ -66,8 +68,9 @@ func newFusedNet(cfg Config, d int) *fusedNet {
 		p, width = p+2, cfg.Hidden[i]
 	}
 	f.dec = append(f.dec, denseShape{width, d, p})
+	f.all = f.layers()
 	f.wT = make([][]float32, len(f.sizes()))
-	for _, l := range f.layers() {
+	for _, l := range f.all {
 		f.wT[l.param] = make([]float32, l.in*l.out)
 	}
 	b := cfg.BatchSize
@@ -140,7 +143,7 @@ func (f *fusedNet) newHalf(lo, hi int) *fusedHalf {
 // with respect to every parameter. When weigh is set it is called with the
 // per-row terms after the forward pass, to set wRec and wKL (trimming).
 func (f *fusedNet) run(params [][]float32, x, eps, wRec, wKL, rec, kl []float32, grads [][]float32, weigh func(rec, kl []float32)) float32 {
-	for _, l := range f.layers() {
+	for _, l := range f.all {
 		kernel.Transpose(params[l.param], l.in, l.out, f.wT[l.param])
 	}
 	f.setScale(params)

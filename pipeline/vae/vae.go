@@ -253,6 +253,7 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 		defer forward.Close()
 	}
 	solver := newAdam(cfg.LearningRate) // G.AdamSolver's arithmetic, without its allocations
+	valueGrads := G.NodesToValueGrads(net.learnables)
 	if net.fused != nil {
 		solver.pair = net.fused.net.pair
 	}
@@ -330,7 +331,7 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return nil, history, fmt.Errorf("%w: loss is %v at epoch %d, step %d; try a lower --learning-rate", ErrDiverged, loss, epoch, steps+1)
 			}
-			if err := solver.Step(G.NodesToValueGrads(net.learnables)); err != nil {
+			if err := solver.Step(valueGrads); err != nil {
 				return nil, history, fmt.Errorf("epoch %d: optimiser step: %w", epoch, err)
 			}
 			st.Loss += loss
