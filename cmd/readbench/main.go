@@ -12,7 +12,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -28,7 +27,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vaejob/vaejob/cmd/internal/benchdata"
+	"github.com/vaejob/vaejob/cmd/internal/bench"
 	"github.com/vaejob/vaejob/cmd/internal/repo"
 	"github.com/vaejob/vaejob/parquet"
 )
@@ -61,11 +60,11 @@ func main() {
 	skipTrain := flag.Bool("skip-train", false, "do not run vaejob train")
 	flag.Parse()
 
-	m := benchdata.Manifest{Rows: *rows, Cols: *cols, Files: *files, Seed: 1}
-	if err := benchdata.Ensure(*data, m); err != nil {
+	m := bench.Manifest{Rows: *rows, Cols: *cols, Files: *files, Seed: 1}
+	if err := bench.Ensure(*data, m); err != nil {
 		log.Fatal(err)
 	}
-	bytes := benchdata.Bytes(*data)
+	bytes := bench.Bytes(*data)
 	self, err := os.Executable()
 	if err != nil {
 		log.Fatal(err)
@@ -104,7 +103,7 @@ func main() {
 
 // report prints the results as a Markdown table with ratios against the
 // DuckDB scan on one thread, measured in the same run.
-func report(m benchdata.Manifest, size int64, results []measurement, sample int, trainPeak, trainSecs float64) {
+func report(m bench.Manifest, size int64, results []measurement, sample int, trainPeak, trainSecs float64) {
 	var base *measurement
 	for i := range results {
 		if results[i].tool == "duckdb" && base == nil {
@@ -134,17 +133,12 @@ func report(m benchdata.Manifest, size int64, results []measurement, sample int,
 
 // measure runs a child, parses its JSON result and returns its peak RSS.
 func measure(name string, args ...string) (childResult, float64, error) {
-	cmd := exec.Command(name, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return childResult{}, 0, fmt.Errorf("%v\n%s", err, errb.String())
-	}
 	var res childResult
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
-		return childResult{}, 0, fmt.Errorf("output %q: %v", out.String(), err)
+	ps, err := bench.RunJSON(&res, name, args...)
+	if err != nil {
+		return childResult{}, 0, err
 	}
-	return res, peakMB(cmd.ProcessState), nil
+	return res, peakMB(ps), nil
 }
 
 func peakMB(ps *os.ProcessState) float64 {
@@ -161,20 +155,15 @@ func measureTrain(data string, sample int) (peak, seconds float64, err error) {
 		return 0, 0, err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "vaejob")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/vaejob")
-	build.Dir = repo.Root()
-	if out, err := build.CombinedOutput(); err != nil {
-		return 0, 0, fmt.Errorf("build vaejob: %v\n%s", err, out)
+	bin, err := bench.BuildVaejob(dir)
+	if err != nil {
+		return 0, 0, err
 	}
-	cmd := exec.Command(bin, "train", "--input", data, "--out", filepath.Join(dir, "out"), "--max-rows", strconv.Itoa(sample), "--digest", "size+footer")
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return 0, 0, fmt.Errorf("vaejob train: %v\n%s", err, errb.String())
+	secs, ps, err := bench.WallTime(bin, "train", "--input", data, "--out", filepath.Join(dir, "out"), "--max-rows", strconv.Itoa(sample), "--digest", "size+footer")
+	if err != nil {
+		return 0, 0, err
 	}
-	return peakMB(cmd.ProcessState), time.Since(start).Seconds(), nil
+	return peakMB(ps), secs, nil
 }
 
 // childRead reads the dataset as vaejob train does and prints the time.

@@ -20,22 +20,18 @@
 package main
 
 import (
-	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/vaejob/vaejob/cmd/internal/benchdata"
+	"github.com/vaejob/vaejob/cmd/internal/bench"
 	"github.com/vaejob/vaejob/cmd/internal/repo"
 	"github.com/vaejob/vaejob/onnx"
 	"github.com/vaejob/vaejob/parquet"
@@ -55,8 +51,8 @@ func main() {
 }
 
 func run(data string, rows, cols, runs int, threads []string) error {
-	m := benchdata.Manifest{Rows: rows, Cols: cols, Files: 1, Seed: 1}
-	if err := benchdata.Ensure(data, m); err != nil {
+	m := bench.Manifest{Rows: rows, Cols: cols, Files: 1, Seed: 1}
+	if err := bench.Ensure(data, m); err != nil {
 		return err
 	}
 	input := filepath.Join(data, "part-0000.parquet")
@@ -66,13 +62,12 @@ func run(data string, rows, cols, runs int, threads []string) error {
 	}
 	defer os.RemoveAll(tmp)
 
-	root := repo.Root()
-	bin := filepath.Join(tmp, "vaejob")
-	if err := command(root, "go", "build", "-o", bin, "./cmd/vaejob"); err != nil {
+	bin, err := bench.BuildVaejob(tmp)
+	if err != nil {
 		return err
 	}
 	out := filepath.Join(tmp, "out")
-	if err := command(root, bin, "train", "--input", input, "--out", out, "--max-rows", "100000", "--seed", "1"); err != nil {
+	if _, _, err := bench.WallTime(bin, "train", "--input", input, "--out", out, "--max-rows", "100000", "--seed", "1"); err != nil {
 		return err
 	}
 	model := filepath.Join(out, "latest", "model.onnx")
@@ -81,11 +76,11 @@ func run(data string, rows, cols, runs int, threads []string) error {
 	scored := filepath.Join(tmp, "scores.parquet")
 	var goTimes []float64
 	for range runs {
-		start := time.Now()
-		if err := command(root, bin, "score", "--model", model, "--input", input, "--output", scored); err != nil {
+		secs, _, err := bench.WallTime(bin, "score", "--model", model, "--input", input, "--output", scored)
+		if err != nil {
 			return err
 		}
-		goTimes = append(goTimes, time.Since(start).Seconds())
+		goTimes = append(goTimes, secs)
 	}
 
 	// The same rows for ONNX Runtime, as raw float32.
@@ -114,7 +109,7 @@ func run(data string, rows, cols, runs int, threads []string) error {
 		memTimes = append(memTimes, time.Since(start).Seconds())
 	}
 	t.Data = nil
-	script := filepath.Join(root, "cmd", "scorebench", "testdata", "ort_score.js")
+	script := filepath.Join(repo.Root(), "cmd", "scorebench", "testdata", "ort_score.js")
 	ortScores := filepath.Join(tmp, "ort.f32")
 	type ortRun struct {
 		threads string
@@ -133,7 +128,7 @@ func run(data string, rows, cols, runs int, threads []string) error {
 			}
 			times = append(times, res.ScoreSeconds)
 		}
-		ortRuns = append(ortRuns, ortRun{th, median(times)})
+		ortRuns = append(ortRuns, ortRun{th, bench.Median(times)})
 	}
 
 	// Agreement: every score of vaejob's file against ONNX Runtime's.
@@ -158,11 +153,11 @@ func run(data string, rows, cols, runs int, threads []string) error {
 		}
 	}
 
-	g := median(goTimes)
-	mt := median(memTimes)
+	g := bench.Median(goTimes)
+	mt := bench.Median(memTimes)
 	base := ortRuns[len(ortRuns)-1] // the baseline: ONNX Runtime on the most threads asked for
 	fmt.Printf("%d rows × %d float64 columns, one snappy Parquet file (%.0f MB); model d-%s; median of %d runs\n\n",
-		rows, cols, float64(benchdata.Bytes(data))/1e6, architecture(mod), runs)
+		rows, cols, float64(bench.Bytes(data))/1e6, architecture(mod), runs)
 	fmt.Printf("| scorer | what is timed | seconds | rows/s | time vs ONNX Runtime, %s thread(s) |\n", base.threads)
 	fmt.Println("|---|---|---:|---:|---:|")
 	fmt.Printf("| vaejob score | the whole process: read Parquet, score, write Parquet | %.3f | %.0f | %.2f |\n", g, float64(rows)/g, g/base.seconds)
@@ -182,27 +177,9 @@ type ortResult struct {
 }
 
 func ortScore(script, model, rows string, d int, threads, out string) (ortResult, error) {
-	cmd := exec.Command("node", script, model, rows, strconv.Itoa(d), threads, out)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return ortResult{}, fmt.Errorf("%s: %v\n%s", script, err, stderr.String())
-	}
 	var res ortResult
-	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-		return ortResult{}, fmt.Errorf("%s printed %q: %v", script, stdout.String(), err)
-	}
-	return res, nil
-}
-
-// command runs name with args in dir, failing with its output.
-func command(dir, name string, args ...string) error {
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return nil
+	_, err := bench.RunJSON(&res, "node", script, model, rows, strconv.Itoa(d), threads, out)
+	return res, err
 }
 
 func writeFloat32s(path string, v []float32) error {
@@ -236,10 +213,4 @@ func architecture(m *pipeline.Model) string {
 		w = append(w, strconv.Itoa(l.Out))
 	}
 	return strings.Join(append(w, "d"), "-")
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
 }

@@ -16,19 +16,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/vaejob/vaejob/cmd/internal/bench"
 	"github.com/vaejob/vaejob/cmd/internal/repo"
 	"github.com/vaejob/vaejob/parquet"
 	"github.com/vaejob/vaejob/pipeline/vae"
@@ -107,8 +105,8 @@ func main() {
 				torchTimes = append(torchTimes, t.MedianEpochSeconds)
 				ratios = append(ratios, g/t.MedianEpochSeconds)
 			}
-			g, t := median(goTimes), median(torchTimes)
-			fmt.Printf("| %s | %d | %.4f | %.4f | %.0f | %.0f | %.2f |\n", model, d, g, t, rowsPerRun/g, rowsPerRun/t, median(ratios))
+			g, t := bench.Median(goTimes), bench.Median(torchTimes)
+			fmt.Printf("| %s | %d | %.4f | %.4f | %.0f | %.0f | %.2f |\n", model, d, g, t, rowsPerRun/g, rowsPerRun/t, bench.Median(ratios))
 		}
 	}
 	fmt.Printf("\nPyTorch %s\n", torchVersion)
@@ -123,11 +121,9 @@ func wholeJobs(inputs []string, runs int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "vaejob")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/vaejob")
-	build.Dir = repo.Root()
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build vaejob: %v\n%s", err, out)
+	bin, err := bench.BuildVaejob(dir)
+	if err != nil {
+		return err
 	}
 	script := filepath.Join(repo.Root(), "cmd", "trainbench", "testdata", "job_torch.py")
 	fmt.Println("| input | rows × d | vaejob train (s) | PyTorch script (s) | vaejob / PyTorch |")
@@ -152,31 +148,19 @@ func wholeJobs(inputs []string, runs int) error {
 			if excl != "" {
 				args = append(args, "--exclude", strings.Join(exclude, ","))
 			}
-			g, err := wallTime(bin, args...)
+			g, _, err := bench.WallTime(bin, args...)
 			if err != nil {
 				return err
 			}
-			p, err := wallTime(python, script, "--data", npy, "--out", filepath.Join(dir, fmt.Sprintf("torch%d-%d.onnx", k, run)))
+			p, _, err := bench.WallTime(python, script, "--data", npy, "--out", filepath.Join(dir, fmt.Sprintf("torch%d-%d.onnx", k, run)))
 			if err != nil {
 				return err
 			}
 			ours, theirs, ratios = append(ours, g), append(theirs, p), append(ratios, g/p)
 		}
-		fmt.Printf("| %s | %d × %d | %.2f | %.2f | %.2f |\n", filepath.Base(path), t.Rows, len(t.Names), median(ours), median(theirs), median(ratios))
+		fmt.Printf("| %s | %d × %d | %.2f | %.2f | %.2f |\n", filepath.Base(path), t.Rows, len(t.Names), bench.Median(ours), bench.Median(theirs), bench.Median(ratios))
 	}
 	return nil
-}
-
-// wallTime runs a command and returns its wall time in seconds.
-func wallTime(name string, args ...string) (float64, error) {
-	cmd := exec.Command(name, args...)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return 0, fmt.Errorf("%s: %v\n%s", name, err, errb.String())
-	}
-	return time.Since(start).Seconds(), nil
 }
 
 // rows draws the benchmark rows for d features.
@@ -211,22 +195,14 @@ func goEpoch(model string, x []float32, d, epochs int, seed int64, fused bool) (
 	if err != nil {
 		return 0, err
 	}
-	return median(times), nil
+	return bench.Median(times), nil
 }
 
 func torchEpoch(script, npy, model string, epochs, threads, seed int) (torchResult, error) {
-	cmd := exec.Command(python, script, "--data", npy, "--model", model, "--epochs", strconv.Itoa(epochs),
-		"--threads", strconv.Itoa(threads), "--seed", strconv.Itoa(seed))
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return torchResult{}, fmt.Errorf("%s: %v\n%s", script, err, errb.String())
-	}
 	var res torchResult
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
-		return torchResult{}, fmt.Errorf("%s output %q: %v", script, out.String(), err)
-	}
-	return res, nil
+	_, err := bench.RunJSON(&res, python, script, "--data", npy, "--model", model, "--epochs", strconv.Itoa(epochs),
+		"--threads", strconv.Itoa(threads), "--seed", strconv.Itoa(seed))
+	return res, err
 }
 
 // writeNPY writes x (n × d, row-major float32) as a NumPy .npy file.
@@ -242,13 +218,4 @@ func writeNPY(path string, x []float32, d int) error {
 	b.WriteString(header)
 	binary.Write(&b, binary.LittleEndian, x)
 	return os.WriteFile(path, b.Bytes(), 0o644)
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

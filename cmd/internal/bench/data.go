@@ -1,7 +1,8 @@
-// Package benchdata generates the large synthetic Parquet tables the
-// benchmark commands (readbench, scorebench) measure with, once per
-// machine.
-package benchdata
+// Package bench holds what the benchmark commands (readbench, trainbench,
+// scorebench) share: the large synthetic Parquet tables they measure with,
+// generated once per machine, and the running and timing of child
+// processes.
+package bench
 
 import (
 	"encoding/json"
