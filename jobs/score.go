@@ -98,6 +98,10 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		if s.writeErr != nil {
 			return s.writeErr
 		}
+		if err := ctx.Err(); err != nil {
+			readErr = err // cancelled after the last batch: still no output
+			return err
+		}
 		return bw.Flush()
 	})
 	switch {
@@ -180,12 +184,24 @@ func (s *scoreStream) score(w io.Writer) {
 	var flags []bool
 	for b := range s.todo {
 		if s.writeErr == nil {
-			s.writeErr = s.scoreBatch(w, b, &x, &scores, &flags)
+			s.writeErr = s.scoreSafely(w, b, &x, &scores, &flags)
 			if s.writeErr != nil {
 				s.failed.Store(true)
 			}
 		}
 	}
+}
+
+// scoreSafely is scoreBatch with a panic of Arrow's converters on a corrupt
+// batch turned into an input error, as the reader does for its own: this
+// goroutine is beyond the reader's recover.
+func (s *scoreStream) scoreSafely(w io.Writer, b *parquet.Batch, x, scores *[]float32, flags *[]bool) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = readError{fmt.Errorf("%w: the file is corrupt (converting a batch failed: %v); re-create or re-download it", parquet.ErrBadInput, r)}
+		}
+	}()
+	return s.scoreBatch(w, b, x, scores, flags)
 }
 
 // scoreBatch scores one batch and writes its rows, in buffers it reuses.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -108,6 +109,12 @@ func TestScoreStreams(t *testing.T) {
 	if _, err := Score(ctx, ScoreOptions{Model: model, Input: input, Output: cancelled}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled run: %v", err)
 	}
+	// Cancelled after the last batch went out: still an error and no
+	// output (the context reads as live for the two batches' checks).
+	late := &lateCancel{Context: context.Background(), live: 2}
+	if _, err := Score(late, ScoreOptions{Model: model, Input: input, Output: cancelled}); !errors.Is(err, context.Canceled) || late.calls.Load() <= 2 {
+		t.Errorf("cancelled after the last batch: %v after %d checks", err, late.calls.Load())
+	}
 	// A folder whose second file changes the kept column's type fails
 	// after the first file's rows were scored.
 	mixed := filepath.Join(dir, "mixed")
@@ -129,4 +136,19 @@ func TestScoreStreams(t *testing.T) {
 			t.Errorf("left behind: %s", name)
 		}
 	}
+}
+
+// lateCancel is a context that reads as cancelled from its live+1st Err
+// call on.
+type lateCancel struct {
+	context.Context
+	live  int32
+	calls atomic.Int32
+}
+
+func (c *lateCancel) Err() error {
+	if c.calls.Add(1) > c.live {
+		return context.Canceled
+	}
+	return nil
 }

@@ -57,17 +57,27 @@ func (c *directColumn) read(n int) (arrow.Array, int, error) {
 	if c.maxDef > 0 {
 		defs = make([]int16, n)
 	}
+	var a arrow.Array
+	var rows int
+	var err error
 	switch r := c.ccr.(type) {
 	case *file.Float64ColumnChunkReader:
-		return readDirect(r, c.dt, n, defs, c.maxDef)
+		a, rows, err = readDirect(r, c.dt, n, defs, c.maxDef)
 	case *file.Float32ColumnChunkReader:
-		return readDirect(r, c.dt, n, defs, c.maxDef)
+		a, rows, err = readDirect(r, c.dt, n, defs, c.maxDef)
 	case *file.Int32ColumnChunkReader:
-		return readDirect(r, c.dt, n, defs, c.maxDef)
+		a, rows, err = readDirect(r, c.dt, n, defs, c.maxDef)
 	case *file.Int64ColumnChunkReader:
-		return readDirect(r, c.dt, n, defs, c.maxDef)
+		a, rows, err = readDirect(r, c.dt, n, defs, c.maxDef)
+	default:
+		return nil, 0, badInput("the column's physical type does not match its type %s", typeName(c.dt))
 	}
-	return nil, 0, badInput("the column's physical type does not match its type %s", typeName(c.dt))
+	if err == nil && rows != n {
+		// ReadBatch stops short without an error when a page cannot be
+		// read; the reader keeps the cause.
+		err = c.ccr.Err()
+	}
+	return a, rows, err
 }
 
 // batchReader is a typed column chunk reader of package file.

@@ -24,18 +24,26 @@ var hugePagesOnRequest = sync.OnceValue(func() bool {
 // 4 KiB. Scoring 1M × 32 rows took 50,000 page faults and 1.5 s without,
 // 3,500 and 1.0 s with 256 MiB prepared (on a 2-core VM, where a fault is
 // dear). The memory is only reserved, not touched: it does not count as
-// resident until used. Call it once, early; failure is harmless. With
+// resident until used. Only the first call in a process does anything;
+// make it early. Failure is harmless. With
 // transparent huge pages off, or always on (the heap then has them
 // already), it does nothing.
 func PrepareHeap(n int) {
 	if !hugePagesOnRequest() {
 		return // never: no use; always: the heap has them already
 	}
-	b := make([]float32, n/4)
-	adviseHugePages(b)
-	runtime.KeepAlive(b) // b is garbage from here on
-	runtime.GC()
+	prepareOnce.Do(func() {
+		b := make([]float32, n/4)
+		adviseHugePages(b)
+		runtime.KeepAlive(b) // b is garbage from here on
+		runtime.GC()
+	})
 }
+
+// prepareOnce makes PrepareHeap act once per process: a second allocation
+// would come from memory the heap already holds, which the runtime zeroes
+// (touching it) and which keeps its advice anyway.
+var prepareOnce sync.Once
 
 // adviseHugePages asks the kernel to back a large, freshly allocated
 // matrix with transparent huge pages where the system allows them on

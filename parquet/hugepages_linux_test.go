@@ -10,6 +10,9 @@ import (
 // huge pages: touching 64 MiB takes 16,384 page faults in 4 KiB pages and
 // a few dozen in 2 MiB ones.
 func TestPrepareHeap(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's shadow memory adds its own page faults")
+	}
 	if !hugePagesOnRequest() {
 		mode, _ := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
 		t.Skipf("transparent huge pages are not given on request here (%q)", mode)

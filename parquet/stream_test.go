@@ -11,6 +11,7 @@ import (
 	pq "github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"math"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -202,6 +203,9 @@ func TestScoreWriterErrors(t *testing.T) {
 	if err := sw.Write([]arrow.Array{i64s([]int64{1})}, []float32{1}, nil); !errors.Is(err, ErrUsage) {
 		t.Errorf("flags of another length: %v", err)
 	}
+	if err := sw.Write([]arrow.Array{strs([]string{"x"})}, []float32{1}, []bool{true}); !errors.Is(err, ErrUsage) {
+		t.Errorf("kept column of another type: %v", err)
+	}
 }
 
 // arrowSlice returns rows lo..hi of a.
@@ -279,5 +283,29 @@ func testDirectColumns(t *testing.T) {
 				t.Fatalf("row %d = %v, want %v", i, row, want)
 			}
 		}
+	}
+}
+
+// TestDirectColumnCorruptPage checks that a column read directly reports
+// why a page could not be read, not only that rows are missing.
+func TestDirectColumnCorruptPage(t *testing.T) {
+	vals := make([]float64, 1000)
+	for i := range vals {
+		vals[i] = float64(i)
+	}
+	path := writeFixture(t, "corrupt.parquet", 0, col{"x", f64s(vals)})
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 4; i < 12; i++ { // the first page header follows the magic
+		b[i] = 0xff
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ReadTable(path, Selection{})
+	if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "page header") {
+		t.Fatalf("error %v, want ErrBadInput naming the page header", err)
 	}
 }

@@ -162,6 +162,9 @@ func (sw *ScoreWriter) Write(kept []arrow.Array, score []float32, isAnomaly []bo
 		if a.Len() != len(score) {
 			return usageError("write scores: the kept column %q has %d rows but there are %d scores; both need one entry per input row", sw.kept[i].Name, a.Len(), len(score))
 		}
+		if !arrow.TypeEqual(a.DataType(), sw.kept[i].Type) {
+			return usageError("write scores: the kept column %q holds %s, the writer was started with %s", sw.kept[i].Name, typeName(a.DataType()), typeName(sw.kept[i].Type))
+		}
 	}
 	if sw.csv != nil {
 		return sw.writeCSV(kept, score, isAnomaly)

@@ -111,7 +111,7 @@ func (f *fusedNet) sizes() []int {
 func (f *fusedNet) newHalf(lo, hi int) *fusedHalf {
 	n := hi - lo
 	h := &fusedHalf{lo: lo, hi: hi}
-	widest := f.d
+	widest := max(f.d, f.latent) // the decoder's first layer takes the latent code
 	for _, l := range f.enc {
 		h.encA = append(h.encA, make([]float32, n*l.out))
 		h.encH = append(h.encH, make([]float32, n*l.out))

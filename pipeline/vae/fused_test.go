@@ -27,6 +27,11 @@ func TestFusedMatchesGraph(t *testing.T) {
 			c.Objective, c.Beta, c.BatchSize, c.Hidden, c.Latent = ObjectiveELBO, 2, 37, []int{5}, 3
 			return c
 		}},
+		{"latent wider than the data and every layer", func() Config {
+			c := DefaultConfig()
+			c.Hidden, c.Latent = []int{2}, 12
+			return c
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg()

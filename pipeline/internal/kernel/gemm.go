@@ -8,10 +8,14 @@ import "fmt"
 //
 // for i < m, j < n, p < k, summing over p in increasing order. A row-major
 // m×k matrix A has aRow = k, aK = 1; its transpose (A stored k×m) has
-// aRow = 1, aK = m. Rows of B and C are contiguous. Gemm panics if a slice is
-// too short for the shape.
+// aRow = 1, aK = m. Rows of B and C are contiguous. Gemm panics on a
+// negative shape or a slice too short for it. It never touches memory
+// beyond the slices' capacities.
 func Gemm(m, n, k int, a []float32, aRow, aK int, b []float32, ldb int, c []float32, ldc int) {
-	if m <= 0 || n <= 0 {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernel.Gemm: negative shape %d×%d×%d", m, n, k))
+	}
+	if m == 0 || n == 0 {
 		return
 	}
 	if k > 0 {

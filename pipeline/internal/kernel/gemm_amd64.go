@@ -63,16 +63,61 @@ func gemm(m, n, k int, a []float32, aRow, aK int, b []float32, ldb int, c []floa
 		gemmGo(m, n, k, a, aRow, aK, b, ldb, c, ldc)
 		return
 	}
-	const f = 4 // bytes per float32
 	for j := 0; j < n; j += 16 {
-		mask := &masks[min(16, n-j)]
-		bj := &b[j]
-		i := 0
-		for ; i+4 <= m; i += 4 {
-			kern4(k, &a[i*aRow], aRow*f, aK*f, bj, ldb*f, &c[i*ldc+j], ldc*f, mask)
+		w := min(16, n-j)
+		if w == 16 || (k-1)*ldb+j+16 <= cap(b) {
+			columnBlock(m, k, a, aRow, aK, b[j:], ldb, c, ldc, j, w)
+			continue
 		}
-		for ; i < m; i++ {
-			kern1(k, &a[i*aRow], aK*f, bj, ldb*f, &c[i*ldc+j], mask)
+		// The masked loads of B's last rows would reach past the end of
+		// its memory (masked-off lanes need not fault on Intel, but may
+		// on AMD): copy the block's columns to a padded scratch, a chunk
+		// of rows at a time. Only the order of loads changes, not the sums.
+		var scratch [scratchRows * 16]float32
+		for p0 := 0; p0 < k; p0 += scratchRows {
+			kk := min(scratchRows, k-p0)
+			for p := range kk {
+				row := (p0 + p) * ldb
+				copy(scratch[p*16:p*16+w], b[row+j:row+j+w])
+			}
+			columnBlock(m, kk, a[p0*aK:], aRow, aK, scratch[:], 16, c, ldc, j, w)
 		}
+	}
+}
+
+// scratchRows is how many rows of B one scratch copy holds (16 KiB).
+const scratchRows = 256
+
+// columnBlock adds A·B to columns j..j+w-1 of C (w ≤ 16), where b starts at
+// column j and k ≥ 1. Rows of C whose masked tail would reach past the end
+// of c's memory go through a scratch copy.
+func columnBlock(m, k int, a []float32, aRow, aK int, b []float32, ldb int, c []float32, ldc, j, w int) {
+	const f = 4 // bytes per float32
+	mask := &masks[w]
+	safe := func(lastRow int) bool { return w == 16 || lastRow*ldc+j+16 <= cap(c) }
+	i := 0
+	for ; i+4 <= m; i += 4 {
+		if safe(i + 3) {
+			kern4(k, &a[i*aRow], aRow*f, aK*f, &b[0], ldb*f, &c[i*ldc+j], ldc*f, mask)
+			continue
+		}
+		var cs [4 * 16]float32
+		for r := range 4 {
+			copy(cs[r*16:r*16+w], c[(i+r)*ldc+j:])
+		}
+		kern4(k, &a[i*aRow], aRow*f, aK*f, &b[0], ldb*f, &cs[0], 16*f, mask)
+		for r := range 4 {
+			copy(c[(i+r)*ldc+j:(i+r)*ldc+j+w], cs[r*16:])
+		}
+	}
+	for ; i < m; i++ {
+		if safe(i) {
+			kern1(k, &a[i*aRow], aK*f, &b[0], ldb*f, &c[i*ldc+j], mask)
+			continue
+		}
+		var cs [16]float32
+		copy(cs[:w], c[i*ldc+j:])
+		kern1(k, &a[i*aRow], aK*f, &b[0], ldb*f, &cs[0], mask)
+		copy(c[i*ldc+j:i*ldc+j+w], cs[:w])
 	}
 }

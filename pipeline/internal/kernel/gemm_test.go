@@ -59,6 +59,8 @@ func TestGemm(t *testing.T) {
 		{3, 15, 5, false, 3, 1, false},
 		{8, 31, 6, true, 2, 5, false},
 		{6, 48, 0, false, 0, 0, false},
+		{3, 9, 700, false, 0, 0, false}, // B's tail copied in several chunks
+		{5, 21, 257, true, 0, 0, false},
 	} {
 		name := fmt.Sprintf("%dx%dx%d/trans=%v/pad=%d,%d", tc.m, tc.n, tc.k, tc.transA, tc.ldbPad, tc.ldcPad)
 		t.Run(name, func(t *testing.T) {
@@ -90,13 +92,28 @@ func TestGemm(t *testing.T) {
 	}
 }
 
-func TestGemmPanicsOnShortSlices(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("no panic for a short C")
-		}
-	}()
-	Gemm(4, 4, 4, make([]float32, 16), 4, 1, make([]float32, 16), 4, make([]float32, 15), 4)
+func TestGemmPanics(t *testing.T) {
+	s16, s15 := make([]float32, 16), make([]float32, 15)
+	for _, tc := range []struct {
+		name string
+		call func()
+	}{
+		{"short C", func() { Gemm(4, 4, 4, s16, 4, 1, s16, 4, s15, 4) }},
+		{"short A", func() { Gemm(4, 4, 4, s15, 4, 1, s16, 4, s16, 4) }},
+		{"short B", func() { Gemm(4, 4, 4, s16, 4, 1, s15, 4, s16, 4) }},
+		{"negative k", func() { Gemm(1, 16, -1, s16, 1, 1, s16, 16, s16, 16) }},
+		{"negative m", func() { Gemm(-1, 4, 4, s16, 4, 1, s16, 4, s16, 4) }},
+		{"row stride below n", func() { Gemm(2, 4, 2, s16, 2, 1, s16, 4, s16, 3) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic")
+				}
+			}()
+			tc.call()
+		})
+	}
 }
 
 func TestTranspose(t *testing.T) {
