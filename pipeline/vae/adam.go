@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/vaejob/vaejob/pipeline/internal/kernel"
+
 	G "gorgonia.org/gorgonia"
 )
 
@@ -40,8 +42,11 @@ func (s *adam) Step(model []G.ValueGrad) error {
 	correction2 := 1 - math.Pow(beta2, float64(s.iter))
 	b1, b2 := float32(beta1), float32(beta2)
 	omb1, omb2 := float32(1)-b1, float32(1)-b2
-	cv1, cv2 := float32(1)/float32(correction1), float32(1)/float32(correction2)
-	negEta, e := -float32(s.eta), float32(eps)
+	c := kernel.AdamCoefficients{
+		OneMinusBeta1: omb1, OneMinusBeta2: omb2, Beta1: b1, Beta2: b2,
+		Correction1: float32(1) / float32(correction1), Correction2: float32(1) / float32(correction2),
+		NegEta: -float32(s.eta), Eps: float32(eps),
+	}
 	update := func(lo, hi int) error {
 		for i := lo; i < hi; i++ {
 			vg := model[i]
@@ -56,26 +61,7 @@ func (s *adam) Step(model []G.ValueGrad) error {
 			if s.mean[i] == nil {
 				s.mean[i], s.vari[i] = make([]float32, len(w)), make([]float32, len(w))
 			}
-			m, v := s.mean[i], s.vari[i]
-			for j, gj := range g {
-				// The order of G.AdamSolver's tensor operations; each
-				// product is rounded to float32 before it is added, as
-				// there.
-				t1 := gj * omb1
-				g2 := gj * gj
-				g2 = g2 * omb2
-				t1 = t1 + float32(m[j]*b1)
-				g2 = g2 + float32(v[j]*b2)
-				m[j], v[j] = t1, g2
-				mHat := t1 * cv1
-				vHat := g2 * cv2
-				vHat = float32(math.Sqrt(float64(vHat)))
-				vHat = vHat + e
-				mHat = mHat * negEta
-				mHat = mHat / vHat
-				w[j] = w[j] + mHat
-				g[j] = 0
-			}
+			kernel.Adam(w, g, s.mean[i], s.vari[i], &c)
 		}
 		return nil
 	}

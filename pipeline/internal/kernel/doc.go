@@ -1,6 +1,6 @@
 // Package kernel holds the inner loops of training and scoring a VAE: the
-// products of the layers' small float32 matrices and the ReLU activation
-// and its gradient.
+// products of the layers' small float32 matrices, the ReLU activation and
+// its gradient, and the Adam update (bit for bit gorgonia's AdamSolver).
 //
 // Gemm computes C += A·B, with A read through arbitrary row and inner
 // strides so that one routine computes x·W, xᵀ·dA and, after a transpose

@@ -40,6 +40,22 @@ func reluAVX(n int, in, out *float32)
 //go:noescape
 func reluGradAVX(n int, a, grad *float32)
 
+// adamAVX updates the first n weights (n a multiple of 8).
+//
+//go:noescape
+func adamAVX(n int, w, grad, m, v *float32, c *AdamCoefficients)
+
+// adam updates as many weights as the vector loop takes and returns how
+// many.
+func adam(w, g, m, v []float32, c *AdamCoefficients) int {
+	n := len(w) &^ 7
+	if !Accelerated || n == 0 {
+		return 0
+	}
+	adamAVX(n, &w[0], &g[0], &m[0], &v[0], c)
+	return n
+}
+
 func relu(in, out []float32) {
 	done := 0
 	if Accelerated && len(in) >= 8 {

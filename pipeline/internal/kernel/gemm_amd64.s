@@ -150,3 +150,57 @@ gradloop:
 graddone:
 	VZEROUPPER
 	RET
+
+// func adamAVX(n int, w, grad, m, v *float32, c *AdamCoefficients)
+// One Adam update of 8 weights at a time, operation for operation as
+// adamGo (no fused multiply-adds), so the results are the same bits.
+// c holds 1-β1, 1-β2, β1, β2, 1/(1-β1^t), 1/(1-β2^t), -η, ε.
+TEXT ·adamAVX(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ w+8(FP), DI
+	MOVQ grad+16(FP), SI
+	MOVQ m+24(FP), R8
+	MOVQ v+32(FP), R9
+	MOVQ c+40(FP), AX
+	VBROADCASTSS 0(AX), Y8   // 1-β1
+	VBROADCASTSS 4(AX), Y9   // 1-β2
+	VBROADCASTSS 8(AX), Y10  // β1
+	VBROADCASTSS 12(AX), Y11 // β2
+	VBROADCASTSS 16(AX), Y12 // correction 1
+	VBROADCASTSS 20(AX), Y13 // correction 2
+	VBROADCASTSS 24(AX), Y14 // -η
+	VBROADCASTSS 28(AX), Y15 // ε
+	VXORPS Y7, Y7, Y7
+	SHRQ $3, CX
+	JZ adamdone
+
+adamloop:
+	VMOVUPS (SI), Y0         // g
+	VMULPS Y8, Y0, Y1        // t1 = g·(1-β1)
+	VMULPS Y0, Y0, Y2        // g2 = g·g
+	VMULPS Y9, Y2, Y2        // g2 = g2·(1-β2)
+	VMULPS (R8), Y10, Y3     // m·β1
+	VADDPS Y3, Y1, Y1        // t1 = t1 + m·β1
+	VMULPS (R9), Y11, Y4     // v·β2
+	VADDPS Y4, Y2, Y2        // g2 = g2 + v·β2
+	VMOVUPS Y1, (R8)         // m = t1
+	VMOVUPS Y2, (R9)         // v = g2
+	VMULPS Y12, Y1, Y1       // mHat = t1·correction1
+	VMULPS Y13, Y2, Y2       // vHat = g2·correction2
+	VSQRTPS Y2, Y2           // vHat = √vHat
+	VADDPS Y15, Y2, Y2       // vHat = vHat + ε
+	VMULPS Y14, Y1, Y1       // mHat = mHat·(-η)
+	VDIVPS Y2, Y1, Y1        // mHat = mHat / vHat
+	VADDPS (DI), Y1, Y1      // w + mHat
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y7, (SI)         // g = 0
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNZ adamloop
+
+adamdone:
+	VZEROUPPER
+	RET

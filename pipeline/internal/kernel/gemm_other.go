@@ -12,3 +12,5 @@ func gemm(m, n, k int, a []float32, aRow, aK int, b []float32, ldb int, c []floa
 func relu(in, out []float32) { reluGo(in, out) }
 
 func reluGrad(a, grad []float32) { reluGradGo(a, grad) }
+
+func adam(w, g, m, v []float32, c *AdamCoefficients) int { return 0 }
