@@ -77,48 +77,34 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	parquet.PrepareHeap(scoreHeap)
+	parquet.PrepareHeap()
 	ins, err := parquet.ResolveInputs([]string{o.Input})
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("read %s: %w", o.Input, err))
 	}
 	sel := parquet.Selection{Features: m.Features, Keep: o.Keep, AllowMissing: true}
 	s := &scoreStream{ctx: ctx, m: m, format: parquet.FormatForPath(o.Output)}
-	var readErr error
 	err = createAtomic(o.Output, 0o644, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
-		if readErr = s.run(ins, sel, bw); readErr != nil {
-			return readErr
-		}
-		var re readError
-		if errors.As(s.writeErr, &re) {
-			readErr = re.err
-			return readErr
-		}
-		if s.writeErr != nil {
-			return s.writeErr
+		if err := s.run(ins, sel, bw); err != nil {
+			return err
 		}
 		if err := ctx.Err(); err != nil {
-			readErr = err // cancelled after the last batch: still no output
-			return err
+			return err // cancelled after the last batch: still no output
 		}
 		return bw.Flush()
 	})
+	var re readError
 	switch {
-	case readErr != nil && ctx.Err() != nil:
+	case err == nil:
+		return &s.res, nil
+	case ctx.Err() != nil:
 		return nil, ctx.Err()
-	case readErr != nil:
-		return nil, inputErr(fmt.Errorf("read %s: %w", o.Input, readErr))
-	case err != nil:
-		return nil, fmt.Errorf("write scores: %w", err)
+	case errors.As(err, &re):
+		return nil, inputErr(fmt.Errorf("read %s: %w", o.Input, re.err))
 	}
-	return &s.res, nil
+	return nil, fmt.Errorf("write scores: %w", err)
 }
-
-// scoreHeap is how much of the heap a streamed score run prepares for huge
-// pages: about what it grows to on wide tables (peak RSS 220 MB on 32
-// columns).
-const scoreHeap = 256 << 20
 
 // scoreStream converts, scores and writes batches on a goroutine of its
 // own while the reader decodes the next ones.
@@ -130,12 +116,12 @@ type scoreStream struct {
 	todo     chan *parquet.Batch
 	failed   atomic.Bool
 	sw       *parquet.ScoreWriter
-	writeErr error // from the scoring goroutine; read after it ends
+	scoreErr error // from the scoring goroutine; read after it ends
 	res      ScoreResult
 }
 
-// run streams the inputs through the model into w. It returns the read's
-// error; the scoring's and writing's is left in s.writeErr.
+// run streams the inputs through the model into w. A problem with the
+// input comes back as a readError; a cancellation as ctx's error.
 func (s *scoreStream) run(ins []parquet.Input, sel parquet.Selection, w io.Writer) error {
 	// Unbuffered: one batch is scored while the next is decoded, and no
 	// third waits in memory.
@@ -150,32 +136,35 @@ func (s *scoreStream) run(ins []parquet.Input, sel parquet.Selection, w io.Write
 			return err
 		}
 		if s.failed.Load() {
-			return errWriteFailed
+			return errScoreFailed
 		}
 		s.todo <- b
 		return nil
 	})
 	close(s.todo)
 	<-done
-	if errors.Is(err, errWriteFailed) {
-		return nil // s.writeErr says why
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, errScoreFailed):
+		return s.scoreErr
+	case err != nil && s.ctx.Err() != nil:
 		return err
+	case err != nil:
+		return readError{err}
+	case s.scoreErr != nil:
+		return s.scoreErr
 	}
-	if s.writeErr == nil && s.sw == nil {
+	if s.sw == nil {
 		// Nothing came through (an empty input is refused before this,
 		// but the file must still be valid).
-		s.writeErr = s.start(w, t.Kept.Schema().Fields())
+		if err := s.start(w, t.Kept.Schema().Fields()); err != nil {
+			return err
+		}
 	}
-	if s.writeErr == nil {
-		s.writeErr = s.sw.Close()
-	}
-	return nil
+	return s.sw.Close()
 }
 
-// errWriteFailed stops the reader when the scoring goroutine has failed.
-var errWriteFailed = errors.New("writing the scores failed")
+// errScoreFailed stops the reader when the scoring goroutine has failed.
+var errScoreFailed = errors.New("scoring or writing failed")
 
 // score is the scoring goroutine: it converts, scores and writes every
 // batch, and after a failure only drains them.
@@ -183,9 +172,9 @@ func (s *scoreStream) score(w io.Writer) {
 	var x, scores []float32
 	var flags []bool
 	for b := range s.todo {
-		if s.writeErr == nil {
-			s.writeErr = s.scoreSafely(w, b, &x, &scores, &flags)
-			if s.writeErr != nil {
+		if s.scoreErr == nil {
+			s.scoreErr = s.scoreSafely(w, b, &x, &scores, &flags)
+			if s.scoreErr != nil {
 				s.failed.Store(true)
 			}
 		}

@@ -379,7 +379,7 @@ func readTrainingInput(o TrainOptions, cfg ResolvedConfig, log *slog.Logger) (*t
 	if cfg.MaxRows > 0 {
 		opts.Rand = streamRand(cfg.Seed, "sample")
 	}
-	parquet.PrepareHeap(readHeap)
+	parquet.PrepareHeap()
 	table, err := parquet.ReadInputs(files, sel, opts)
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("read %s: %w", named, err))
@@ -794,11 +794,6 @@ func parquetMissing(path string, err error) error {
 	}
 	return fmt.Errorf("%w: read %s: %v", parquet.ErrBadInput, path, err)
 }
-
-// readHeap is how much of the heap a training run prepares for huge pages
-// before it reads: the decoder's buffers and the sample or table being
-// filled (which asks for huge pages itself when it is large).
-const readHeap = 256 << 20
 
 func inputErr(err error) error {
 	if errors.Is(err, parquet.ErrUsage) {

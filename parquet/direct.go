@@ -21,9 +21,9 @@ type directColumn struct {
 	maxDef int16
 }
 
-// directLeaf returns the leaf column of field fi when it can be read
+// flatNumericLeaf returns the leaf column of field fi when it can be read
 // directly: one flat, non-repeated leaf of a plain numeric type.
-func (s *parquetSource) directLeaf(fi int) (int, bool) {
+func (s *parquetSource) flatNumericLeaf(fi int) (int, bool) {
 	switch s.fs[fi].Type.ID() {
 	case arrow.FLOAT64, arrow.FLOAT32, arrow.INT32, arrow.INT64:
 	default:

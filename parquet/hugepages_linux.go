@@ -16,8 +16,8 @@ var hugePagesOnRequest = sync.OnceValue(func() bool {
 	return err == nil && strings.Contains(string(mode), "[madvise]")
 })
 
-// PrepareHeap readies n bytes of the Go heap for a large read. It allocates
-// them, asks the kernel to back them with transparent huge pages where the
+// PrepareHeap readies preparedHeap bytes of the Go heap for a large read.
+// It allocates them, asks the kernel to back them with transparent huge pages where the
 // system allows that on request (transparent_hugepage=madvise, the usual
 // setting), and frees them: the runtime hands that memory out again first,
 // so the decoder's buffers then fault it in 2 MiB at a time instead of
@@ -28,17 +28,22 @@ var hugePagesOnRequest = sync.OnceValue(func() bool {
 // make it early. Failure is harmless. With
 // transparent huge pages off, or always on (the heap then has them
 // already), it does nothing.
-func PrepareHeap(n int) {
+func PrepareHeap() {
 	if !hugePagesOnRequest() {
 		return // never: no use; always: the heap has them already
 	}
 	prepareOnce.Do(func() {
-		b := make([]float32, n/4)
+		b := make([]float32, preparedHeap/4)
 		adviseHugePages(b)
 		runtime.KeepAlive(b) // b is garbage from here on
 		runtime.GC()
 	})
 }
+
+// preparedHeap is about what a read of a wide table grows the heap to
+// (peak RSS 220 MB scoring 32 columns): the decoder's buffers and batches;
+// a table being filled asks for huge pages itself.
+const preparedHeap = 256 << 20
 
 // prepareOnce makes PrepareHeap act once per process: a second allocation
 // would come from memory the heap already holds, which the runtime zeroes

@@ -24,7 +24,7 @@ func TestPrepareHeap(t *testing.T) {
 		}
 		return ru.Minflt
 	}
-	PrepareHeap(256 << 20)
+	PrepareHeap()
 	before := faults()
 	b := make([]byte, 64<<20)
 	for i := 0; i < len(b); i += 4096 {

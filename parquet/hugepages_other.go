@@ -6,4 +6,4 @@ package parquet
 func adviseHugePages([]float32) {}
 
 // PrepareHeap does nothing outside Linux; see the Linux version.
-func PrepareHeap(int) {}
+func PrepareHeap() {}

@@ -57,9 +57,12 @@ type parquetSource struct {
 	fr     *pqarrow.FileReader
 	leaves []map[int]bool // leaf columns of each top-level field
 	fs     []arrow.Field
-	rg     int  // the row group being read
-	left   int  // its rows not yet read
-	whole  bool // it is read in one batch, a column at a time
+	// directLeaves holds each field's leaf column if the field can be
+	// read directly (flatNumericLeaf), else -1.
+	directLeaves []int
+	rg           int  // the row group being read
+	left         int  // its rows not yet read
+	whole        bool // it is read in one batch, a column at a time
 	// readers and direct hold the column readers of row group rg while it
 	// is read in slices, by field index: pqarrow's, or a directColumn for
 	// flat numeric fields.
@@ -100,6 +103,11 @@ func openParquet(f *os.File) (*parquetSource, error) {
 	for i := range fr.Manifest.Fields {
 		s.fs = append(s.fs, *fr.Manifest.Fields[i].Field)
 		s.leaves = append(s.leaves, leaves(&fr.Manifest.Fields[i]))
+		leaf, ok := s.flatNumericLeaf(i)
+		if !ok {
+			leaf = -1
+		}
+		s.directLeaves = append(s.directLeaves, leaf)
 	}
 	md := pf.MetaData()
 	for rg := 0; rg < pf.NumRowGroups(); rg++ {
@@ -171,7 +179,7 @@ func (s *parquetSource) open(want []int, rg int) error {
 	s.readers = make(map[int]*pqarrow.ColumnReader, len(want))
 	s.direct = make(map[int]*directColumn, len(want))
 	for _, fi := range want {
-		if leaf, ok := s.directLeaf(fi); ok {
+		if leaf := s.directLeaves[fi]; leaf >= 0 {
 			dc, err := s.openDirect(fi, leaf, rg)
 			if err != nil {
 				s.release()
@@ -230,7 +238,7 @@ func (s *parquetSource) readSafely(fi, rg, n int) (chunks []arrow.Array, err err
 // readColumn reads field fi of row group rg whole (n rows), with a reader
 // of its own.
 func (s *parquetSource) readColumn(fi, rg, n int) ([]arrow.Array, error) {
-	if leaf, ok := s.directLeaf(fi); ok {
+	if leaf := s.directLeaves[fi]; leaf >= 0 {
 		dc, err := s.openDirect(fi, leaf, rg)
 		if err != nil {
 			return nil, err
