@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vaejob/vaejob/cmd/internal/bench"
@@ -75,12 +76,16 @@ func run(data string, rows, cols, runs int, threads []string) error {
 	// vaejob score, the whole process.
 	scored := filepath.Join(tmp, "scores.parquet")
 	var goTimes []float64
+	var peakRSS float64 // MB, the largest of the runs
 	for range runs {
-		secs, _, err := bench.WallTime(bin, "score", "--model", model, "--input", input, "--output", scored)
+		secs, ps, err := bench.WallTime(bin, "score", "--model", model, "--input", input, "--output", scored)
 		if err != nil {
 			return err
 		}
 		goTimes = append(goTimes, secs)
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+			peakRSS = max(peakRSS, float64(ru.Maxrss)/1024) // kilobytes on Linux
+		}
 	}
 
 	// The same rows for ONNX Runtime, as raw float32.
@@ -165,7 +170,8 @@ func run(data string, rows, cols, runs int, threads []string) error {
 	for _, r := range ortRuns {
 		fmt.Printf("| ONNX Runtime, %s thread(s) | session.run on the rows in memory, batches of 65,536 | %.3f | %.0f | %.2f |\n", r.threads, r.seconds, float64(rows)/r.seconds, r.seconds/base.seconds)
 	}
-	fmt.Printf("\nscores: largest difference %.2g (relative, or absolute below 1); anomaly flags differing: %d of %d\n", maxRel, flagDiff, rows)
+	fmt.Printf("\nvaejob score's peak resident memory: %.0f MB\n", peakRSS)
+	fmt.Printf("scores: largest difference %.2g (relative, or absolute below 1); anomaly flags differing: %d of %d\n", maxRel, flagDiff, rows)
 	return nil
 }
 
