@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/decimal256"
-	"github.com/apache/arrow/go/v15/arrow/float16"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal256"
+	"github.com/apache/arrow-go/v18/arrow/float16"
 )
 
 // build makes an array of type dt from JSON.
@@ -66,7 +66,7 @@ func TestConvertArrays(t *testing.T) {
 		{"string", build(t, arrow.BinaryTypes.String, `["a,b", null]`), false, nil, valueStats{}, []string{"a,b", ""}},
 		{"large string", build(t, arrow.BinaryTypes.LargeString, `["z"]`), false, nil, valueStats{}, []string{"z"}},
 		{"date32", build(t, arrow.FixedWidthTypes.Date32, `["2024-02-29"]`), false, nil, valueStats{}, []string{"2024-02-29"}},
-		{"timestamp", build(t, arrow.FixedWidthTypes.Timestamp_s, `["2024-02-29 12:00:00"]`), false, nil, valueStats{}, []string{"2024-02-29 12:00:00Z"}},
+		{"timestamp", build(t, arrow.FixedWidthTypes.Timestamp_s, `["2024-02-29T12:00:00Z"]`), false, nil, valueStats{}, []string{"2024-02-29T12:00:00Z"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

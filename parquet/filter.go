@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow-go/v18/arrow"
 )
 
 // Filter is a parsed row condition such as

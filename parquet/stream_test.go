@@ -7,16 +7,16 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"github.com/apache/arrow/go/v15/arrow/array"
-	pq "github.com/apache/arrow/go/v15/parquet"
-	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	pq "github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"math"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow-go/v18/arrow"
 )
 
 // TestStreamInputs checks that a streamed read hands out the rows a whole

@@ -13,10 +13,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-	pq "github.com/apache/arrow/go/v15/parquet"
-	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	pq "github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
 // scoreFixture reads a table with kept columns id (int64), name (string,
@@ -225,7 +225,7 @@ func TestWriteScoresNestedKept(t *testing.T) {
 		arrow.Field{Name: "b", Type: arrow.BinaryTypes.String, Nullable: true},
 	), `[{"a":1,"b":"x"},{"a":null,"b":"y"},null]`)
 	ls := build(t, arrow.ListOf(arrow.PrimitiveTypes.Float64), `[[1,2],[],null]`)
-	ts := build(t, arrow.FixedWidthTypes.Timestamp_us, `["2024-01-01 00:00:00","2024-01-02 00:00:00",null]`)
+	ts := build(t, arrow.FixedWidthTypes.Timestamp_us, `["2024-01-01T00:00:00Z","2024-01-02T00:00:00Z",null]`)
 	path := writeFixture(t, "n.parquet", 2, col{"s", st}, col{"l", ls}, col{"x", f64s([]float64{1, 2, 3})}, col{"ts", ts})
 	keep := []string{"s", "l", "ts"}
 	tb, err := ReadTable(path, Selection{Keep: keep})
@@ -242,8 +242,8 @@ func TestWriteScoresNestedKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "s,l,ts,score,is_anomaly\n" +
-		`"{""a"":1,""b"":""x""}","[1,2]",2024-01-01 00:00:00Z,1,true` + "\n" +
-		`"{""a"":null,""b"":""y""}",[],2024-01-02 00:00:00Z,2,false` + "\n" +
+		`"{""a"":1,""b"":""x""}","[1,2]",2024-01-01T00:00:00Z,1,true` + "\n" +
+		`"{""a"":null,""b"":""y""}",[],2024-01-02T00:00:00Z,2,false` + "\n" +
 		",,,3,true\n"
 	if buf.String() != want {
 		t.Errorf("CSV =\n%s\nwant\n%s", buf.String(), want)
