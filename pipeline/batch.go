@@ -44,7 +44,7 @@ func (bs *batchScorer) score(x, out []float32) {
 		m.Scaler.Transform(row, dst)
 		if m.Imputation != nil {
 			for j, v := range row {
-				if isMissing(v) {
+				if IsMissing(v) {
 					dst[j] = (m.Imputation[j] - m.Scaler.Offset[j]) * m.Scaler.Scale[j]
 				}
 			}

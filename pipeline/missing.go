@@ -6,18 +6,28 @@ import (
 	"slices"
 )
 
-// isMissing reports whether v stands for a missing value: NaN (a null
-// reads as NaN) or ±Inf.
-func isMissing(v float32) bool {
-	return math.IsNaN(float64(v)) || math.IsInf(float64(v), 0)
+// MaxFeatureMagnitude bounds the raw feature values vaejob computes with.
+// A value whose magnitude is above it (a sentinel such as ±3.4e38, the
+// largest float32) is treated as missing, as NaN and ±Inf are: float32
+// holds at most about 3.4e38, so the differences, ranges and sums that
+// scaling and scoring take of such values would overflow. Every reader of
+// raw features (the table reader, the Go scorer, the ONNX graph) uses this
+// one bound.
+const MaxFeatureMagnitude = 1e30
+
+// IsMissing reports whether v stands for a missing value: NaN (a null reads
+// as NaN), ±Inf, or a value beyond ±MaxFeatureMagnitude.
+func IsMissing(v float32) bool {
+	return !(math.Abs(float64(v)) <= MaxFeatureMagnitude)
 }
+
 
 // CountMissing returns, per column of the row-major matrix x with d
 // columns, how many values are missing (null, NaN or ±Inf).
 func CountMissing(x []float32, d int) []int {
 	counts := make([]int, d)
 	for i, v := range x {
-		if isMissing(v) {
+		if IsMissing(v) {
 			counts[i%d]++
 		}
 	}
@@ -28,7 +38,7 @@ func CountMissing(x []float32, d int) []int {
 func CompleteRows(x []float32, d int) []int {
 	var keep []int
 	for r := 0; r < len(x)/d; r++ {
-		if !slices.ContainsFunc(x[r*d:(r+1)*d], isMissing) {
+		if !slices.ContainsFunc(x[r*d:(r+1)*d], IsMissing) {
 			keep = append(keep, r)
 		}
 	}
@@ -44,7 +54,7 @@ func FitMedians(x []float32, d int, rows []int, names []string) ([]float32, erro
 	for j := range d {
 		col = col[:0]
 		for _, r := range rows {
-			if v := x[r*d+j]; !isMissing(v) {
+			if v := x[r*d+j]; !IsMissing(v) {
 				col = append(col, v)
 			}
 		}
@@ -61,7 +71,7 @@ func FitMedians(x []float32, d int, rows []int, names []string) ([]float32, erro
 func Impute(x []float32, values []float32) {
 	d := len(values)
 	for i, v := range x {
-		if isMissing(v) {
+		if IsMissing(v) {
 			x[i] = values[i%d]
 		}
 	}

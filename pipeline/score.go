@@ -65,7 +65,7 @@ func (s *Scorer) encode(x []float32) []float32 {
 	m.Scaler.Transform(x, s.scaled)
 	if m.Imputation != nil {
 		for j, v := range x {
-			if isMissing(v) {
+			if IsMissing(v) {
 				s.scaled[j] = (m.Imputation[j] - m.Scaler.Offset[j]) * m.Scaler.Scale[j]
 			}
 		}
