@@ -21,7 +21,6 @@ func IsMissing(v float32) bool {
 	return !(math.Abs(float64(v)) <= MaxFeatureMagnitude)
 }
 
-
 // CountMissing returns, per column of the row-major matrix x with d
 // columns, how many values are missing (null, NaN or ±Inf).
 func CountMissing(x []float32, d int) []int {
