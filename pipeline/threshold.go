@@ -165,7 +165,7 @@ type Threshold struct {
 // threshold when its midpoint, rounded to float32, is further than
 // ScoreMargin from both (the gap is a little over twice the tolerance wide);
 // the gap above the highest score holds max + 2·ScoreMargin(max), or the
-// method's own value when that is further above (mad:K); the gap below the
+// method's own value when that is higher (mad:K); the gap below the
 // lowest holds min − 2·ScoreMargin(min). Each method names a gap:
 //
 //	quantile:Q, contamination:P, mad:K  the gap just above the method's value
@@ -284,13 +284,11 @@ func (l ladder) chooseAt(v float32) (Threshold, error) {
 	if want < k && l.values[want] == v {
 		want++ // rows scoring exactly v stay normal
 	}
-	if want == k {
-		// Above every score the method's own value stands if it is far
-		// enough above the highest one.
-		top := l.values[k-1]
-		if float64(v)-float64(top) > ScoreMargin(top) {
-			return Threshold{Value: v, Placement: PlacedAboveMax, Below: top, MethodValue: v}, nil
-		}
+	if th, ok := l.place(k); want == k && ok && v > th.Value {
+		// Above every score the method's own value stands when it is
+		// higher than the placed one (mad:K far out).
+		th.Value, th.MethodValue = v, v
+		return th, nil
 	}
 	best, bestMoved := Threshold{}, -1
 	for g := k; g >= 0; g-- { // from the top, so a tie keeps the higher gap

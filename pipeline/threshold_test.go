@@ -247,3 +247,22 @@ func TestThresholdRefusesNonFiniteScores(t *testing.T) {
 		}
 	}
 }
+
+func ExampleThresholdMethod_Choose() {
+	// Five validation rows; the two highest are duplicates.
+	scores := []float32{0.1, 0.2, 0.3, 0.5, 0.5}
+
+	// The 0.9-quantile is the tied top score 0.5: the threshold sits two
+	// tolerances above it, so no runtime flags those rows.
+	m, _ := ParseThresholdMethod("quantile:0.9")
+	th, _ := m.Choose(scores, nil)
+	fmt.Println(th.Value, th.Placement, th.MethodValue)
+
+	// The median is 0.3: the threshold is the midpoint of the gap above it.
+	m, _ = ParseThresholdMethod("quantile:0.5")
+	th, _ = m.Choose(scores, nil)
+	fmt.Println(th.Value, th.Placement, th.Below, th.Above)
+	// Output:
+	// 0.5002 above_max 0.5
+	// 0.4 between 0.3 0.5
+}
