@@ -119,7 +119,9 @@ type ThresholdRecord struct {
 	// clear of the validation scores; see pipeline.ThresholdMethod.Choose.
 	MethodValue float32 `json:"method_value"`
 	// Placement is "between" two validation scores (ScoreBelow and
-	// ScoreAbove), "above_max" or "below_min".
+	// ScoreAbove, the nearest on either side; with --train-on normal and a
+	// score-only method, the anomalous validation rows count here too),
+	// "above_max" or "below_min".
 	Placement  string   `json:"placement"`
 	ScoreBelow *float32 `json:"score_below,omitempty"`
 	ScoreAbove *float32 `json:"score_above,omitempty"`

@@ -656,16 +656,21 @@ func chooseThreshold(cfg ResolvedConfig, scores []float32, labels []bool, haveLa
 		return t, scores, nil
 	}
 	if labels != nil && cfg.TrainOn == TrainOnNormal {
-		var normal []float32
+		// The threshold comes from the normal rows and keeps clear of the
+		// anomalous ones too.
+		var normal, anomalous []float32
 		for i, s := range scores {
-			if !labels[i] {
+			if labels[i] {
+				anomalous = append(anomalous, s)
+			} else {
 				normal = append(normal, s)
 			}
 		}
 		if len(normal) == 0 {
 			return pipeline.Threshold{}, nil, fmt.Errorf("%w: --train-on normal: the validation split holds no normal rows to set --threshold %s on; raise --validation-fraction", ErrBadInput, m)
 		}
-		scores = normal
+		t, err := m.ChooseClearOf(normal, nil, anomalous)
+		return t, normal, err
 	}
 	t, err := m.Choose(scores, nil)
 	return t, scores, err

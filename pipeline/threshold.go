@@ -178,6 +178,14 @@ type Threshold struct {
 // tie, the higher gap); Threshold.Moved counts those rows. Scores must be
 // finite.
 func (t ThresholdMethod) Choose(scores []float32, labels []bool) (Threshold, error) {
+	return t.ChooseClearOf(scores, labels, nil)
+}
+
+// ChooseClearOf is Choose with the threshold kept clear of the scores in
+// others as well: validation rows the method does not count (the anomalies
+// that --train-on normal leaves out of a quantile) but that are served all
+// the same. The method's value and Threshold.Moved come from scores alone.
+func (t ThresholdMethod) ChooseClearOf(scores []float32, labels []bool, others []float32) (Threshold, error) {
 	if len(scores) == 0 {
 		return Threshold{}, errors.New("choose threshold: no validation scores")
 	}
@@ -185,20 +193,18 @@ func (t ThresholdMethod) Choose(scores []float32, labels []bool) (Threshold, err
 		return Threshold{}, fmt.Errorf("choose threshold: %s needs labels; pass --label-column", t)
 	}
 	bad := 0
-	for _, s := range scores {
+	for _, s := range slices.Concat(scores, others) {
 		if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
 			bad++
 		}
 	}
 	if bad > 0 {
-		return Threshold{}, fmt.Errorf("choose threshold: %d of %d validation scores are NaN or infinite; leave those rows out", bad, len(scores))
+		return Threshold{}, fmt.Errorf("choose threshold: %d of %d validation scores are NaN or infinite; leave those rows out", bad, len(scores)+len(others))
 	}
-	var l ladder
-	if t.NeedsLabels() {
-		l = newLadder(scores, labels)
-	} else {
-		l = newLadder(scores, nil)
+	if !t.NeedsLabels() {
+		labels = nil
 	}
+	l := newLadder(scores, labels, others)
 	switch t.Kind {
 	case ThresholdQuantile:
 		return l.chooseAt(quantileSorted(l.sorted, t.Param))
@@ -218,25 +224,26 @@ func (t ThresholdMethod) Choose(scores []float32, labels []bool) (Threshold, err
 }
 
 // ladder is the distinct validation scores in increasing order with the rows
-// (and anomalies) under each. Gap g lies under values[g]; gap len(values)
-// lies above them all.
+// (and anomalies) of the method under each. Gap g lies under values[g]; gap
+// len(values) lies above them all.
 type ladder struct {
-	sorted    []float32 // every score, increasing
-	values    []float32 // the distinct scores, increasing
-	rowsUnder []int     // rowsUnder[g]: rows scoring under values[g]; len(values)+1 entries
+	sorted    []float32 // the method's scores, increasing
+	values    []float32 // the distinct scores, the method's and the others', increasing
+	rowsUnder []int     // rowsUnder[g]: the method's rows scoring under values[g]; len(values)+1 entries
 	posUnder  []int     // the same for anomalies, when labelled
 }
 
-func newLadder(scores []float32, labels []bool) ladder {
+func newLadder(scores []float32, labels []bool, others []float32) ladder {
 	l := ladder{sorted: slices.Clone(scores)}
 	slices.Sort(l.sorted)
-	for i, s := range l.sorted {
-		if i == 0 || s != l.sorted[i-1] {
-			l.values = append(l.values, s)
-			l.rowsUnder = append(l.rowsUnder, i)
-		}
+	l.values = slices.Concat(scores, others)
+	slices.Sort(l.values)
+	l.values = slices.Compact(l.values)
+	l.rowsUnder = make([]int, len(l.values)+1)
+	for g, v := range l.values {
+		l.rowsUnder[g], _ = slices.BinarySearch(l.sorted, v)
 	}
-	l.rowsUnder = append(l.rowsUnder, len(scores))
+	l.rowsUnder[len(l.values)] = len(scores)
 	if labels != nil {
 		// Anomalies per distinct score, then the running sum.
 		l.posUnder = make([]int, len(l.values)+1)

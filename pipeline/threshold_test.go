@@ -120,42 +120,48 @@ func TestThresholdPlacement(t *testing.T) {
 		method    string
 		scores    []float32
 		labels    []bool
+		others    []float32 // scores to keep clear of, not counted by the method
 		placement Placement
 		alerts    int // validation rows above the threshold
 		moved     int
 		err       error
 	}{
-		{"quantile ties at the top", "quantile:0.99", tiedTop, nil, PlacedAboveMax, 0, 0, nil},
-		{"contamination ties at the top", "contamination:0.03", tiedTop, nil, PlacedAboveMax, 0, 0, nil},
-		{"quantile below the tied top", "quantile:0.94", tiedTop, nil, PlacedBetween, 60, 0, nil},
-		{"quantile tied in the middle", "quantile:0.5", tiedMiddle, nil, PlacedBetween, 300, 0, nil},
-		{"mad tied in the middle", "mad:0.0001", tiedMiddle, nil, PlacedBetween, 300, 0, nil},
-		{"mad far above the top", "mad:1000", tiedMiddle, nil, PlacedAboveMax, 0, 0, nil},
-		{"all equal quantile", "quantile:0.5", repeat(0.3, 100), nil, PlacedAboveMax, 0, 0, nil},
-		{"all equal contamination", "contamination:0.5", repeat(0.3, 100), nil, PlacedAboveMax, 0, 0, nil},
-		{"all equal mad", "mad:3", repeat(0.3, 100), nil, PlacedAboveMax, 0, 0, nil},
-		{"all equal large", "quantile:0.5", repeat(5000, 10), nil, PlacedAboveMax, 0, 0, nil},
-		{"all equal at float32's limit", "quantile:0.5", repeat(math.MaxFloat32, 10), nil, PlacedBelowMin, 10, 10, nil},
-		{"two scores an ulp apart, more below", "quantile:0.5", ulpApart, nil, PlacedAboveMax, 0, 40, nil},
-		{"two scores an ulp apart, more above", "quantile:0.1", concat(repeat(one, 30), repeat(oneUlp, 70)), nil, PlacedBelowMin, 100, 30, nil},
-		{"crowded scores", "quantile:0.5", crowded, nil, PlacedBetween, 10, 25, nil},
-		{"crowded large scores", "quantile:0.4", large, nil, PlacedBetween, 10, 8, nil},
-		{"negative scores", "quantile:0.5", []float32{-3, -2, -1, -1, 0, 1}, nil, PlacedBetween, 2, 0, nil},
+		{"quantile ties at the top", "quantile:0.99", tiedTop, nil, nil, PlacedAboveMax, 0, 0, nil},
+		{"contamination ties at the top", "contamination:0.03", tiedTop, nil, nil, PlacedAboveMax, 0, 0, nil},
+		{"quantile below the tied top", "quantile:0.94", tiedTop, nil, nil, PlacedBetween, 60, 0, nil},
+		{"quantile tied in the middle", "quantile:0.5", tiedMiddle, nil, nil, PlacedBetween, 300, 0, nil},
+		{"mad tied in the middle", "mad:0.0001", tiedMiddle, nil, nil, PlacedBetween, 300, 0, nil},
+		{"mad far above the top", "mad:1000", tiedMiddle, nil, nil, PlacedAboveMax, 0, 0, nil},
+		{"all equal quantile", "quantile:0.5", repeat(0.3, 100), nil, nil, PlacedAboveMax, 0, 0, nil},
+		{"all equal contamination", "contamination:0.5", repeat(0.3, 100), nil, nil, PlacedAboveMax, 0, 0, nil},
+		{"all equal mad", "mad:3", repeat(0.3, 100), nil, nil, PlacedAboveMax, 0, 0, nil},
+		{"all equal large", "quantile:0.5", repeat(5000, 10), nil, nil, PlacedAboveMax, 0, 0, nil},
+		{"all equal at float32's limit", "quantile:0.5", repeat(math.MaxFloat32, 10), nil, nil, PlacedBelowMin, 10, 10, nil},
+		{"two scores an ulp apart, more below", "quantile:0.5", ulpApart, nil, nil, PlacedAboveMax, 0, 40, nil},
+		{"two scores an ulp apart, more above", "quantile:0.1", concat(repeat(one, 30), repeat(oneUlp, 70)), nil, nil, PlacedBelowMin, 100, 30, nil},
+		{"crowded scores", "quantile:0.5", crowded, nil, nil, PlacedBetween, 10, 25, nil},
+		{"crowded large scores", "quantile:0.4", large, nil, nil, PlacedBetween, 10, 8, nil},
+		// A score the method does not count (an anomaly under --train-on
+		// normal) splits the gap above the median: the threshold takes the
+		// part just above it.
+		{"clear of others", "quantile:0.5", []float32{0.1, 0.2, 0.5, 0.5, 0.7, 0.9}, nil, []float32{0.6, 0.95}, PlacedBetween, 2, 0, nil},
+		{"clear of crowding others", "quantile:0.5", []float32{0.1, 0.2, 0.5, 0.5, 0.7, 0.9}, nil, []float32{0.50001}, PlacedBetween, 2, 0, nil},
+		{"negative scores", "quantile:0.5", []float32{-3, -2, -1, -1, 0, 1}, nil, nil, PlacedBetween, 2, 0, nil},
 
-		{"f1 ties at the top", "f1", tiedTop, labelFrom(1000, 950), PlacedBetween, 50, 0, nil},
-		{"recall ties at the top", "recall:1", tiedTop, labelFrom(1000, 950), PlacedBetween, 50, 0, nil},
-		{"precision ties at the top", "precision:1", tiedTop, labelFrom(1000, 950), PlacedBetween, 50, 0, nil},
-		{"recall of the lowest row", "recall:1", tiedTop, labelFrom(1000, 0), PlacedBelowMin, 1000, 0, nil},
-		{"f1 all equal", "f1", repeat(0.3, 10), labelFrom(10, 0), PlacedBelowMin, 10, 0, nil},
-		{"precision all equal, mixed labels", "precision:1", repeat(0.3, 10), labelFrom(10, 5), "", 0, 0, ErrNoThreshold},
+		{"f1 ties at the top", "f1", tiedTop, labelFrom(1000, 950), nil, PlacedBetween, 50, 0, nil},
+		{"recall ties at the top", "recall:1", tiedTop, labelFrom(1000, 950), nil, PlacedBetween, 50, 0, nil},
+		{"precision ties at the top", "precision:1", tiedTop, labelFrom(1000, 950), nil, PlacedBetween, 50, 0, nil},
+		{"recall of the lowest row", "recall:1", tiedTop, labelFrom(1000, 0), nil, PlacedBelowMin, 1000, 0, nil},
+		{"f1 all equal", "f1", repeat(0.3, 10), labelFrom(10, 0), nil, PlacedBelowMin, 10, 0, nil},
+		{"precision all equal, mixed labels", "precision:1", repeat(0.3, 10), labelFrom(10, 5), nil, "", 0, 0, ErrNoThreshold},
 		// The anomalies are the 40 rows one ulp above the rest: the only cut
 		// that separates them is too narrow; f1 settles for flagging all.
-		{"f1 an ulp apart", "f1", ulpApart, labelFrom(100, 60), PlacedBelowMin, 100, 60, nil},
-		{"recall an ulp apart", "recall:0.5", ulpApart, labelFrom(100, 60), PlacedBelowMin, 100, 60, nil},
-		{"precision an ulp apart", "precision:0.9", ulpApart, labelFrom(100, 60), "", 0, 0, ErrNoThreshold},
+		{"f1 an ulp apart", "f1", ulpApart, labelFrom(100, 60), nil, PlacedBelowMin, 100, 60, nil},
+		{"recall an ulp apart", "recall:0.5", ulpApart, labelFrom(100, 60), nil, PlacedBelowMin, 100, 60, nil},
+		{"precision an ulp apart", "precision:0.9", ulpApart, labelFrom(100, 60), nil, "", 0, 0, ErrNoThreshold},
 		// The best cut (under the 30 highest crowded scores) is too narrow;
 		// the best wide one flags 20 normal crowded rows too.
-		{"f1 crowded", "f1", crowded, labelFrom(70, 30), PlacedBetween, 60, 20, nil},
+		{"f1 crowded", "f1", crowded, labelFrom(70, 30), nil, PlacedBetween, 60, 20, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -163,7 +169,7 @@ func TestThresholdPlacement(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			th, err := m.Choose(tc.scores, tc.labels)
+			th, err := m.ChooseClearOf(tc.scores, tc.labels, tc.others)
 			if tc.err != nil {
 				if !errors.Is(err, tc.err) {
 					t.Fatalf("Choose = %+v, %v; want %v", th, err, tc.err)
@@ -173,7 +179,7 @@ func TestThresholdPlacement(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkClear(t, tc.scores, th)
+			checkClear(t, concat(tc.scores, tc.others), th)
 			if got := alerts(tc.scores, th.Value); th.Placement != tc.placement || got != tc.alerts || th.Moved != tc.moved {
 				t.Fatalf("Choose = %+v: %s, %d alerts, %d rows moved; want %s, %d alerts, %d moved", th, th.Placement, got, th.Moved, tc.placement, tc.alerts, tc.moved)
 			}
