@@ -112,8 +112,23 @@ type TrainingRecord struct {
 // figures describe the rows the threshold was chosen on: with --train-on
 // normal and a score-only method, the normal validation rows.
 type ThresholdRecord struct {
-	Value            float32            `json:"value"`
-	Method           string             `json:"method"`
+	Value  float32 `json:"value"`
+	Method string  `json:"method"`
+	// MethodValue is the cut the method itself names (the Q-quantile,
+	// median + K·MAD, the labels' best gap) before the threshold is placed
+	// clear of the validation scores; see pipeline.ThresholdMethod.Choose.
+	MethodValue float32 `json:"method_value"`
+	// Placement is "between" two validation scores (ScoreBelow and
+	// ScoreAbove, the nearest on either side; with --train-on normal and a
+	// score-only method, the anomalous validation rows count here too),
+	// "above_max" or "below_min".
+	Placement  string   `json:"placement"`
+	ScoreBelow *float32 `json:"score_below,omitempty"`
+	ScoreAbove *float32 `json:"score_above,omitempty"`
+	// MovedRows counts the validation rows whose flag differs from
+	// MethodValue's because the nearer gaps were narrower than twice the
+	// score tolerance.
+	MovedRows        int                `json:"moved_rows"`
 	ValidationRows   int                `json:"validation_rows"`
 	ValidationScores map[string]float32 `json:"validation_score_quantiles"`
 	ValidationAlerts int                `json:"validation_alerts"`

@@ -223,7 +223,12 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 	if err != nil {
 		return nil, err
 	}
-	model.Threshold = threshold
+	if threshold.Moved > 0 {
+		log.Warn("threshold moved off crowded validation scores", "method_value", threshold.MethodValue,
+			"threshold", threshold.Value, "validation_rows_moved", threshold.Moved,
+			"reason", fmt.Sprintf("the nearer gaps between validation scores are narrower than twice the score tolerance (%g relative)", pipeline.ScoreTolerance))
+	}
+	model.Threshold = threshold.Value
 	model.ThresholdMethod = cfg.threshold.String()
 	if err := model.Validate(); err != nil {
 		return nil, kind(ErrTraining, fmt.Errorf("trained model is invalid: %w", err))
@@ -231,10 +236,10 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 	// Latent statistics on at most latentRows training rows (a random
 	// sample: the split is random): variances need no more.
 	latent := model.Latent(ds.train[:min(len(ds.train), latentRows*d)])
-	log.Info("trained", "epochs", epochs, "steps", steps, "active_latent_units", latent.Active, "threshold", threshold)
+	log.Info("trained", "epochs", epochs, "steps", steps, "active_latent_units", latent.Active, "threshold", threshold.Value)
 	var metrics *LabelMetrics
 	if ds.valLabels != nil {
-		if metrics, err = labelMetrics(valScores, ds.valLabels, threshold); err != nil {
+		if metrics, err = labelMetrics(valScores, ds.valLabels, threshold.Value); err != nil {
 			log.Warn("no validation metrics", "reason", err.Error())
 		} else {
 			log.Info("validation metrics", "roc_auc", metrics.ROCAUC, "pr_auc", metrics.PRAUC,
@@ -638,29 +643,34 @@ func applyMissingPolicy(in *trainingInput, policy string, log *slog.Logger) (*Mi
 // and the validation scores it was chosen on. Score-only methods use every
 // validation row, or only the normal ones when training on normal rows;
 // label-based methods use the labelled validation rows.
-func chooseThreshold(cfg ResolvedConfig, scores []float32, labels []bool, haveLabels bool) (float32, []float32, error) {
+func chooseThreshold(cfg ResolvedConfig, scores []float32, labels []bool, haveLabels bool) (pipeline.Threshold, []float32, error) {
 	m := cfg.threshold
 	if m.NeedsLabels() {
 		if !haveLabels {
-			return 0, nil, fmt.Errorf("%w: --threshold %s needs labels: pass --label-column", ErrUsage, m)
+			return pipeline.Threshold{}, nil, fmt.Errorf("%w: --threshold %s needs labels: pass --label-column", ErrUsage, m)
 		}
 		t, err := m.Choose(scores, labels)
 		if err != nil {
-			return 0, nil, kind(ErrBadInput, err)
+			return pipeline.Threshold{}, nil, kind(ErrBadInput, err)
 		}
 		return t, scores, nil
 	}
 	if labels != nil && cfg.TrainOn == TrainOnNormal {
-		var normal []float32
+		// The threshold comes from the normal rows and keeps clear of the
+		// anomalous ones too.
+		var normal, anomalous []float32
 		for i, s := range scores {
-			if !labels[i] {
+			if labels[i] {
+				anomalous = append(anomalous, s)
+			} else {
 				normal = append(normal, s)
 			}
 		}
 		if len(normal) == 0 {
-			return 0, nil, fmt.Errorf("%w: --train-on normal: the validation split holds no normal rows to set --threshold %s on; raise --validation-fraction", ErrBadInput, m)
+			return pipeline.Threshold{}, nil, fmt.Errorf("%w: --train-on normal: the validation split holds no normal rows to set --threshold %s on; raise --validation-fraction", ErrBadInput, m)
 		}
-		scores = normal
+		t, err := m.ChooseClearOf(normal, nil, anomalous)
+		return t, normal, err
 	}
 	t, err := m.Choose(scores, nil)
 	return t, scores, err
@@ -851,16 +861,25 @@ func makeValidationSample(names []string, x, scores []float32, d int) Validation
 	return s
 }
 
-func thresholdRecord(t float32, method string, scores []float32) ThresholdRecord {
+func thresholdRecord(t pipeline.Threshold, method string, scores []float32) ThresholdRecord {
 	qs := []float64{0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 0.999, 1}
 	names := []string{"min", "p01", "p05", "p25", "p50", "p75", "p95", "p99", "p999", "max"}
 	vals := pipeline.Quantiles(scores, qs)
-	r := ThresholdRecord{Value: t, Method: method, ValidationRows: len(scores), ValidationScores: map[string]float32{}}
+	r := ThresholdRecord{
+		Value: t.Value, Method: method, MethodValue: t.MethodValue, Placement: string(t.Placement),
+		MovedRows: t.Moved, ValidationRows: len(scores), ValidationScores: map[string]float32{},
+	}
+	if t.Placement != pipeline.PlacedBelowMin {
+		r.ScoreBelow = &t.Below
+	}
+	if t.Placement != pipeline.PlacedAboveMax {
+		r.ScoreAbove = &t.Above
+	}
 	for i, n := range names {
 		r.ValidationScores[n] = vals[i]
 	}
 	for _, s := range scores {
-		if s > t {
+		if s > t.Value {
 			r.ValidationAlerts++
 		}
 	}

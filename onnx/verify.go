@@ -14,8 +14,10 @@ import (
 var ErrMismatch = errors.New("onnx scores disagree")
 
 // Tolerance is the relative tolerance of score comparisons: two scores a and
-// b agree when |a-b| <= Tolerance * max(1, |b|), or both are NaN.
-const Tolerance = 1e-4
+// b agree when |a-b| <= Tolerance * max(1, |b|), or both are NaN. It is
+// pipeline.ScoreTolerance, the margin every threshold keeps from the
+// validation scores.
+const Tolerance = pipeline.ScoreTolerance
 
 // maxMismatches is how many mismatches a Report keeps.
 const maxMismatches = 10

@@ -139,8 +139,8 @@ func TestThresholdChoose(t *testing.T) {
 		err    error
 	}{
 		{"quantile:0.5", 0.425, nil},
-		{"contamination:0.2", 0.66, nil}, // the 0.8-quantile
-		{"mad:2", 0.725, nil},            // median 0.425, MAD 0.15
+		{"contamination:0.2", 0.75, nil}, // the 0.8-quantile 0.66 lies between 0.6 and 0.9
+		{"mad:2", 0.75, nil},             // median 0.425, MAD 0.15: 0.725, between 0.6 and 0.9
 		{"f1", 0.475, nil},               // top 4: P 3/4, R 1, F1 0.857 beats top 2 (F1 0.8)
 		{"recall:1", 0.475, nil},         // must include 0.5
 		{"recall:0.6", 0.75, nil},
@@ -153,7 +153,8 @@ func TestThresholdChoose(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := m.Choose(scores, labels)
+			th, err := m.Choose(scores, labels)
+			got := th.Value
 			if err != nil || math.Abs(float64(got-tc.want)) > 1e-6 {
 				t.Fatalf("Choose = %v, %v; want %v", got, err, tc.want)
 			}
@@ -187,17 +188,6 @@ func TestThresholdChoose(t *testing.T) {
 	}
 	if got := AtThreshold(scores, labels, 0.75); got.TP != 2 || got.FP != 0 || got.FN != 1 || got.TN != 7 || math.Abs(got.F1-0.8) > 1e-12 {
 		t.Errorf("AtThreshold = %+v", got)
-	}
-}
-
-func TestCutBetween(t *testing.T) {
-	a := float32(1)
-	b := math.Nextafter32(a, 2)
-	for _, tc := range [][2]float32{{1, 2}, {a, b}, {-3, -2}, {float32(math.Inf(-1)), 0.5}} {
-		c := cutBetween(tc[0], tc[1])
-		if !(c < tc[1]) || c < tc[0] {
-			t.Errorf("cutBetween(%v, %v) = %v", tc[0], tc[1], c)
-		}
 	}
 }
 

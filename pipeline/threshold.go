@@ -10,18 +10,22 @@ import (
 )
 
 // ThresholdMethod is a parsed --threshold value such as "quantile:0.99".
+// Each method names a gap between distinct validation scores, and the
+// threshold sits in it, clear of every score (see Choose).
 //
 // Methods on scores alone:
 //
-//	quantile:Q       the Q-quantile of the validation scores (0 < Q < 1)
+//	quantile:Q       the gap just above the Q-quantile of the validation
+//	                 scores (0 < Q < 1); rows tied at the quantile stay normal
 //	contamination:P  the same as quantile:(1-P): about a fraction P of rows alert
-//	mad:K            median + K·MAD, MAD the median absolute deviation (K > 0)
+//	mad:K            the gap just above median + K·MAD, MAD the median absolute
+//	                 deviation (K > 0)
 //
 // Methods that need labels (true = anomaly):
 //
-//	f1               the cut that maximises F1 on the validation rows
-//	recall:R         the highest cut whose recall is at least R
-//	precision:P      the lowest cut whose precision is at least P
+//	f1               the gap that maximises F1 on the validation rows
+//	recall:R         the highest gap whose recall is at least R
+//	precision:P      the lowest gap whose precision is at least P
 type ThresholdMethod struct {
 	Kind  string
 	Param float64 // unused by f1
@@ -97,86 +101,284 @@ func ParseThresholdMethod(s string) (ThresholdMethod, error) {
 	return ThresholdMethod{Kind: kind, Param: v}, nil
 }
 
+// ScoreTolerance is the relative tolerance within which the runtimes that
+// serve a model (vaejob score, the onnx package's evaluator, ONNX Runtime)
+// agree on a row's score: scores a and b agree when
+// |a−b| ≤ ScoreTolerance·max(1, |b|). Observed disagreement is about 3e-6
+// relative. A threshold keeps further than this from every validation score
+// (see ThresholdMethod.Choose), so no runtime flips the flag of a row that
+// scores like one of them.
+const ScoreTolerance = 1e-4
+
+// ScoreMargin returns ScoreTolerance·max(1, |s|): how far another runtime may
+// put the score of a row that vaejob scores s.
+func ScoreMargin(s float32) float64 {
+	return ScoreTolerance * math.Max(1, math.Abs(float64(s)))
+}
+
+// Placement says where a threshold sits among the validation scores.
+type Placement string
+
+// The placements of a threshold.
+const (
+	// PlacedBetween: at the midpoint of two adjacent distinct validation
+	// scores.
+	PlacedBetween Placement = "between"
+	// PlacedAboveMax: above the highest validation score (no validation row
+	// alerts).
+	PlacedAboveMax Placement = "above_max"
+	// PlacedBelowMin: below the lowest validation score (every validation
+	// row alerts).
+	PlacedBelowMin Placement = "below_min"
+)
+
+// Threshold is a chosen threshold and where it sits among the validation
+// scores it was chosen on.
+type Threshold struct {
+	// Value is the threshold: a row alerts when its score is strictly
+	// greater. It is further than ScoreMargin from every validation score,
+	// as a float32.
+	Value float32
+	// Placement says which gap between validation scores holds Value.
+	Placement Placement
+	// Below is the highest validation score under Value (unset under
+	// PlacedBelowMin); Above the lowest over it (unset under PlacedAboveMax).
+	Below, Above float32
+	// MethodValue is the cut the method itself names before it is placed:
+	// the Q-quantile, median + K·MAD, or for the label-based methods the
+	// midpoint of the gap they would pick if every gap could hold a
+	// threshold.
+	MethodValue float32
+	// Moved counts the validation rows whose flag differs between
+	// MethodValue and Value because the gaps nearer MethodValue were too
+	// narrow to hold a threshold. 0 unless scores crowd within the tolerance
+	// of each other.
+	Moved int
+}
+
 // Choose picks the threshold from validation scores; labels (true = anomaly,
 // one per score) are needed by the label-based methods and ignored by the
 // others. A row alerts when its score is strictly greater than the result.
-func (t ThresholdMethod) Choose(scores []float32, labels []bool) (float32, error) {
+//
+// The threshold never sits on or within rounding of a validation score. The
+// distinct scores cut the line into gaps; a gap between two scores holds a
+// threshold when its midpoint, rounded to float32, is further than
+// ScoreMargin from both (the gap is a little over twice the tolerance wide);
+// the gap above the highest score holds max + 2·ScoreMargin(max), or the
+// method's own value when that is higher (mad:K); the gap below the
+// lowest holds min − 2·ScoreMargin(min). Each method names a gap:
+//
+//	quantile:Q, contamination:P, mad:K  the gap just above the method's value
+//	                                   v (rows scoring exactly v stay normal)
+//	f1, recall:R, precision:P           the gap the labels pick, among the
+//	                                   gaps that hold a threshold
+//
+// When a score-only method's gap is too narrow, the threshold moves to the
+// gap that holds one and flags the fewest validation rows differently (on a
+// tie, the higher gap); Threshold.Moved counts those rows. Scores must be
+// finite.
+func (t ThresholdMethod) Choose(scores []float32, labels []bool) (Threshold, error) {
+	return t.ChooseClearOf(scores, labels, nil)
+}
+
+// ChooseClearOf is Choose with the threshold kept clear of the scores in
+// others as well: validation rows the method does not count (the anomalies
+// that --train-on normal leaves out of a quantile) but that are served all
+// the same. The method's value and Threshold.Moved come from scores alone.
+func (t ThresholdMethod) ChooseClearOf(scores []float32, labels []bool, others []float32) (Threshold, error) {
 	if len(scores) == 0 {
-		return 0, errors.New("choose threshold: no validation scores")
+		return Threshold{}, errors.New("choose threshold: no validation scores")
 	}
 	if t.NeedsLabels() && len(labels) != len(scores) {
-		return 0, fmt.Errorf("choose threshold: %s needs labels; pass --label-column", t)
+		return Threshold{}, fmt.Errorf("choose threshold: %s needs labels; pass --label-column", t)
 	}
+	bad := 0
+	for _, s := range slices.Concat(scores, others) {
+		if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
+			bad++
+		}
+	}
+	if bad > 0 {
+		return Threshold{}, fmt.Errorf("choose threshold: %d of %d validation scores are NaN or infinite; leave those rows out", bad, len(scores)+len(others))
+	}
+	if !t.NeedsLabels() {
+		labels = nil
+	}
+	l := newLadder(scores, labels, others)
 	switch t.Kind {
 	case ThresholdQuantile:
-		return Quantile(scores, t.Param), nil
+		return l.chooseAt(quantileSorted(l.sorted, t.Param))
 	case ThresholdContamination:
-		return Quantile(scores, 1-t.Param), nil
+		return l.chooseAt(quantileSorted(l.sorted, 1-t.Param))
 	case ThresholdMAD:
-		med := Quantile(scores, 0.5)
+		med := quantileSorted(l.sorted, 0.5)
 		dev := make([]float32, len(scores))
 		for i, s := range scores {
 			dev[i] = float32(math.Abs(float64(s) - float64(med)))
 		}
-		return float32(float64(med) + t.Param*float64(Quantile(dev, 0.5))), nil
+		return l.chooseAt(float32(float64(med) + t.Param*float64(Quantile(dev, 0.5))))
 	case ThresholdF1, ThresholdRecall, ThresholdPrecision:
-		return t.chooseWithLabels(scores, labels)
+		return t.chooseWithLabels(l)
 	}
-	return 0, fmt.Errorf("choose threshold: unknown method %q", t.Kind)
+	return Threshold{}, fmt.Errorf("choose threshold: unknown method %q", t.Kind)
 }
 
-// chooseWithLabels walks the cuts between distinct scores from the highest
-// down, tracking the confusion counts of "alert when score > cut".
-func (t ThresholdMethod) chooseWithLabels(scores []float32, labels []bool) (float32, error) {
-	var pos int
-	for _, l := range labels {
-		if l {
-			pos++
-		}
+// ladder is the distinct validation scores in increasing order with the rows
+// (and anomalies) of the method under each. Gap g lies under values[g]; gap
+// len(values) lies above them all.
+type ladder struct {
+	sorted    []float32 // the method's scores, increasing
+	values    []float32 // the distinct scores, the method's and the others', increasing
+	rowsUnder []int     // rowsUnder[g]: the method's rows scoring under values[g]; len(values)+1 entries
+	posUnder  []int     // the same for anomalies, when labelled
+}
+
+func newLadder(scores []float32, labels []bool, others []float32) ladder {
+	l := ladder{sorted: slices.Clone(scores)}
+	slices.Sort(l.sorted)
+	l.values = slices.Concat(scores, others)
+	slices.Sort(l.values)
+	l.values = slices.Compact(l.values)
+	l.rowsUnder = make([]int, len(l.values)+1)
+	for g, v := range l.values {
+		l.rowsUnder[g], _ = slices.BinarySearch(l.sorted, v)
 	}
-	if pos == 0 {
-		return 0, fmt.Errorf("choose threshold %s: %w among the validation rows (no anomalies)", t, ErrOneClass)
-	}
-	best, bestF1 := float32(math.Inf(1)), -1.0
-	found := false
-	walkCuts(scores, labels, func(tp, fp int, at, next float32) bool {
-		cut := cutBetween(next, at)
-		recall := float64(tp) / float64(pos)
-		precision := float64(tp) / float64(tp+fp)
-		switch t.Kind {
-		case ThresholdF1:
-			if f1 := 2 * precision * recall / (precision + recall); tp > 0 && f1 > bestF1 {
-				best, bestF1, found = cut, f1, true
-			}
-		case ThresholdRecall:
-			if recall >= t.Param {
-				best, found = cut, true
-				return false
-			}
-		case ThresholdPrecision:
-			if precision >= t.Param {
-				best, found = cut, true
+	l.rowsUnder[len(l.values)] = len(scores)
+	if labels != nil {
+		// Anomalies per distinct score, then the running sum.
+		l.posUnder = make([]int, len(l.values)+1)
+		for i, s := range scores {
+			if labels[i] {
+				g, _ := slices.BinarySearch(l.values, s)
+				l.posUnder[g+1]++
 			}
 		}
-		return true
-	})
-	if !found {
-		return 0, fmt.Errorf("choose threshold %s: %w on the validation rows", t, ErrNoThreshold)
+		for g := 1; g < len(l.posUnder); g++ {
+			l.posUnder[g] += l.posUnder[g-1]
+		}
 	}
+	return l
+}
+
+// place returns the threshold gap g holds and whether it holds one: a float32
+// further than ScoreMargin from the scores on either side.
+func (l ladder) place(g int) (Threshold, bool) {
+	k := len(l.values)
+	switch g {
+	case k:
+		top := l.values[k-1]
+		v := float32(float64(top) + 2*ScoreMargin(top))
+		return Threshold{Value: v, Placement: PlacedAboveMax, Below: top},
+			!math.IsInf(float64(v), 0) && float64(v)-float64(top) > ScoreMargin(top)
+	case 0:
+		low := l.values[0]
+		v := float32(float64(low) - 2*ScoreMargin(low))
+		return Threshold{Value: v, Placement: PlacedBelowMin, Above: low},
+			!math.IsInf(float64(v), 0) && float64(low)-float64(v) > ScoreMargin(low)
+	}
+	a, b := l.values[g-1], l.values[g]
+	v := float32(float64(a)/2 + float64(b)/2)
+	return Threshold{Value: v, Placement: PlacedBetween, Below: a, Above: b},
+		float64(v)-float64(a) > ScoreMargin(a) && float64(b)-float64(v) > ScoreMargin(b)
+}
+
+// chooseAt places the threshold of a score-only method whose own value is v:
+// in the gap just above v, or the nearest gap (in validation rows flagged
+// differently) that holds a threshold.
+func (l ladder) chooseAt(v float32) (Threshold, error) {
+	k := len(l.values)
+	want, _ := slices.BinarySearch(l.values, v)
+	if want < k && l.values[want] == v {
+		want++ // rows scoring exactly v stay normal
+	}
+	if th, ok := l.place(k); want == k && ok && v > th.Value {
+		// Above every score the method's own value stands when it is
+		// higher than the placed one (mad:K far out).
+		th.Value, th.MethodValue = v, v
+		return th, nil
+	}
+	best, bestMoved := Threshold{}, -1
+	for g := k; g >= 0; g-- { // from the top, so a tie keeps the higher gap
+		th, ok := l.place(g)
+		if !ok {
+			continue
+		}
+		moved := l.rowsUnder[g] - l.rowsUnder[want]
+		if moved < 0 {
+			moved = -moved
+		}
+		if bestMoved < 0 || moved < bestMoved {
+			best, bestMoved = th, moved
+			best.Moved = moved
+		}
+	}
+	if bestMoved < 0 {
+		return Threshold{}, errors.New("choose threshold: no gap between validation scores holds a float32 threshold")
+	}
+	best.MethodValue = v
 	return best, nil
 }
 
-// cutBetween returns a float32 t with lo <= t < hi, so that "score > t"
-// holds for hi and not for lo: the midpoint where float32 can represent it.
-func cutBetween(lo, hi float32) float32 {
-	if math.IsInf(float64(lo), -1) {
-		return float32(math.Nextafter32(hi, float32(math.Inf(-1))))
+// chooseWithLabels walks the gaps from the highest down, tracking the
+// confusion counts of "alert when score > cut", and applies the method's
+// rule twice: over every gap (the method's own cut) and over the gaps that
+// hold a threshold (the one it returns).
+func (t ThresholdMethod) chooseWithLabels(l ladder) (Threshold, error) {
+	k := len(l.values)
+	n, pos := len(l.sorted), l.posUnder[k]
+	if pos == 0 {
+		return Threshold{}, fmt.Errorf("choose threshold %s: %w among the validation rows (no anomalies)", t, ErrOneClass)
 	}
-	mid := float32(float64(lo)/2 + float64(hi)/2)
-	if mid >= hi || mid < lo {
-		return lo
+	type pick struct {
+		gap   int
+		f1    float64
+		found bool
+		done  bool
 	}
-	return mid
+	var free, held pick
+	consider := func(p *pick, g int, recall, precision float64, tp int) {
+		if p.done {
+			return
+		}
+		switch t.Kind {
+		case ThresholdF1:
+			if f1 := 2 * precision * recall / (precision + recall); tp > 0 && (!p.found || f1 > p.f1) {
+				*p = pick{gap: g, f1: f1, found: true}
+			}
+		case ThresholdRecall:
+			if recall >= t.Param {
+				*p = pick{gap: g, found: true, done: true}
+			}
+		case ThresholdPrecision:
+			if precision >= t.Param {
+				*p = pick{gap: g, found: true}
+			}
+		}
+	}
+	for g := k - 1; g >= 0; g-- {
+		tp := pos - l.posUnder[g]
+		flagged := n - l.rowsUnder[g]
+		recall := float64(tp) / float64(pos)
+		precision := float64(tp) / float64(flagged)
+		consider(&free, g, recall, precision, tp)
+		if _, ok := l.place(g); ok {
+			consider(&held, g, recall, precision, tp)
+		}
+	}
+	if !held.found {
+		if free.found {
+			return Threshold{}, fmt.Errorf("choose threshold %s: %w on the validation rows: the cuts that reach it lie within the score tolerance (%g relative) of a validation score", t, ErrNoThreshold, ScoreTolerance)
+		}
+		return Threshold{}, fmt.Errorf("choose threshold %s: %w on the validation rows", t, ErrNoThreshold)
+	}
+	th, _ := l.place(held.gap)
+	own, _ := l.place(free.gap)
+	th.MethodValue = own.Value
+	th.Moved = l.rowsUnder[held.gap] - l.rowsUnder[free.gap]
+	if th.Moved < 0 {
+		th.Moved = -th.Moved
+	}
+	return th, nil
 }
 
 // Quantile returns the q-quantile of v by linear interpolation between the
