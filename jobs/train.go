@@ -226,7 +226,7 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 	if threshold.Moved > 0 {
 		log.Warn("threshold moved off crowded validation scores", "method_value", threshold.MethodValue,
 			"threshold", threshold.Value, "validation_rows_moved", threshold.Moved,
-			"reason", fmt.Sprintf("the nearer gaps between validation scores are narrower than twice the score tolerance (%g relative)", pipeline.ScoreTolerance))
+			"reason", fmt.Sprintf("the nearer gaps between validation scores are narrower than twice the threshold margin (%g of the score)", pipeline.ScoreTolerance))
 	}
 	model.Threshold = threshold.Value
 	model.ThresholdMethod = cfg.threshold.String()

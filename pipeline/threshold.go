@@ -103,17 +103,25 @@ func ParseThresholdMethod(s string) (ThresholdMethod, error) {
 
 // ScoreTolerance is the relative tolerance within which the runtimes that
 // serve a model (vaejob score, the onnx package's evaluator, ONNX Runtime)
-// agree on a row's score: scores a and b agree when
+// must agree on a row's score: scores a and b agree when
 // |a−b| ≤ ScoreTolerance·max(1, |b|). Observed disagreement is about 3e-6
-// relative. A threshold keeps further than this from every validation score
-// (see ThresholdMethod.Choose), so no runtime flips the flag of a row that
-// scores like one of them.
+// relative (float32 rounding in another order).
 const ScoreTolerance = 1e-4
 
-// ScoreMargin returns ScoreTolerance·max(1, |s|): how far another runtime may
-// put the score of a row that vaejob scores s.
+// scoreMarginFloor is the smallest |s| ScoreMargin scales with, so that a
+// score of exactly 0 still gets a margin (1e-7).
+const scoreMarginFloor = 1e-3
+
+// ScoreMargin returns how far a threshold keeps from a validation score s:
+// ScoreTolerance·max(|s|, 0.001), i.e. 1e-4 of the score, about 30 times
+// the disagreement between runtimes, which is relative since it comes from
+// float32 rounding. (The parity check's absolute floor, max(1, |s|), would
+// push thresholds of small scores, such as the tutorial preset's mean
+// squared errors around 0.05, across hundreds of validation rows for no
+// gain.) See ThresholdMethod.Choose: no runtime flips the flag of a row that
+// scores like a validation row.
 func ScoreMargin(s float32) float64 {
-	return ScoreTolerance * math.Max(1, math.Abs(float64(s)))
+	return ScoreTolerance * math.Max(scoreMarginFloor, math.Abs(float64(s)))
 }
 
 // Placement says where a threshold sits among the validation scores.
@@ -367,7 +375,7 @@ func (t ThresholdMethod) chooseWithLabels(l ladder) (Threshold, error) {
 	}
 	if !held.found {
 		if free.found {
-			return Threshold{}, fmt.Errorf("choose threshold %s: %w on the validation rows: the cuts that reach it lie within the score tolerance (%g relative) of a validation score", t, ErrNoThreshold, ScoreTolerance)
+			return Threshold{}, fmt.Errorf("choose threshold %s: %w on the validation rows: the cuts that reach it lie within the threshold margin (%g of the score) of a validation score", t, ErrNoThreshold, ScoreTolerance)
 		}
 		return Threshold{}, fmt.Errorf("choose threshold %s: %w on the validation rows", t, ErrNoThreshold)
 	}

@@ -269,6 +269,6 @@ func ExampleThresholdMethod_Choose() {
 	th, _ = m.Choose(scores, nil)
 	fmt.Println(th.Value, th.Placement, th.Below, th.Above)
 	// Output:
-	// 0.5002 above_max 0.5
+	// 0.5001 above_max 0.5
 	// 0.4 between 0.3 0.5
 }
