@@ -304,4 +304,3 @@ func jsNumber(v float64) string {
 	sign, digits := exp[:1], strings.TrimLeft(exp[1:], "0")
 	return mant + "e" + sign + digits
 }
-

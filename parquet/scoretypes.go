@@ -287,6 +287,13 @@ func storedType(dt arrow.DataType) arrow.DataType {
 	case *naiveTimestampType:
 		return dt.StorageType()
 	case *intervalType:
+		// Stored as the bytes they are: a month_day_nano hint makes
+		// Polars and arrow-rs refuse the whole file.
+		return dt.StorageType()
+	case *extensions.UUIDType:
+		// The Parquet UUID logical type tells readers what it is; the
+		// extension in the stored schema would make Polars refuse the
+		// whole file ("cannot create series from Extension").
 		return dt.StorageType()
 	}
 	return dt
