@@ -109,7 +109,7 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		// A kept column the output cannot carry (refused before the first
 		// batch is scored) or a value of one (an inexact interval), or a
 		// kept column named like an output column.
-		return nil, inputErr(fmt.Errorf("--keep: %w", err))
+		return nil, inputErr(fmt.Errorf("--keep-columns: %w", err))
 	}
 	return nil, fmt.Errorf("write scores: %w", err)
 }

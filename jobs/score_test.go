@@ -203,8 +203,7 @@ func TestScoreKeptTypeRefused(t *testing.T) {
 		if !errors.Is(err, ErrBadInput) {
 			t.Fatalf("%s: err = %v, want ErrBadInput", name, err)
 		}
-		t.Log(err)
-		for _, want := range []string{"--keep", `"id"`, "duration"} {
+		for _, want := range []string{"--keep-columns", `"id"`, "duration"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("%s: message %q does not say %q", name, err, want)
 			}
