@@ -3,6 +3,7 @@ package parquet
 import (
 	"context"
 	"encoding/json"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,6 +104,9 @@ type readerResult struct {
 	Skipped []string             `json:"skipped"`
 	Types   map[string]string    `json:"types"`
 	Values  map[string][]*string `json:"values"`
+	// Stats holds, for DuckDB, each column's min and max as it reads them
+	// from the footer's statistics.
+	Stats map[string][2]*string `json:"stats"`
 }
 
 // TestScoreFileReaders writes a score file with a kept column of every
@@ -193,6 +197,37 @@ func TestScoreFileReaders(t *testing.T) {
 			}
 		})
 	}
+	// DuckDB skips row groups by these statistics: an unsigned column's
+	// must order unsigned (not min 4294967295, max 0 for a uint32).
+	t.Run("duckdb statistics", func(t *testing.T) {
+		stats := results["duckdb"].Stats
+		for _, c := range cases {
+			if !strings.HasPrefix(c.name, "i") && !strings.HasPrefix(c.name, "u") || c.name == "interval" || c.name == "uuid" {
+				continue
+			}
+			var lo, hi *big.Int
+			for _, v := range want[c.name] {
+				if v == nil {
+					continue
+				}
+				n, _ := new(big.Int).SetString(*v, 10)
+				if lo == nil || n.Cmp(lo) < 0 {
+					lo = n
+				}
+				if hi == nil || n.Cmp(hi) > 0 {
+					hi = n
+				}
+			}
+			got, ok := stats[c.name]
+			if !ok || got[0] == nil || got[1] == nil {
+				t.Errorf("%s: no statistics (%v)", c.name, ok)
+				continue
+			}
+			if *got[0] != lo.String() || *got[1] != hi.String() {
+				t.Errorf("%s: statistics min %s max %s, want %s and %s", c.name, *got[0], *got[1], lo, hi)
+			}
+		}
+	})
 	if t.Failed() {
 		t.Logf("read.mjs printed:\n%s", out)
 	}

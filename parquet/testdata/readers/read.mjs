@@ -43,6 +43,12 @@ async function duckdb() {
     out.types[name] = types[j].toString();
     out.values[name] = rows.map((r) => duckValue(r[j]));
   });
+  // The statistics DuckDB reads from the footer (min/max as text), which
+  // it uses to skip row groups: they must order as the logical type says.
+  const stats = await con.runAndReadAll(
+    `SELECT path_in_schema, stats_min_value, stats_max_value FROM parquet_metadata('${path.replaceAll("'", "''")}') WHERE row_group_id = 0`);
+  out.stats = {};
+  for (const [col, lo, hi] of stats.getRows()) out.stats[String(col)] = [lo === null ? null : String(lo), hi === null ? null : String(hi)];
   con.closeSync?.();
   return out;
 }
