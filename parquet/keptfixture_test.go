@@ -123,6 +123,16 @@ func keptFixture(t testing.TB) ([]keptCase, []float32, []bool) {
 		add("large_str", b)
 	}
 	{
+		b := array.NewDictionaryBuilder(mem, &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}).(*array.BinaryDictionaryBuilder)
+		for _, v := range []string{"b", "a"} {
+			if err := b.AppendString(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.AppendNull()
+		add("dict_str", b)
+	}
+	{
 		b := array.NewBinaryBuilder(mem, arrow.BinaryTypes.Binary)
 		b.AppendValues([][]byte{{0, 0xff, 0x10}, {}, nil}, valid)
 		add("bin", b)
@@ -257,6 +267,8 @@ func canonical(a arrow.Array, i int) *string {
 		s = a.Value(i)
 	case *array.LargeString:
 		s = a.Value(i)
+	case *array.Dictionary:
+		return canonical(a.Dictionary(), a.GetValueIndex(i))
 	case *array.Binary:
 		s = hex.EncodeToString(a.Value(i))
 	case *array.LargeBinary:

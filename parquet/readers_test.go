@@ -40,6 +40,7 @@ var readerTypes = []struct {
 	{"dec38_6", [4]string{`DECIMAL(38,6)`, `Decimal(38,6)`, `Decimal[38e+6]`, `FIXED_LEN_BYTE_ARRAY DECIMAL {"type":"DECIMAL","scale":6,"precision":38}`}},
 	{"str", [4]string{`VARCHAR`, `String`, `Utf8`, `BYTE_ARRAY UTF8 {"type":"STRING"}`}},
 	{"large_str", [4]string{`VARCHAR`, `String`, `LargeUtf8`, `BYTE_ARRAY UTF8 {"type":"STRING"}`}},
+	{"dict_str", [4]string{`VARCHAR`, `Categorical`, `Dictionary<Int32, Utf8>`, `BYTE_ARRAY UTF8 {"type":"STRING"}`}},
 	{"bin", [4]string{`BLOB`, `no JavaScript dtype (not yet implemented)`, `Binary`, `BYTE_ARRAY`}},
 	{"large_bin", [4]string{`BLOB`, `no JavaScript dtype (not yet implemented)`, `LargeBinary`, `BYTE_ARRAY`}},
 	{"bool", [4]string{`BOOLEAN`, `Bool`, `Bool`, `BOOLEAN`}},

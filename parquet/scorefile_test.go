@@ -150,6 +150,7 @@ func TestScoreFileRoundTrip(t *testing.T) {
 		"dec38_6":     schema.NewDecimalLogicalType(38, 6),
 		"dec5_2":      schema.NewDecimalLogicalType(5, 2),
 		"str":         schema.StringLogicalType{},
+		"dict_str":    schema.StringLogicalType{},
 		"date64":      schema.DateLogicalType{},
 		"time32_s":    schema.NewTimeLogicalType(false, schema.TimeUnitMillis),
 		"time64_us":   schema.NewTimeLogicalType(false, schema.TimeUnitMicros),

@@ -163,7 +163,7 @@ function arrowValue(arrow, data, i) {
       return String(data.values[j]);
     }
     case T.Bool: return String(arrow.makeVector(data).get(i));
-    case T.Utf8: case T.LargeUtf8: return arrow.makeVector(data).get(i);
+    case T.Utf8: case T.LargeUtf8: case T.Dictionary: return String(arrow.makeVector(data).get(i));
     case T.Binary: case T.LargeBinary: case T.FixedSizeBinary: return hex(arrow.makeVector(data).get(i));
     case T.Decimal: {
       const words = t.bitWidth / 32;
