@@ -320,22 +320,31 @@ func storedSchemaMetadata(fields []arrow.Field) (arrow.Metadata, error) {
 }
 
 // parquetNames renames the element fields of lists to "element", the name
-// the Parquet writer gives their groups.
+// the Parquet writer gives their groups (as pqarrow.WithStoreSchema does),
+// at any depth.
 func parquetNames(dt arrow.DataType) arrow.DataType {
-	rename := func(f arrow.Field) arrow.Field {
+	elem := func(f arrow.Field) arrow.Field {
 		f.Name = "element"
+		f.Type = parquetNames(f.Type)
+		return f
+	}
+	inner := func(f arrow.Field) arrow.Field {
 		f.Type = parquetNames(f.Type)
 		return f
 	}
 	switch dt := dt.(type) {
 	case *arrow.ListType:
-		return arrow.ListOfField(rename(dt.ElemField()))
+		return arrow.ListOfField(elem(dt.ElemField()))
 	case *arrow.LargeListType:
-		return arrow.LargeListOfField(rename(dt.ElemField()))
+		return arrow.LargeListOfField(elem(dt.ElemField()))
+	case *arrow.FixedSizeListType:
+		return arrow.FixedSizeListOfField(dt.Len(), elem(dt.ElemField()))
+	case *arrow.MapType:
+		return arrow.MapOfFields(inner(dt.KeyField()), inner(dt.ItemField()))
 	case *arrow.StructType:
 		fields := dt.Fields()
 		for i := range fields {
-			fields[i].Type = parquetNames(fields[i].Type)
+			fields[i] = inner(fields[i])
 		}
 		return arrow.StructOf(fields...)
 	}
@@ -450,7 +459,7 @@ func toParquetInterval(a arrow.Array) (arrow.Array, error) {
 		}
 		months, days, nanos := get(i)
 		if months < 0 || days < 0 || nanos < 0 || nanos%1e6 != 0 || nanos/1e6 > 1<<32-1 {
-			return nil, badInput("interval %s in row %d cannot be written as a Parquet INTERVAL, whose months, days and milliseconds are whole and not negative; do not keep the column, or cast it in the input (e.g. to a string)", a.ValueStr(i), i)
+			return nil, badInput("the interval %s cannot be written as a Parquet INTERVAL, whose months, days and milliseconds are whole and not negative; do not keep the column, or cast it in the input (e.g. to a string)", a.ValueStr(i))
 		}
 		binary.LittleEndian.PutUint32(buf[0:], uint32(months))
 		binary.LittleEndian.PutUint32(buf[4:], uint32(days))

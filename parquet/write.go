@@ -162,8 +162,8 @@ func NewScoreWriter(w io.Writer, format Format, kept []arrow.Field) (*ScoreWrite
 	mem := memory.DefaultAllocator
 	// No dictionaries: scores rarely repeat, and hashing every one to find
 	// out cost a tenth of a large scoring run. The root is REQUIRED, as the
-	// format specifies: arrow-go's default (REPEATED) makes hyparquet throw
-	// or read nulls and wrong values.
+	// format specifies; arrow-go's default (REPEATED) was seen to make
+	// hyparquet throw or read nulls and wrong values.
 	props := pq.NewWriterProperties(pq.WithCompression(compress.Codecs.Snappy), pq.WithAllocator(mem),
 		pq.WithMaxRowGroupLength(scoreRowGroupRows), pq.WithDictionaryDefault(false),
 		pq.WithRootRepetition(pq.Repetitions.Required))
