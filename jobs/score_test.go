@@ -14,6 +14,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	pq "github.com/apache/arrow-go/v18/parquet"
@@ -39,6 +40,8 @@ func writeScoreInput(t *testing.T, path string, n, rowGroup int, idType arrow.Da
 			b.Append(fmt.Sprintf("r%d", i))
 		case *array.Int64Builder:
 			b.Append(int64(i))
+		case *array.Decimal128Builder:
+			b.Append(decimal128.FromI64(decimalID(i)))
 		}
 	}
 	fields := []arrow.Field{{Name: "a", Type: arrow.PrimitiveTypes.Float64}, {Name: "b", Type: arrow.PrimitiveTypes.Float64}, {Name: "id", Type: idType}}
@@ -281,5 +284,66 @@ func TestScoreEmptyInput(t *testing.T) {
 	}
 	if got, want := string(b), "id,score,is_anomaly\n"; got != want {
 		t.Errorf("CSV %q, want %q", got, want)
+	}
+}
+
+// decimalID is the unscaled id of row i in a decimal id column: with scale
+// 6, row 462 has the id 1000462.000462.
+func decimalID(i int) int64 { return 1_000_000_000_000 + int64(i)*1_000_001 }
+
+// TestScoreDecimalIDs: a DECIMAL(38,6) id column read from Parquet comes
+// out as its exact decimal text in CSV and as DECIMAL(38,6) in Parquet.
+func TestScoreDecimalIDs(t *testing.T) {
+	dir := t.TempDir()
+	data, err := onnx.Encode(centreModel([]string{"a", "b"}, 0.3, 0.05), onnx.Metadata{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "model.onnx")
+	if err := os.WriteFile(model, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dec := &arrow.Decimal128Type{Precision: 38, Scale: 6}
+	input := filepath.Join(dir, "in.parquet")
+	const n = 1000
+	writeScoreInput(t, input, n, 300, dec)
+
+	csvOut := filepath.Join(dir, "scores.csv")
+	if _, err := Score(context.Background(), ScoreOptions{Model: model, Input: input, Output: csvOut, Keep: []string{"id"}}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(csvOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != n+1 {
+		t.Fatalf("%d rows, want %d", len(recs)-1, n)
+	}
+	for i, r := range recs[1:] {
+		v := decimalID(i)
+		if want := fmt.Sprintf("%d.%06d", v/1_000_000, v%1_000_000); r[0] != want {
+			t.Fatalf("row %d: id %q, want %q", i, r[0], want)
+		}
+	}
+	if got := recs[463][0]; got != "1000462.000462" {
+		t.Errorf("row 462: id %q, want 1000462.000462", got)
+	}
+
+	pqOut := filepath.Join(dir, "scores.parquet")
+	if _, err := Score(context.Background(), ScoreOptions{Model: model, Input: input, Output: pqOut, Keep: []string{"id"}}); err != nil {
+		t.Fatal(err)
+	}
+	pf, err := file.OpenParquetFile(pqOut, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	if lt := pf.MetaData().Schema.Column(0).LogicalType(); lt.String() != "Decimal(precision=38, scale=6)" {
+		t.Errorf("id column: logical type %s, want Decimal(precision=38, scale=6)", lt)
 	}
 }
