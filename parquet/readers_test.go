@@ -112,7 +112,7 @@ type readerResult struct {
 
 // TestScoreFileReaders writes a score file with a kept column of every
 // type and reads it with DuckDB, Polars, parquet-wasm (arrow-rs) and
-// hyparquet (testdata/readers, installed with npm ci there): each column
+// hyparquet (testdata/readers, installed with npm install there): each column
 // must come back with the type in readerTypes and the values written,
 // except for the gaps in knownReaderGaps. It skips when the readers are
 // not installed, unless VAEJOB_REQUIRE_READERS=1.
@@ -126,7 +126,7 @@ func TestScoreFileReaders(t *testing.T) {
 		_, err = os.Stat(filepath.Join(dir, "node_modules", "@duckdb", "node-api"))
 	}
 	if err != nil {
-		msg := "the score-file readers are not installed (" + err.Error() + "): run `npm ci` in parquet/testdata/readers (Node 20)"
+		msg := "the score-file readers are not installed (" + err.Error() + "): run `npm install` in parquet/testdata/readers (Node 20), as .ci/test does"
 		if os.Getenv("VAEJOB_REQUIRE_READERS") == "1" {
 			t.Fatal(msg)
 		}
