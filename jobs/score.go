@@ -60,7 +60,10 @@ func checkOutputFile(output, input string) error {
 //
 // A row with a missing (null) or non-finite feature scores NaN and is
 // flagged, as in the ONNX graph. Cancelling ctx stops the run and leaves
-// no output.
+// no output. An input with no rows writes an output with the kept
+// columns, score and is_anomaly, and no rows. A kept column the output
+// cannot carry faithfully (see parquet.CheckKeptFields) is bad input,
+// refused before any row is scored.
 func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	switch {
 	case o.Model == "":
@@ -102,6 +105,11 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		return nil, ctx.Err()
 	case errors.As(err, &re):
 		return nil, inputErr(fmt.Errorf("read %s: %w", o.Input, re.err))
+	case errors.Is(err, parquet.ErrBadInput), errors.Is(err, parquet.ErrUsage):
+		// A kept column the output cannot carry (refused before the first
+		// batch is scored) or a value of one (an inexact interval), or a
+		// kept column named like an output column.
+		return nil, inputErr(fmt.Errorf("--keep-columns: %w", err))
 	}
 	return nil, fmt.Errorf("write scores: %w", err)
 }
@@ -154,8 +162,12 @@ func (s *scoreStream) run(ins []parquet.Input, sel parquet.Selection, w io.Write
 		return s.scoreErr
 	}
 	if s.sw == nil {
-		// Nothing came through (an empty input is refused before this,
-		// but the file must still be valid).
+		// No batch came through (an input with no rows): the file still
+		// gets the kept columns with their types, score and is_anomaly,
+		// and no rows. The reader describes the kept columns in t.Kept.
+		if t == nil || t.Kept == nil || int(t.Kept.NumCols()) != len(sel.Keep) {
+			return fmt.Errorf("the input had no rows and the reader gave no schema for the %d kept columns", len(sel.Keep))
+		}
 		if err := s.start(w, t.Kept.Schema().Fields()); err != nil {
 			return err
 		}
@@ -194,7 +206,14 @@ func (s *scoreStream) scoreSafely(w io.Writer, b *parquet.Batch, x, scores *[]fl
 }
 
 // scoreBatch scores one batch and writes its rows, in buffers it reuses.
+// The first batch starts the output file, before it is scored, so that a
+// kept column the output cannot carry is refused before any scoring.
 func (s *scoreStream) scoreBatch(w io.Writer, b *parquet.Batch, x, scores *[]float32, flags *[]bool) error {
+	if s.sw == nil {
+		if err := s.start(w, b.KeptFields); err != nil {
+			return err
+		}
+	}
 	var err error
 	if *x, err = b.Features(*x); err != nil {
 		return readError{err}
@@ -213,11 +232,6 @@ func (s *scoreStream) scoreBatch(w io.Writer, b *parquet.Batch, x, scores *[]flo
 		}
 	}
 	s.res.Rows += n
-	if s.sw == nil {
-		if err := s.start(w, b.KeptFields); err != nil {
-			return err
-		}
-	}
 	return s.sw.Write(b.Kept, *scores, *flags)
 }
 

@@ -8,13 +8,17 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	pq "github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/vaejob/vaejob/onnx"
@@ -36,6 +40,8 @@ func writeScoreInput(t *testing.T, path string, n, rowGroup int, idType arrow.Da
 			b.Append(fmt.Sprintf("r%d", i))
 		case *array.Int64Builder:
 			b.Append(int64(i))
+		case *array.Decimal128Builder:
+			b.Append(decimal128.FromI64(decimalID(i)))
 		}
 	}
 	fields := []arrow.Field{{Name: "a", Type: arrow.PrimitiveTypes.Float64}, {Name: "b", Type: arrow.PrimitiveTypes.Float64}, {Name: "id", Type: idType}}
@@ -151,4 +157,193 @@ func (c *lateCancel) Err() error {
 		return context.Canceled
 	}
 	return nil
+}
+
+// TestScoreKeptTypeRefused: a kept column the output cannot carry (a
+// duration: Parquet has no such type) is bad input naming the flag, the
+// column and its type, and no output is written, for either format.
+func TestScoreKeptTypeRefused(t *testing.T) {
+	dir := t.TempDir()
+	data, err := onnx.Encode(centreModel([]string{"a", "b"}, 0.3, 0.05), onnx.Metadata{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "model.onnx")
+	if err := os.WriteFile(model, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Arrow IPC: Parquet writers have no duration type either.
+	mem := memory.DefaultAllocator
+	ab, db := array.NewFloat64Builder(mem), array.NewDurationBuilder(mem, arrow.FixedWidthTypes.Duration_ms.(*arrow.DurationType))
+	for i := range 10 {
+		ab.Append(float64(i) / 10)
+		db.Append(arrow.Duration(i))
+	}
+	a := ab.NewArray()
+	sc := arrow.NewSchema([]arrow.Field{{Name: "a", Type: a.DataType()}, {Name: "b", Type: a.DataType()}, {Name: "id", Type: arrow.FixedWidthTypes.Duration_ms}}, nil)
+	rec := array.NewRecord(sc, []arrow.Array{a, a, db.NewArray()}, 10)
+	input := filepath.Join(dir, "in.arrow")
+	f, err := os.Create(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := ipc.NewFileWriter(f, ipc.WithSchema(sc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"scores.parquet", "scores.csv"} {
+		out := filepath.Join(dir, name)
+		_, err := Score(context.Background(), ScoreOptions{Model: model, Input: input, Output: out, Keep: []string{"id"}})
+		if !errors.Is(err, ErrBadInput) {
+			t.Fatalf("%s: err = %v, want ErrBadInput", name, err)
+		}
+		for _, want := range []string{"--keep-columns", `"id"`, "duration"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: message %q does not say %q", name, err, want)
+			}
+		}
+		if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: output left behind (%v)", name, err)
+		}
+	}
+}
+
+// TestScoreEmptyInput: an input with no rows (a quiet hour's partition)
+// writes an output with the kept columns, score and is_anomaly, and no
+// rows, and succeeds.
+func TestScoreEmptyInput(t *testing.T) {
+	dir := t.TempDir()
+	data, err := onnx.Encode(centreModel([]string{"a", "b"}, 0.3, 0.05), onnx.Metadata{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "model.onnx")
+	if err := os.WriteFile(model, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	input := filepath.Join(dir, "empty.parquet")
+	writeScoreInput(t, input, 0, 50, arrow.PrimitiveTypes.Int64)
+
+	out := filepath.Join(dir, "scores.parquet")
+	res, err := Score(context.Background(), ScoreOptions{Model: model, Input: input, Output: out, Keep: []string{"id"}})
+	if errors.Is(err, ErrBadInput) && strings.Contains(err.Error(), "no rows") {
+		// The reader still refuses empty inputs; the streaming reader of
+		// issue 12 (item 3) hands them over as zero batches.
+		t.Skipf("the reader refuses an input with no rows: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 0 {
+		t.Errorf("%d rows scored, want 0", res.Rows)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := fr.Schema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range sc.Fields() {
+		got = append(got, f.Name+" "+f.Type.String())
+	}
+	if want := []string{"id int64", "score float32", "is_anomaly bool"}; strings.Join(got, ", ") != strings.Join(want, ", ") {
+		t.Errorf("columns %q, want %q", got, want)
+	}
+	if pf.NumRows() != 0 {
+		t.Errorf("%d rows, want 0", pf.NumRows())
+	}
+
+	csvOut := filepath.Join(dir, "scores.csv")
+	if _, err := Score(context.Background(), ScoreOptions{Model: model, Input: input, Output: csvOut, Keep: []string{"id"}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(csvOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(b), "id,score,is_anomaly\n"; got != want {
+		t.Errorf("CSV %q, want %q", got, want)
+	}
+}
+
+// decimalID is the unscaled id of row i in a decimal id column: with scale
+// 6, row 462 has the id 1000462.000462.
+func decimalID(i int) int64 { return 1_000_000_000_000 + int64(i)*1_000_001 }
+
+// TestScoreDecimalIDs: a DECIMAL(38,6) id column read from Parquet comes
+// out as its exact decimal text in CSV and as DECIMAL(38,6) in Parquet.
+func TestScoreDecimalIDs(t *testing.T) {
+	dir := t.TempDir()
+	data, err := onnx.Encode(centreModel([]string{"a", "b"}, 0.3, 0.05), onnx.Metadata{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "model.onnx")
+	if err := os.WriteFile(model, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dec := &arrow.Decimal128Type{Precision: 38, Scale: 6}
+	input := filepath.Join(dir, "in.parquet")
+	const n = 1000
+	writeScoreInput(t, input, n, 300, dec)
+
+	csvOut := filepath.Join(dir, "scores.csv")
+	if _, err := Score(context.Background(), ScoreOptions{Model: model, Input: input, Output: csvOut, Keep: []string{"id"}}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(csvOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != n+1 {
+		t.Fatalf("%d rows, want %d", len(recs)-1, n)
+	}
+	for i, r := range recs[1:] {
+		v := decimalID(i)
+		if want := fmt.Sprintf("%d.%06d", v/1_000_000, v%1_000_000); r[0] != want {
+			t.Fatalf("row %d: id %q, want %q", i, r[0], want)
+		}
+	}
+	if got := recs[463][0]; got != "1000462.000462" {
+		t.Errorf("row 462: id %q, want 1000462.000462", got)
+	}
+
+	pqOut := filepath.Join(dir, "scores.parquet")
+	if _, err := Score(context.Background(), ScoreOptions{Model: model, Input: input, Output: pqOut, Keep: []string{"id"}}); err != nil {
+		t.Fatal(err)
+	}
+	pf, err := file.OpenParquetFile(pqOut, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	if lt := pf.MetaData().Schema.Column(0).LogicalType(); lt.String() != "Decimal(precision=38, scale=6)" {
+		t.Errorf("id column: logical type %s, want Decimal(precision=38, scale=6)", lt)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -263,7 +264,10 @@ func valueFunc(arr arrow.Array) (func(i int) float64, error) {
 }
 
 // formatter returns a function rendering entry i of arr as CSV text. Nulls
-// render as the empty string; floats in their shortest exact form.
+// render as the empty string; floats in their shortest exact form; decimals
+// as their exact decimal text with scale digits after the point; dates as
+// 2006-01-02; times of day as 15:04:05 with as many fractional digits as
+// the value needs; timestamps as timestampFormatter does.
 func formatter(arr arrow.Array) func(i int) string {
 	var f func(i int) string
 	switch a := arr.(type) {
@@ -298,6 +302,24 @@ func formatter(arr arrow.Array) func(i int) string {
 	case *array.Dictionary:
 		inner := formatter(a.Dictionary())
 		f = func(i int) string { return inner(a.GetValueIndex(i)) }
+	case *array.Decimal128:
+		scale := a.DataType().(*arrow.Decimal128Type).Scale
+		f = func(i int) string { return a.Value(i).ToString(scale) }
+	case *array.Decimal256:
+		scale := a.DataType().(*arrow.Decimal256Type).Scale
+		f = func(i int) string { return a.Value(i).ToString(scale) }
+	case *array.Timestamp:
+		f = timestampFormatter(a)
+	case *array.Date32:
+		f = func(i int) string { return a.Value(i).ToTime().Format(time.DateOnly) }
+	case *array.Date64:
+		f = func(i int) string { return a.Value(i).ToTime().Format(time.DateOnly) }
+	case *array.Time32:
+		unit := a.DataType().(*arrow.Time32Type).Unit
+		f = func(i int) string { return a.Value(i).ToTime(unit).Format(timeOfDayLayout) }
+	case *array.Time64:
+		unit := a.DataType().(*arrow.Time64Type).Unit
+		f = func(i int) string { return a.Value(i).ToTime(unit).Format(timeOfDayLayout) }
 	default:
 		f = arr.ValueStr
 	}
@@ -310,4 +332,29 @@ func formatter(arr arrow.Array) func(i int) string {
 		}
 		return f(i)
 	}
+}
+
+// Layouts of times of day and naive timestamps: fractional seconds as
+// needed, up to nanoseconds, without trailing zeros.
+const (
+	timeOfDayLayout      = "15:04:05.999999999"
+	naiveTimestampLayout = "2006-01-02T15:04:05.999999999"
+	zonedTimestampLayout = "2006-01-02T15:04:05.999999999Z07:00"
+)
+
+// timestampFormatter renders a timestamp without a time zone (a local,
+// "naive" time) as 2006-01-02T15:04:05.999999999 with no Z or offset, and
+// one with a time zone in RFC 3339 with the zone's offset at that instant
+// (Z for UTC). A zone the system's tz database does not know is printed in
+// UTC, which names the same instant.
+func timestampFormatter(a *array.Timestamp) func(i int) string {
+	dt := a.DataType().(*arrow.TimestampType)
+	if dt.TimeZone == "" {
+		return func(i int) string { return a.Value(i).ToTime(dt.Unit).Format(naiveTimestampLayout) }
+	}
+	loc, err := dt.GetZone()
+	if err != nil {
+		loc = time.UTC
+	}
+	return func(i int) string { return a.Value(i).ToTime(dt.Unit).In(loc).Format(zonedTimestampLayout) }
 }

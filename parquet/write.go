@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -93,7 +92,9 @@ func WriteScores(w io.Writer, format Format, kept arrow.Table, score []float32, 
 
 // ScoreWriter writes a score file a batch of rows at a time: per row the
 // kept columns, then ScoreColumn and AnomalyColumn. Parquet output gets
-// row groups of up to 128 Ki rows whatever the batches' sizes.
+// row groups of up to 128 Ki rows whatever the batches' sizes. A writer
+// closed without any rows still writes a whole file: the header (CSV) or
+// the schema (Parquet), with no rows.
 type ScoreWriter struct {
 	format Format
 	kept   []arrow.Field
@@ -103,19 +104,30 @@ type ScoreWriter struct {
 	// Parquet
 	pq     *pqarrow.FileWriter
 	schema *arrow.Schema
+	conv   []keptConverter // per kept column; nil entries write as they are
 }
 
 // NewScoreWriter starts a score file on w with the given kept columns. It
-// does not close w.
+// does not close w. A kept column that the format cannot carry faithfully
+// (see [CheckKeptFields]) is an error wrapping [ErrBadInput], found
+// before anything is written.
+//
+// In Parquet, each kept column keeps its logical type: timestamps without
+// a time zone are written as local (isAdjustedToUTC = false), those with
+// one as instants in UTC; decimals keep precision and scale; unsigned
+// integers are written as unsigned (so their statistics order unsigned);
+// UUIDs (the arrow.uuid extension) as UUID; intervals as INTERVAL; string
+// and binary views as large strings and binaries. The Arrow schema is
+// stored in the file too, so Arrow readers get the exact types back.
 func NewScoreWriter(w io.Writer, format Format, kept []arrow.Field) (*ScoreWriter, error) {
-	for _, f := range kept {
-		if f.Name == ScoreColumn || f.Name == AnomalyColumn {
-			return nil, usageError("write scores: kept column %q clashes with the output column of the same name; do not keep it, or rename it in the input", f.Name)
-		}
+	if format != CSV && format != Parquet {
+		return nil, usageError("write scores: unknown format %v", format)
+	}
+	if err := CheckKeptFields(kept, format); err != nil {
+		return nil, err
 	}
 	sw := &ScoreWriter{format: format, kept: kept}
-	switch format {
-	case CSV:
+	if format == CSV {
 		sw.csv = csv.NewWriter(w)
 		header := make([]string, 0, len(kept)+2)
 		for _, f := range kept {
@@ -126,26 +138,41 @@ func NewScoreWriter(w io.Writer, format Format, kept []arrow.Field) (*ScoreWrite
 			return nil, fmt.Errorf("write scores: %w", err)
 		}
 		sw.rec = make([]string, len(header))
-	case Parquet:
-		fields := append(slices.Clone(kept),
-			arrow.Field{Name: ScoreColumn, Type: arrow.PrimitiveTypes.Float32},
-			arrow.Field{Name: AnomalyColumn, Type: arrow.FixedWidthTypes.Boolean},
-		)
-		sw.schema = arrow.NewSchema(fields, nil)
-		mem := memory.DefaultAllocator
-		// No dictionaries: scores rarely repeat, and hashing every one
-		// to find out cost a tenth of a large scoring run.
-		props := pq.NewWriterProperties(pq.WithCompression(compress.Codecs.Snappy), pq.WithAllocator(mem),
-			pq.WithMaxRowGroupLength(scoreRowGroupRows), pq.WithDictionaryDefault(false))
-		arrProps := pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem))
-		fw, err := pqarrow.NewFileWriter(sw.schema, writerOnly{w}, props, arrProps)
-		if err != nil {
-			return nil, fmt.Errorf("write scores: %w", err)
-		}
-		sw.pq = fw
-	default:
-		return nil, usageError("write scores: unknown format %v", format)
+		return sw, nil
 	}
+	fields := make([]arrow.Field, 0, len(kept)+2)
+	sw.conv = make([]keptConverter, len(kept))
+	for i, f := range kept {
+		out, conv, err := planKept(f, format)
+		if err != nil {
+			return nil, err
+		}
+		fields = append(fields, out)
+		sw.conv[i] = conv
+	}
+	fields = append(fields,
+		arrow.Field{Name: ScoreColumn, Type: arrow.PrimitiveTypes.Float32},
+		arrow.Field{Name: AnomalyColumn, Type: arrow.FixedWidthTypes.Boolean},
+	)
+	stored, err := storedSchemaMetadata(fields)
+	if err != nil {
+		return nil, fmt.Errorf("write scores: %w", err)
+	}
+	sw.schema = arrow.NewSchema(fields, &stored)
+	mem := memory.DefaultAllocator
+	// No dictionaries: scores rarely repeat, and hashing every one to find
+	// out cost a tenth of a large scoring run. The root is REQUIRED, as the
+	// format specifies; arrow-go's default (REPEATED) was seen to make
+	// hyparquet throw or read nulls and wrong values.
+	props := pq.NewWriterProperties(pq.WithCompression(compress.Codecs.Snappy), pq.WithAllocator(mem),
+		pq.WithMaxRowGroupLength(scoreRowGroupRows), pq.WithDictionaryDefault(false),
+		pq.WithRootRepetition(pq.Repetitions.Required))
+	arrProps := pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem))
+	fw, err := pqarrow.NewFileWriter(sw.schema, writerOnly{w}, props, arrProps)
+	if err != nil {
+		return nil, fmt.Errorf("write scores: %w", err)
+	}
+	sw.pq = fw
 	return sw, nil
 }
 
@@ -225,7 +252,19 @@ func (sw *ScoreWriter) writeParquet(kept []arrow.Array, score []float32, isAnoma
 	flagArr := bb.NewArray()
 	defer flagArr.Release()
 
-	cols := append(slices.Clone(kept), scoreArr, flagArr)
+	cols := make([]arrow.Array, 0, len(kept)+2)
+	for i, a := range kept {
+		if conv := sw.conv[i]; conv != nil {
+			c, err := conv(a)
+			if err != nil {
+				return fmt.Errorf("write scores: kept column %q: %w", sw.kept[i].Name, err)
+			}
+			defer c.Release()
+			a = c
+		}
+		cols = append(cols, a)
+	}
+	cols = append(cols, scoreArr, flagArr)
 	rec := array.NewRecord(sw.schema, cols, int64(len(score)))
 	defer rec.Release()
 	if err := sw.pq.WriteBuffered(rec); err != nil {
