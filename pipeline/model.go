@@ -124,9 +124,9 @@ type Model struct {
 	// constant c to 0 and a departure by DepartureScale(c) to ±1 (a scaler
 	// Scale of 0 makes a feature that the model ignores).
 	Constant []int
-	Encoder    []Dense // hidden layers from d to the last hidden width
-	Mu         Dense   // last hidden width → latent
-	LogVar     Dense   // last hidden width → latent; scores of kind ScoreELBO use it
+	Encoder  []Dense // hidden layers from d to the last hidden width
+	Mu       Dense   // last hidden width → latent
+	LogVar   Dense   // last hidden width → latent; scores of kind ScoreELBO use it
 	// LogVarBound, when positive, bounds the encoder's log-variance smoothly
 	// to (-B, B): lv = B·tanh(LogVar(h)/B), so that a row unlike any
 	// training row cannot overflow exp(lv).
