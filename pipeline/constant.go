@@ -61,6 +61,21 @@ func SelectColumns(x []float32, d int, keep []int) []float32 {
 	return out
 }
 
+// SelectNames returns names[j] for each j in keep.
+func SelectNames(names []string, keep []int) []string {
+	out := make([]string, len(keep))
+	for i, j := range keep {
+		out[i] = names[j]
+	}
+	return out
+}
+
+// Select returns the scaler of the features keep (increasing indices).
+func (s Scaler) Select(keep []int) Scaler {
+	pick := func(v []float32) []float32 { return SelectColumns(v, len(v), keep) }
+	return Scaler{Kind: s.Kind, Offset: pick(s.Offset), Scale: pick(s.Scale), Min: pick(s.Min), Max: pick(s.Max)}
+}
+
 // Varying returns the indices in [0, d) that are not in constant (sorted),
 // in increasing order: the features the network of a model sees.
 func Varying(d int, constant []int) []int {
