@@ -46,6 +46,9 @@ type TrainOptions struct {
 	// Missing is the policy for missing feature values: MissingFail
 	// (default), MissingDropRows or MissingImputeMedian.
 	Missing string
+	// ConstantColumns is the policy for features constant on the training
+	// rows: ConstantKeep (default), ConstantDrop or ConstantFail.
+	ConstantColumns string
 	// Filter keeps only the rows matching a condition (parquet.ParseFilter).
 	Filter string
 	// MaxRows, when above 0, trains on a seeded uniform sample of at most
@@ -139,6 +142,19 @@ const (
 	MissingImputeMedian = "impute-median"
 )
 
+// Policies for features constant on the training rows.
+const (
+	// ConstantKeep keeps them as features: the network does not see them,
+	// and a served row scores its departure from the constant (see
+	// pipeline.Model.Constant). The model's input schema stays the same.
+	ConstantKeep = "keep"
+	// ConstantDrop leaves them out of the model's features.
+	ConstantDrop = "drop"
+	// ConstantFail refuses a table with a feature constant on every row
+	// (exit 3), the behaviour before ConstantKeep.
+	ConstantFail = "fail"
+)
+
 // What a labelled run trains on.
 const (
 	TrainOnAll    = "all"
@@ -180,6 +196,7 @@ type ResolvedConfig struct {
 	NormalValue        string     `json:"normal_value,omitempty"`
 	TrainOn            string     `json:"train_on"`
 	Missing            string     `json:"missing"`
+	ConstantColumns    string     `json:"constant_columns"`
 	Filter             string     `json:"filter,omitempty"`
 	MaxRows            int        `json:"max_rows,omitempty"`
 	TimeColumn         string     `json:"time_column,omitempty"`
@@ -291,6 +308,10 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 	if !slices.Contains([]string{MissingFail, MissingDropRows, MissingImputeMedian}, missing) {
 		return usage("--missing %q: want fail, drop-rows or impute-median", o.Missing)
 	}
+	constant := cmp.Or(o.ConstantColumns, ConstantKeep)
+	if !slices.Contains([]string{ConstantKeep, ConstantDrop, ConstantFail}, constant) {
+		return usage("--constant-columns %q: want keep, drop or fail", o.ConstantColumns)
+	}
 	var filter *parquet.Filter
 	if o.Filter != "" {
 		var err error
@@ -344,6 +365,7 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 		NormalValue:        o.Labels.Normal,
 		TrainOn:            trainOn,
 		Missing:            missing,
+		ConstantColumns:    constant,
 		Filter:             o.Filter,
 		MaxRows:            o.MaxRows,
 		TimeColumn:         o.TimeColumn,

@@ -11,7 +11,7 @@ import (
 
 // RunRecordSchema is the version of the run.json layout; it changes when a
 // field changes meaning or goes away.
-const RunRecordSchema = 2
+const RunRecordSchema = 3
 
 // RunRecord is the audit record of one run, written as run.json. The README
 // documents every field.
@@ -31,12 +31,19 @@ type RunRecord struct {
 	Labels     *LabelRecord    `json:"labels,omitempty"`
 	Missing    *MissingRecord  `json:"missing"`
 	Scaler     pipeline.Scaler `json:"scaler"`
-	// ConstantInTraining lists features constant on the training rows but
-	// not on the whole table; the scaler uses scale 1 for them.
-	ConstantInTraining []string             `json:"constant_in_training,omitempty"`
-	Training           TrainingRecord       `json:"training"`
-	Latent             pipeline.LatentStats `json:"latent"`
-	Threshold          ThresholdRecord      `json:"threshold"`
+	// ConstantFeatures lists the features constant on every training row
+	// (schema 3), with the constant and its departure scale; under
+	// --constant-columns drop they are not among Features.
+	ConstantFeatures []ConstantFeature `json:"constant_features"`
+	// ConstantInTraining names those of ConstantFeatures whose validation
+	// rows hold other values (so their departures enter the threshold).
+	ConstantInTraining []string `json:"constant_in_training,omitempty"`
+	// IgnoredFeatures names the features with no value on the training
+	// rows under --missing impute-median (schema 3): the model ignores them.
+	IgnoredFeatures []string             `json:"ignored_features,omitempty"`
+	Training        TrainingRecord       `json:"training"`
+	Latent          pipeline.LatentStats `json:"latent"`
+	Threshold       ThresholdRecord      `json:"threshold"`
 	// ValidationMetrics are present when the run had labels and its
 	// validation rows hold both classes.
 	ValidationMetrics *LabelMetrics `json:"validation_metrics,omitempty"`
@@ -45,6 +52,15 @@ type RunRecord struct {
 	Timings   Timings     `json:"timings_seconds"`
 	Versions  Versions    `json:"versions"`
 	Artifacts []Artifact  `json:"artifacts"`
+}
+
+// ConstantFeature is a feature that held one value on every training row.
+// Under --constant-columns keep a served value x adds the departure
+// (x - Value)/DepartureScale to the score, as a scaled feature's error.
+type ConstantFeature struct {
+	Name           string  `json:"name"`
+	Value          float32 `json:"value"`
+	DepartureScale float32 `json:"departure_scale"`
 }
 
 // LabelRecord describes the labels of a labelled run.

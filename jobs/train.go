@@ -194,8 +194,12 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 	}
 
 	// Train.
-	d := len(in.table.Names)
-	data := vae.Data{Names: in.table.Names, Train: scaleRows(&ds.scaler, ds.train, d), Validation: scaleRows(&ds.scaler, ds.val, d)}
+	d := len(ds.names)
+	// The network sees the varying features only (see pipeline.Model.Constant).
+	varying := pipeline.Varying(d, ds.networkConstant)
+	data := vae.Data{Names: pipeline.SelectNames(ds.names, varying),
+		Train:      pipeline.SelectColumns(scaleRows(&ds.scaler, ds.train, d), d, varying),
+		Validation: pipeline.SelectColumns(scaleRows(&ds.scaler, ds.val, d), d, varying)}
 	epochs, steps := cfg.vae.Plan(len(ds.train) / d)
 	log.Info("training", "rows", len(ds.train)/d, "epochs", epochs, "steps", steps)
 	progress := newProgress(o.Progress, log, epochs, len(ds.train)/d)
@@ -208,6 +212,9 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 		return nil, stopped(ctx, fmt.Errorf("train: %w", err))
 	}
 	trainDone := time.Now()
+	if model, err = pipeline.WithConstantFeatures(model, ds.names, ds.networkConstant); err != nil {
+		return nil, fmt.Errorf("add the constant features: %w", err)
+	}
 	model.Scaler = ds.scaler
 	model.Imputation = ds.imputation
 
@@ -283,12 +290,14 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 		ConfigFile:         configFile,
 		Inputs:             in.files,
 		Rows:               ds.rows,
-		Features:           in.table.Names,
+		Features:           ds.names,
 		Skipped:            skippedCols(in.table.Skipped),
 		Labels:             ds.labelRecord,
 		Missing:            ds.missing,
 		Scaler:             ds.scaler,
+		ConstantFeatures:   ds.constant,
 		ConstantInTraining: ds.constantInTraining,
+		IgnoredFeatures:    ds.ignored,
 		Training:           TrainingRecord{Epochs: history, BatchSize: min(cfg.BatchSize, ds.rows.Train)},
 		Latent:             latent,
 		Threshold:          thresholdRecord(threshold, cfg.threshold.String(), thresholdScores),
@@ -514,12 +523,16 @@ func changedFiles(before, after map[string]fileState, digested []InputFile) stri
 // validation rows that pick the threshold, with the scaler fitted on the
 // training rows.
 type dataset struct {
+	names              []string  // the model's features: the table's, less those --constant-columns drop removes
 	train, val         []float32 // raw rows, row-major
 	valLabels          []bool    // nil without labels
 	scaler             pipeline.Scaler
 	imputation         []float32 // per-feature medians under impute-median
 	missing            *MissingRecord
-	constantInTraining []string
+	constant           []ConstantFeature // constant on every training row (ignored ones aside)
+	constantInTraining []string          // those of constant whose validation rows differ
+	ignored            []string          // no value on the training rows (impute-median)
+	networkConstant    []int             // the model's Constant: features the network does not see
 	rows               RowCounts
 	labelRecord        *LabelRecord
 }
@@ -527,7 +540,7 @@ type dataset struct {
 func prepare(in *trainingInput, cfg ResolvedConfig, log *slog.Logger) (*dataset, error) {
 	t := in.table
 	d := len(t.Names)
-	ds := &dataset{}
+	ds := &dataset{constant: []ConstantFeature{}}
 	read, matched, sampled := t.RowsRead, t.RowsMatched, t.Rows
 	missing, err := applyMissingPolicy(in, cfg.Missing, log)
 	if err != nil {
@@ -566,20 +579,27 @@ func prepare(in *trainingInput, cfg ResolvedConfig, log *slog.Logger) (*dataset,
 		}
 		ds.labelRecord = rec
 	}
+	var empty []int // features with no value on the training rows
 	if cfg.Missing == MissingImputeMedian {
 		// Fitted even on complete data: served rows may still miss values.
 		// Medians of the training rows only, applied to every row.
-		if ds.imputation, err = pipeline.FitMedians(t.Data, d, trainIdx, t.Names); err != nil {
-			return nil, kind(ErrBadInput, err)
-		}
+		ds.imputation, empty = pipeline.FitMedians(t.Data, d, trainIdx)
 		pipeline.Impute(t.Data, ds.imputation)
 		missing.Values = map[string]float32{}
 		for j, v := range ds.imputation {
-			missing.Values[t.Names[j]] = v
+			if !slices.Contains(empty, j) {
+				missing.Values[t.Names[j]] = v
+			}
 		}
 	}
-	if err := pipeline.CheckConstant(t.Data, t.Names); err != nil {
-		return nil, kind(ErrBadInput, err)
+	if cfg.ConstantColumns == ConstantFail {
+		if len(empty) > 0 {
+			names := strings.Join(pipeline.SelectNames(t.Names, empty), ",")
+			return nil, fmt.Errorf("%w: column(s) %s have no value in the training rows; --constant-columns fail refuses them (leave them out with --exclude %s, or use --constant-columns keep, under which the model ignores them)", ErrBadInput, names, names)
+		}
+		if err := pipeline.CheckConstant(t.Data, t.Names); err != nil {
+			return nil, kind(ErrBadInput, fmt.Errorf("%w; or keep it with --constant-columns keep", err))
+		}
 	}
 	ds.train = pipeline.Gather(t.Data, d, trainIdx)
 	ds.val = pipeline.Gather(t.Data, d, split.Validation)
@@ -588,9 +608,47 @@ func prepare(in *trainingInput, cfg ResolvedConfig, log *slog.Logger) (*dataset,
 	if ds.scaler, constant, err = pipeline.Fit(cfg.Scaler, ds.train, d); err != nil {
 		return nil, kind(ErrBadInput, err)
 	}
+	ds.names = t.Names
+	valConstant := pipeline.ConstantColumns(ds.val, d)
 	for _, j := range constant {
-		ds.constantInTraining = append(ds.constantInTraining, t.Names[j])
-		log.Warn("column is constant on the training rows (not on validation rows); scaling it by 1", "column", t.Names[j])
+		name := t.Names[j]
+		if slices.Contains(empty, j) {
+			// Imputed to 0 everywhere: a scale of 0 makes the model ignore it.
+			ds.scaler.Offset[j], ds.scaler.Scale[j] = 0, 0
+			ds.ignored = append(ds.ignored, name)
+			log.Warn("column has no value on the training rows; the model ignores it (it adds nothing to any score)", "column", name, "constant_columns", cfg.ConstantColumns)
+			continue
+		}
+		c := ds.scaler.Offset[j]
+		ds.constant = append(ds.constant, ConstantFeature{Name: name, Value: c, DepartureScale: pipeline.DepartureScale(c)})
+		varies := len(ds.val) > 0 && (!slices.Contains(valConstant, j) || ds.val[j] != c)
+		if varies {
+			ds.constantInTraining = append(ds.constantInTraining, name)
+		}
+		log.Warn("column is constant on the training rows", "column", name, "value", c, "departure_scale", pipeline.DepartureScale(c),
+			"varies_on_validation_rows", varies, "constant_columns", cfg.ConstantColumns)
+	}
+	switch {
+	case cfg.ConstantColumns == ConstantDrop && len(constant) > 0:
+		if len(constant) == d {
+			return nil, fmt.Errorf("%w: every feature is constant on the training rows; --constant-columns drop leaves no feature (use --constant-columns keep)", ErrBadInput)
+		}
+		keep := pipeline.Varying(d, constant)
+		ds.names = pipeline.SelectNames(t.Names, keep)
+		ds.train = pipeline.SelectColumns(ds.train, d, keep)
+		ds.val = pipeline.SelectColumns(ds.val, d, keep)
+		ds.scaler = ds.scaler.Select(keep)
+		if ds.imputation != nil {
+			ds.imputation = pipeline.SelectColumns(ds.imputation, d, keep)
+		}
+		log.Warn("--constant-columns drop: the constant columns are not features of this model (its input schema changes)", "dropped", fmt.Sprint(pipeline.SelectNames(t.Names, constant)))
+	case len(constant) == d:
+		// Nothing varies: the network sees every feature (each scaled to
+		// its departure, 0 on the training rows) and learns to reconstruct
+		// the constants, so a departing row still scores higher.
+		log.Warn("every feature is constant on the training rows; the network is trained on the constants", "features", d)
+	default:
+		ds.networkConstant = constant
 	}
 	return ds, nil
 }
@@ -613,8 +671,24 @@ func applyMissingPolicy(in *trainingInput, policy string, log *slog.Logger) (*Mi
 	complete := pipeline.CompleteRows(t.Data, d)
 	rec.RowsWithMissing = t.Rows - len(complete)
 	log.Info("missing values", "policy", policy, "rows_with_missing", rec.RowsWithMissing, "per_column", fmt.Sprint(rec.PerColumn))
+	if policy == MissingFail {
+		// The reader refuses nulls, NaN and ±Inf under fail; what is left
+		// are values beyond the bound.
+		var cols []string
+		for _, name := range t.Names {
+			if n := rec.PerColumn[name]; n > 0 {
+				cols = append(cols, fmt.Sprintf("%q (%d)", name, n))
+			}
+		}
+		return nil, fmt.Errorf("%w: values beyond ±%g (sentinels such as ±3.4e38), which count as missing values, in column(s) %s; --missing fail refuses them: fix the export, or use --missing drop-rows or impute-median", ErrBadInput, pipeline.MaxFeatureMagnitude, strings.Join(cols, ", "))
+	}
 	if policy != MissingDropRows {
 		return rec, nil
+	}
+	for j, name := range t.Names {
+		if rec.PerColumn[name] == t.Rows {
+			return nil, fmt.Errorf("%w: column %q has no value in any of the %d rows; --missing drop-rows would drop every row: leave it out with --exclude %s, or use --missing impute-median, under which the model ignores it", ErrBadInput, t.Names[j], t.Rows, t.Names[j])
+		}
 	}
 	if len(complete) == 0 {
 		return nil, fmt.Errorf("%w: every row has a missing value (per column: %v); --missing drop-rows leaves nothing; try --missing impute-median or leave those columns out", ErrBadInput, rec.PerColumn)

@@ -107,7 +107,8 @@ func TestDecodeBadInput(t *testing.T) {
 		{"threshold metadata differs", replaceOnce(t, golden, FormatThreshold(mustThreshold(t, props)), bump(FormatThreshold(mustThreshold(t, props)))), "threshold"},
 		{"architecture differs", replaceOnce(t, golden, `"activation":"relu"`, `"activation":"tanh"`), KeyArchitecture},
 		{"scaler metadata differs", replaceOnce(t, golden, `"kind":"minmax"`, `"kind":"maxmin"`), KeyScaler},
-		{"format version", replaceOnce(t, golden, "format_version\x12\x012", "format_version\x12\x011"), KeyFormatVersion},
+		{"format version", replaceOnce(t, golden, "format_version\x12\x013", "format_version\x12\x011"), KeyFormatVersion},
+		{"version 3 graph labelled version 2", replaceOnce(t, golden, "format_version\x12\x013", "format_version\x12\x012"), "not the one vaejob writes"},
 		{"duplicate metadata key", withDup, "appears twice"},
 	}
 	for _, tt := range tests {

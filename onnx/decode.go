@@ -249,7 +249,7 @@ func (g *Graph) initializer(what, name string, shape ...int) ([]float32, error) 
 	if !ok {
 		return nil, fmt.Errorf("%s: %q is not an initializer", what, name)
 	}
-	if v.isBool || !slices.Equal(v.shape, shape) {
+	if !v.isFloat() || !slices.Equal(v.shape, shape) {
 		return nil, fmt.Errorf("%s: initializer %q is %s%v, want float32%v", what, name, v.dtype(), v.shape, shape)
 	}
 	return v.f, nil
@@ -270,10 +270,12 @@ func extract(g *Graph, props []Prop, data []byte) (*pipeline.Model, Metadata, er
 		}
 		return v, nil
 	}
-	if v, err := required(KeyFormatVersion); err != nil {
+	version, err := required(KeyFormatVersion)
+	if err != nil {
 		return nil, Metadata{}, err
-	} else if v != FormatVersion {
-		return nil, Metadata{}, fmt.Errorf("metadata %s is %q, this version reads %q", KeyFormatVersion, v, FormatVersion)
+	}
+	if version != FormatVersion && version != legacyFormatVersion {
+		return nil, Metadata{}, fmt.Errorf("metadata %s is %q, this version reads %q and %q", KeyFormatVersion, version, FormatVersion, legacyFormatVersion)
 	}
 	jsonKey := func(key string, dst any, need bool) error {
 		v, ok := kv[key]
@@ -291,6 +293,7 @@ func extract(g *Graph, props []Prop, data []byte) (*pipeline.Model, Metadata, er
 	m := &pipeline.Model{}
 	var arch Architecture
 	var scaler pipeline.Scaler
+	var constantNames []string
 	meta := Metadata{
 		ProducerVersion:    kv[KeyProducerVersion],
 		RunID:              kv[KeyRunID],
@@ -307,6 +310,7 @@ func extract(g *Graph, props []Prop, data []byte) (*pipeline.Model, Metadata, er
 		{KeyTestVector, &meta.TestVector, false},
 		{KeyVariance, &m.Variance, false},
 		{KeyLaplaceScale, &m.LaplaceScale, false},
+		{KeyConstantFeatures, &constantNames, false},
 	} {
 		if err := jsonKey(e.key, e.dst, e.need); err != nil {
 			return nil, Metadata{}, err
@@ -365,7 +369,14 @@ func extract(g *Graph, props []Prop, data []byte) (*pipeline.Model, Metadata, er
 	if err := m.Validate(); err != nil {
 		return nil, Metadata{}, fmt.Errorf("decoded model is invalid: %w", err)
 	}
-	want, err := encodeGraph(m)
+	var graphConstant []string
+	for _, j := range m.Constant {
+		graphConstant = append(graphConstant, m.Features[j])
+	}
+	if !slices.Equal(graphConstant, constantNames) {
+		return nil, Metadata{}, fmt.Errorf("metadata %s %q differs from the constant features of the graph %q", KeyConstantFeatures, constantNames, graphConstant)
+	}
+	want, err := encodeGraph(m, version == legacyFormatVersion)
 	if err != nil {
 		return nil, Metadata{}, err
 	}
@@ -392,6 +403,17 @@ func rebuild(g *Graph, m *pipeline.Model, arch *Architecture, d int) error {
 	if _, ok := g.consts[initImputeValue]; ok {
 		if m.Imputation, err = g.initializer("imputation", initImputeValue, d); err != nil {
 			return err
+		}
+	}
+	if v, ok := g.consts[initConstantIndex]; ok {
+		if !v.isInt || len(v.shape) != 1 || v.shape[0] == 0 || v.shape[0] > d {
+			return fmt.Errorf("constant features: initializer %q is %s%v, want int64[k] with 0 < k ≤ %d", initConstantIndex, v.dtype(), v.shape, d)
+		}
+		for _, j := range v.i {
+			if j < 0 || j >= int64(d) {
+				return fmt.Errorf("constant features: index %d out of range for %d features", j, d)
+			}
+			m.Constant = append(m.Constant, int(j))
 		}
 	}
 	layer := func(prefix string, spec LayerSpec) (pipeline.Dense, error) {

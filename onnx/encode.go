@@ -3,6 +3,7 @@ package onnx
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,7 +22,14 @@ const (
 
 // FormatVersion is the value of the vaejob.format_version metadata entry. It
 // changes when the graph layout or the meaning of a metadata entry changes.
-const FormatVersion = "2"
+// Version 3 treats values beyond ±pipeline.MaxFeatureMagnitude as missing
+// and adds constant features (vaejob.constant_features); Decode still reads
+// version 2 files.
+const FormatVersion = "3"
+
+// legacyFormatVersion is the earlier format Decode still reads: missing
+// meant NaN or ±Inf only, and no feature was constant.
+const legacyFormatVersion = "2"
 
 // Names of the graph's input and outputs.
 const (
@@ -46,6 +54,10 @@ const (
 	KeyTestVector         = "vaejob.test_vector"
 	KeyVariance           = "vaejob.variance"
 	KeyLaplaceScale       = "vaejob.laplace_scale"
+	// KeyConstantFeatures names, as a JSON array, the features that were
+	// constant on the training rows (see pipeline.Model.Constant); absent
+	// when there are none.
+	KeyConstantFeatures = "vaejob.constant_features"
 )
 
 var reservedKeys = map[string]bool{
@@ -53,6 +65,7 @@ var reservedKeys = map[string]bool{
 	KeyFeatureNames: true, KeyScoreKind: true, KeyThreshold: true,
 	KeyThresholdMethod: true, KeyScaler: true, KeyTrainingDataSHA256: true,
 	KeyArchitecture: true, KeyTestVector: true, KeyVariance: true, KeyLaplaceScale: true,
+	KeyConstantFeatures: true,
 }
 
 // Metadata is what an ONNX file carries about the run that produced it,
@@ -176,6 +189,17 @@ func Props(m *pipeline.Model, meta Metadata) ([]Prop, error) {
 		}
 		props = append(props, Prop{e.key, v})
 	}
+	if len(m.Constant) > 0 {
+		names := make([]string, len(m.Constant))
+		for i, j := range m.Constant {
+			names[i] = m.Features[j]
+		}
+		v, err := jsonOf(KeyConstantFeatures, names)
+		if err != nil {
+			return nil, err
+		}
+		props = append(props, Prop{KeyConstantFeatures, v})
+	}
 	extra := make([]string, 0, len(meta.Extra))
 	for k := range meta.Extra {
 		if !strings.HasPrefix(k, "vaejob.") || len(k) == len("vaejob.") {
@@ -195,7 +219,11 @@ func Props(m *pipeline.Model, meta Metadata) ([]Prop, error) {
 
 // Value names and initializer names in the graph.
 const (
-	initImputeValue    = "impute_value" // per-feature training medians
+	initImputeValue    = "impute_value"   // per-feature training medians
+	initMissingValue   = "missing_value"  // NaN, for a missing value without imputation
+	initMissingBound   = "missing_bound"  // the largest float32 ≤ pipeline.MaxFeatureMagnitude
+	initVaryingIndex   = "varying_index"  // int64 indices of the features the network sees
+	initConstantIndex  = "constant_index" // int64 indices of the constant features
 	initScalerOffset   = "scaler_offset"
 	initScalerScale    = "scaler_scale"
 	initThreshold      = "threshold"
@@ -208,22 +236,26 @@ const (
 
 // scoreWeights returns the per-feature factors of the likelihood scores:
 // ReduceMean over d features of (x - x̂)² · d/(2σ²) is ½ Σ (x - x̂)²/σ², and
-// of |x - x̂| · d/b is Σ |x - x̂|/b.
+// of |x - x̂| · d/b is Σ |x - x̂|/b. They are in the order of the graph's
+// deviations: the varying features, then the constant ones.
 func scoreWeights(m *pipeline.Model) []float32 {
 	d := float64(m.Dim())
-	if m.LaplaceScale != nil {
-		w := make([]float32, len(m.LaplaceScale))
-		for j, b := range m.LaplaceScale {
-			w[j] = float32(d / float64(b))
+	order := append(pipeline.Varying(m.Dim(), m.Constant), m.Constant...)
+	w := make([]float32, 0, len(order))
+	for _, j := range order {
+		if m.LaplaceScale != nil {
+			w = append(w, float32(d/float64(m.LaplaceScale[j])))
+		} else {
+			w = append(w, float32(d/(2*float64(m.Variance[j]))))
 		}
-		return w
-	}
-	w := make([]float32, len(m.Variance))
-	for j, v := range m.Variance {
-		w[j] = float32(d / (2 * float64(v)))
 	}
 	return w
 }
+
+// missingBound is the largest float32 not above pipeline.MaxFeatureMagnitude:
+// for a float32 x, |x| > missingBound exactly when pipeline.IsMissing(x)
+// says so for a non-NaN x.
+var missingBound = math.Nextafter32(float32(pipeline.MaxFeatureMagnitude), 0)
 
 // Encode writes m as an ONNX ModelProto (IR version 7, opset 13): raw float32
 // rows in as input "features" [N, d], outputs "score" [N] and "is_anomaly"
@@ -242,7 +274,7 @@ func Encode(m *pipeline.Model, meta Metadata) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode onnx: %w", err)
 	}
-	graph, err := encodeGraph(m)
+	graph, err := encodeGraph(m, false)
 	if err != nil {
 		return nil, fmt.Errorf("encode onnx: %w", err)
 	}
@@ -268,11 +300,15 @@ func Encode(m *pipeline.Model, meta Metadata) ([]byte, error) {
 	return model, nil
 }
 
-func encodeGraph(m *pipeline.Model) ([]byte, error) {
+// encodeGraph writes the graph of m. legacy writes the layout of format
+// version 2 (Decode rebuilds version 2 files with it): a missing value is NaN
+// or ±Inf only, and it is left to make the score NaN unless imputed.
+func encodeGraph(m *pipeline.Model, legacy bool) ([]byte, error) {
 	d := int64(m.Dim())
 	var nodes, inits [][]byte
 	raw := InputName
-	if m.Imputation != nil {
+	switch {
+	case legacy && m.Imputation != nil:
 		// A missing value (NaN, or ±Inf) takes the training median.
 		inits = append(inits, floatTensor(initImputeValue, []int64{d}, m.Imputation))
 		nodes = append(nodes,
@@ -281,6 +317,25 @@ func encodeGraph(m *pipeline.Model) ([]byte, error) {
 			nodeProto("impute_missing", "Or", []string{"features_isnan", "features_isinf"}, []string{"features_missing"}),
 			nodeProto("impute_where", "Where", []string{"features_missing", initImputeValue, InputName}, []string{"features_imputed"}))
 		raw = "features_imputed"
+	case !legacy:
+		// A missing value (NaN, ±Inf or beyond ±MaxFeatureMagnitude, as
+		// pipeline.IsMissing says) takes the training median, or NaN,
+		// which makes the score NaN and the row an anomaly.
+		fill := initMissingValue
+		if m.Imputation != nil {
+			fill = initImputeValue
+			inits = append(inits, floatTensor(initImputeValue, []int64{d}, m.Imputation))
+		} else {
+			inits = append(inits, floatTensor(initMissingValue, nil, []float32{float32(math.NaN())}))
+		}
+		inits = append(inits, floatTensor(initMissingBound, nil, []float32{missingBound}))
+		nodes = append(nodes,
+			nodeProto("missing_isnan", "IsNaN", []string{InputName}, []string{"features_isnan"}),
+			nodeProto("missing_abs", "Abs", []string{InputName}, []string{"features_abs"}),
+			nodeProto("missing_huge", "Greater", []string{"features_abs", initMissingBound}, []string{"features_huge"}),
+			nodeProto("missing_or", "Or", []string{"features_isnan", "features_huge"}, []string{"features_missing"}),
+			nodeProto("missing_where", "Where", []string{"features_missing", fill, InputName}, []string{"features_checked"}))
+		raw = "features_checked"
 	}
 	inits = append(inits,
 		floatTensor(initScalerOffset, []int64{d}, m.Scaler.Offset),
@@ -288,8 +343,31 @@ func encodeGraph(m *pipeline.Model) ([]byte, error) {
 	nodes = append(nodes,
 		nodeProto("scaler_sub", "Sub", []string{raw, initScalerOffset}, []string{"centered"}),
 		nodeProto("scaler_mul", "Mul", []string{"centered", initScalerScale}, []string{"scaled"}))
+	netIn := "scaled"
+	if len(m.Constant) > 0 {
+		if legacy {
+			return nil, fmt.Errorf("format version %s has no constant features", legacyFormatVersion)
+		}
+		// The network sees the varying features; the constant ones, whose
+		// reconstruction is 0, join the deviations below.
+		index := func(v []int) []int64 {
+			out := make([]int64, len(v))
+			for i, j := range v {
+				out[i] = int64(j)
+			}
+			return out
+		}
+		varying := pipeline.Varying(m.Dim(), m.Constant)
+		inits = append(inits,
+			int64Tensor(initVaryingIndex, []int64{int64(len(varying))}, index(varying)),
+			int64Tensor(initConstantIndex, []int64{int64(len(m.Constant))}, index(m.Constant)))
+		nodes = append(nodes,
+			nodeProto("network_gather", "Gather", []string{"scaled", initVaryingIndex}, []string{"network_input"}, intAttr("axis", 1)),
+			nodeProto("constant_gather", "Gather", []string{"scaled", initConstantIndex}, []string{"constant_scaled"}, intAttr("axis", 1)))
+		netIn = "network_input"
+	}
 
-	cur := "scaled"
+	cur := netIn
 	dense := func(prefix string, l *pipeline.Dense) error {
 		w, b := prefix+"_W", prefix+"_B"
 		inits = append(inits,
@@ -350,16 +428,29 @@ func encodeGraph(m *pipeline.Model) ([]byte, error) {
 	// The squared error. The second operand of each square goes through
 	// Identity: onnx-go's gonum graph keeps one edge per pair of nodes, so
 	// Mul(diff, diff) would lose an input there.
-	nodes = append(nodes, nodeProto("score_diff", "Sub", []string{"scaled", recon}, []string{"diff"}))
+	nodes = append(nodes, nodeProto("score_diff", "Sub", []string{netIn, recon}, []string{"diff"}))
 	deviation := "squared"
 	if m.LaplaceScale != nil && m.Score != pipeline.ScoreMSE {
 		// A Laplace likelihood score measures the absolute error.
 		deviation = "absolute"
 		nodes = append(nodes, nodeProto("score_abs", "Abs", []string{"diff"}, []string{deviation}))
+		if len(m.Constant) > 0 {
+			nodes = append(nodes,
+				nodeProto("constant_abs", "Abs", []string{"constant_scaled"}, []string{"constant_absolute"}),
+				nodeProto("score_concat", "Concat", []string{"absolute", "constant_absolute"}, []string{"deviation"}, intAttr("axis", 1)))
+			deviation = "deviation"
+		}
 	} else {
 		nodes = append(nodes,
 			nodeProto("score_diff_copy", "Identity", []string{"diff"}, []string{"diff_copy"}),
 			nodeProto("score_square", "Mul", []string{"diff", "diff_copy"}, []string{"squared"}))
+		if len(m.Constant) > 0 {
+			nodes = append(nodes,
+				nodeProto("constant_copy", "Identity", []string{"constant_scaled"}, []string{"constant_scaled_copy"}),
+				nodeProto("constant_square", "Mul", []string{"constant_scaled", "constant_scaled_copy"}, []string{"constant_squared"}),
+				nodeProto("score_concat", "Concat", []string{"squared", "constant_squared"}, []string{"deviation"}, intAttr("axis", 1)))
+			deviation = "deviation"
+		}
 	}
 	L := int64(m.LatentDim())
 	latentMean := func(in, out string) {
@@ -371,7 +462,7 @@ func encodeGraph(m *pipeline.Model) ([]byte, error) {
 	}
 	switch m.Score {
 	case pipeline.ScoreMSE:
-		nodes = append(nodes, nodeProto("score_mean", "ReduceMean", []string{"squared"}, []string{ScoreName},
+		nodes = append(nodes, nodeProto("score_mean", "ReduceMean", []string{deviation}, []string{ScoreName},
 			intsAttr("axes", 1), intAttr("keepdims", 0)))
 	case pipeline.ScoreNLL, pipeline.ScoreELBO, pipeline.ScoreNLLLatent:
 		nll := ScoreName

@@ -29,7 +29,7 @@ func (g *Graph) Run(x []float32, n int) (score []float32, isAnomaly []bool, err 
 	switch {
 	case s == nil || a == nil:
 		return nil, nil, fmt.Errorf("run graph: outputs %q and %q are required, the graph has %q", ScoreName, IsAnomalyName, g.outputs)
-	case s.isBool || len(s.shape) != 1 || s.shape[0] != n:
+	case !s.isFloat() || len(s.shape) != 1 || s.shape[0] != n:
 		return nil, nil, fmt.Errorf("run graph: %s is %s%v, want float32[%d]", ScoreName, s.dtype(), s.shape, n)
 	case !a.isBool || len(a.shape) != 1 || a.shape[0] != n:
 		return nil, nil, fmt.Errorf("run graph: %s is %s%v, want bool[%d]", IsAnomalyName, a.dtype(), a.shape, n)
@@ -65,11 +65,17 @@ func (g *Graph) evaluate(in *value) (map[string]*value, error) {
 }
 
 func (v *value) dtype() string {
-	if v.isBool {
+	switch {
+	case v.isBool:
 		return "bool"
+	case v.isInt:
+		return "int64"
 	}
 	return "float32"
 }
+
+// isFloat reports whether v holds float32 data.
+func (v *value) isFloat() bool { return !v.isBool && !v.isInt }
 
 func (n *node) eval(args []*value) (*value, error) {
 	for i, a := range args {
@@ -107,8 +113,8 @@ func (n *node) eval(args []*value) (*value, error) {
 		return args[0], nil
 	case "IsInf":
 		x := args[0]
-		if x.isBool {
-			return nil, fmt.Errorf("input is bool, want float32")
+		if !x.isFloat() {
+			return nil, fmt.Errorf("input is %s, want float32", x.dtype())
 		}
 		out := &value{shape: x.shape, isBool: true, b: make([]bool, len(x.f))}
 		for i, v := range x.f {
@@ -119,8 +125,8 @@ func (n *node) eval(args []*value) (*value, error) {
 		return where(args[0], args[1], args[2])
 	case "IsNaN":
 		x := args[0]
-		if x.isBool {
-			return nil, fmt.Errorf("input is bool, want float32")
+		if !x.isFloat() {
+			return nil, fmt.Errorf("input is %s, want float32", x.dtype())
 		}
 		out := &value{shape: x.shape, isBool: true, b: make([]bool, len(x.f))}
 		for i, v := range x.f {
@@ -129,6 +135,10 @@ func (n *node) eval(args []*value) (*value, error) {
 		return out, nil
 	case "Gemm":
 		return n.gemm(args)
+	case "Gather":
+		return n.gather(args[0], args[1])
+	case "Concat":
+		return n.concat(args)
 	case "ReduceMean":
 		return n.reduceMean(args[0])
 	}
@@ -136,8 +146,8 @@ func (n *node) eval(args []*value) (*value, error) {
 }
 
 func floatUnary(x *value, f func(float32) float32) (*value, error) {
-	if x.isBool {
-		return nil, fmt.Errorf("input is bool, want float32")
+	if !x.isFloat() {
+		return nil, fmt.Errorf("input is %s, want float32", x.dtype())
 	}
 	out := &value{shape: x.shape, f: make([]float32, len(x.f))}
 	for i, v := range x.f {
@@ -147,7 +157,7 @@ func floatUnary(x *value, f func(float32) float32) (*value, error) {
 }
 
 func floatBinary(a, b *value, f func(a, b float32) float32) (*value, error) {
-	if a.isBool || b.isBool {
+	if !a.isFloat() || !b.isFloat() {
 		return nil, fmt.Errorf("inputs are %s and %s, want float32", a.dtype(), b.dtype())
 	}
 	shape, err := broadcastShape(a.shape, b.shape)
@@ -160,7 +170,7 @@ func floatBinary(a, b *value, f func(a, b float32) float32) (*value, error) {
 }
 
 func compare(a, b *value, f func(a, b float32) bool) (*value, error) {
-	if a.isBool || b.isBool {
+	if !a.isFloat() || !b.isFloat() {
 		return nil, fmt.Errorf("inputs are %s and %s, want float32", a.dtype(), b.dtype())
 	}
 	shape, err := broadcastShape(a.shape, b.shape)
@@ -253,7 +263,7 @@ func broadcast(shape, a, b []int, f func(o, i, j int)) {
 // transposed and C broadcast to [M, N] (unidirectionally).
 func (n *node) gemm(args []*value) (*value, error) {
 	a, b := args[0], args[1]
-	if a.isBool || b.isBool || len(a.shape) != 2 || len(b.shape) != 2 {
+	if !a.isFloat() || !b.isFloat() || len(a.shape) != 2 || len(b.shape) != 2 {
 		return nil, fmt.Errorf("gemm inputs: A is %s%v and B is %s%v, want 2-D float32", a.dtype(), a.shape, b.dtype(), b.shape)
 	}
 	m, k := a.shape[0], a.shape[1]
@@ -291,7 +301,7 @@ func (n *node) gemm(args []*value) (*value, error) {
 	}
 	if len(args) > 2 && args[2] != nil {
 		c := args[2]
-		if c.isBool {
+		if !c.isFloat() {
 			return nil, fmt.Errorf("gemm input C is bool, want float32")
 		}
 		shape, err := broadcastShape(c.shape, out.shape)
@@ -305,8 +315,8 @@ func (n *node) gemm(args []*value) (*value, error) {
 
 // reduceMean averages over n.axes (all axes when none are given).
 func (n *node) reduceMean(x *value) (*value, error) {
-	if x.isBool {
-		return nil, fmt.Errorf("input is bool, want float32")
+	if !x.isFloat() {
+		return nil, fmt.Errorf("input is %s, want float32", x.dtype())
 	}
 	r := len(x.shape)
 	reduce := make([]bool, r)
@@ -357,7 +367,7 @@ func (n *node) reduceMean(x *value) (*value, error) {
 // where is ONNX Where: cond ? x : y, elementwise with multidirectional
 // broadcasting of all three inputs.
 func where(cond, x, y *value) (*value, error) {
-	if !cond.isBool || x.isBool || y.isBool {
+	if !cond.isBool || !x.isFloat() || !y.isFloat() {
 		return nil, fmt.Errorf("inputs are %s, %s and %s, want bool, float32, float32", cond.dtype(), x.dtype(), y.dtype())
 	}
 	cx, err := broadcastShape(cond.shape, x.shape)
@@ -401,4 +411,83 @@ func broadcastIndex(shape, sub []int) func(int) int {
 		}
 		return idx
 	}
+}
+
+// normAxis resolves the node's axis attribute (negative counts from the
+// end) for a tensor of rank r.
+func (n *node) normAxis(r int) (int, error) {
+	a := n.axis
+	if a < 0 {
+		a += int64(r)
+	}
+	if a < 0 || a >= int64(r) {
+		return 0, fmt.Errorf("axis %d out of range for rank %d", n.axis, r)
+	}
+	return int(a), nil
+}
+
+// gather is ONNX Gather: the slices of data at the int64 indices along
+// n.axis; the output shape is data's with that axis replaced by the
+// indices' shape. A negative index counts from the end of the axis.
+func (n *node) gather(data, indices *value) (*value, error) {
+	if !data.isFloat() || !indices.isInt {
+		return nil, fmt.Errorf("inputs are %s and %s, want float32 and int64", data.dtype(), indices.dtype())
+	}
+	axis, err := n.normAxis(len(data.shape))
+	if err != nil {
+		return nil, err
+	}
+	outer, size, inner := shapeSize(data.shape[:axis]), data.shape[axis], shapeSize(data.shape[axis+1:])
+	shape := append(append(append([]int{}, data.shape[:axis]...), indices.shape...), data.shape[axis+1:]...)
+	out := &value{shape: shape, f: make([]float32, 0, shapeSize(shape))}
+	for o := 0; o < outer; o++ {
+		for _, i := range indices.i {
+			if i < 0 {
+				i += int64(size)
+			}
+			if i < 0 || i >= int64(size) {
+				return nil, fmt.Errorf("index %d out of range for axis %d of size %d", i, axis, size)
+			}
+			start := (o*size + int(i)) * inner
+			out.f = append(out.f, data.f[start:start+inner]...)
+		}
+	}
+	return out, nil
+}
+
+// concat is ONNX Concat: float32 inputs of one rank, equal but along
+// n.axis, joined along it.
+func (n *node) concat(args []*value) (*value, error) {
+	first := args[0]
+	for _, a := range args {
+		if !a.isFloat() {
+			return nil, fmt.Errorf("input is %s, want float32", a.dtype())
+		}
+	}
+	axis, err := n.normAxis(len(first.shape))
+	if err != nil {
+		return nil, err
+	}
+	shape := append([]int(nil), first.shape...)
+	shape[axis] = 0
+	for _, a := range args {
+		if len(a.shape) != len(shape) {
+			return nil, fmt.Errorf("inputs of rank %d and %d", len(first.shape), len(a.shape))
+		}
+		for k, d := range a.shape {
+			if k != axis && d != first.shape[k] {
+				return nil, fmt.Errorf("shapes %v and %v differ off axis %d", first.shape, a.shape, axis)
+			}
+		}
+		shape[axis] += a.shape[axis]
+	}
+	outer := shapeSize(shape[:axis])
+	out := &value{shape: shape, f: make([]float32, 0, shapeSize(shape))}
+	for o := 0; o < outer; o++ {
+		for _, a := range args {
+			block := a.shape[axis] * shapeSize(a.shape[axis+1:])
+			out.f = append(out.f, a.f[o*block:(o+1)*block]...)
+		}
+	}
+	return out, nil
 }

@@ -67,6 +67,9 @@ var externalCases = []struct {
 	{"laplace-elbo", tutorial, laplaceELBO},
 	{"laplace-mse", tiny, laplaceMSE},
 	{"imputed", tutorial, imputed},
+	{"constant-mse", constantArch, pipeline.ScoreMSE},
+	{"constant-nll", constantArch, pipeline.ScoreNLL},
+	{"constant-laplace-elbo-imputed", constantArch, imputed},
 }
 
 func TestONNXChecker(t *testing.T) {

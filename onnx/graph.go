@@ -12,11 +12,12 @@ import (
 var supportedOps = map[string]bool{
 	"Sub": true, "Mul": true, "Add": true, "Exp": true, "Abs": true, "Tanh": true, "Gemm": true, "Relu": true, "Sigmoid": true,
 	"Identity": true, "ReduceMean": true, "Greater": true, "IsNaN": true, "Or": true, "IsInf": true, "Where": true,
+	"Gather": true, "Concat": true,
 }
 
 // Graph is an ONNX graph as onnx-go decodes it, ready to evaluate. It runs
 // the operators vaejob emits (Sub, Mul, Add, Exp, Abs, Tanh, Gemm, Relu, Sigmoid,
-// Identity, ReduceMean, Greater, IsNaN, IsInf, Or, Where) node by node in topological order, with
+// Identity, ReduceMean, Greater, IsNaN, IsInf, Or, Where, Gather, Concat) node by node in topological order, with
 // ONNX (numpy) broadcasting, in float32. It is the independent "onnx-go"
 // answer that Verify compares with the Go scorer.
 //
@@ -40,14 +41,18 @@ type node struct {
 	transA, transB bool
 	axes           []int64
 	keepDims       bool
+	axis           int64 // Gather, Concat
 }
 
-// value is a tensor during evaluation: float32 or bool data, row-major.
+// value is a tensor during evaluation: float32, bool or int64 data,
+// row-major.
 type value struct {
 	shape  []int
 	isBool bool
+	isInt  bool
 	f      []float32
 	b      []bool
+	i      []int64
 }
 
 func shapeSize(s []int) int {
@@ -205,6 +210,12 @@ func (n *node) setAttributes(attrs map[string]any) error {
 				return fmt.Errorf("attribute axes: %T, want ints", v)
 			}
 			n.axes = append([]int64(nil), a...)
+		case (n.op == "Gather" || n.op == "Concat") && k == "axis":
+			i, err := getInt(k, v)
+			if err != nil {
+				return err
+			}
+			n.axis = i
 		case n.op == "ReduceMean" && k == "keepdims":
 			i, err := getInt(k, v)
 			if err != nil {
@@ -219,7 +230,7 @@ func (n *node) setAttributes(attrs map[string]any) error {
 		"Sub": {2, 2}, "Mul": {2, 2}, "Greater": {2, 2}, "Or": {2, 2},
 		"Gemm": {2, 3}, "Relu": {1, 1}, "Sigmoid": {1, 1}, "Identity": {1, 1},
 		"ReduceMean": {1, 1}, "IsNaN": {1, 1}, "Add": {2, 2}, "Exp": {1, 1}, "Abs": {1, 1}, "Tanh": {1, 1},
-		"IsInf": {1, 1}, "Where": {3, 3},
+		"IsInf": {1, 1}, "Where": {3, 3}, "Gather": {2, 2}, "Concat": {1, 1 << 16},
 	}[n.op]
 	if len(n.inputs) < want[0] || len(n.inputs) > want[1] {
 		return fmt.Errorf("%d inputs, want %d to %d", len(n.inputs), want[0], want[1])
@@ -284,12 +295,19 @@ func fromTensor(t tensor.Tensor) (*value, error) {
 		v.isBool, v.b = true, append([]bool(nil), data...)
 	case bool:
 		v.isBool, v.b = true, []bool{data}
+	case []int64:
+		v.isInt, v.i = true, append([]int64(nil), data...)
+	case int64:
+		v.isInt, v.i = true, []int64{data}
 	default:
 		return nil, fmt.Errorf("unsupported element type %v", t.Dtype())
 	}
 	n := len(v.f)
-	if v.isBool {
+	switch {
+	case v.isBool:
 		n = len(v.b)
+	case v.isInt:
+		n = len(v.i)
 	}
 	if n != shapeSize(shape) {
 		return nil, fmt.Errorf("%d elements for shape %v", n, shape)

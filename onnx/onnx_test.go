@@ -25,10 +25,22 @@ type arch struct {
 	encoder []int // hidden widths
 	latent  int
 	decoder []int // hidden widths; a last layer of width d is added
+	// constant lists features (increasing indices below d) that hold one
+	// value on the rows the scaler is fitted on: the network sees the
+	// others (see pipeline.Model.Constant).
+	constant []int
 }
+
+// constantValues are the values of the constant features of randomModel,
+// in turn: zero, a small value, a large negative one.
+var constantValues = []float32{0, 12.5, -3000}
 
 // tutorial is the seed tutorial's network: 9-32-16, latent 10, 10-16-32-9.
 var tutorial = arch{d: 9, encoder: []int{32, 16}, latent: 10, decoder: []int{16, 32}}
+
+// constantArch has constant features at the start, in the middle and at
+// the end.
+var constantArch = arch{d: 8, encoder: []int{6}, latent: 3, decoder: []int{6}, constant: []int{0, 3, 7}}
 
 // tiny is the network of the golden file.
 var tiny = arch{d: 3, encoder: []int{4}, latent: 2, decoder: nil}
@@ -49,9 +61,25 @@ func randomModel(t testing.TB, seed int64, a arch) (*pipeline.Model, []float32) 
 		j := i % a.d
 		rows[i] = float32(rng.NormFloat64()*float64(j+1) + float64(10*j))
 	}
-	sc, _, err := pipeline.FitMinMax(rows, a.d)
+	for k, j := range a.constant {
+		for r := 0; r < n; r++ {
+			rows[r*a.d+j] = constantValues[k%len(constantValues)]
+		}
+	}
+	sc, constant, err := pipeline.FitMinMax(rows, a.d)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !slices.Equal(constant, a.constant) {
+		t.Fatalf("scaler found constant features %v, want %v", constant, a.constant)
+	}
+	// Every tenth row departs from the constants by up to three departure
+	// scales, after the scaler is fitted.
+	for k, j := range a.constant {
+		for r := 0; r < n; r += 10 {
+			c := rows[r*a.d+j]
+			rows[r*a.d+j] = c + float32(rng.Float64()*6-3)*pipeline.DepartureScale(c)*float32(k+1)/float32(len(a.constant))
+		}
 	}
 	dense := func(in, out int, act pipeline.Activation) pipeline.Dense {
 		l := pipeline.Dense{In: in, Out: out, W: make([]float32, in*out), B: make([]float32, out), Activation: act}
@@ -64,8 +92,8 @@ func randomModel(t testing.TB, seed int64, a arch) (*pipeline.Model, []float32) 
 		}
 		return l
 	}
-	m := &pipeline.Model{Features: names, Scaler: sc, Score: pipeline.ScoreMSE, ThresholdMethod: "quantile:0.9"}
-	width := a.d
+	m := &pipeline.Model{Features: names, Scaler: sc, Score: pipeline.ScoreMSE, ThresholdMethod: "quantile:0.9", Constant: a.constant}
+	width := m.NetworkDim()
 	for _, w := range a.encoder {
 		m.Encoder = append(m.Encoder, dense(width, w, pipeline.ReLU))
 		width = w
@@ -77,7 +105,7 @@ func randomModel(t testing.TB, seed int64, a arch) (*pipeline.Model, []float32) 
 		m.Decoder = append(m.Decoder, dense(width, w, pipeline.ReLU))
 		width = w
 	}
-	m.Decoder = append(m.Decoder, dense(width, a.d, pipeline.Sigmoid))
+	m.Decoder = append(m.Decoder, dense(width, m.NetworkDim(), pipeline.Sigmoid))
 	setThreshold(m, rows)
 	if err := m.Validate(); err != nil {
 		t.Fatal(err)
@@ -162,15 +190,26 @@ func withScore(m *pipeline.Model, k pipeline.ScoreKind, seed int64, rows []float
 	setThreshold(m, rows)
 }
 
-// specialRows returns rows with a NaN, a +Inf, a -Inf and a huge value.
+// specialRows returns rows with a missing value (see pipeline.IsMissing):
+// a NaN, a +Inf, a -Inf, float32(1e30) (just beyond the bound), the
+// sentinels ±3.4e38; the last row holds the largest value within the bound
+// in each feature and is no missing value.
 func specialRows(d int) []float32 {
-	rows := make([]float32, 4*d)
+	rows := make([]float32, specialMissing*d+d)
 	rows[0] = float32(math.NaN())
-	rows[d+1] = float32(math.Inf(1))
+	rows[d+min(1, d-1)] = float32(math.Inf(1))
 	rows[2*d] = float32(math.Inf(-1))
 	rows[3*d] = 1e30
+	rows[4*d+d-1] = 3.4e38
+	rows[5*d] = -3.4e38
+	for j := range d {
+		rows[specialMissing*d+j] = math.Nextafter32(1e30, 0)
+	}
 	return rows
 }
+
+// specialMissing is the number of rows of specialRows with a missing value.
+const specialMissing = 6
 
 func TestRoundTrip(t *testing.T) {
 	tests := []struct {
@@ -188,6 +227,10 @@ func TestRoundTrip(t *testing.T) {
 		{"laplace elbo", tutorial, laplaceELBO},
 		{"laplace mse", tiny, laplaceMSE},
 		{"imputed", tutorial, imputed},
+		{"constant mse", constantArch, pipeline.ScoreMSE},
+		{"constant gaussian elbo", constantArch, pipeline.ScoreELBO},
+		{"constant laplace elbo imputed", constantArch, imputed},
+		{"constant nll plus latent", arch{d: 5, encoder: []int{4}, latent: 2, constant: []int{4}}, pipeline.ScoreNLLLatent},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,13 +285,15 @@ func TestRoundTrip(t *testing.T) {
 			for r, f := range special {
 				s := score[len(rows)/d+r]
 				switch {
-				case m.Imputation != nil && r < 3:
-					// NaN, +Inf, -Inf take the imputed value: a finite score.
+				case r == specialMissing:
+					// Huge but within the bound: scored as it is.
+				case m.Imputation != nil:
+					// A missing value takes the imputed value: a finite score.
 					if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
 						t.Errorf("special row %d: imputed model scored %v", r, s)
 					}
-				case !f:
-					t.Errorf("special row %d (non-finite or huge feature) scored %v: not flagged", r, s)
+				case !math.IsNaN(float64(s)) || !f:
+					t.Errorf("special row %d (a missing value) scored %v, flagged %v: want NaN, flagged", r, s, f)
 				}
 			}
 			if anomalies == 0 || anomalies == n {
@@ -493,5 +538,30 @@ func TestScoresAgree(t *testing.T) {
 		if got := ScoresAgree(tt.a, tt.b); got != tt.want {
 			t.Errorf("ScoresAgree(%v, %v) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
+	}
+}
+
+// TestDecodeFormatV2 reads the golden file as format version 2 wrote it
+// (before constant features and the missing-value bound): files published
+// by earlier versions still decode, to the same model.
+func TestDecodeFormatV2(t *testing.T) {
+	m, meta := tinyModel(t)
+	data, err := os.ReadFile(filepath.Join("testdata", "tiny_v2.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, gotMeta, err := Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, withoutLogVar(m)) || !reflect.DeepEqual(gotMeta, meta) {
+		t.Error("format version 2 file does not decode to the tiny model")
+	}
+	g, err := DecodeGraph(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(g.Ops(), "Abs") {
+		t.Errorf("version 2 graph ops %v", g.Ops())
 	}
 }

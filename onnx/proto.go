@@ -71,6 +71,7 @@ const (
 	attrTypeInt                       = 2
 	attrTypeInts                      = 7
 	dataTypeFloat                     = 1
+	dataTypeInt64                     = 7
 	dataTypeBool                      = 9
 )
 
@@ -122,6 +123,23 @@ func floatTensor(name string, dims []int64, data []float32) []byte {
 	raw := make([]byte, 4*len(data))
 	for i, v := range data {
 		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	}
+	t.bytes(fTensorRawData, raw)
+	return t
+}
+
+// int64Tensor encodes an int64 TensorProto with its data as little-endian
+// raw_data.
+func int64Tensor(name string, dims []int64, data []int64) []byte {
+	var t msg
+	if len(dims) > 0 {
+		t.packedInt64(fTensorDims, dims)
+	}
+	t.int64(fTensorDataType, dataTypeInt64)
+	t.string(fTensorName, name)
+	raw := make([]byte, 8*len(data))
+	for i, v := range data {
+		binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
 	}
 	t.bytes(fTensorRawData, raw)
 	return t

@@ -14,6 +14,7 @@ type batchScorer struct {
 	m      *Model
 	s      *Scorer // for the per-row score from the block's activations
 	scaled []float32
+	netIn  []float32 // the varying features of scaled, when some are constant
 	a, b   []float32 // ping-pong activations, batchRows × widest layer
 	mu, lv []float32
 }
@@ -27,9 +28,13 @@ func newBatchScorer(m *Model) *batchScorer {
 		width = max(width, l.Out)
 	}
 	L := m.LatentDim()
-	return &batchScorer{m: m, s: NewScorer(m), scaled: make([]float32, batchRows*m.Dim()),
+	bs := &batchScorer{m: m, s: NewScorer(m), scaled: make([]float32, batchRows*m.Dim()),
 		a: make([]float32, batchRows*width), b: make([]float32, batchRows*width),
 		mu: make([]float32, batchRows*L), lv: make([]float32, batchRows*L)}
+	if len(m.Constant) > 0 {
+		bs.netIn = make([]float32, batchRows*m.NetworkDim())
+	}
+	return bs
 }
 
 // score writes the scores of the rows of x (row-major, at most batchRows
@@ -40,17 +45,19 @@ func (bs *batchScorer) score(x, out []float32) {
 	n := len(x) / d
 	scaled := bs.scaled[:n*d]
 	for r := 0; r < n; r++ {
-		row, dst := x[r*d:(r+1)*d], scaled[r*d:(r+1)*d]
-		m.Scaler.Transform(row, dst)
-		if m.Imputation != nil {
-			for j, v := range row {
-				if IsMissing(v) {
-					dst[j] = (m.Imputation[j] - m.Scaler.Offset[j]) * m.Scaler.Scale[j]
-				}
+		m.ScaleRow(x[r*d:(r+1)*d], scaled[r*d:(r+1)*d])
+	}
+	in := scaled
+	if bs.netIn != nil {
+		dv := m.NetworkDim()
+		in = bs.netIn[:n*dv]
+		for r := 0; r < n; r++ {
+			for k, j := range bs.s.varying {
+				in[r*dv+k] = scaled[r*d+j]
 			}
 		}
 	}
-	h := bs.chain(m.Encoder, scaled, n)
+	h := bs.chain(m.Encoder, in, n)
 	L := m.LatentDim()
 	mu := bs.mu[:n*L]
 	layer(&m.Mu, h, mu, n)
@@ -60,8 +67,9 @@ func (bs *batchScorer) score(x, out []float32) {
 		m.BoundLogVar(lv)
 	}
 	recon := bs.chain(m.Decoder, mu, n)
+	dv := m.NetworkDim()
 	for r := 0; r < n; r++ {
-		out[r] = bs.s.scoreFrom(scaled[r*d:(r+1)*d], mu[r*L:(r+1)*L], lv[r*L:(r+1)*L], recon[r*d:(r+1)*d])
+		out[r] = bs.s.scoreFrom(scaled[r*d:(r+1)*d], mu[r*L:(r+1)*L], lv[r*L:(r+1)*L], recon[r*dv:(r+1)*dv])
 	}
 }
 

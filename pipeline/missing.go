@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"fmt"
 	"math"
 	"slices"
 )
@@ -22,7 +21,7 @@ func IsMissing(v float32) bool {
 }
 
 // CountMissing returns, per column of the row-major matrix x with d
-// columns, how many values are missing (null, NaN or ±Inf).
+// columns, how many values are missing (see IsMissing).
 func CountMissing(x []float32, d int) []int {
 	counts := make([]int, d)
 	for i, v := range x {
@@ -45,10 +44,11 @@ func CompleteRows(x []float32, d int) []int {
 }
 
 // FitMedians returns each column's median over the given rows of x,
-// ignoring missing values. A column with no value in those rows is an
-// error: nothing can stand in for it.
-func FitMedians(x []float32, d int, rows []int, names []string) ([]float32, error) {
-	med := make([]float32, d)
+// ignoring missing values. A column with no value at all in those rows (a
+// sensor offline all day) gets 0, and its index is returned in empty, so
+// that the caller can decide what the column means.
+func FitMedians(x []float32, d int, rows []int) (med []float32, empty []int) {
+	med = make([]float32, d)
 	col := make([]float32, 0, len(rows))
 	for j := range d {
 		col = col[:0]
@@ -58,11 +58,12 @@ func FitMedians(x []float32, d int, rows []int, names []string) ([]float32, erro
 			}
 		}
 		if len(col) == 0 {
-			return nil, fmt.Errorf("column %q has no values in the training rows, so no median can replace its missing values; leave it out of the features", names[j])
+			empty = append(empty, j)
+			continue
 		}
 		med[j] = Quantile(col, 0.5)
 	}
-	return med, nil
+	return med, empty
 }
 
 // Impute replaces, in place, every missing value of x in column j with

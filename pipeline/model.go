@@ -116,9 +116,17 @@ type Model struct {
 	// Without it a row with a missing value scores NaN and is flagged.
 	Imputation []float32
 	Scaler     Scaler
-	Encoder    []Dense // hidden layers from d to the last hidden width
-	Mu         Dense   // last hidden width → latent
-	LogVar     Dense   // last hidden width → latent; scores of kind ScoreELBO use it
+	// Constant lists, in increasing order, the features that held one value
+	// on every training row. The network does not see them: it reads the
+	// other features in order (NetworkDim of them) and reconstructs those.
+	// A constant feature's reconstruction is taken as 0 in scaled units, so
+	// its score term measures the scaled value itself: the scaler maps the
+	// constant c to 0 and a departure by DepartureScale(c) to ±1 (a scaler
+	// Scale of 0 makes a feature that the model ignores).
+	Constant []int
+	Encoder  []Dense // hidden layers from d to the last hidden width
+	Mu       Dense   // last hidden width → latent
+	LogVar   Dense   // last hidden width → latent; scores of kind ScoreELBO use it
 	// LogVarBound, when positive, bounds the encoder's log-variance smoothly
 	// to (-B, B): lv = B·tanh(LogVar(h)/B), so that a row unlike any
 	// training row cannot overflow exp(lv).
@@ -157,6 +165,11 @@ func (m *Model) Validate() error {
 	if m.Imputation != nil && (len(m.Imputation) != d || !allFinite(m.Imputation)) {
 		return fmt.Errorf("%d imputation values for %d features, or a non-finite one", len(m.Imputation), d)
 	}
+	for i, j := range m.Constant {
+		if j < 0 || j >= d || i > 0 && j <= m.Constant[i-1] {
+			return fmt.Errorf("constant feature indices %v: want increasing indices below %d", m.Constant, d)
+		}
+	}
 	if !slices.Contains(ScoreKinds, m.Score) {
 		return fmt.Errorf("unknown score kind %q", m.Score)
 	}
@@ -182,7 +195,7 @@ func (m *Model) Validate() error {
 	if m.Score == ScoreELBO && m.LogVar.Out == 0 {
 		return errors.New("score kind elbo_mu needs the log-variance head")
 	}
-	width := d
+	width := m.NetworkDim()
 	check := func(name string, l *Dense) error {
 		if l.In != width {
 			return fmt.Errorf("%s: input width %d, want %d", name, l.In, width)
@@ -219,8 +232,8 @@ func (m *Model) Validate() error {
 		}
 		width = m.Decoder[i].Out
 	}
-	if width != d {
-		return fmt.Errorf("decoder output width %d, want %d features", width, d)
+	if width != m.NetworkDim() {
+		return fmt.Errorf("decoder output width %d, want %d varying features", width, m.NetworkDim())
 	}
 	if math.IsNaN(float64(m.Threshold)) {
 		return errors.New("threshold is NaN")

@@ -251,7 +251,8 @@ func TestScaler(t *testing.T) {
 	}
 	out := make([]float32, 3)
 	s.Transform([]float32{3, 15, 6}, out)
-	if want := []float32{1, 0.25, 1}; !slices.Equal(out, want) {
+	// The constant column measures departures from 5 in units of 0.05.
+	if want := []float32{1, 0.25, 1 * (1 / DepartureScale(5))}; !slices.Equal(out, want) {
 		t.Errorf("Transform = %v, want %v", out, want)
 	}
 	err = CheckConstant(x, []string{"a", "b", "c"})
@@ -497,8 +498,8 @@ func TestFitRobust(t *testing.T) {
 	if want := []float32{3, 0, 7}; !slices.Equal(s.Offset, want) {
 		t.Errorf("offset %v, want the medians %v", s.Offset, want)
 	}
-	// IQR 2 → 1/8; IQR 0 → standard deviation 2 → 1/8; constant → 1.
-	if want := []float32{0.125, 0.125, 1}; !slices.Equal(s.Scale, want) {
+	// IQR 2 → 1/8; IQR 0 → standard deviation 2 → 1/8; constant 7 → 1/0.07.
+	if want := []float32{0.125, 0.125, 1 / DepartureScale(7)}; !slices.Equal(s.Scale, want) {
 		t.Errorf("scale %v, want %v", s.Scale, want)
 	}
 	if !slices.Equal(constant, []int{2}) || !slices.Equal(s.Min, []float32{1, 0, 7}) || !slices.Equal(s.Max, []float32{100, 5, 7}) {

@@ -83,9 +83,10 @@ func CheckConstant(x []float32, names []string) error {
 }
 
 // FitMinMax fits a min-max scaler on the rows of x (row-major, d values a
-// row). A feature that is constant on these rows (though not, the caller has
-// checked, on the whole table) gets Scale 1, as scikit-learn's MinMaxScaler
-// does; its indices are returned so the caller can report them.
+// row). A feature that is constant on these rows, at c, gets Offset c and
+// Scale 1/DepartureScale(c), so that a served value measures its departure
+// from the constant (see Model.Constant); the indices of those features are
+// returned.
 func FitMinMax(x []float32, d int) (s Scaler, constant []int, err error) {
 	n := len(x) / d
 	s = Scaler{Kind: ScalerMinMax, Scale: make([]float32, d)}
@@ -96,8 +97,8 @@ func FitMinMax(x []float32, d int) (s Scaler, constant []int, err error) {
 	s.Offset = slices.Clone(s.Min)
 	for j := range s.Scale {
 		scale := float32(1 / (float64(s.Max[j]) - float64(s.Min[j])))
-		if math.IsInf(float64(scale), 0) || scale == 0 {
-			scale = 1
+		if s.Max[j] == s.Min[j] || math.IsInf(float64(scale), 0) || scale == 0 {
+			scale = 1 / DepartureScale(s.Min[j])
 			constant = append(constant, j)
 		}
 		s.Scale[j] = scale
@@ -106,8 +107,8 @@ func FitMinMax(x []float32, d int) (s Scaler, constant []int, err error) {
 }
 
 // FitRobust fits a robust scaler (see ScalerRobust) on the rows of x. Like
-// FitMinMax it returns the features constant on these rows; they get
-// Scale 1.
+// FitMinMax it returns the features constant on these rows and scales them
+// by their departure scale.
 func FitRobust(x []float32, d int) (s Scaler, constant []int, err error) {
 	n := len(x) / d
 	s = Scaler{Kind: ScalerRobust, Offset: make([]float32, d), Scale: make([]float32, d)}
@@ -140,8 +141,9 @@ func FitRobust(x []float32, d int) (s Scaler, constant []int, err error) {
 		// others up by orders of magnitude.
 		spread = max(spread, 1e-3*span)
 		scale := float32(1 / (4 * spread))
-		if spread == 0 || math.IsInf(float64(scale), 0) || scale == 0 {
-			scale = 1
+		if s.Max[j] == s.Min[j] || math.IsInf(float64(scale), 0) || scale == 0 {
+			s.Offset[j] = s.Min[j]
+			scale = 1 / DepartureScale(s.Min[j])
 			isConstant[j] = true
 		}
 		s.Scale[j] = scale

@@ -12,6 +12,10 @@ type Scorer struct {
 	m              *Model
 	scaled, mu, lv []float32
 	a, b           []float32
+	// varying lists the features the network sees (all when the model has
+	// no constant feature); netIn holds them, scaled, for one row.
+	varying []int
+	netIn   []float32
 	// weight[j] = 1 / (2 σ²_j), or 1 / b_j, for the likelihood scores.
 	weight []float64
 }
@@ -26,12 +30,16 @@ func NewScorer(m *Model) *Scorer {
 		width = max(width, l.Out)
 	}
 	s := &Scorer{
-		m:      m,
-		scaled: make([]float32, m.Dim()),
-		mu:     make([]float32, m.Mu.Out),
-		lv:     make([]float32, m.LogVar.Out),
-		a:      make([]float32, width),
-		b:      make([]float32, width),
+		m:       m,
+		scaled:  make([]float32, m.Dim()),
+		mu:      make([]float32, m.Mu.Out),
+		lv:      make([]float32, m.LogVar.Out),
+		a:       make([]float32, width),
+		b:       make([]float32, width),
+		varying: Varying(m.Dim(), m.Constant),
+	}
+	if len(m.Constant) > 0 {
+		s.netIn = make([]float32, m.NetworkDim())
 	}
 	if m.Variance != nil {
 		s.weight = make([]float64, len(m.Variance))
@@ -49,12 +57,29 @@ func NewScorer(m *Model) *Scorer {
 }
 
 // Reconstruct scales x and runs it through the encoder to the posterior mean
-// and back through the decoder. It returns the scaled row, the latent mean
-// and the reconstruction; all three are views of the Scorer's buffers, valid
-// until the next call.
+// and back through the decoder. It returns the scaled row (all features), the
+// latent mean and the reconstruction of the features the network sees (see
+// Model.Constant); all three are views of the Scorer's buffers, valid until
+// the next call.
 func (s *Scorer) Reconstruct(x []float32) (scaled, mu, recon []float32) {
 	mu = s.encode(x)
 	return s.scaled, mu, s.chain(s.m.Decoder, mu)
+}
+
+// ScaleRow scales the raw row x into dst (both of m.Dim() values): a
+// missing value (see IsMissing) takes the imputation value when the model
+// has one, and is NaN otherwise, so that the row scores NaN.
+func (m *Model) ScaleRow(x, dst []float32) {
+	m.Scaler.Transform(x, dst)
+	for j, v := range x {
+		if IsMissing(v) {
+			if m.Imputation == nil {
+				dst[j] = float32(math.NaN())
+			} else {
+				dst[j] = (m.Imputation[j] - m.Scaler.Offset[j]) * m.Scaler.Scale[j]
+			}
+		}
+	}
 }
 
 // encode scales x into s.scaled and runs the encoder to the posterior mean,
@@ -62,15 +87,15 @@ func (s *Scorer) Reconstruct(x []float32) (scaled, mu, recon []float32) {
 // bounded log-variance in s.lv, computed from the same hidden layer.
 func (s *Scorer) encode(x []float32) []float32 {
 	m := s.m
-	m.Scaler.Transform(x, s.scaled)
-	if m.Imputation != nil {
-		for j, v := range x {
-			if IsMissing(v) {
-				s.scaled[j] = (m.Imputation[j] - m.Scaler.Offset[j]) * m.Scaler.Scale[j]
-			}
+	m.ScaleRow(x, s.scaled)
+	in := s.scaled
+	if s.netIn != nil {
+		for k, j := range s.varying {
+			s.netIn[k] = s.scaled[j]
 		}
+		in = s.netIn
 	}
-	h := s.chain(m.Encoder, s.scaled)
+	h := s.chain(m.Encoder, in)
 	m.Mu.Apply(h, s.mu)
 	if m.Score == ScoreELBO {
 		m.LogVar.Apply(h, s.lv)
@@ -98,24 +123,39 @@ func (s *Scorer) Score(x []float32) float32 {
 	return s.scoreFrom(scaled, mu, s.lv, recon)
 }
 
-// scoreFrom computes the score of a row from its scaled values, latent
-// mean and log-variance (for ScoreELBO) and reconstruction.
+// scoreFrom computes the score of a row from its scaled values (all
+// features), latent mean and log-variance (for ScoreELBO) and the
+// reconstruction of the varying features. The varying features' terms are
+// summed first, in feature order, then the constant features' terms (their
+// scaled value, whose reconstruction is 0), as the ONNX graph lays them out.
 func (s *Scorer) scoreFrom(scaled, mu, lv, recon []float32) float32 {
 	var sum float64
+	constant := s.m.Constant
 	if s.m.Score == ScoreMSE {
-		for j, v := range scaled {
-			diff := float64(v - recon[j])
+		for k, j := range s.varying {
+			diff := float64(scaled[j] - recon[k])
+			sum += diff * diff
+		}
+		for _, j := range constant {
+			diff := float64(scaled[j])
 			sum += diff * diff
 		}
 		return float32(sum / float64(len(scaled)))
 	}
 	if s.m.LaplaceScale != nil {
-		for j, v := range scaled {
-			sum += math.Abs(float64(v-recon[j])) * s.weight[j]
+		for k, j := range s.varying {
+			sum += math.Abs(float64(scaled[j]-recon[k])) * s.weight[j]
+		}
+		for _, j := range constant {
+			sum += math.Abs(float64(scaled[j])) * s.weight[j]
 		}
 	} else {
-		for j, v := range scaled {
-			diff := float64(v - recon[j])
+		for k, j := range s.varying {
+			diff := float64(scaled[j] - recon[k])
+			sum += diff * diff * s.weight[j]
+		}
+		for _, j := range constant {
+			diff := float64(scaled[j])
 			sum += diff * diff * s.weight[j]
 		}
 	}

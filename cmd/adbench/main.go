@@ -5,14 +5,15 @@
 //
 // Each training run is the real job, as `vaejob train --input train.parquet
 // --exclude label --seed K` would run it, its own validation split and
-// threshold included; the test file is then scored with the trained model.
+// threshold included (columns constant on the training rows stay features,
+// as --constant-columns keep has it); the test file is then scored with the
+// trained model.
 //
 //	go run ./cmd/adbench --data ../shared/datasets/adbench-dev --preset tutorial
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -54,6 +55,7 @@ func main() {
 	flag.Func("beta", "KL weight (default: the preset's)", floatFlag(&opts.Model.Beta))
 	flag.Func("trim", "trimmed fraction of each minibatch (default: the preset's)", floatFlag(&opts.Model.Trim))
 	flag.Func("trim-from", "first optimiser step that trims (default: the preset's)", intFlag(&opts.Model.TrimFrom))
+	flag.StringVar(&opts.ConstantColumns, "constant-columns", "keep", "features constant on the training rows: keep, drop or fail, as vaejob train's flag")
 	flag.StringVar(&opts.Model.Trainer, "trainer", "", "graph or fused (default: the preset's)")
 	flag.Func("warmup-steps", "steps over which beta rises from 0 (default: the preset's)", intFlag(&opts.Model.WarmupSteps))
 	only := flag.String("datasets", "", "comma-separated dataset names (default: all)")
@@ -131,14 +133,9 @@ func floatFlag(dst **float64) func(string) error {
 func run(data, tmp string, opts jobs.TrainOptions, r result) result {
 	dir := filepath.Join(data, r.dataset, fmt.Sprintf("seed%d", r.seed))
 	t0 := time.Now()
-	exclude, err := constantColumns(filepath.Join(dir, "train.parquet"))
-	if err != nil {
-		r.err = err
-		return r
-	}
 	opts.Inputs = []string{filepath.Join(dir, "train.parquet")}
 	opts.Out = filepath.Join(tmp, fmt.Sprintf("%s-%d-%d", r.dataset, r.seed, r.jobSeed))
-	opts.Exclude = append(exclude, "label")
+	opts.Exclude = []string{"label"}
 	opts.Seed = r.jobSeed
 	opts.RunID = "bench"
 	res, err := jobs.Train(context.Background(), opts)
@@ -179,21 +176,6 @@ func span(v []int) string {
 		return fmt.Sprint(lo)
 	}
 	return fmt.Sprintf("%d–%d", lo, hi)
-}
-
-// constantColumns names the columns of a training file that hold one value
-// only. vaejob refuses them (exit 3, "leave it out with --exclude"), so the
-// benchmark excludes them as a user would.
-func constantColumns(path string) ([]string, error) {
-	t, err := parquet.ReadTable(path, parquet.Selection{Exclude: []string{"label"}})
-	if err != nil {
-		return nil, err
-	}
-	var ce *pipeline.ConstantColumnError
-	if err := pipeline.CheckConstant(t.Data, t.Names); errors.As(err, &ce) {
-		return ce.Columns, nil
-	}
-	return nil, nil
 }
 
 // reference holds the seed-vae, iforest and centroid columns of the datasets

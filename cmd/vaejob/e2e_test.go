@@ -182,7 +182,7 @@ func TestTrainBadInput(t *testing.T) {
 		{"non-numeric column", writeParquet(t, dir, "good2.parquet", goodColumns(50)), []string{"--features", "a,tag"}, 3, []string{"tag", "string"}},
 		{"no rows", writeParquet(t, dir, "empty.parquet", goodColumns(0)), nil, 3, []string{"no rows"}},
 		{"nulls and NaN", writeParquet(t, dir, "nan.parquet", withNaN), nil, 3, []string{`"a"`, "2 NaN/Inf", `"b"`, "1 null"}},
-		{"constant column", writeParquet(t, dir, "const.parquet", constant), nil, 3, []string{`"b"`, "constant"}},
+		{"constant column, --constant-columns fail", writeParquet(t, dir, "const.parquet", constant), []string{"--constant-columns", "fail"}, 3, []string{`"b"`, "constant", "--constant-columns keep"}},
 		{"too few rows", writeParquet(t, dir, "two.parquet", goodColumns(2)), nil, 3, []string{"too few rows"}},
 		{"features and exclude", demo, []string{"--features", "a", "--exclude", "b"}, 2, []string{"--features and --exclude"}},
 		{"bad threshold", demo, []string{"--exclude", "patient_id,diagnosis", "--threshold", "quantile:2"}, 2, []string{"quantile"}},
