@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
@@ -183,40 +182,13 @@ func threeRuntimes(t *testing.T, modelPath, input string) ([]float32, []bool) {
 	}
 	agree("onnx-go", ogScores, ogFlags)
 
-	_, err = os.Stat("../../onnx/testdata/ort/node_modules/onnxruntime-node")
-	requireTool(t, err == nil, "onnxruntime-node")
 	rowsFile := filepath.Join(t.TempDir(), "rows.f32")
-	buf := make([]byte, 4*len(table.Data))
-	for i, v := range table.Data {
-		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
-	}
-	if err := os.WriteFile(rowsFile, buf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("node", ortScript, modelPath, rowsFile, strconv.Itoa(len(m.Features)))
-	cmd.Stderr = os.Stderr
-	outJSON, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v", err)
-	}
-	var res struct {
-		ScoreBits  []uint32 `json:"score_bits"`
-		IsAnomaly  []bool   `json:"is_anomaly"`
-		TestVector *struct {
-			OK      bool `json:"ok"`
-			FlagsOK bool `json:"flags_ok"`
-		} `json:"test_vector"`
-	}
-	if err := json.Unmarshal(outJSON, &res); err != nil {
-		t.Fatal(err)
-	}
+	writeRows(t, rowsFile, table.Data)
+	res := scoreWithORT(t, modelPath, rowsFile, len(m.Features))
 	if len(res.ScoreBits) != len(goScores) {
 		t.Fatalf("ONNX Runtime gave %d scores, want %d", len(res.ScoreBits), len(goScores))
 	}
-	ortScores := make([]float32, len(res.ScoreBits))
-	for i, b := range res.ScoreBits {
-		ortScores[i] = math.Float32frombits(b)
-	}
+	ortScores := res.scores()
 	agree("ONNX Runtime", ortScores, res.IsAnomaly)
 	if res.TestVector == nil || !res.TestVector.OK || !res.TestVector.FlagsOK {
 		t.Errorf("embedded test vector under ONNX Runtime: %+v", res.TestVector)

@@ -31,6 +31,59 @@ func requireTool(t *testing.T, ok bool, what string) {
 	t.Skipf("%s is not installed; bash .ci/test installs it", what)
 }
 
+// ortResult is what score.js prints: each row's score as float32 bits, its
+// is_anomaly, and whether the model's embedded test vector checked out.
+type ortResult struct {
+	ScoreBits  []uint32 `json:"score_bits"`
+	IsAnomaly  []bool   `json:"is_anomaly"`
+	TestVector *struct {
+		OK      bool `json:"ok"`
+		FlagsOK bool `json:"flags_ok"`
+	} `json:"test_vector"`
+}
+
+// scores returns the scores as float32 values.
+func (r ortResult) scores() []float32 {
+	s := make([]float32, len(r.ScoreBits))
+	for i, b := range r.ScoreBits {
+		s[i] = math.Float32frombits(b)
+	}
+	return s
+}
+
+// writeRows writes the row-major matrix x as little-endian float32 values,
+// the input score.js reads.
+func writeRows(t *testing.T, path string, x []float32) {
+	t.Helper()
+	buf := make([]byte, 4*len(x))
+	for i, v := range x {
+		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+	}
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// scoreWithORT scores the rows of rowsFile (d features a row, see
+// writeRows) with the model under ONNX Runtime (onnxruntime-node), skipping
+// or failing as requireTool says when it is not installed.
+func scoreWithORT(t *testing.T, model, rowsFile string, d int) ortResult {
+	t.Helper()
+	_, err := os.Stat("../../onnx/testdata/ort/node_modules/onnxruntime-node")
+	requireTool(t, err == nil, "onnxruntime-node")
+	cmd := exec.Command("node", ortScript, model, rowsFile, strconv.Itoa(d))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ONNX Runtime on %s: %v", model, err)
+	}
+	var res ortResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("ONNX Runtime on %s: %s (%v)", model, out, err)
+	}
+	return res
+}
+
 // TestDemoAcrossRuntimes trains each preset on the demo table, then
 // scores the whole table with vaejob score, ONNX Runtime (Node) and onnx-go
 // (vaejob verify --input), and runs the ONNX checker on the file.
@@ -99,37 +152,13 @@ func demoAcrossRuntimes(t *testing.T, preset string) {
 	}
 
 	t.Run("onnxruntime", func(t *testing.T) {
-		_, err := os.Stat("../../onnx/testdata/ort/node_modules/onnxruntime-node")
-		requireTool(t, err == nil, "onnxruntime-node")
 		table, err := parquet.ReadTable(demo, parquet.Selection{Features: m.Features})
 		if err != nil {
 			t.Fatal(err)
 		}
 		rowsFile := filepath.Join(t.TempDir(), "rows.f32")
-		buf := make([]byte, 4*len(table.Data))
-		for i, v := range table.Data {
-			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
-		}
-		if err := os.WriteFile(rowsFile, buf, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command("node", ortScript, model, rowsFile, strconv.Itoa(len(m.Features)))
-		cmd.Stderr = os.Stderr
-		outJSON, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("node: %v", err)
-		}
-		var res struct {
-			ScoreBits  []uint32 `json:"score_bits"`
-			IsAnomaly  []bool   `json:"is_anomaly"`
-			TestVector *struct {
-				OK      bool `json:"ok"`
-				FlagsOK bool `json:"flags_ok"`
-			} `json:"test_vector"`
-		}
-		if err := json.Unmarshal(outJSON, &res); err != nil {
-			t.Fatal(err)
-		}
+		writeRows(t, rowsFile, table.Data)
+		res := scoreWithORT(t, model, rowsFile, len(m.Features))
 		if len(res.ScoreBits) != len(goScores) {
 			t.Fatalf("ONNX Runtime gave %d scores, want %d", len(res.ScoreBits), len(goScores))
 		}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -148,26 +147,11 @@ func readRunJSON(t *testing.T, dir string) runJSON {
 // with ONNX Runtime.
 func loadsInORT(t *testing.T, model string, d int) {
 	t.Helper()
-	if _, err := os.Stat("../../onnx/testdata/ort/node_modules/onnxruntime-node"); err != nil {
-		requireTool(t, false, "onnxruntime-node")
-		return
-	}
 	rows := filepath.Join(t.TempDir(), "rows.f32")
-	if err := os.WriteFile(rows, make([]byte, 4*d), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("node", ortScript, model, rows, strconv.Itoa(d)).Output()
-	if err != nil {
-		t.Fatalf("ONNX Runtime cannot load %s: %v", model, err)
-	}
-	var res struct {
-		ScoreBits  []uint32 `json:"score_bits"`
-		TestVector *struct {
-			OK bool `json:"ok"`
-		} `json:"test_vector"`
-	}
-	if err := json.Unmarshal(out, &res); err != nil || len(res.ScoreBits) != 1 || res.TestVector == nil || !res.TestVector.OK {
-		t.Fatalf("ONNX Runtime on %s: %s (%v)", model, out, err)
+	writeRows(t, rows, make([]float32, d))
+	res := scoreWithORT(t, model, rows, d)
+	if len(res.ScoreBits) != 1 || res.TestVector == nil || !res.TestVector.OK {
+		t.Fatalf("ONNX Runtime on %s: %+v", model, res)
 	}
 }
 

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"math"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -98,21 +96,13 @@ func (tab tieTable) features() []float32 {
 // (onnx-go) and ONNX Runtime, and checks that is_anomaly is the same on
 // every row, and that no row scores within the tolerance of the threshold.
 func TestTiesSameFlagsEverywhere(t *testing.T) {
-	_, err := os.Stat("../../onnx/testdata/ort/node_modules/onnxruntime-node")
-	requireTool(t, err == nil, "onnxruntime-node")
 	tab := makeTieTable()
 	dir := t.TempDir()
 	input := tab.write(t, dir)
 	x := tab.features()
 	n, d := len(tab.rows), len(tab.names)
 	rowsFile := filepath.Join(dir, "rows.f32")
-	buf := make([]byte, 4*len(x))
-	for i, v := range x {
-		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
-	}
-	if err := os.WriteFile(rowsFile, buf, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeRows(t, rowsFile, x)
 
 	tiesAtMethodValue := 0 // rows that score exactly the method's own value, over all runs
 	runs := []struct {
@@ -187,19 +177,7 @@ func TestTiesSameFlagsEverywhere(t *testing.T) {
 			}
 
 			// ONNX Runtime.
-			cmd := exec.Command("node", ortScript, model, rowsFile, strconv.Itoa(d))
-			cmd.Stderr = os.Stderr
-			outJSON, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("node: %v", err)
-			}
-			var res struct {
-				ScoreBits []uint32 `json:"score_bits"`
-				IsAnomaly []bool   `json:"is_anomaly"`
-			}
-			if err := json.Unmarshal(outJSON, &res); err != nil {
-				t.Fatal(err)
-			}
+			res := scoreWithORT(t, model, rowsFile, d)
 			if len(res.ScoreBits) != n || len(res.IsAnomaly) != n {
 				t.Fatalf("ONNX Runtime gave %d scores and %d flags, want %d", len(res.ScoreBits), len(res.IsAnomaly), n)
 			}
