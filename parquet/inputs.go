@@ -106,8 +106,12 @@ func ResolveInputs(args []string) ([]Input, error) {
 					}
 					return nil
 				}
-				if d.IsDir() || !d.Type().IsRegular() {
+				switch t := d.Type(); {
+				case d.IsDir() || t&fs.ModeSymlink != 0:
 					return nil
+				case !t.IsRegular():
+					// Never opened: a FIFO would block the read.
+					return fmt.Errorf("%s: %w", path, checkRegular(t))
 				}
 				files++
 				return add(path, cmp.Or(root, p), true)

@@ -146,7 +146,7 @@ func run(data, tmp string, opts jobs.TrainOptions, r result) result {
 		r.err = err
 		return r
 	}
-	test, err := parquet.ReadTable(filepath.Join(dir, "test.parquet"), parquet.Selection{Features: res.Model.Features, Keep: []string{"label"}})
+	test, err := parquet.ReadTable(context.Background(), filepath.Join(dir, "test.parquet"), parquet.Selection{Features: res.Model.Features, Keep: []string{"label"}})
 	if err != nil {
 		r.err = err
 		return r
@@ -185,7 +185,7 @@ func span(v []int) string {
 // only. vaejob refuses them (exit 3, "leave it out with --exclude"), so the
 // benchmark excludes them as a user would.
 func constantColumns(path string) ([]string, error) {
-	t, err := parquet.ReadTable(path, parquet.Selection{Exclude: []string{"label"}})
+	t, err := parquet.ReadTable(context.Background(), path, parquet.Selection{Exclude: []string{"label"}})
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"math"
@@ -101,7 +102,7 @@ func demoAcrossRuntimes(t *testing.T, preset string) {
 	t.Run("onnxruntime", func(t *testing.T) {
 		_, err := os.Stat("../../onnx/testdata/ort/node_modules/onnxruntime-node")
 		requireTool(t, err == nil, "onnxruntime-node")
-		table, err := parquet.ReadTable(demo, parquet.Selection{Features: m.Features})
+		table, err := parquet.ReadTable(context.Background(), demo, parquet.Selection{Features: m.Features})
 		if err != nil {
 			t.Fatal(err)
 		}
