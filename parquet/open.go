@@ -29,11 +29,19 @@ func openInput(path string) (*os.File, int64, error) {
 	if err := checkRegular(st.Mode()); err != nil {
 		return nil, 0, err
 	}
+	return openRegular(path)
+}
+
+// openRegular opens path without waiting for a writer, should it have
+// become a FIFO since it was checked, and refuses anything but a regular
+// file on the open descriptor.
+func openRegular(path string) (*os.File, int64, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
 	if err != nil {
 		return nil, 0, openError(err)
 	}
-	if st, err = f.Stat(); err != nil {
+	st, err := f.Stat()
+	if err != nil {
 		f.Close()
 		return nil, 0, badInput("cannot stat the file: %w", err)
 	}
