@@ -70,7 +70,7 @@ func (c *collectSink) finish() (*Table, error) {
 		return nil, noRows(c.sinkStart)
 	}
 	if !c.sel.AllowMissing {
-		if err := checkStats(t.Names, c.stats, c.sel.MaxMagnitude); err != nil {
+		if err := checkStats(t.Names, c.stats); err != nil {
 			return nil, err
 		}
 	}

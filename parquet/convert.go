@@ -336,7 +336,7 @@ func formatter(arr arrow.Array) func(i int) string {
 
 // checkStats reports every feature column holding missing values: nulls,
 // non-finite values, values beyond the float32 range or beyond ±bound.
-func checkStats(names []string, stats []valueStats, bound float64) error {
+func checkStats(names []string, stats []valueStats) error {
 	var parts []string
 	for j, st := range stats {
 		if st.bad() {
@@ -346,9 +346,5 @@ func checkStats(names []string, stats []valueStats, bound float64) error {
 	if len(parts) == 0 {
 		return nil
 	}
-	what := "missing or non-finite values"
-	if bound > 0 {
-		what = fmt.Sprintf("missing values (null, NaN, ±Inf or beyond ±%g)", bound)
-	}
-	return badInput("feature columns contain %s (%s); drop or impute those rows, or leave the columns out of the features", what, strings.Join(parts, "; "))
+	return badInput("feature columns contain missing or non-finite values (%s); drop or impute those rows, or leave the columns out of the features", strings.Join(parts, "; "))
 }

@@ -80,7 +80,7 @@ func (s *sampleSink) finish() (*Table, error) {
 		return nil, noRows(s.sinkStart)
 	}
 	if !s.sel.AllowMissing {
-		if err := checkStats(t.Names, s.stats, s.sel.MaxMagnitude); err != nil {
+		if err := checkStats(t.Names, s.stats); err != nil {
 			return nil, err
 		}
 	}

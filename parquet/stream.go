@@ -128,7 +128,7 @@ func (b *Batch) Features(dst []float32) ([]float32, error) {
 		return nil, err
 	}
 	if !b.allowMissing {
-		if err := checkStats(b.names, stats, b.maxMagnitude); err != nil {
+		if err := checkStats(b.names, stats); err != nil {
 			return nil, err
 		}
 	}
