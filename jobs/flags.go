@@ -13,7 +13,7 @@ import (
 var flagOf = map[string]string{
 	"Features": "--features",
 	"Exclude":  "--exclude",
-	"Keep":     "--keep",
+	"Keep":     "--keep-columns",
 	"Filter":   "--filter",
 }
 

@@ -302,3 +302,35 @@ func TestFeatureNamesAndEmptyPartitions(t *testing.T) {
 		})
 	}
 }
+
+// TestScoreEmptyPartitions scores a folder of only empty partitions: the
+// run exits 0 and writes an output with the kept columns, score and
+// is_anomaly, and no rows.
+func TestScoreEmptyPartitions(t *testing.T) {
+	out := t.TempDir()
+	if r := vaejob(t, trainArgs(writeParquet(t, t.TempDir(), "g.parquet", goodColumns(60)), out, "--exclude", "tag", "--run-id", "m")...); r.code != 0 {
+		t.Fatalf("train exit %d:\n%s", r.code, r.stderr)
+	}
+	in := t.TempDir()
+	for _, d := range []string{"dt=1", "dt=2"} {
+		os.MkdirAll(filepath.Join(in, d), 0o755)
+		writeParquet(t, filepath.Join(in, d), "p.parquet", goodColumns(0))
+	}
+	for _, name := range []string{"s.csv", "s.parquet"} {
+		t.Run(name, func(t *testing.T) {
+			o := filepath.Join(t.TempDir(), name)
+			r := vaejob(t, "score", "--model", filepath.Join(out, "latest", "model.onnx"), "--input", in, "--output", o, "--keep-columns", "tag,dt")
+			if r.code != 0 {
+				t.Fatalf("exit %d, want 0:\n%s", r.code, r.stderr)
+			}
+			if name == "s.csv" {
+				header, rows := readCSVScores(t, o)
+				if strings.Join(header, ",") != "tag,dt,score,is_anomaly" || len(rows) != 0 {
+					t.Errorf("header %q and %d rows, want tag,dt,score,is_anomaly and none", header, len(rows))
+				}
+			} else if st, err := os.Stat(o); err != nil || st.Size() == 0 {
+				t.Errorf("no output file: %v", err)
+			}
+		})
+	}
+}
