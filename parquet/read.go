@@ -11,14 +11,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// This file holds the reading entry points and the types they share. How a
-// read proceeds: reader.go opens the files one after the other and reads
-// them batch by batch (a Parquet row group, an Arrow record batch;
-// sources.go and direct.go decode them); plan.go decides from the first
-// file which columns are features and which are kept; schema.go checks
-// every later file against it; each batch, after the filter, goes to a
-// sink (sink.go): collect.go gathers every row, sample.go a reservoir
-// sample, stream.go hands the batches to the caller.
+// This file holds the reading entry points and the types they share; the
+// package documentation (doc.go) maps the other files of a read.
 
 // Selection says which columns of a file become features and which are
 // carried along untouched.
