@@ -55,6 +55,9 @@ func (c *collectSink) add(b *rowBatch) error {
 	copy(t.Data[off:], c.batch[:n*nf])
 	for k, kb := range b.kept {
 		kc := &c.kept[k]
+		if len(kc.chunks) == 0 && !kc.mixed {
+			kc.field = kb.field // the first batch's type, as the others should have
+		}
 		if !arrow.TypeEqual(kc.field.Type, kb.field.Type) {
 			kc.mixed = true
 		}

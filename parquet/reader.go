@@ -110,7 +110,7 @@ func (d *datasetReader) readFile(i int) (err error) {
 				kept[role.kept] = fields[idx[r]]
 			}
 		}
-		d.sink.begin(sinkStart{t: d.t, sel: d.sel, kept: kept, expectRows: d.expectRows, first: in.Path, filter: d.opts.Filter, mem: d.mem})
+		d.sink.begin(sinkStart{t: d.t, sel: d.sel, kept: kept, expectRows: d.expectRows, filter: d.opts.Filter, mem: d.mem})
 	} else if idx, err = d.match(fields, in); err != nil {
 		return err
 	}

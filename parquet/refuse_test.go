@@ -299,3 +299,36 @@ func TestEmptyInputs(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptyFirstPartitionOtherType checks that an empty first partition
+// whose kept column has another type than the files with rows does not
+// decide the type: the first batch does, in a streamed and a whole read.
+func TestEmptyFirstPartitionOtherType(t *testing.T) {
+	dir := t.TempDir()
+	moveTo(t, writeFixture(t, "a.parquet", 10, col{"x", f64s(nil)}, col{"id", i32s(nil)}), dir, "dt=1/a.parquet")
+	moveTo(t, writeFixture(t, "b.parquet", 10, col{"x", f64s([]float64{1, 2})}, col{"id", i64s([]int64{7, 8})}), dir, "dt=2/b.parquet")
+	ins, err := ResolveInputs([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := Selection{Features: []string{"x"}, Keep: []string{"id"}}
+	var got []arrow.DataType
+	tb, err := StreamInputs(context.Background(), ins, sel, ReadOptions{}, func(b *Batch) error {
+		got = append(got, b.KeptFields[0].Type, b.Kept[0].DataType())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := arrow.PrimitiveTypes.Int64
+	if len(got) != 2 || !arrow.TypeEqual(got[0], want) || !arrow.TypeEqual(got[1], want) || !arrow.TypeEqual(tb.Kept.Schema().Field(0).Type, want) {
+		t.Errorf("streamed kept types %v, table %v; want int64", got, tb.Kept.Schema())
+	}
+	whole, err := ReadInputs(context.Background(), ins, sel, ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dt := whole.Kept.Schema().Field(0).Type; !arrow.TypeEqual(dt, want) {
+		t.Errorf("whole read kept type %v, want int64", dt)
+	}
+}

@@ -31,7 +31,6 @@ type sinkStart struct {
 	// expectRows is the number of rows the files' footers promise, or 0
 	// when unknown (a filter, a format without a row count).
 	expectRows int64
-	first      string // the first file's path, for messages
 	filter     *Filter
 	mem        memory.Allocator
 }

@@ -72,8 +72,12 @@ var errStopped = errors.New("stopped by the caller")
 type streamSink struct {
 	sinkStart
 	each      func(*Batch) error
-	callerErr error         // the error each returned
-	fields    []arrow.Field // the kept columns' fields, from the first file
+	callerErr error // the error each returned
+	// fields holds the kept columns' fields: the first batch's, or the
+	// first file's while no batch has come; fixedIn names the file of the
+	// first batch.
+	fields  []arrow.Field
+	fixedIn string
 }
 
 func (s *streamSink) begin(st sinkStart) {
@@ -86,12 +90,19 @@ func (s *streamSink) begin(st sinkStart) {
 }
 
 func (s *streamSink) add(b *rowBatch) error {
+	if s.fixedIn == "" {
+		s.fixedIn = b.in.Path
+		for k, kb := range b.kept {
+			s.fields[k] = kb.field
+			s.fields[k].Metadata = arrow.Metadata{}
+		}
+	}
 	kept := make([]arrow.Array, len(b.kept))
 	for k, kb := range b.kept {
 		if !arrow.TypeEqual(s.fields[k].Type, kb.field.Type) {
-			// Its type in the output was fixed by the first file.
+			// Its type in the output was fixed by the first batch.
 			return badInput("the kept column %q is %s in %s but %s in %s; a streamed read needs one type: cast the column in one of them",
-				s.sel.Keep[k], typeName(kb.field.Type), b.in.Path, typeName(s.fields[k].Type), s.first)
+				s.sel.Keep[k], typeName(kb.field.Type), b.in.Path, typeName(s.fields[k].Type), s.fixedIn)
 		}
 		kept[k] = singleIn(s.mem, kb.chunks)
 	}
