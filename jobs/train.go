@@ -373,12 +373,11 @@ func readTrainingInput(ctx context.Context, o TrainOptions, cfg ResolvedConfig, 
 	}
 	named := strings.Join(o.Inputs, ", ")
 	// The digests read every byte again: do it beside the decoding, which
-	// is CPU-bound, rather than after it.
-	// A failed read stops the digests too.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// is CPU-bound, rather than after it; a failed read stops them too.
+	digestCtx, stopDigests := context.WithCancel(ctx)
+	defer stopDigests()
 	digested := make(chan inputDigests, 1)
-	go func() { digested <- digestInputs(ctx, files, cfg.Digest) }()
+	go func() { digested <- digestInputs(digestCtx, files, cfg.Digest) }()
 	opts := parquet.ReadOptions{Filter: cfg.filter, MaxRows: cfg.MaxRows, Progress: readProgress(log)}
 	if cfg.MaxRows > 0 {
 		opts.Rand = streamRand(cfg.Seed, "sample")

@@ -66,8 +66,9 @@ func exitCodeOf(t *testing.T, cmd *exec.Cmd) int {
 }
 
 // TestSignalStopsRead sends SIGTERM while train and score read a folder of
-// many files of many row groups: the read stops at the next row group and
-// the run exits 143 with nothing published (train: no run directory, no
+// many files of many row groups, and gives train a --timeout shorter than
+// the read: the read stops at the next row group and the run exits 143 (or
+// 124) with nothing published (train: no run directory, no
 // latest, no temporary directory, no lock; score: no output file and no
 // temporary file).
 func TestSignalStopsRead(t *testing.T) {
@@ -79,6 +80,18 @@ func TestSignalStopsRead(t *testing.T) {
 			testSignalStopsTrainRead(t, dir, digest)
 		})
 	}
+	t.Run("train/timeout", func(t *testing.T) {
+		// The read takes seconds; the timeout ends it (or what comes
+		// before it) with 124 and nothing published.
+		out := t.TempDir()
+		r := vaejob(t, trainArgs(dir, out, "--max-rows", "1000", "--digest", "size+footer", "--timeout", "500ms")...)
+		if r.code != 124 {
+			t.Fatalf("exit %d, want 124:\n%s", r.code, r.stderr)
+		}
+		if entries, _ := os.ReadDir(out); len(entries) != 0 {
+			t.Errorf("--out holds %v after the timeout, want nothing", entries)
+		}
+	})
 	t.Run("score", func(t *testing.T) {
 		testSignalStopsScoreRead(t, dir, one)
 	})
