@@ -186,3 +186,32 @@ func TestDigestStopsAtNextBuffer(t *testing.T) {
 		t.Errorf("read %d buffers, want 2: it went on after the cancellation", reads)
 	}
 }
+
+// countingAllocator counts the allocations of the Go allocator it wraps.
+type countingAllocator struct {
+	memory.Allocator
+	n int
+}
+
+func (a *countingAllocator) Allocate(size int) []byte {
+	a.n++
+	return a.Allocator.Allocate(size)
+}
+
+// TestReadOptionsAllocator checks that a read takes its Arrow buffers from
+// ReadOptions.Allocator.
+func TestReadOptionsAllocator(t *testing.T) {
+	path := writeFixture(t, "a.parquet", 10, col{"x", f64s([]float64{1, 2, 3})}, col{"id", strs([]string{"a", "b", "c"})})
+	ins, err := ResolveInputs([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alloc := &countingAllocator{Allocator: memory.NewGoAllocator()}
+	tb, err := ReadInputs(context.Background(), ins, Selection{Keep: []string{"id"}}, ReadOptions{Allocator: alloc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alloc.n == 0 || tb.Kept.NumRows() != 3 {
+		t.Errorf("%d allocations, %d kept rows; want some, and 3", alloc.n, tb.Kept.NumRows())
+	}
+}

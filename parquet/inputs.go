@@ -42,7 +42,7 @@ type PartitionValue struct {
 // arrowMagic starts (and ends) every Arrow IPC file.
 var arrowMagic = []byte("ARROW1")
 
-// ResolveInputs turns --input arguments into the files of a dataset: each
+// ResolveInputs turns input arguments into the files of a dataset: each
 // argument is a file, a folder (read recursively, in lexical order), or a
 // glob. Inside folders, files whose name starts with "_" or "." (Spark's
 // _SUCCESS, checksums) are skipped; any other file must be Parquet or Arrow

@@ -165,23 +165,21 @@ func ReadTable(ctx context.Context, path string, sel Selection) (*Table, error) 
 // batch; the error is then ctx.Err(). Errors caused by the files or their
 // contents wrap [ErrBadInput]; errors in sel itself wrap [ErrUsage].
 func ReadDataset(ctx context.Context, inputs []string, sel Selection) (*Table, error) {
-	t, err := readDataset(ctx, inputs, sel)
+	wrap := func(err error) error { return fmt.Errorf("read %s: %w", strings.Join(inputs, ", "), err) }
+	if err := sel.validate(); err != nil {
+		return nil, wrap(err)
+	}
+	ins, err := ResolveInputs(inputs)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", strings.Join(inputs, ", "), err)
+		return nil, wrap(err)
+	}
+	// The files need naming when the arguments do not name them one by one.
+	nameFiles := len(ins) > 1 || ins[0].Path != inputs[0]
+	t, err := read(ctx, ins, sel, ReadOptions{}, &collectSink{}, nameFiles)
+	if err != nil {
+		return nil, wrap(err)
 	}
 	return t, nil
-}
-
-func readDataset(ctx context.Context, args []string, sel Selection) (*Table, error) {
-	if err := sel.validate(); err != nil {
-		return nil, err
-	}
-	ins, err := ResolveInputs(args)
-	if err != nil {
-		return nil, err
-	}
-	nameFiles := len(ins) > 1 || ins[0].Path != args[0]
-	return read(ctx, ins, sel, ReadOptions{}, &collectSink{}, nameFiles)
 }
 
 // ReadInputs is ReadDataset for inputs already resolved by ResolveInputs,
