@@ -15,6 +15,13 @@ import (
 // columns are features and which are kept: the plan every later file is
 // held to (schema.go).
 
+// role says how a column is used.
+type role struct {
+	name    string
+	feature int // position in Table.Names, or -1
+	kept    int // position in Selection.Keep, or -1
+}
+
 // plan resolves sel against the first file's top-level fields. It fills
 // t.Names and t.Skipped and returns one role per column to read, in file
 // order, with the index of its field. Partition keys are never features by

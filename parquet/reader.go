@@ -39,13 +39,6 @@ func read(ctx context.Context, ins []Input, sel Selection, opts ReadOptions, s s
 	return s.finish()
 }
 
-// role says how a column is used.
-type role struct {
-	name    string
-	feature int // position in Table.Names, or -1
-	kept    int // position in Selection.Keep, or -1
-}
-
 // datasetReader reads the files of a dataset into a sink.
 type datasetReader struct {
 	ctx    context.Context
