@@ -54,9 +54,9 @@ func Evaluate(ctx context.Context, o EvaluateOptions) (*Evaluation, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := parquet.ReadTable(o.Input, parquet.Selection{Features: m.Features, Keep: []string{o.Labels.Column}, AllowMissing: true})
+	t, err := parquet.ReadTable(ctx, o.Input, parquet.Selection{Features: m.Features, Keep: []string{o.Labels.Column}, AllowMissing: true})
 	if err != nil {
-		return nil, inputErr(err)
+		return nil, stopped(ctx, inputErr(err))
 	}
 	labels, err := o.Labels.read(t)
 	if err != nil {

@@ -316,7 +316,7 @@ func (o *TrainOptions) resolve() (ResolvedConfig, error) {
 	if o.Filter != "" {
 		var err error
 		if filter, err = parquet.ParseFilter(o.Filter); err != nil {
-			return ResolvedConfig{}, kind(ErrUsage, err)
+			return ResolvedConfig{}, kind(ErrUsage, withFlags(err))
 		}
 	}
 	switch {

@@ -139,7 +139,7 @@ func (s *scoreStream) run(ins []parquet.Input, sel parquet.Selection, w io.Write
 		defer close(done)
 		s.score(w)
 	}()
-	t, err := parquet.StreamInputs(ins, sel, parquet.ReadOptions{}, func(b *parquet.Batch) error {
+	t, err := parquet.StreamInputs(s.ctx, ins, sel, parquet.ReadOptions{}, func(b *parquet.Batch) error {
 		if err := s.ctx.Err(); err != nil {
 			return err
 		}

@@ -169,7 +169,7 @@ func stopped(ctx context.Context, err error) error {
 // train does the work of Train once the lock is held.
 func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string, start time.Time, log *slog.Logger) (*TrainResult, error) {
 	// Read and check everything before writing anything.
-	in, err := readTrainingInput(o, cfg, log)
+	in, err := readTrainingInput(ctx, o, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +365,7 @@ type trainingInput struct {
 // readTrainingInput resolves and reads the input files, their labels and
 // digests, and makes sure no file changed (or appeared) while they were
 // read.
-func readTrainingInput(o TrainOptions, cfg ResolvedConfig, log *slog.Logger) (*trainingInput, error) {
+func readTrainingInput(ctx context.Context, o TrainOptions, cfg ResolvedConfig, log *slog.Logger) (*trainingInput, error) {
 	files, err := parquet.ResolveInputs(o.Inputs)
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("read %s: %w", strings.Join(o.Inputs, ", "), err))
@@ -375,7 +375,8 @@ func readTrainingInput(o TrainOptions, cfg ResolvedConfig, log *slog.Logger) (*t
 		return nil, err
 	}
 	in := &trainingInput{digestKind: cfg.Digest}
-	sel := parquet.Selection{Features: o.Features, Exclude: o.Exclude, AllowMissing: cmp.Or(o.Missing, MissingFail) != MissingFail}
+	sel := parquet.Selection{Features: o.Features, Exclude: o.Exclude, AllowMissing: cmp.Or(o.Missing, MissingFail) != MissingFail,
+		MaxMagnitude: pipeline.MaxFeatureMagnitude}
 	// The label and the time column are kept but are never features, not
 	// even through a --features or --exclude pattern.
 	for _, c := range []string{o.Labels.Column, cfg.TimeColumn} {
@@ -386,17 +387,20 @@ func readTrainingInput(o TrainOptions, cfg ResolvedConfig, log *slog.Logger) (*t
 	}
 	named := strings.Join(o.Inputs, ", ")
 	// The digests read every byte again: do it beside the decoding, which
-	// is CPU-bound, rather than after it.
+	// is CPU-bound, rather than after it; a failed read stops them too.
+	digestCtx, stopDigests := context.WithCancel(ctx)
+	defer stopDigests()
 	digested := make(chan inputDigests, 1)
-	go func() { digested <- digestInputs(files, cfg.Digest) }()
+	go func() { digested <- digestInputs(digestCtx, files, cfg.Digest) }()
 	opts := parquet.ReadOptions{Filter: cfg.filter, MaxRows: cfg.MaxRows, Progress: readProgress(log)}
 	if cfg.MaxRows > 0 {
 		opts.Rand = streamRand(cfg.Seed, "sample")
 	}
 	parquet.PrepareHeap()
-	table, err := parquet.ReadInputs(files, sel, opts)
+	log.Info("reading input", "files", len(files))
+	table, err := parquet.ReadInputs(ctx, files, sel, opts)
 	if err != nil {
-		return nil, inputErr(fmt.Errorf("read %s: %w", named, err))
+		return nil, stopped(ctx, inputErr(fmt.Errorf("read %s: %w", named, err)))
 	}
 	if cfg.TimeColumn != "" {
 		if in.times, err = table.KeptOrder(cfg.TimeColumn); err != nil {
@@ -417,7 +421,7 @@ func readTrainingInput(o TrainOptions, cfg ResolvedConfig, log *slog.Logger) (*t
 	}
 	digests := <-digested
 	if digests.err != nil {
-		return nil, inputErr(digests.err)
+		return nil, stopped(ctx, inputErr(digests.err))
 	}
 	in.files, in.digest = digests.files, digests.combined
 	again, err := parquet.ResolveInputs(o.Inputs)
@@ -458,8 +462,8 @@ type inputDigests struct {
 	err      error
 }
 
-func digestInputs(files []parquet.Input, kind string) inputDigests {
-	digestOf := func(f parquet.Input) (int64, string, error) { return parquet.Digest(f.Path) }
+func digestInputs(ctx context.Context, files []parquet.Input, kind string) inputDigests {
+	digestOf := func(f parquet.Input) (int64, string, error) { return parquet.Digest(ctx, f.Path) }
 	if kind == DigestFooter {
 		digestOf = parquet.FooterDigest
 	}
@@ -672,15 +676,9 @@ func applyMissingPolicy(in *trainingInput, policy string, log *slog.Logger) (*Mi
 	rec.RowsWithMissing = t.Rows - len(complete)
 	log.Info("missing values", "policy", policy, "rows_with_missing", rec.RowsWithMissing, "per_column", fmt.Sprint(rec.PerColumn))
 	if policy == MissingFail {
-		// The reader refuses nulls, NaN and ±Inf under fail; what is left
-		// are values beyond the bound.
-		var cols []string
-		for _, name := range t.Names {
-			if n := rec.PerColumn[name]; n > 0 {
-				cols = append(cols, fmt.Sprintf("%q (%d)", name, n))
-			}
-		}
-		return nil, fmt.Errorf("%w: values beyond ±%g (sentinels such as ±3.4e38), which count as missing values, in column(s) %s; --missing fail refuses them: fix the export, or use --missing drop-rows or impute-median", ErrBadInput, pipeline.MaxFeatureMagnitude, strings.Join(cols, ", "))
+		// The reader refuses every missing value under fail (it is given
+		// pipeline.MaxFeatureMagnitude as its bound), so this is a bug.
+		return nil, fmt.Errorf("missing values passed the reader under --missing fail: %v", rec.PerColumn)
 	}
 	if policy != MissingDropRows {
 		return rec, nil
@@ -880,6 +878,7 @@ func parquetMissing(path string, err error) error {
 }
 
 func inputErr(err error) error {
+	err = withFlags(err)
 	if errors.Is(err, parquet.ErrUsage) {
 		return kind(ErrUsage, err)
 	}

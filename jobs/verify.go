@@ -56,7 +56,7 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, n, want, source, err := verifyRows(o, data)
+	rows, n, want, source, err := verifyRows(ctx, o, data)
 	if err != nil {
 		return nil, err
 	}
@@ -76,15 +76,15 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 
 // verifyRows returns the n rows to check (row-major) and their recorded
 // scores, if any, and says where they came from.
-func verifyRows(o VerifyOptions, data []byte) (rows []float32, n int, want []float32, source string, err error) {
+func verifyRows(ctx context.Context, o VerifyOptions, data []byte) (rows []float32, n int, want []float32, source string, err error) {
 	m, _, err := onnx.Decode(data)
 	if err != nil {
 		return nil, 0, nil, "", kind(ErrVerify, fmt.Errorf("%s is not a vaejob model: %w", o.Model, err))
 	}
 	if o.Input != "" {
-		t, err := parquet.ReadTable(o.Input, parquet.Selection{Features: m.Features})
+		t, err := parquet.ReadTable(ctx, o.Input, parquet.Selection{Features: m.Features, MaxMagnitude: pipeline.MaxFeatureMagnitude})
 		if err != nil {
-			return nil, 0, nil, "", inputErr(err)
+			return nil, 0, nil, "", stopped(ctx, inputErr(err))
 		}
 		return t.Data, t.Rows, nil, o.Input, nil
 	}

@@ -1,6 +1,7 @@
 package parquet
 
 import (
+	"context"
 	"testing"
 )
 
@@ -17,7 +18,7 @@ func BenchmarkReadTable(b *testing.B) {
 	path := writeFixture(b, "big.parquet", 64*1024, cols...)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		tb, err := ReadTable(path, Selection{})
+		tb, err := ReadTable(context.Background(), path, Selection{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -56,9 +57,23 @@ type valueStats struct {
 	nulls     int // null entries
 	nonFinite int // NaN or ±Inf in the source data
 	overflow  int // finite in the source but beyond the float32 range
+	beyond    int // within the float32 range but beyond ±bound
+	// bound is Selection.MaxMagnitude (0: none); limit is the magnitude
+	// up to which a value needs no closer look: bound, or the float32
+	// range.
+	bound, limit float64
 }
 
-func (s valueStats) bad() bool { return s.nulls+s.nonFinite+s.overflow > 0 }
+// setBound sets the magnitude beyond which values count as missing (0:
+// none).
+func (s *valueStats) setBound(bound float64) {
+	s.bound, s.limit = bound, math.MaxFloat32
+	if bound > 0 && bound < s.limit {
+		s.limit = bound
+	}
+}
+
+func (s valueStats) bad() bool { return s.nulls+s.nonFinite+s.overflow+s.beyond > 0 }
 
 func (s valueStats) String() string {
 	var parts []string
@@ -71,14 +86,10 @@ func (s valueStats) String() string {
 	if s.overflow > 0 {
 		parts = append(parts, fmt.Sprintf("%d outside the float32 range", s.overflow))
 	}
-	out := ""
-	for i, p := range parts {
-		if i > 0 {
-			out += ", "
-		}
-		out += p
+	if s.beyond > 0 {
+		parts = append(parts, fmt.Sprintf("%s beyond ±%g (treated as missing)", plural(s.beyond, "value"), s.bound))
 	}
-	return out
+	return strings.Join(parts, ", ")
 }
 
 // number is every Go type backing a numeric Arrow array.
@@ -89,14 +100,23 @@ type number interface {
 // nan32 stands for a null in the feature matrix.
 var nan32 = float32(math.NaN())
 
-// put stores v as float32 at dst[0], counting NaN, Inf and float32 overflow.
+// put stores v as float32 at dst[0], counting NaN, Inf, float32 overflow
+// and values beyond the bound. It leaves the value as it is: a caller that
+// allows missing values treats them as missing itself.
 func put(dst []float32, v float64, st *valueStats) {
 	f := float32(v)
 	dst[0] = f
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	a := math.Abs(v)
+	if a <= st.limit {
+		return
+	}
+	switch {
+	case v != v || math.IsInf(v, 0):
 		st.nonFinite++
-	} else if math.IsInf(float64(f), 0) {
+	case math.IsInf(float64(f), 0):
 		st.overflow++
+	case st.bound > 0 && a > st.bound:
+		st.beyond++
 	}
 }
 
@@ -174,10 +194,12 @@ const tileRows = 512
 // convertBatch converts the feature columns of a batch of n rows into the
 // row-major dst (n × nf), a tile of rows at a time, so that memory is
 // written once rather than once per column. features[j] holds column j's
-// chunks; stats[j] counts its unusable values.
-func convertBatch(features [][]arrow.Array, names []string, n int, dst []float32, stats []valueStats) error {
+// chunks; stats[j] counts its unusable values, among them those beyond
+// ±bound when bound is above 0.
+func convertBatch(features [][]arrow.Array, names []string, n int, dst []float32, stats []valueStats, bound float64) error {
 	nf := len(features)
 	for j, chunks := range features {
+		stats[j].setBound(bound)
 		rows := 0
 		for _, c := range chunks {
 			rows += c.Len()
@@ -357,4 +379,19 @@ func timestampFormatter(a *array.Timestamp) func(i int) string {
 		loc = time.UTC
 	}
 	return func(i int) string { return a.Value(i).ToTime(dt.Unit).In(loc).Format(zonedTimestampLayout) }
+}
+
+// checkStats reports every feature column holding missing values: nulls,
+// non-finite values, values beyond the float32 range or beyond ±bound.
+func checkStats(names []string, stats []valueStats) error {
+	var parts []string
+	for j, st := range stats {
+		if st.bad() {
+			parts = append(parts, fmt.Sprintf("column %q: %s", names[j], st))
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return badInput("feature columns contain missing or non-finite values (%s); drop or impute those rows, or leave the columns out of the features", strings.Join(parts, "; "))
 }

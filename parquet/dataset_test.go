@@ -1,6 +1,7 @@
 package parquet
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -82,7 +83,7 @@ func TestReadDatasetFolders(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "_SUCCESS"), nil, 0o644)
 	os.WriteFile(filepath.Join(dir, "dt=2026-11-24", "hour=02", ".part-0.parquet.crc"), []byte("crc"), 0o644)
 
-	tab, err := ReadDataset([]string{dir}, Selection{Keep: []string{"dt", "hour"}})
+	tab, err := ReadDataset(context.Background(), []string{dir}, Selection{Keep: []string{"dt", "hour"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,14 +103,14 @@ func TestReadDatasetFolders(t *testing.T) {
 	}
 
 	// A partition key is a feature only when named.
-	tab, err = ReadDataset([]string{dir}, Selection{Features: []string{"a", "hour"}})
+	tab, err = ReadDataset(context.Background(), []string{dir}, Selection{Features: []string{"a", "hour"}})
 	if err != nil || !slices.Equal(tab.Data, []float32{1, 1, 2, 1, 3, 1, 4, 2}) {
 		t.Errorf("hour as a feature: %v (%v)", tab.Data, err)
 	}
 
 	// Globs and several inputs, each file read once.
 	glob := filepath.Join(dir, "dt=*", "hour=*", "*.parquet")
-	tab, err = ReadDataset([]string{glob, filepath.Join(dir, "dt=2026-11-24")}, Selection{})
+	tab, err = ReadDataset(context.Background(), []string{glob, filepath.Join(dir, "dt=2026-11-24")}, Selection{})
 	if err != nil || tab.Rows != 4 {
 		t.Errorf("glob plus folder: %v rows (%v)", tab, err)
 	}
@@ -129,7 +130,7 @@ func TestReadDatasetArrowIPC(t *testing.T) {
 			if err != nil || len(ins) != 1 || ins[0].Format != tc.format {
 				t.Fatalf("ResolveInputs: %+v, %v; want format %s", ins, err, tc.format)
 			}
-			tab, err := ReadTable(path, Selection{Keep: []string{"s"}})
+			tab, err := ReadTable(context.Background(), path, Selection{Keep: []string{"s"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +150,7 @@ func TestReadDatasetArrowIPC(t *testing.T) {
 	mixed := t.TempDir()
 	writeArrow(t, filepath.Join(mixed, "b.arrow"), false, 10, col{"x", f64s([]float64{7})})
 	moveTo(t, writeFixture(t, "a.parquet", 0, col{"x", f64s([]float64{6})}), mixed, "a.parquet")
-	tab, err := ReadTable(mixed, Selection{})
+	tab, err := ReadTable(context.Background(), mixed, Selection{})
 	if err != nil || !slices.Equal(tab.Data, []float32{6, 7}) {
 		t.Errorf("mixed folder: %v (%v)", tab, err)
 	}
@@ -202,7 +203,7 @@ func TestReadDatasetSchemaDrift(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			tc.setup(t, dir)
-			tab, err := ReadDataset([]string{dir}, tc.sel)
+			tab, err := ReadDataset(context.Background(), []string{dir}, tc.sel)
 			if len(tc.want) > 0 && tc.want[0] == "note:" {
 				if err != nil || tab.Rows != 2 {
 					t.Fatalf("%v, %v", tab, err)
@@ -272,7 +273,7 @@ func TestReadInputsSampleAndFilter(t *testing.T) {
 			}
 			opts.Filter = f
 		}
-		tab, err := ReadInputs(ins, sel, opts)
+		tab, err := ReadInputs(context.Background(), ins, sel, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -345,7 +346,7 @@ func TestReadInputsSampleAndFilter(t *testing.T) {
 
 	// A filter that keeps nothing says so.
 	f, _ := ParseFilter("group = 7")
-	if _, err := ReadInputs(ins, sel, ReadOptions{Filter: f}); !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "keeps none of the 1000 rows") {
+	if _, err := ReadInputs(context.Background(), ins, sel, ReadOptions{Filter: f}); !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "keeps none of the 1000 rows") {
 		t.Errorf("empty filter result: %v", err)
 	}
 }
@@ -354,7 +355,7 @@ func TestKeptOrder(t *testing.T) {
 	ts := array.NewTimestampBuilder(mem, &arrow.TimestampType{Unit: arrow.Microsecond})
 	ts.AppendValues([]arrow.Timestamp{30, 10, 20}, nil)
 	path := writeFixture(t, "t.parquet", 0, col{"x", f64s([]float64{1, 2, 3})}, col{"at", ts.NewArray()})
-	tab, err := ReadTable(path, Selection{Features: []string{"x"}, Keep: []string{"at"}})
+	tab, err := ReadTable(context.Background(), path, Selection{Features: []string{"x"}, Keep: []string{"at"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +377,7 @@ func TestKeptOrder(t *testing.T) {
 	ins, _ := ResolveInputs([]string{dir})
 	for _, max := range []int{0, 10} {
 		opts := ReadOptions{MaxRows: max, Rand: rand.New(rand.NewSource(1))}
-		tab, err := ReadInputs(ins, Selection{Features: []string{"x"}, Keep: []string{"at"}}, opts)
+		tab, err := ReadInputs(context.Background(), ins, Selection{Features: []string{"x"}, Keep: []string{"at"}}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -400,7 +401,7 @@ func TestReadProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	var reports []ReadProgress
-	if _, err := ReadInputs(ins, Selection{}, ReadOptions{Progress: func(p ReadProgress) { reports = append(reports, p) }}); err != nil {
+	if _, err := ReadInputs(context.Background(), ins, Selection{}, ReadOptions{Progress: func(p ReadProgress) { reports = append(reports, p) }}); err != nil {
 		t.Fatal(err)
 	}
 	last := reports[len(reports)-1]
@@ -427,7 +428,7 @@ func TestFeaturePatterns(t *testing.T) {
 		{Selection{Features: []string{"temp_*"}}, `pattern "temp_*" matches no numeric column`},
 		{Selection{Features: []string{"[a"}}, "syntax error in pattern"},
 	} {
-		tab, err := ReadTable(path, tc.sel)
+		tab, err := ReadTable(context.Background(), path, tc.sel)
 		got := ""
 		if err != nil {
 			got = err.Error()
@@ -454,7 +455,7 @@ func TestPartitionEdgeCases(t *testing.T) {
 		if len(ins) != 2 || len(ins[0].Partition) != 1 || ins[0].Partition[0].Key != "k" {
 			t.Fatalf("%s: %+v; want two files partitioned by k only (run=5 is above the input, _SUCCESS skipped)", input, ins)
 		}
-		tab, err := ReadInputs(ins, Selection{Keep: []string{"k"}}, ReadOptions{})
+		tab, err := ReadInputs(context.Background(), ins, Selection{Keep: []string{"k"}}, ReadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -465,7 +466,7 @@ func TestPartitionEdgeCases(t *testing.T) {
 	// A partition key that is also a column.
 	clash := t.TempDir()
 	moveTo(t, writeFixture(t, "p.parquet", 0, col{"x", f64s([]float64{1})}), clash, "x=1/p.parquet")
-	if _, err := ReadDataset([]string{clash}, Selection{}); err == nil || !strings.Contains(err.Error(), "names a column the file also holds") {
+	if _, err := ReadDataset(context.Background(), []string{clash}, Selection{}); err == nil || !strings.Contains(err.Error(), "names a column the file also holds") {
 		t.Errorf("clash: %v", err)
 	}
 }

@@ -1,29 +1,50 @@
 package parquet
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
 )
 
 // Digest streams the file at path and returns its size in bytes and the
 // lowercase hex SHA-256 of its contents. A missing, unreadable or
-// non-regular file is an error wrapping [ErrBadInput].
-func Digest(path string) (size int64, sha256hex string, err error) {
+// non-regular file is an error wrapping [ErrBadInput]. Cancelling ctx
+// stops it before the next buffer (1 MiB), with ctx.Err().
+func Digest(ctx context.Context, path string) (size int64, sha256hex string, err error) {
 	f, _, err := openInput(path)
 	if err != nil {
 		return 0, "", fmt.Errorf("digest %s: %w", path, err)
 	}
 	defer f.Close()
 	h := sha256.New()
-	size, err = io.Copy(h, f)
-	if err != nil {
-		return 0, "", fmt.Errorf("digest %s: %w", path, badInput("cannot read the file: %w", err))
+	buf := make([]byte, digestBuffer)
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, "", err
+		}
+		n, err := digestRead(f, buf)
+		h.Write(buf[:n])
+		size += int64(n)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, "", fmt.Errorf("digest %s: %w", path, badInput("cannot read the file: %w", err))
+		}
 	}
 	return size, hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// digestRead reads the next buffer of a digest; tests replace it to watch.
+var digestRead = (*os.File).Read
+
+// digestBuffer is how many bytes Digest reads between two looks at its
+// context.
+const digestBuffer = 1 << 20
 
 // FooterDigest is a cheap fingerprint for huge inputs: the SHA-256 of the
 // file's size and its Parquet footer, which holds the schema, the row

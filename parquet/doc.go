@@ -16,9 +16,27 @@
 // file names), and reads only the needed columns (plus any columns to carry
 // along untouched, [Selection.Keep]) one row group or record batch at a
 // time, so memory stays bounded by the output matrix, the kept columns and
-// one batch. [StreamInputs] hands the batches to the caller instead of
-// collecting them, for work that streams (scoring); [Batch.Features]
-// converts a batch, on any goroutine.
+// one batch. [ReadInputs] reads inputs already resolved, with a filter, a
+// reservoir sample or a progress callback ([ReadOptions]). [StreamInputs]
+// hands the batches to the caller instead of collecting them, for work that
+// streams (scoring); [Batch.Features] converts a batch, on any goroutine.
+// A streamed read of inputs without rows (empty files, a folder of empty
+// partitions) succeeds: no batch, and a Table that gives the features and
+// the kept columns' schema, so that the caller can write an empty result.
+//
+// Every read takes a context: cancelling it stops the read before the next
+// file, row group (or slice of one) or record batch, and [Digest] before
+// its next buffer, with the context's error. [ReadOptions.Allocator] holds
+// the Arrow buffers (memory.DefaultAllocator when nil).
+//
+// Where the code is: read.go holds the entry points and the types they
+// share; reader.go the loop that opens each file, checks it and reads it
+// batch by batch (sources.go and direct.go decode the batches); plan.go
+// decides from the first file which columns are features and which are
+// kept; schema.go checks every later file against that plan; each batch
+// then goes to a sink (sink.go): collect.go gathers every row, sample.go
+// keeps a reservoir sample, stream.go hands the batches to the caller.
+// open.go opens files; inputs.go resolves arguments into files.
 //
 // Flat numeric columns (float64, float32, int32, int64) are decoded straight
 // from their column chunks into Go slices; others go through pqarrow. A row
@@ -29,8 +47,19 @@
 // columns become 0/1 when named explicitly in [Selection.Features].
 //
 // By default every numeric column becomes a feature, in file order, and
-// non-numeric columns are reported in [Table.Skipped]. A feature column must
-// not contain nulls, NaN or ±Inf; all offending columns are reported at once.
+// non-numeric columns are reported in [Table.Skipped]. A feature column's
+// name must not be empty or hold control characters (other columns may be
+// named anything). Unless [Selection.AllowMissing] is set, a feature column
+// must not contain missing values: nulls, NaN, ±Inf, or values beyond
+// ±[Selection.MaxMagnitude] when it is set; all offending columns are
+// reported at once, with counts.
+//
+// # Inputs that are not files
+//
+// Only regular files are read. A FIFO, socket or device, given directly or
+// found in a folder or through a glob, is refused as bad input without
+// being opened for reading (a FIFO would block the open until a writer
+// came, deaf to cancellation).
 //
 // # Errors
 //
@@ -39,7 +68,11 @@
 // [ErrBadInput]; mistakes in how the package is called (contradictory or
 // duplicate names in a [Selection] or a column list) wrap [ErrUsage]. Callers
 // map them to exit codes with errors.Is. Panics raised by the Arrow decoder on
-// corrupt files are recovered and reported as [ErrBadInput].
+// corrupt files are recovered and reported as [ErrBadInput]. Messages name
+// files, columns and the package's own settings, never a command-line flag:
+// an error about one setting (a Features pattern, the Filter) carries a
+// [FieldError], through which a caller names the setting as its users know
+// it.
 //
 // # Writing
 //
@@ -54,5 +87,6 @@
 // a kept column no score file can carry faithfully is refused up front
 // ([CheckKeptFields]). A writer closed without rows writes the schema.
 //
-// [Digest] computes the size and SHA-256 of a file, for provenance records.
+// [Digest] computes the size and SHA-256 of a file, for provenance records;
+// [FooterDigest] a cheap fingerprint of its size and footer.
 package parquet

@@ -135,17 +135,17 @@ type filterColumn struct {
 func ParseFilter(text string) (*Filter, error) {
 	p := &filterParser{src: text}
 	if err := p.lex(); err != nil {
-		return nil, usageError("--filter %q: %v", text, err)
+		return nil, fieldError(ErrUsage, "Filter", "%q: %v", text, err)
 	}
 	if len(p.toks) == 0 {
-		return nil, usageError("--filter is empty; give a condition such as status = 'ok'")
+		return nil, fieldError(ErrUsage, "Filter", "is empty; give a condition such as status = 'ok'")
 	}
 	root, err := p.or()
 	if err == nil && p.pos < len(p.toks) {
 		err = fmt.Errorf("unexpected %s", p.toks[p.pos])
 	}
 	if err != nil {
-		return nil, usageError("--filter %q: %v", text, err)
+		return nil, fieldError(ErrUsage, "Filter", "%q: %v", text, err)
 	}
 	return &Filter{text: text, root: root, cols: p.cols}, nil
 }
@@ -179,11 +179,11 @@ func (f *Filter) check(fields []arrow.Field) error {
 				for i, fl := range fields {
 					names[i] = fl.Name
 				}
-				return fmt.Errorf("%w: --filter names column %q, which the input does not have; columns: %s", ErrUsage, n.col, quoteList(names))
+				return fieldError(ErrUsage, "Filter", "names column %q, which the input does not have; columns: %s", n.col, quoteList(names))
 			}
 			text := isText(dt)
 			if !text && !isConvertible(dt) {
-				return fmt.Errorf("%w: --filter: column %q is %s; filters work on text, numeric and boolean columns", ErrUsage, n.col, typeName(dt))
+				return fieldError(ErrUsage, "Filter", "column %q is %s; filters work on text, numeric and boolean columns", n.col, typeName(dt))
 			}
 			for _, l := range n.lits {
 				if l.isText != text {
@@ -191,7 +191,7 @@ func (f *Filter) check(fields []arrow.Field) error {
 					if text {
 						want = "a quoted string"
 					}
-					return fmt.Errorf("%w: --filter: column %q is %s, so compare it with %s, not %s", ErrUsage, n.col, typeName(dt), want, l.text)
+					return fieldError(ErrUsage, "Filter", "column %q is %s, so compare it with %s, not %s", n.col, typeName(dt), want, l.text)
 				}
 			}
 		}
@@ -211,7 +211,7 @@ func (f *Filter) mask(n int, arrays map[string]arrow.Array) ([]bool, error) {
 		} else {
 			v, err := valueFunc(a)
 			if err != nil {
-				return nil, badInput("--filter column %q: %w", name, err)
+				return nil, fieldError(ErrBadInput, "Filter", "column %q: %w", name, err)
 			}
 			c.num = v
 		}

@@ -42,7 +42,7 @@ type PartitionValue struct {
 // arrowMagic starts (and ends) every Arrow IPC file.
 var arrowMagic = []byte("ARROW1")
 
-// ResolveInputs turns --input arguments into the files of a dataset: each
+// ResolveInputs turns input arguments into the files of a dataset: each
 // argument is a file, a folder (read recursively, in lexical order), or a
 // glob. Inside folders, files whose name starts with "_" or "." (Spark's
 // _SUCCESS, checksums) are skipped; any other file must be Parquet or Arrow
@@ -106,8 +106,12 @@ func ResolveInputs(args []string) ([]Input, error) {
 					}
 					return nil
 				}
-				if d.IsDir() || !d.Type().IsRegular() {
+				switch t := d.Type(); {
+				case d.IsDir() || t&fs.ModeSymlink != 0:
 					return nil
+				case !t.IsRegular():
+					// Never opened: a FIFO would block the read.
+					return fmt.Errorf("%s: %w", path, checkRegular(t))
 				}
 				files++
 				return add(path, cmp.Or(root, p), true)

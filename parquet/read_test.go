@@ -1,6 +1,7 @@
 package parquet
 
 import (
+	"context"
 	"errors"
 	"math"
 	"os"
@@ -63,7 +64,7 @@ func TestReadTableBreastCancer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tb, err := ReadTable(path, tt.sel)
+			tb, err := ReadTable(context.Background(), path, tt.sel)
 			if tt.wantErr != nil {
 				if !errors.Is(err, ErrBadInput) {
 					t.Fatalf("err = %v, want ErrBadInput", err)
@@ -105,7 +106,7 @@ func TestReadTableBreastCancer(t *testing.T) {
 }
 
 func TestReadTableBreastCancerLabels(t *testing.T) {
-	tb, err := ReadTable(breastCancerPath(t), Selection{Exclude: []string{"patient_id"}, Keep: []string{"patient_id", "diagnosis"}})
+	tb, err := ReadTable(context.Background(), breastCancerPath(t), Selection{Exclude: []string{"patient_id"}, Keep: []string{"patient_id", "diagnosis"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +188,7 @@ func TestReadTableCoercion(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeFixture(t, "c.parquet", 0, col{"x", tt.arr})
-			tb, err := ReadTable(path, tt.sel)
+			tb, err := ReadTable(context.Background(), path, tt.sel)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -222,7 +223,7 @@ func TestReadTableSelection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tb, err := ReadTable(path, tt.sel)
+			tb, err := ReadTable(context.Background(), path, tt.sel)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -271,7 +272,7 @@ func TestReadTableRowGroups(t *testing.T) {
 	}
 	pf.Close()
 
-	tb, err := ReadTable(path, Selection{Features: []string{"y", "x"}, Keep: []string{"id", "s"}})
+	tb, err := ReadTable(context.Background(), path, Selection{Features: []string{"y", "x"}, Keep: []string{"id", "s"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,7 +466,7 @@ func TestReadTableBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := tt.setup(t)
-			tb, err := ReadTable(path, tt.sel)
+			tb, err := ReadTable(context.Background(), path, tt.sel)
 			if err == nil {
 				t.Fatalf("got %v, want an error", tb)
 			}
@@ -496,7 +497,7 @@ func TestReadTableUnreadable(t *testing.T) {
 		f.Close()
 		t.Skip("running with privileges that ignore file permissions")
 	}
-	_, err := ReadTable(path, Selection{})
+	_, err := ReadTable(context.Background(), path, Selection{})
 	if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "permission denied") {
 		t.Errorf("err = %v, want ErrBadInput mentioning permission", err)
 	}
@@ -522,7 +523,7 @@ func TestReadTableCorruptNoPanic(t *testing.T) {
 			if err := os.WriteFile(path, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := ReadTable(path, Selection{}); err != nil && !errors.Is(err, ErrBadInput) {
+			if _, err := ReadTable(context.Background(), path, Selection{}); err != nil && !errors.Is(err, ErrBadInput) {
 				t.Errorf("damage at %d (+%d): err = %v, want ErrBadInput", off, width, err)
 			}
 		}
@@ -533,7 +534,7 @@ func TestReadTableCorruptNoPanic(t *testing.T) {
 		if err := os.WriteFile(path, good[:n], 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ReadTable(path, Selection{}); !errors.Is(err, ErrBadInput) {
+		if _, err := ReadTable(context.Background(), path, Selection{}); !errors.Is(err, ErrBadInput) {
 			t.Errorf("truncated to %d bytes: err = %v, want ErrBadInput", n, err)
 		}
 	}
@@ -547,7 +548,7 @@ func TestKeptFloat64(t *testing.T) {
 		col{"holes", f64s([]float64{0, 0, 0}, 1)},
 		col{"nan", f64s([]float64{0, math.NaN(), 0})},
 	)
-	tb, err := ReadTable(path, Selection{Features: []string{"x"}, Keep: []string{"flag", "label", "holes", "nan"}})
+	tb, err := ReadTable(context.Background(), path, Selection{Features: []string{"x"}, Keep: []string{"flag", "label", "holes", "nan"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -581,7 +582,7 @@ func TestKeptFloat64(t *testing.T) {
 
 func TestDigest(t *testing.T) {
 	path := writeBytes(t, "d.bin", []byte("abc"))
-	size, sum, err := Digest(path)
+	size, sum, err := Digest(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -590,8 +591,8 @@ func TestDigest(t *testing.T) {
 		t.Errorf("Digest = %d %s, want 3 %s", size, sum, want)
 	}
 	for _, p := range []string{filepath.Join(t.TempDir(), "missing"), t.TempDir()} {
-		if _, _, err := Digest(p); !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), p) {
-			t.Errorf("Digest(%s) err = %v, want ErrBadInput naming the path", p, err)
+		if _, _, err := Digest(context.Background(), p); !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), p) {
+			t.Errorf("Digest(context.Background(), %s) err = %v, want ErrBadInput naming the path", p, err)
 		}
 	}
 }
@@ -600,10 +601,10 @@ func TestReadTableAllowMissing(t *testing.T) {
 	path := writeFixture(t, "missing.parquet", 100,
 		col{"a", f64s([]float64{1, math.NaN(), 3, math.Inf(1)})},
 		col{"b", f64s([]float64{1, 2, 0, 4}, 2)})
-	if _, err := ReadTable(path, Selection{}); !errors.Is(err, ErrBadInput) {
+	if _, err := ReadTable(context.Background(), path, Selection{}); !errors.Is(err, ErrBadInput) {
 		t.Fatalf("strict read: err = %v, want ErrBadInput", err)
 	}
-	tab, err := ReadTable(path, Selection{AllowMissing: true})
+	tab, err := ReadTable(context.Background(), path, Selection{AllowMissing: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package parquet
 
 import (
+	"context"
 	"os"
 	"testing"
 )
@@ -13,7 +14,7 @@ func BenchmarkReadDataset(b *testing.B) {
 		b.Skip("set VAEJOB_READBENCH_DATA to a folder made by go run ./cmd/readbench")
 	}
 	for range b.N {
-		if _, err := ReadTable(dir, Selection{}); err != nil {
+		if _, err := ReadTable(context.Background(), dir, Selection{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -2,11 +2,96 @@ package parquet
 
 import (
 	"math"
+	"math/rand"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
+
+// sampleSink keeps a uniform random sample of at most max rows of a read
+// (reservoir sampling): the first max rows fill the reservoir, then row k
+// (counting from 1) replaces a random slot with probability max/k, so that
+// every row is kept with the same probability and memory is bounded by the
+// sample, not the input.
+type sampleSink struct {
+	sinkStart
+	max     int
+	rand    *rand.Rand
+	offered int64        // rows offered so far
+	batch   []float32    // a batch converted
+	stats   []valueStats // per feature, its missing values
+	kept    []keptStore  // by Selection.Keep, one value per slot
+}
+
+func (s *sampleSink) begin(st sinkStart) {
+	s.sinkStart = st
+	s.stats = make([]valueStats, len(st.t.Names))
+	s.kept = make([]keptStore, len(st.kept))
+}
+
+func (s *sampleSink) add(b *rowBatch) error {
+	t, n, nf := s.t, b.rows, len(s.t.Names)
+	if cap(s.batch) < n*nf {
+		s.batch = make([]float32, n*nf)
+	}
+	buf := s.batch[:n*nf]
+	if err := convertBatch(b.features, t.Names, n, buf, s.stats, s.sel.MaxMagnitude); err != nil {
+		return err
+	}
+	if t.Data == nil {
+		// The reservoir's final size, allocated once.
+		rows := int64(s.max)
+		if s.expectRows > 0 {
+			rows = min(rows, s.expectRows)
+		}
+		t.Data = make([]float32, 0, rows*int64(nf))
+		adviseHugePages(t.Data)
+	}
+	// Which slot each row of the batch goes to, -1 for none.
+	slots := make([]int, n)
+	for i := range slots {
+		seen := s.offered
+		s.offered++
+		switch {
+		case seen < int64(s.max):
+			slots[i] = int(seen)
+			t.Data = append(t.Data, buf[i*nf:(i+1)*nf]...)
+			t.Rows++
+		default:
+			slots[i] = -1
+			if j := s.rand.Int63n(seen + 1); j < int64(s.max) {
+				slots[i] = int(j)
+				copy(t.Data[int(j)*nf:], buf[i*nf:(i+1)*nf])
+			}
+		}
+	}
+	for k, kb := range b.kept {
+		if err := s.kept[k].put(s.sel.Keep[k], kb.field, kb.chunks, slots); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *sampleSink) finish() (*Table, error) {
+	t := s.t
+	if t.Rows == 0 {
+		return nil, noRows(s.sinkStart)
+	}
+	if !s.sel.AllowMissing {
+		if err := checkStats(t.Names, s.stats); err != nil {
+			return nil, err
+		}
+	}
+	cols := make([]arrow.Column, len(s.kept))
+	for k := range s.kept {
+		field, chunks := s.kept[k].array(s.sel.Keep[k], t.Rows)
+		cols[k] = keptArrowColumn(field, chunks)
+	}
+	t.Kept = keptTable(cols, t.Rows)
+	return t, nil
+}
 
 // keptStore holds a kept column of a sampled read, one value per reservoir
 // slot: numbers (booleans as 0/1, timestamps and dates as seconds since the

@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	pq "github.com/apache/arrow-go/v18/parquet"
@@ -30,19 +29,21 @@ type batchSource interface {
 	rowsHint() int64
 }
 
-// openSource opens in for reading batch by batch; the caller closes f.
-func openSource(f *os.File, in Input) (batchSource, error) {
+// openSource opens in for reading batch by batch, with buffers from mem;
+// the caller closes f. Cancelling ctx makes a Parquet source skip the
+// columns of a row group it has not begun to decode.
+func openSource(ctx context.Context, f *os.File, in Input, mem memory.Allocator) (batchSource, error) {
 	switch in.Format {
 	case FormatParquet:
-		return openParquet(f)
+		return openParquet(ctx, f, mem)
 	case FormatArrowFile:
-		r, err := ipc.NewFileReader(f, ipc.WithAllocator(memory.DefaultAllocator))
+		r, err := ipc.NewFileReader(f, ipc.WithAllocator(mem))
 		if err != nil {
 			return nil, badInput("the Arrow IPC file is corrupt or truncated (%v); re-create it", err)
 		}
 		return &arrowFileSource{r: r}, nil
 	case FormatArrowStream:
-		r, err := ipc.NewReader(f, ipc.WithAllocator(memory.DefaultAllocator))
+		r, err := ipc.NewReader(f, ipc.WithAllocator(mem))
 		if err != nil {
 			return nil, badInput("the Arrow IPC stream is corrupt or truncated (%v); re-create it", err)
 		}
@@ -53,6 +54,7 @@ func openSource(f *os.File, in Input) (batchSource, error) {
 
 // parquetSource reads a Parquet file a slice of a row group at a time.
 type parquetSource struct {
+	ctx    context.Context
 	pf     *file.Reader
 	fr     *pqarrow.FileReader
 	leaves []map[int]bool // leaf columns of each top-level field
@@ -83,8 +85,7 @@ const sliceRows = 32 * 1024
 // without writing row groups of millions of rows.
 var wholeGroupBytes int64 = 64 << 20
 
-func openParquet(f *os.File) (*parquetSource, error) {
-	mem := memory.DefaultAllocator
+func openParquet(ctx context.Context, f *os.File, mem memory.Allocator) (*parquetSource, error) {
 	props := pq.NewReaderProperties(mem)
 	// Stream pages through a small buffer instead of reading each column
 	// chunk whole into memory first.
@@ -99,7 +100,7 @@ func openParquet(f *os.File) (*parquetSource, error) {
 	if err != nil {
 		return nil, badInput("the Parquet schema is unsupported or corrupt: %w", err)
 	}
-	s := &parquetSource{pf: pf, fr: fr}
+	s := &parquetSource{ctx: ctx, pf: pf, fr: fr}
 	for i := range fr.Manifest.Fields {
 		s.fs = append(s.fs, *fr.Manifest.Fields[i].Field)
 		s.leaves = append(s.leaves, leaves(&fr.Manifest.Fields[i]))
@@ -154,7 +155,9 @@ func (s *parquetSource) next(want []int) (int, map[int][]arrow.Array, error) {
 		go func() {
 			defer wg.Done()
 			for k := range next {
-				chunks[k], errs[k] = s.readSafely(want[k], rg, n)
+				if errs[k] = s.ctx.Err(); errs[k] == nil {
+					chunks[k], errs[k] = s.readSafely(want[k], rg, n)
+				}
 			}
 		}()
 	}
@@ -209,7 +212,7 @@ func (s *parquetSource) release() {
 // columnReader opens field fi of row group rg.
 func (s *parquetSource) columnReader(fi, rg int) (*pqarrow.ColumnReader, error) {
 	name := s.fs[fi].Name
-	rdr, err := s.fr.GetFieldReader(context.Background(), fi, s.leaves[fi], []int{rg})
+	rdr, err := s.fr.GetFieldReader(s.ctx, fi, s.leaves[fi], []int{rg})
 	if err != nil {
 		return nil, badInput("column %q, row group %d: %w", name, rg, err)
 	}
@@ -334,27 +337,18 @@ func recordColumns(rec arrow.Record, want []int) (int, map[int][]arrow.Array, er
 	return int(rec.NumRows()), cols, nil
 }
 
-// constantArray returns an array of n copies of v (string or int64), or
-// of nulls for hive's null marker.
-func constantArray(dt arrow.DataType, v string, iv int64, n int) arrow.Array {
-	mem := memory.DefaultAllocator
-	if v == HiveNull {
-		return array.MakeArrayOfNull(mem, dt, n)
-	}
-	if dt.ID() == arrow.INT64 {
-		b := array.NewInt64Builder(mem)
-		defer b.Release()
-		b.Reserve(n)
-		for range n {
-			b.UnsafeAppend(iv)
+// leaves collects the leaf column indices under f.
+func leaves(f *pqarrow.SchemaField) map[int]bool {
+	out := make(map[int]bool)
+	var walk func(f *pqarrow.SchemaField)
+	walk = func(f *pqarrow.SchemaField) {
+		if f.IsLeaf() {
+			out[f.ColIndex] = true
 		}
-		return b.NewArray()
+		for i := range f.Children {
+			walk(&f.Children[i])
+		}
 	}
-	b := array.NewStringBuilder(mem)
-	defer b.Release()
-	b.Reserve(n)
-	for range n {
-		b.Append(v)
-	}
-	return b.NewArray()
+	walk(f)
+	return out
 }

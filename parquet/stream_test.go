@@ -48,14 +48,14 @@ func testStreamInputs(t *testing.T, slices bool) {
 		t.Fatal(err)
 	}
 	sel := Selection{Features: []string{"b", "a"}, Keep: []string{"id"}}
-	whole, err := ReadInputs(ins, sel, ReadOptions{})
+	whole, err := ReadInputs(context.Background(), ins, sel, ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var data []float32
 	var kept []string
 	var sizes []int
-	streamed, err := StreamInputs(ins, sel, ReadOptions{}, func(b *Batch) error {
+	streamed, err := StreamInputs(context.Background(), ins, sel, ReadOptions{}, func(b *Batch) error {
 		x, err := b.Features(nil)
 		if err != nil {
 			return err
@@ -124,7 +124,7 @@ func TestStreamInputsErrors(t *testing.T) {
 		{"kept type changes", resolve(f, g), Selection{Features: []string{"a"}, Keep: []string{"k"}, AllowMissing: true}, ReadOptions{}, convert, `kept column "k" is string in`, ErrBadInput},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := StreamInputs(tc.ins, tc.sel, tc.opts, tc.each)
+			_, err := StreamInputs(context.Background(), tc.ins, tc.sel, tc.opts, tc.each)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, tc.is) {
 				t.Fatalf("error %v, want one containing %q that is %v", err, tc.want, tc.is)
 			}
@@ -262,7 +262,7 @@ func testDirectColumns(t *testing.T) {
 		col{"f64", f64s(f64, nulls...)}, col{"f32", f32s(f32, nulls...)},
 		col{"i32", i32s(i32, nulls...)}, col{"i64", i64s(i64, nulls...)},
 		col{"req", f64s(f64)}) // no nulls: a column without definition levels is written the same way
-	tb, err := ReadTable(path, Selection{AllowMissing: true})
+	tb, err := ReadTable(context.Background(), path, Selection{AllowMissing: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +304,7 @@ func TestDirectColumnCorruptPage(t *testing.T) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = ReadTable(path, Selection{})
+	_, err = ReadTable(context.Background(), path, Selection{})
 	if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "page header") {
 		t.Fatalf("error %v, want ErrBadInput naming the page header", err)
 	}

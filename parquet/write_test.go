@@ -32,7 +32,7 @@ func scoreFixture(t *testing.T) (*Table, []float32, []bool) {
 		col{"w", f64s([]float64{0.1, 0, 2.5, 1e-300, -3}, 1)},
 		col{"f", f32s([]float32{1, 2, 3, 4, 5})},
 	)
-	tb, err := ReadTable(path, Selection{Features: []string{"f"}, Keep: []string{"id", "name", "w"}})
+	tb, err := ReadTable(context.Background(), path, Selection{Features: []string{"f"}, Keep: []string{"id", "name", "w"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,12 +135,12 @@ func TestWriteScoresParquet(t *testing.T) {
 	}
 
 	// The output is itself valid input for ReadTable.
-	back, err := ReadTable(path, Selection{Features: []string{"score"}, Keep: []string{"id", "is_anomaly"}})
+	back, err := ReadTable(context.Background(), path, Selection{Features: []string{"score"}, Keep: []string{"id", "is_anomaly"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(back.Data, score) {
-		t.Errorf("ReadTable(score) = %v, want %v", back.Data, score)
+		t.Errorf("ReadTable(context.Background(), score) = %v, want %v", back.Data, score)
 	}
 	ids, err := back.KeptFloat64("id")
 	if err != nil || !reflect.DeepEqual(ids, []float64{7, -1, 1 << 53, 0, 42}) {
@@ -228,7 +228,7 @@ func TestWriteScoresNestedKept(t *testing.T) {
 	ts := build(t, arrow.FixedWidthTypes.Timestamp_us, `["2024-01-01T00:00:00Z","2024-01-02T00:00:00Z",null]`)
 	path := writeFixture(t, "n.parquet", 2, col{"s", st}, col{"l", ls}, col{"x", f64s([]float64{1, 2, 3})}, col{"ts", ts})
 	keep := []string{"s", "l", "ts"}
-	tb, err := ReadTable(path, Selection{Keep: keep})
+	tb, err := ReadTable(context.Background(), path, Selection{Keep: keep})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestWriteScoresNestedKept(t *testing.T) {
 	if err := WriteScores(&buf, Parquet, tb.Kept, score, flags); err != nil {
 		t.Fatal(err)
 	}
-	back, err := ReadTable(writeBytes(t, "o.parquet", buf.Bytes()), Selection{Keep: keep})
+	back, err := ReadTable(context.Background(), writeBytes(t, "o.parquet", buf.Bytes()), Selection{Keep: keep})
 	if err != nil {
 		t.Fatal(err)
 	}

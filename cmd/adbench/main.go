@@ -143,7 +143,7 @@ func run(data, tmp string, opts jobs.TrainOptions, r result) result {
 		r.err = err
 		return r
 	}
-	test, err := parquet.ReadTable(filepath.Join(dir, "test.parquet"), parquet.Selection{Features: res.Model.Features, Keep: []string{"label"}})
+	test, err := parquet.ReadTable(context.Background(), filepath.Join(dir, "test.parquet"), parquet.Selection{Features: res.Model.Features, Keep: []string{"label"}})
 	if err != nil {
 		r.err = err
 		return r

@@ -12,6 +12,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -190,7 +191,7 @@ func childRead(args []string) {
 	if *max > 0 {
 		opts.Rand = rand.New(rand.NewSource(1))
 	}
-	t, err := parquet.ReadInputs(ins, parquet.Selection{}, opts)
+	t, err := parquet.ReadInputs(context.Background(), ins, parquet.Selection{}, opts)
 	if err != nil {
 		log.Fatal(err)
 	}

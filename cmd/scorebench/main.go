@@ -20,6 +20,7 @@
 package main
 
 import (
+	"context"
 	"encoding/binary"
 	"flag"
 	"fmt"
@@ -97,7 +98,7 @@ func run(data string, rows, cols, runs int, threads []string) error {
 	if err != nil {
 		return err
 	}
-	t, err := parquet.ReadTable(input, parquet.Selection{Features: mod.Features})
+	t, err := parquet.ReadTable(context.Background(), input, parquet.Selection{Features: mod.Features})
 	if err != nil {
 		return err
 	}
@@ -137,7 +138,7 @@ func run(data string, rows, cols, runs int, threads []string) error {
 	}
 
 	// Agreement: every score of vaejob's file against ONNX Runtime's.
-	got, err := parquet.ReadTable(scored, parquet.Selection{Features: []string{parquet.ScoreColumn}, AllowMissing: true})
+	got, err := parquet.ReadTable(context.Background(), scored, parquet.Selection{Features: []string{parquet.ScoreColumn}, AllowMissing: true})
 	if err != nil {
 		return err
 	}

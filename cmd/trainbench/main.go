@@ -134,7 +134,7 @@ func wholeJobs(inputs []string, runs int) error {
 		if excl == "" {
 			exclude = nil
 		}
-		t, err := parquet.ReadTable(path, parquet.Selection{Exclude: exclude})
+		t, err := parquet.ReadTable(context.Background(), path, parquet.Selection{Exclude: exclude})
 		if err != nil {
 			return err
 		}

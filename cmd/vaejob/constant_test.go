@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -153,7 +154,7 @@ func threeRuntimes(t *testing.T, modelPath, input string) ([]float32, []bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	table, err := parquet.ReadTable(input, parquet.Selection{Features: m.Features, AllowMissing: true})
+	table, err := parquet.ReadTable(context.Background(), input, parquet.Selection{Features: m.Features, AllowMissing: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +334,7 @@ func TestColumnWithoutValues(t *testing.T) {
 // values: exit 3 naming the column under --missing fail, imputed under
 // impute-median, where vaejob score, onnx-go and ONNX Runtime impute
 // served sentinels alike.
-func TestSentinelValues(t *testing.T) {
+func TestSentinelValuesAcrossRuntimes(t *testing.T) {
 	n := 200
 	cols := constantTable(n)
 	cols[0].vals[5], cols[1].vals[9] = 3.4e38, -3.4e38

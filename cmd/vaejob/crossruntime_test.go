@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"math"
@@ -152,7 +153,7 @@ func demoAcrossRuntimes(t *testing.T, preset string) {
 	}
 
 	t.Run("onnxruntime", func(t *testing.T) {
-		table, err := parquet.ReadTable(demo, parquet.Selection{Features: m.Features})
+		table, err := parquet.ReadTable(context.Background(), demo, parquet.Selection{Features: m.Features})
 		if err != nil {
 			t.Fatal(err)
 		}

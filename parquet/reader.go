@@ -1,0 +1,339 @@
+package parquet
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// read reads resolved inputs into s, one file after the other, checking
+// ctx before every file and every batch; nameFiles prefixes a file's
+// errors with its path.
+func read(ctx context.Context, ins []Input, sel Selection, opts ReadOptions, s sink, nameFiles bool) (*Table, error) {
+	d := &datasetReader{ctx: ctx, sel: sel, inputs: ins, t: &Table{}, opts: opts, mem: opts.allocator(), sink: s, start: time.Now()}
+	for _, in := range ins {
+		d.totalBytes += in.Size
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if opts.Filter == nil { // a filter makes the footers' row counts useless for sizing
+		d.expectRows = countRows(ctx, ins, d.mem)
+	}
+	for i := range ins {
+		if err := d.readFile(i); err != nil {
+			if nameFiles && ctx.Err() == nil {
+				return nil, fmt.Errorf("%s: %w", ins[i].Path, err)
+			}
+			return nil, err
+		}
+	}
+	return s.finish()
+}
+
+// datasetReader reads the files of a dataset into a sink.
+type datasetReader struct {
+	ctx    context.Context
+	sel    Selection
+	inputs []Input
+	opts   ReadOptions
+	mem    memory.Allocator
+	sink   sink
+	t      *Table
+	roles  []role        // the columns read, decided by the first file
+	first  []arrow.Field // the first file's fields, partition keys last
+	// partTypes holds the type of each partition key column.
+	partTypes []arrow.DataType
+	// expectRows is the number of rows the footers promise, 0 if unknown.
+	expectRows int64
+	// progress
+	fileRowsHint      int64 // the current file's row count, or -1
+	fileStartRows     int   // RowsRead when it began
+	start, lastReport time.Time
+	done, totalBytes  int64 // bytes of the files read so far, and of all
+	finished          int
+}
+
+// newSource opens a file batch by batch; tests replace it to count the
+// batches read.
+var newSource = openSource
+
+// readFile reads input i, turning panics inside Arrow into ErrBadInput.
+func (d *datasetReader) readFile(i int) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = badInput("the file is corrupt (the decoder failed: %v); re-create or re-download it", r)
+		}
+	}()
+	if err := d.ctx.Err(); err != nil {
+		return err
+	}
+	in := d.inputs[i]
+	f, _, err := openInput(in.Path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	src, err := newSource(d.ctx, f, in, d.mem)
+	if err != nil {
+		return err
+	}
+	fields, err := d.fieldsOf(src, in)
+	if err != nil {
+		return err
+	}
+	d.fileRowsHint, d.fileStartRows = src.rowsHint(), d.t.RowsRead
+	var idx []int // the field index of each role in this file
+	if i == 0 {
+		if d.roles, idx, err = plan(fields, d.sel, d.t); err != nil {
+			return err
+		}
+		d.first = fields
+		kept := make([]arrow.Field, len(d.sel.Keep))
+		for r, role := range d.roles {
+			if role.kept >= 0 {
+				kept[role.kept] = fields[idx[r]]
+			}
+		}
+		d.sink.begin(sinkStart{t: d.t, sel: d.sel, kept: kept, expectRows: d.expectRows, filter: d.opts.Filter, mem: d.mem})
+	} else if idx, err = d.match(fields, in); err != nil {
+		return err
+	}
+	nf := len(d.t.Names)
+	if h := src.rowsHint(); h > 0 && d.collects() && int64(d.t.Rows)+h > maxCells/int64(nf) {
+		return badInput("the input is too large: %d rows × %d features exceeds %d values; select fewer rows or features, or sample with a row limit", int64(d.t.Rows)+h, nf, int64(maxCells))
+	}
+	// The filter's columns, by name, and every field to read.
+	filterIdx, err := d.filterColumns(fields, in, i)
+	if err != nil {
+		return err
+	}
+	var want []int
+	for _, fi := range append(slices.Clone(idx), slices.Collect(maps.Values(filterIdx))...) {
+		if !isPartition(fields[fi]) && !slices.Contains(want, fi) {
+			want = append(want, fi)
+		}
+	}
+	slices.Sort(want)
+	column := func(cols map[int][]arrow.Array, fi, n int) []arrow.Array {
+		if isPartition(fields[fi]) {
+			p := in.Partition[fi-len(src.fields())]
+			iv, _ := strconv.ParseInt(p.Value, 10, 64)
+			return []arrow.Array{constantArray(d.mem, fields[fi].Type, p.Value, iv, n)}
+		}
+		return cols[fi]
+	}
+	for {
+		if err := d.ctx.Err(); err != nil {
+			return err
+		}
+		n, cols, err := src.next(want)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			continue
+		}
+		d.t.RowsRead += n
+		chunks := make([][]arrow.Array, len(idx))
+		for r, fi := range idx {
+			chunks[r] = column(cols, fi, n)
+		}
+		if d.opts.Filter != nil {
+			arrays := map[string]arrow.Array{}
+			for name, fi := range filterIdx {
+				arrays[name] = singleIn(d.mem, column(cols, fi, n))
+			}
+			if n, err = d.filter(n, arrays, chunks); err != nil {
+				return err
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		d.t.RowsMatched += n
+		if err := d.sink.add(d.split(n, fields, idx, chunks, in)); err != nil {
+			return err
+		}
+		d.report(in, false)
+	}
+	d.done += in.Size
+	d.report(in, true)
+	return nil
+}
+
+// collects reports whether the read gathers every row in memory.
+func (d *datasetReader) collects() bool {
+	_, ok := d.sink.(*collectSink)
+	return ok && d.opts.Filter == nil
+}
+
+// filterColumns finds the filter's columns in a file, by name.
+func (d *datasetReader) filterColumns(fields []arrow.Field, in Input, i int) (map[string]int, error) {
+	filterIdx := map[string]int{}
+	if d.opts.Filter == nil {
+		return filterIdx, nil
+	}
+	if err := d.opts.Filter.check(fields); err != nil {
+		if i > 0 {
+			return nil, fmt.Errorf("%w (the column's type in %s differs from %s)", err, in.Path, d.inputs[0].Path)
+		}
+		return nil, err
+	}
+	for _, name := range d.opts.Filter.Columns() {
+		fi := slices.IndexFunc(fields, func(f arrow.Field) bool { return f.Name == name })
+		if fi < 0 {
+			return nil, fieldError(ErrBadInput, "Filter", "column %q: the schema drifted: %s lacks it, which %s has", name, in.Path, d.inputs[0].Path)
+		}
+		filterIdx[name] = fi
+	}
+	return filterIdx, nil
+}
+
+// filter keeps the rows of a batch of n rows that the filter accepts, in
+// chunks, and returns how many there are.
+func (d *datasetReader) filter(n int, arrays map[string]arrow.Array, chunks [][]arrow.Array) (int, error) {
+	mask, err := d.opts.Filter.mask(n, arrays)
+	if err != nil {
+		return 0, err
+	}
+	kept := 0
+	for _, m := range mask {
+		if m {
+			kept++
+		}
+	}
+	if kept < n {
+		for r := range chunks {
+			chunks[r] = filterChunks(chunks[r], mask)
+		}
+	}
+	return kept, nil
+}
+
+// split sorts the columns of a batch (chunks, by role) into features and
+// kept columns.
+func (d *datasetReader) split(n int, fields []arrow.Field, idx []int, chunks [][]arrow.Array, in Input) *rowBatch {
+	b := &rowBatch{rows: n, in: in, features: make([][]arrow.Array, len(d.t.Names)), kept: make([]keptBatch, len(d.sel.Keep))}
+	for r, role := range d.roles {
+		if role.feature >= 0 {
+			b.features[role.feature] = chunks[r]
+		}
+		if role.kept >= 0 {
+			b.kept[role.kept] = keptBatch{field: fields[idx[r]], chunks: chunks[r]}
+		}
+	}
+	return b
+}
+
+// single returns the chunks of a batch column as one array.
+func single(chunks []arrow.Array) arrow.Array {
+	return singleIn(memory.DefaultAllocator, chunks)
+}
+
+// singleIn is single with the buffers of a new array from mem.
+func singleIn(mem memory.Allocator, chunks []arrow.Array) arrow.Array {
+	if len(chunks) == 1 {
+		return chunks[0]
+	}
+	a, err := array.Concatenate(chunks, mem)
+	if err != nil {
+		panic(err) // chunks of one column share a type
+	}
+	return a
+}
+
+// filterChunks keeps the rows of chunks (one column of a batch, in order)
+// whose mask entry is true, as slices of the chunks.
+func filterChunks(chunks []arrow.Array, mask []bool) []arrow.Array {
+	var out []arrow.Array
+	off := 0
+	for _, c := range chunks {
+		n := c.Len()
+		for i := 0; i < n; {
+			if !mask[off+i] {
+				i++
+				continue
+			}
+			j := i
+			for j < n && mask[off+j] {
+				j++
+			}
+			out = append(out, array.NewSlice(c, int64(i), int64(j)))
+			i = j
+		}
+		off += n
+	}
+	return out
+}
+
+// countRows adds up the row counts in the footers of Parquet inputs; it
+// returns 0 when an input is not Parquet or cannot be read (the read that
+// follows reports the problem), or when ctx is cancelled.
+func countRows(ctx context.Context, ins []Input, mem memory.Allocator) (total int64) {
+	defer func() {
+		if recover() != nil {
+			total = 0
+		}
+	}()
+	for _, in := range ins {
+		if in.Format != FormatParquet || ctx.Err() != nil {
+			return 0
+		}
+		n, ok := footerRows(in.Path, mem)
+		if !ok {
+			return 0
+		}
+		total += n
+	}
+	return total
+}
+
+// footerRows returns the row count in the footer of a Parquet file.
+func footerRows(path string, mem memory.Allocator) (int64, bool) {
+	f, _, err := openInput(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	src, err := openParquet(context.Background(), f, mem)
+	if err != nil {
+		return 0, false
+	}
+	return src.rowsHint(), true
+}
+
+// constantArray returns an array of n copies of v (string or int64), or
+// of nulls for hive's null marker.
+func constantArray(mem memory.Allocator, dt arrow.DataType, v string, iv int64, n int) arrow.Array {
+	if v == HiveNull {
+		return array.MakeArrayOfNull(mem, dt, n)
+	}
+	if dt.ID() == arrow.INT64 {
+		b := array.NewInt64Builder(mem)
+		defer b.Release()
+		b.Reserve(n)
+		for range n {
+			b.UnsafeAppend(iv)
+		}
+		return b.NewArray()
+	}
+	b := array.NewStringBuilder(mem)
+	defer b.Release()
+	b.Reserve(n)
+	for range n {
+		b.Append(v)
+	}
+	return b.NewArray()
+}
