@@ -91,6 +91,8 @@ type interopCase struct {
 		PageVersion  string            `json:"page_version"`
 		MinRowGroups int               `json:"min_row_groups"`
 		Body         string            `json:"body"` // IPC body compression: lz4, zstd or "" (none)
+		// LZ4BlockChecksums: whether every lz4 frame has the block checksum flag.
+		LZ4BlockChecksums bool `json:"lz4_block_checksums"`
 	} `json:"expect"`
 }
 
@@ -265,6 +267,14 @@ func checkExercises(t *testing.T, c interopCase, path string) {
 			if has := bytes.Contains(data, m); has != (c.Expect.Body == name) {
 				t.Fatalf("the file does not exercise its case: %s frames present = %v, want body %q", name, has, c.Expect.Body)
 			}
+		}
+		// An lz4 frame: magic, then the FLG byte, whose bit 4 flags block checksums.
+		rest := data
+		for i := bytes.Index(rest, magic["lz4"]); i >= 0 && i+4 < len(rest); i = bytes.Index(rest, magic["lz4"]) {
+			if got := rest[i+4]&0x10 != 0; got != c.Expect.LZ4BlockChecksums {
+				t.Fatalf("an lz4 frame has block checksums = %v, want %v", got, c.Expect.LZ4BlockChecksums)
+			}
+			rest = rest[i+5:]
 		}
 		return
 	}
