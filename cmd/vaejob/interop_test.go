@@ -288,6 +288,7 @@ func checkExercises(t *testing.T, c interopCase, path string) {
 		t.Fatalf("the file has %d row groups, want at least %d", md.NumRowGroups(), c.Expect.MinRowGroups)
 	}
 	seen := map[string]bool{}
+	var layout []string
 	for g := range md.NumRowGroups() {
 		rg := md.RowGroup(g)
 		for j := range rg.NumColumns() {
@@ -296,6 +297,9 @@ func checkExercises(t *testing.T, c interopCase, path string) {
 				t.Fatal(err)
 			}
 			col := cc.PathInSchema().String()
+			if g == 0 {
+				layout = append(layout, fmt.Sprintf("%s %s %v %s", col, cc.Compression(), cc.Encodings(), dataPageVersion(data, cc.DataPageOffset())))
+			}
 			if got := cc.Compression().String(); got != c.Expect.Codec {
 				t.Fatalf("column %s, row group %d is %s, want %s", col, g, got, c.Expect.Codec)
 			}
@@ -312,6 +316,7 @@ func checkExercises(t *testing.T, c interopCase, path string) {
 			}
 		}
 	}
+	t.Logf("%d row groups; row group 0: %s", md.NumRowGroups(), strings.Join(layout, "; "))
 	for col := range c.Expect.Encodings {
 		if !seen[col] {
 			t.Fatalf("the file has no column %s", col)
@@ -343,7 +348,7 @@ func interopTrainRun(t *testing.T, path, out string) (map[string]json.RawMessage
 	res := vaejob(t, "train", "--input", path, "--out", out, "--seed", "0", "--epochs", "1", "--steps", "20", "--run-id", "r")
 	if res.code != 0 {
 		t.Errorf("vaejob train: exit %d: %s", res.code, lastLine(res.stderr))
-		return nil, lastLine(res.stderr)
+		return nil, fmt.Sprintf("exit %d: %s", res.code, shortError(res.stderr, path))
 	}
 	runDir := filepath.Join(out, "runs", "r")
 	b, err := os.ReadFile(filepath.Join(runDir, "run.json"))
@@ -365,7 +370,7 @@ func interopTrain(t *testing.T, ref interopRef, path, out string) string {
 	t.Helper()
 	run, msg := interopTrainRun(t, path, out)
 	if run == nil {
-		return "fails: exit " + msg
+		return "fails: " + msg
 	}
 	for _, k := range runSections {
 		if !jsonEqual(run[k], ref.run[k]) {
@@ -381,7 +386,7 @@ func interopScore(t *testing.T, ref interopRef, path, output string) string {
 	res := vaejob(t, "score", "--model", ref.model, "--input", path, "--output", output, "--keep-columns", strings.Join(interopKeep, ","))
 	if res.code != 0 {
 		t.Errorf("vaejob score: exit %d: %s", res.code, lastLine(res.stderr))
-		return fmt.Sprintf("fails: exit %d %s", res.code, lastLine(res.stderr))
+		return fmt.Sprintf("fails: exit %d: %s", res.code, shortError(res.stderr, path))
 	}
 	tbl := readInteropParquet(t, output)
 	var bad []string
@@ -490,6 +495,17 @@ func jsonEqual(a, b json.RawMessage) bool {
 		return false
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// shortError is the last line of stderr with the input's path (and the
+// "vaejob: read PATH: " lead that repeats it) cut, for the summary table.
+func shortError(stderr, path string) string {
+	s := lastLine(stderr)
+	s = strings.ReplaceAll(s, "vaejob: read "+path+": ", "")
+	s = strings.ReplaceAll(s, path+": ", "")
+	s = strings.ReplaceAll(s, filepath.Dir(path)+string(filepath.Separator), "")
+	s = strings.ReplaceAll(s, filepath.Dir(filepath.Dir(path))+string(filepath.Separator), "")
+	return s
 }
 
 func lastLine(s string) string {
