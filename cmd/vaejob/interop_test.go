@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
@@ -146,6 +147,7 @@ func TestInterop(t *testing.T) {
 		t.Fatalf("write.mjs and interop_test.go disagree on the table: %d rows in groups of %d, features %v", m.Rows, m.RowGroup, m.Features)
 	}
 
+	m.Cases = append(m.Cases, arrowGoIPCCases(t, files)...)
 	ref := interopReference(t, dir)
 	var results []interopResult
 	for _, c := range m.Cases {
@@ -211,10 +213,8 @@ func interopReference(t *testing.T, dir string) interopRef {
 	return interopRef{model: model, run: run, scores: slices.Clone(s.Float32Values())}
 }
 
-// writeInteropReference writes the table with arrow-go: plain types, one
-// row group per interopRowGroup rows.
-func writeInteropReference(t *testing.T, path string) {
-	t.Helper()
+// interopRecord is the table as one Arrow record.
+func interopRecord() arrow.Record {
 	mem := memory.NewGoAllocator()
 	decType := &arrow.Decimal128Type{Precision: 20, Scale: interopDecScale}
 	schema := arrow.NewSchema([]arrow.Field{
@@ -238,13 +238,21 @@ func writeInteropReference(t *testing.T, path string) {
 		b.Field(5).(*array.Decimal128Builder).Append(decimal128.FromI64(r.dec))
 		b.Field(6).(*array.BooleanBuilder).Append(r.flag)
 	}
-	rec := b.NewRecord()
+	return b.NewRecord()
+}
+
+// writeInteropReference writes the table with arrow-go: plain types, one
+// row group per interopRowGroup rows.
+func writeInteropReference(t *testing.T, path string) {
+	t.Helper()
+	rec := interopRecord()
 	defer rec.Release()
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	schema := rec.Schema()
 	tbl := array.NewTableFromRecords(schema, []arrow.Record{rec})
 	defer tbl.Release()
 	props := parquet.NewWriterProperties(parquet.WithRootRepetition(parquet.Repetitions.Required))
@@ -514,4 +522,63 @@ func lastLine(s string) string {
 		s = s[i+1:]
 	}
 	return s
+}
+
+// arrowGoIPCCases writes the table as Arrow IPC files and streams with
+// arrow-go, the library vaejob reads with: not an independent writer, but
+// the only one at hand whose lz4 frames carry no block checksums (Polars'
+// do; apache-arrow's compressed files are invalid, see write.mjs).
+func arrowGoIPCCases(t *testing.T, dir string) []interopCase {
+	t.Helper()
+	rec := interopRecord()
+	defer rec.Release()
+	var cases []interopCase
+	for _, codec := range []struct {
+		name string
+		opt  ipc.Option
+	}{{"lz4", ipc.WithLZ4()}, {"zstd", ipc.WithZstd()}} {
+		for _, format := range []string{"arrow-file", "arrow-stream"} {
+			c := interopCase{Name: "arrow-go_" + format + "_" + codec.name, Writer: "arrow-go", Format: format}
+			c.Expect.Body = codec.name
+			c.File = c.Name + map[string]string{"arrow-file": ".arrow", "arrow-stream": ".arrows"}[format]
+			f, err := os.Create(filepath.Join(dir, c.File))
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := []ipc.Option{ipc.WithSchema(rec.Schema()), codec.opt}
+			var w interface {
+				Write(arrow.Record) error
+				Close() error
+			}
+			if format == "arrow-file" {
+				c.Option = "ipc.NewFileWriter " + codec.name
+				w, err = ipc.NewFileWriter(f, opts...)
+			} else {
+				c.Option = "ipc.NewWriter " + codec.name
+				w = ipc.NewWriter(f, opts...)
+			}
+			if codec.name == "lz4" {
+				c.Option += " (frames without block checksums)"
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for start := int64(0); start < rec.NumRows(); start += interopRowGroup {
+				part := rec.NewSlice(start, min(start+interopRowGroup, rec.NumRows()))
+				err = w.Write(part)
+				part.Release()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			cases = append(cases, c)
+		}
+	}
+	return cases
 }
