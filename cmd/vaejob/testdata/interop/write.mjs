@@ -37,9 +37,11 @@ function row(i) {
   return {
     id: 'r' + String(i).padStart(5, '0'),
     f64: (((i * 7919) % 10007) - 5003) / 7,
-    f32: Math.fround((((i * 104729) % 9973) - 4986) / 3),
+    // A few nulls in two features of different physical types, so that
+    // definition levels and encoders that skip nulls are read too.
+    f32: i % 97 === 5 ? null : Math.fround((((i * 104729) % 9973) - 4986) / 3),
     i32: ((i * 48271) % 2000003) - 1000000,
-    i64: BigInt(i) * 1000003n - 1500000000n,
+    i64: i % 89 === 7 ? null : BigInt(i) * 1000003n - 1500000000n,
     dec: BigInt(((i * 69621) % 1000003) - 500000) * 7n, // unscaled, DECIMAL(20,3)
     flag: i % 3 === 0,
   }
@@ -182,9 +184,9 @@ await duck.run(`CREATE TABLE t (id VARCHAR, f64 DOUBLE, f32 FLOAT, i32 INTEGER, 
   for (const r of rows) {
     ap.appendVarchar(r.id)
     ap.appendDouble(r.f64)
-    ap.appendFloat(r.f32)
+    r.f32 === null ? ap.appendNull() : ap.appendFloat(r.f32)
     ap.appendInteger(r.i32)
-    ap.appendBigInt(r.i64)
+    r.i64 === null ? ap.appendNull() : ap.appendBigInt(r.i64)
     ap.appendDecimal(new DuckDBDecimalValue(r.dec, DEC_PRECISION, DEC_SCALE))
     ap.appendBoolean(r.flag)
     ap.endRow()
@@ -251,9 +253,9 @@ function hyWrite(file, codec, enc) {
     columnData: [
       { name: 'id', data: col('id'), ...e('id') },
       { name: 'f64', data: Float64Array.from(col('f64')), ...e('f64') },
-      { name: 'f32', data: Float32Array.from(col('f32')), ...e('f32') },
+      { name: 'f32', data: col('f32'), ...e('f32') },
       { name: 'i32', data: Int32Array.from(col('i32')), ...e('i32') },
-      { name: 'i64', data: BigInt64Array.from(col('i64')), ...e('i64') },
+      { name: 'i64', data: col('i64'), ...e('i64') },
       { name: 'dec', data: col('dec').map(dec), ...e('dec') },
       { name: 'flag', data: col('flag'), ...e('flag') },
     ],
