@@ -10,8 +10,9 @@
 // must show that it exercises (the codec and the encodings per column in the
 // Parquet footer, the IPC body's compression); a case a writer cannot
 // produce is listed with `na` (why), never left out. The table is defined
-// here and, identically, in interop_test.go (interopRow): integer arithmetic
-// and correctly rounded divisions only, so both sides compute the same bits.
+// here and, identically, in interop_test.go (interopTableRow): integer
+// arithmetic and correctly rounded divisions only, so both sides compute the
+// same bits.
 import fs from 'node:fs'
 import path from 'node:path'
 import zlib from 'node:zlib'
@@ -27,12 +28,12 @@ const require = createRequire(import.meta.url)
 const lz4js = require('lz4js')
 const { ZstdCodec } = require('zstd-codec')
 
-export const ROWS = 4000
-export const ROW_GROUP = 1000
+const ROWS = 4000
+const ROW_GROUP = 1000
 const DEC_PRECISION = 20 // > 18: every writer stores it as FIXED_LEN_BYTE_ARRAY
 const DEC_SCALE = 3
 
-// row i of the table; interopRow in interop_test.go is the same.
+// row i of the table; interopTableRow in interop_test.go is the same.
 function row(i) {
   return {
     id: 'r' + String(i).padStart(5, '0'),
