@@ -46,7 +46,7 @@ func (s *parquetSource) flatNumericLeaf(fi int) (int, bool) {
 func (s *parquetSource) openDirect(fi, leaf, rg int) (*directColumn, error) {
 	ccr, err := s.pf.RowGroup(rg).Column(leaf)
 	if err != nil {
-		return nil, badInput("column %q, row group %d: %w", s.fs[fi].Name, rg, err)
+		return nil, s.readFailure(fi, rg, err)
 	}
 	return &directColumn{ccr: ccr, dt: s.fs[fi].Type, maxDef: ccr.Descriptor().MaxDefinitionLevel()}, nil
 }
