@@ -47,7 +47,7 @@ func formatColumns() []col {
 		f64[i] = math.Sin(float64(i)) * 1e3
 		f32[i] = float32(i%97) / 7
 		i32[i] = int32(i*7919%100003) - 50000
-		i64[i] = int64(i)*1_000_003 - 1 << 40
+		i64[i] = int64(i)*1_000_003 - 1<<40
 		i16[i] = int16(i%600 - 300)
 		s[i] = fmt.Sprintf("row-%05d-%s", i, []string{"a", "bb", "ccc"}[i%3])
 		b[i] = i%3 == 0
@@ -142,7 +142,7 @@ func formatCases() []formatCase {
 	for _, c := range codecs {
 		for _, p := range pages {
 			cases = append(cases, formatCase{
-				name:  c.name + "/dictionary/" + p.name,
+				name: c.name + "/dictionary/" + p.name,
 				props: []pq.WriterProperty{pq.WithCompression(c.codec), pq.WithDataPageVersion(p.v),
 					// Keep the dictionary where arrow-go would find
 					// PLAIN smaller on uncompressed pages.
