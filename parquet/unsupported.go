@@ -85,7 +85,8 @@ func (s *parquetSource) readFailure(fi, rg int, cause any) error {
 	if err := s.unsupportedIn(fi, rg); err != nil {
 		return err
 	}
-	msg := fmt.Sprint(cause)
+	// thrift names an encoding outside the format "<UNSET>".
+	msg := strings.ReplaceAll(fmt.Sprint(cause), "<UNSET>", "(a number the Parquet format does not define)")
 	for _, sign := range decoderSaysUnsupported {
 		if strings.Contains(msg, sign) {
 			return unsupported("column %q, row group %d uses an encoding or compression that vaejob cannot decode (the decoder said: %s); the file is not corrupt, so reading it again will not help: write it with PLAIN or dictionary encoding and snappy, zstd or no compression, or leave the column out", name, rg, msg)
