@@ -353,6 +353,8 @@ func featureValue(a arrow.Array, i int) float32 {
 		return float32(a.Value(i))
 	case *array.Decimal128:
 		return float32(a.Value(i).ToFloat64(a.DataType().(*arrow.Decimal128Type).Scale))
+	case *array.Decimal256:
+		return float32(a.Value(i).ToFloat64(a.DataType().(*arrow.Decimal256Type).Scale))
 	}
 	panic(fmt.Sprintf("no feature value for %s", a.DataType()))
 }

@@ -179,7 +179,7 @@ func (s *parquetSource) open(want []int, rg int) error {
 	s.readers = make(map[int]*pqarrow.ColumnReader, len(want))
 	s.direct = make(map[int]*directColumn, len(want))
 	for _, fi := range want {
-		if leaf := s.directLeaves[fi]; leaf >= 0 {
+		if leaf := s.directLeaf(fi, rg); leaf >= 0 {
 			dc, err := s.openDirect(fi, leaf, rg)
 			if err != nil {
 				s.release()
@@ -238,7 +238,7 @@ func (s *parquetSource) readSafely(fi, rg, n int) (chunks []arrow.Array, err err
 // readColumn reads field fi of row group rg whole (n rows), with a reader
 // of its own.
 func (s *parquetSource) readColumn(fi, rg, n int) ([]arrow.Array, error) {
-	if leaf := s.directLeaves[fi]; leaf >= 0 {
+	if leaf := s.directLeaf(fi, rg); leaf >= 0 {
 		dc, err := s.openDirect(fi, leaf, rg)
 		if err != nil {
 			return nil, err

@@ -122,7 +122,11 @@ func (s *parquetSource) unsupportedIn(fi, rg int) error {
 			return unsupported("%s is compressed with the Parquet codec %s, which vaejob cannot decompress; the file is not corrupt, so reading it again will not help: write it with snappy, gzip, brotli, zstd, lz4 (LZ4_RAW) or no compression", where, codecName(md.Compression()))
 		}
 		t := md.Type()
+		_, flba := s.deltaFLBALeaf(fi, rg)
 		for _, e := range md.Encodings() {
+			if flba && e == pq.Encodings.DeltaByteArray {
+				continue // flba.go reads it
+			}
 			if !canDecode(e, t) {
 				return unsupported("%s holds %s values in the encoding %s, which vaejob cannot decode for that type; the file is not corrupt, so reading it again will not help: write the column with PLAIN or dictionary encoding, or leave it out", where, physicalName(t), encodingName(e))
 			}
