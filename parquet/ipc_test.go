@@ -236,7 +236,7 @@ func rechecksumLZ4(t *testing.T, in []byte) []byte {
 		headerRecordBatch        int = 3    // MessageHeader union value
 	)
 	out := append([]byte(nil), in[:8]...) // "ARROW1" and padding
-	moved := map[int64][2]int64{}        // old block offset -> new offset, new body length
+	moved := map[int64][2]int64{}         // old block offset -> new offset, new body length
 	pos := 8
 	for {
 		if le.Uint32(in[pos:]) != 0xffffffff {
