@@ -39,7 +39,10 @@
 // [ErrBadInput]; mistakes in how the package is called (contradictory or
 // duplicate names in a [Selection] or a column list) wrap [ErrUsage]. Callers
 // map them to exit codes with errors.Is. Panics raised by the Arrow decoder on
-// corrupt files are recovered and reported as [ErrBadInput].
+// corrupt files are recovered and reported as [ErrBadInput]. A valid file in
+// an encoding or compression codec the package cannot decode is not called
+// corrupt: its error also wraps [ErrUnsupported] and names the encoding or
+// codec and the column.
 //
 // # Writing
 //
