@@ -209,8 +209,9 @@ func formatCases() []formatCase {
 // and page version arrow-go can write, and reads it back through
 // ReadTable, both a row group at a time and in slices (the two ways
 // sources.go reads a row group, each with the direct path for the flat
-// numeric columns and pqarrow for the others), then all files at once
-// through ReadDataset; features and kept columns must come back exactly.
+// numeric columns and pqarrow for the others), through StreamInputs, as
+// vaejob score reads, and then all files at once through ReadDataset.
+// Features and kept columns must come back exactly.
 func TestReadEveryFormat(t *testing.T) {
 	cols := formatColumns()
 	names := make([]string, len(cols))
@@ -233,6 +234,7 @@ func TestReadEveryFormat(t *testing.T) {
 				}
 				checkFormatTable(t, tbl, cols)
 			}
+			checkFormatTable(t, streamTable(t, path, Selection{Features: formatFeatures, Keep: names, AllowMissing: true}), cols)
 		})
 	}
 	tbl, err := ReadDataset([]string{dir}, Selection{Features: formatFeatures, AllowMissing: true})

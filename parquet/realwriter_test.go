@@ -130,6 +130,7 @@ func TestReadParquetWasmFixtures(t *testing.T) {
 				}
 				checkTableAgainst(t, tbl, cols)
 			}
+			checkTableAgainst(t, streamTable(t, path, Selection{Features: []string{"x", "k", "dec", "dec256"}, Keep: names, AllowMissing: true}), cols)
 		})
 	}
 }
@@ -206,4 +207,46 @@ func checkTableAgainst(t *testing.T, tbl *Table, cols []col) {
 		}
 		got.Release()
 	}
+}
+
+// streamTable reads path with StreamInputs (the read of vaejob score) and
+// gathers the batches into a Table, for checkTableAgainst.
+func streamTable(t *testing.T, path string, sel Selection) *Table {
+	t.Helper()
+	ins, err := ResolveInputs([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data []float32
+	var kept [][]arrow.Array
+	var fields []arrow.Field
+	rows := 0
+	tbl, err := StreamInputs(ins, sel, ReadOptions{}, func(b *Batch) error {
+		f, err := b.Features(nil)
+		if err != nil {
+			return err
+		}
+		data = append(data, f...)
+		if kept == nil {
+			kept, fields = make([][]arrow.Array, len(b.Kept)), b.KeptFields
+		}
+		for i, a := range b.Kept {
+			a.Retain()
+			kept[i] = append(kept[i], a)
+		}
+		rows += b.Rows
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := make([]arrow.Column, len(fields))
+	for i, f := range fields {
+		ch := arrow.NewChunked(f.Type, kept[i])
+		cols[i] = *arrow.NewColumn(f, ch)
+		ch.Release()
+	}
+	tbl.Data, tbl.Rows = data, rows
+	tbl.Kept = array.NewTable(arrow.NewSchema(fields, nil), cols, int64(rows))
+	return tbl
 }
