@@ -13,12 +13,14 @@ import (
 
 // arrow-go reads every Parquet codec but one: the deprecated LZ4 (codec 5,
 // not LZ4_RAW), which it leaves unregistered because writers disagree on
-// its framing. parquet-mr (through Hadoop's Lz4Codec), arrow-cpp since 2021
+// its framing. parquet-mr (through Hadoop's Lz4Codec), today's arrow-cpp
 // and arrow-rs (parquet-wasm) write each page as one or more blocks, each
 // a 4-byte big-endian decompressed size, a 4-byte big-endian compressed
 // size and a raw LZ4 block. Older arrow-cpp wrote one raw LZ4 block per
-// page, and older arrow-rs one LZ4 frame. hadoopLZ4 reads all three, in
-// the order arrow-cpp and arrow-rs try them, and writes the Hadoop framing.
+// page, and older arrow-rs one LZ4 frame. hadoopLZ4 reads all three,
+// trying the Hadoop framing first as arrow-cpp and arrow-rs do (a page
+// that is not framed so fails its size checks), and writes the Hadoop
+// framing.
 func init() {
 	compress.RegisterCodec(compress.Codecs.Lz4, hadoopLZ4{})
 }
