@@ -40,6 +40,11 @@ const hadoopLZ4HeaderSize = 8
 // lz4FrameMagic starts every LZ4 frame (little-endian 0x184D2204).
 var lz4FrameMagic = []byte{0x04, 0x22, 0x4d, 0x18}
 
+// maxLZ4Ratio bounds how many times larger than its compressed form LZ4
+// data can be (about 255), so that a damaged length cannot make Decode
+// allocate more when it is not told the size.
+const maxLZ4Ratio = 256
+
 // errNotHadoopFramed says that a page is not in the Hadoop framing.
 var errNotHadoopFramed = errors.New("not Hadoop-framed")
 
@@ -158,7 +163,7 @@ func decodeHadoopLZ4(dst, src []byte) ([]byte, error) {
 		}
 		rest = rest[hadoopLZ4HeaderSize+comp:]
 	}
-	if len(src) == 0 || (len(dst) > 0 && total != len(dst)) {
+	if len(src) == 0 || (len(dst) > 0 && total != len(dst)) || total > maxLZ4Ratio*len(src) {
 		return nil, errNotHadoopFramed
 	}
 	if len(dst) < total {
@@ -188,7 +193,7 @@ func decodeHadoopLZ4(dst, src []byte) ([]byte, error) {
 func decodeLZ4Frame(dst, src []byte) ([]byte, error) {
 	r := lz4.NewReader(bytes.NewReader(src))
 	if len(dst) == 0 {
-		return io.ReadAll(r)
+		return io.ReadAll(io.LimitReader(r, int64(maxLZ4Ratio*len(src))))
 	}
 	n, err := io.ReadFull(r, dst)
 	if err != nil {

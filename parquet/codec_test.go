@@ -236,3 +236,26 @@ func TestReadHadoopLZ4Layouts(t *testing.T) {
 		}
 	})
 }
+
+// FuzzHadoopLZ4Decode feeds the decoder arbitrary pages: it must return
+// an error or bytes, never panic, and never more than the page's size.
+func FuzzHadoopLZ4Decode(f *testing.F) {
+	page := pageBytes(5000)
+	f.Add(hadoopFramed(f, page[:100], page[100:]), 5000)
+	f.Add(lz4Block(f, page), 5000)
+	f.Add(lz4Frame(f, page, true), 5000)
+	f.Add([]byte{0, 0, 0, 5, 0, 0, 0, 1, 0x50}, 5)
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1, 0}, 0)
+	f.Fuzz(func(t *testing.T, src []byte, size int) {
+		if size < 0 || size > 1<<20 {
+			return
+		}
+		out, err := hadoopLZ4{}.DecodeWithError(make([]byte, size), src)
+		if err == nil && size > 0 && len(out) > size {
+			t.Fatalf("%d bytes decoded into a page of %d", len(out), size)
+		}
+		if err == nil && size == 0 && len(out) > maxLZ4Ratio*len(src) {
+			t.Fatalf("%d bytes from %d", len(out), len(src))
+		}
+	})
+}
