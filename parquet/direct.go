@@ -19,6 +19,7 @@ type directColumn struct {
 	ccr    file.ColumnChunkReader
 	dt     arrow.DataType
 	maxDef int16
+	width  int // the value size of a fixed-length column (flba.go)
 }
 
 // flatNumericLeaf returns the leaf column of field fi when it can be read
@@ -44,9 +45,12 @@ func (s *parquetSource) flatNumericLeaf(fi int) (int, bool) {
 
 // openDirect opens field fi's leaf in row group rg.
 func (s *parquetSource) openDirect(fi, leaf, rg int) (*directColumn, error) {
+	if s.directLeaves[fi] < 0 {
+		return s.openDeltaFLBA(fi, leaf, rg)
+	}
 	ccr, err := s.pf.RowGroup(rg).Column(leaf)
 	if err != nil {
-		return nil, badInput("column %q, row group %d: %w", s.fs[fi].Name, rg, err)
+		return nil, s.readFailure(fi, rg, err)
 	}
 	return &directColumn{ccr: ccr, dt: s.fs[fi].Type, maxDef: ccr.Descriptor().MaxDefinitionLevel()}, nil
 }
@@ -69,6 +73,8 @@ func (c *directColumn) read(n int) (arrow.Array, int, error) {
 		a, rows, err = readDirect(r, c.dt, n, defs, c.maxDef)
 	case *file.Int64ColumnChunkReader:
 		a, rows, err = readDirect(r, c.dt, n, defs, c.maxDef)
+	case *file.ByteArrayColumnChunkReader:
+		a, rows, err = readFLBA(r, c.dt, c.width, n, defs, c.maxDef)
 	default:
 		return nil, 0, badInput("the column's physical type does not match its type %s", typeName(c.dt))
 	}

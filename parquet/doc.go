@@ -72,7 +72,9 @@
 // files, columns and the package's own settings, never a command-line flag:
 // an error about one setting (a Features pattern, the Filter) carries a
 // [FieldError], through which a caller names the setting as its users know
-// it.
+// it. A valid file in an encoding or compression codec the package cannot
+// decode is not called corrupt: its error also wraps [ErrUnsupported] and
+// names the encoding or codec and the column.
 //
 // # Writing
 //

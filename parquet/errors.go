@@ -16,6 +16,19 @@ var ErrBadInput = errors.New("bad input data")
 // a malformed column list, or score output whose columns would clash.
 var ErrUsage = errors.New("usage error")
 
+// ErrUnsupported is wrapped, beside ErrBadInput, by errors about valid
+// input that vaejob has no decoder for: a Parquet encoding or compression
+// codec it does not implement. Unlike a corrupt file, which may be fixed by
+// re-creating or re-downloading it, the same file fails every time; it has
+// to be written with other options.
+var ErrUnsupported = errors.New("unsupported")
+
+// unsupported returns an error wrapping ErrBadInput and ErrUnsupported
+// with a formatted message.
+func unsupported(format string, args ...any) error {
+	return fmt.Errorf("%w: %w: "+format, append([]any{ErrBadInput, ErrUnsupported}, args...)...)
+}
+
 // badInput returns an error wrapping ErrBadInput with a formatted message.
 // The format may use %w for further wrapped errors.
 func badInput(format string, args ...any) error {

@@ -182,7 +182,7 @@ func (s *parquetSource) open(want []int, rg int) error {
 	s.readers = make(map[int]*pqarrow.ColumnReader, len(want))
 	s.direct = make(map[int]*directColumn, len(want))
 	for _, fi := range want {
-		if leaf := s.directLeaves[fi]; leaf >= 0 {
+		if leaf := s.directLeaf(fi, rg); leaf >= 0 {
 			dc, err := s.openDirect(fi, leaf, rg)
 			if err != nil {
 				s.release()
@@ -214,7 +214,7 @@ func (s *parquetSource) columnReader(fi, rg int) (*pqarrow.ColumnReader, error) 
 	name := s.fs[fi].Name
 	rdr, err := s.fr.GetFieldReader(s.ctx, fi, s.leaves[fi], []int{rg})
 	if err != nil {
-		return nil, badInput("column %q, row group %d: %w", name, rg, err)
+		return nil, s.readFailure(fi, rg, err)
 	}
 	if rdr == nil {
 		return nil, badInput("column %q, row group %d: no data found", name, rg)
@@ -229,7 +229,7 @@ func (s *parquetSource) columnReader(fi, rg int) (*pqarrow.ColumnReader, error) 
 func (s *parquetSource) readSafely(fi, rg, n int) (chunks []arrow.Array, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			chunks, err = nil, badInput("column %q, row group %d is corrupt (the decoder failed: %v); re-create or re-download the file", s.fs[fi].Name, rg, r)
+			chunks, err = nil, s.readFailure(fi, rg, r)
 		}
 	}()
 	if s.whole {
@@ -241,7 +241,7 @@ func (s *parquetSource) readSafely(fi, rg, n int) (chunks []arrow.Array, err err
 // readColumn reads field fi of row group rg whole (n rows), with a reader
 // of its own.
 func (s *parquetSource) readColumn(fi, rg, n int) ([]arrow.Array, error) {
-	if leaf := s.directLeaves[fi]; leaf >= 0 {
+	if leaf := s.directLeaf(fi, rg); leaf >= 0 {
 		dc, err := s.openDirect(fi, leaf, rg)
 		if err != nil {
 			return nil, err
@@ -262,19 +262,25 @@ func (s *parquetSource) readSlice(dc *directColumn, rdr *pqarrow.ColumnReader, f
 	if dc != nil {
 		a, rows, err := dc.read(n)
 		if err != nil {
-			return nil, badInput("column %q, row group %d is corrupt: %w", s.fs[fi].Name, rg, err)
+			return nil, s.readFailure(fi, rg, err)
 		}
 		if rows != n {
+			if err := s.unsupportedIn(fi, rg); err != nil {
+				return nil, err
+			}
 			return nil, badInput("the Parquet file is corrupt: column %q has fewer rows in row group %d than the footer's %d", s.fs[fi].Name, rg, s.pf.MetaData().RowGroup(rg).NumRows())
 		}
 		return []arrow.Array{a}, nil
 	}
 	ch, err := rdr.NextBatch(int64(n))
 	if err != nil {
-		return nil, badInput("column %q, row group %d is corrupt: %w", s.fs[fi].Name, rg, err)
+		return nil, s.readFailure(fi, rg, err)
 	}
 	if ch.Len() != n {
 		ch.Release()
+		if err := s.unsupportedIn(fi, rg); err != nil {
+			return nil, err
+		}
 		return nil, badInput("the Parquet file is corrupt: column %q has fewer rows in row group %d than the footer's %d", s.fs[fi].Name, rg, s.pf.MetaData().RowGroup(rg).NumRows())
 	}
 	// The chunks outlive ch; with the Go allocator the garbage collector
