@@ -57,24 +57,10 @@ func (e *ConstantColumnError) Error() string {
 // CheckConstant returns a *ConstantColumnError naming every column of x
 // (row-major, len(names) values a row) whose values are all equal, or nil.
 func CheckConstant(x []float32, names []string) error {
-	d := len(names)
-	if len(x) < d {
-		return nil
-	}
 	var e ConstantColumnError
-	for j := 0; j < d; j++ {
-		first := x[j]
-		constant := true
-		for i := j + d; i < len(x); i += d {
-			if x[i] != first {
-				constant = false
-				break
-			}
-		}
-		if constant {
-			e.Columns = append(e.Columns, names[j])
-			e.Values = append(e.Values, first)
-		}
+	for _, j := range ConstantColumns(x, len(names)) {
+		e.Columns = append(e.Columns, names[j])
+		e.Values = append(e.Values, x[j])
 	}
 	if len(e.Columns) > 0 {
 		return &e
