@@ -742,10 +742,20 @@ func chooseThreshold(cfg ResolvedConfig, scores []float32, labels []bool, haveLa
 			return pipeline.Threshold{}, nil, fmt.Errorf("%w: --train-on normal: the validation split holds no normal rows to set --threshold %s on; raise --validation-fraction", ErrBadInput, m)
 		}
 		t, err := m.ChooseClearOf(normal, nil, anomalous)
-		return t, normal, err
+		return t, normal, thresholdErr(err)
 	}
 	t, err := m.Choose(scores, nil)
-	return t, scores, err
+	return t, scores, thresholdErr(err)
+}
+
+// thresholdErr marks a method's value that no float32 threshold can hold
+// (mad:K with a huge K) as a problem of the run's data and settings, exit 3;
+// other errors of a score-only method are bugs.
+func thresholdErr(err error) error {
+	if errors.Is(err, pipeline.ErrNoThreshold) {
+		return kind(ErrBadInput, fmt.Errorf("--threshold: %w", err))
+	}
+	return err
 }
 
 // namedFile is a file of a run directory, before it is written.

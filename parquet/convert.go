@@ -106,7 +106,10 @@ var nan32 = float32(math.NaN())
 func put(dst []float32, v float64, st *valueStats) {
 	f := float32(v)
 	dst[0] = f
-	a := math.Abs(v)
+	// The bound applies to the float32 that is stored, as every later
+	// reader of the matrix (the pipeline, the ONNX graph) sees it: a
+	// float64 just under the bound can round to a float32 above it.
+	a := math.Abs(float64(f))
 	if a <= st.limit {
 		return
 	}

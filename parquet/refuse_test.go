@@ -157,6 +157,9 @@ func TestMaxMagnitude(t *testing.T) {
 		col{"s64", f64s([]float64{1, sentinel, 3, -sentinel, 5})},
 		col{"s32", f32s([]float32{1, 2, -1e31, 4, 5})},
 		col{"i64", i64s([]int64{1, 2, 3, 4, math.MaxInt64})},
+		// float64 1e30 is within the bound, but the float32 stored,
+		// 1.0000000150e30, is not: the bound applies to what is stored.
+		col{"at", f64s([]float64{1, 1e30, 9.9999e29, 4, 5})},
 	)
 	ins, err := ResolveInputs([]string{path})
 	if err != nil {
@@ -182,7 +185,8 @@ func TestMaxMagnitude(t *testing.T) {
 	}{
 		{"bound", 1e30, []string{
 			`column "s64": 2 values beyond ±1e+30 (treated as missing)`,
-			`column "s32": 1 value beyond ±1e+30 (treated as missing)`}},
+			`column "s32": 1 value beyond ±1e+30 (treated as missing)`,
+			`column "at": 1 value beyond ±1e+30 (treated as missing)`}},
 		{"bound below the integers", 1e18, []string{`column "i64": 1 value beyond ±1e+18`}},
 		{"no bound", 0, nil},
 	}

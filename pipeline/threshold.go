@@ -129,8 +129,7 @@ type Placement string
 
 // The placements of a threshold.
 const (
-	// PlacedBetween: at the midpoint of two adjacent distinct validation
-	// scores.
+	// PlacedBetween: between two adjacent distinct validation scores.
 	PlacedBetween Placement = "between"
 	// PlacedAboveMax: above the highest validation score (no validation row
 	// alerts).
@@ -171,10 +170,13 @@ type Threshold struct {
 // The threshold never sits on or within rounding of a validation score. The
 // distinct scores cut the line into gaps; a gap between two scores holds a
 // threshold when its midpoint, rounded to float32, is further than
-// ScoreMargin from both (the gap is a little over twice the tolerance wide);
-// the gap above the highest score holds max + 2·ScoreMargin(max), or the
-// method's own value when that is higher (mad:K); the gap below the
-// lowest holds min − 2·ScoreMargin(min). Each method names a gap:
+// ScoreMargin from both (the gap is a little over twice the margin wide);
+// the gap above the highest score holds max + 2·ScoreMargin(max), the gap
+// below the lowest min − 2·ScoreMargin(min). A score-only method's threshold
+// is its own value v when v lies in the gap at least 2·ScoreMargin from both
+// neighbours, else the nearest value that does (the midpoint, in a gap too
+// narrow for that); a label-based method's is its gap's midpoint. Each
+// method names a gap:
 //
 //	quantile:Q, contamination:P, mad:K  the gap just above the method's value
 //	                                   v (rows scoring exactly v stay normal)
@@ -290,24 +292,53 @@ func (l ladder) place(g int) (Threshold, bool) {
 		float64(v)-float64(a) > ScoreMargin(a) && float64(b)-float64(v) > ScoreMargin(b)
 }
 
+// placeNear returns the threshold gap g holds nearest to v: v itself when
+// it lies in the gap at least 2·ScoreMargin from the scores on either side,
+// else the nearest such value, else (a gap too narrow for that) what place
+// gives. It reports false when the gap holds no threshold.
+func (l ladder) placeNear(g int, v float32) (Threshold, bool) {
+	th, ok := l.place(g)
+	if !ok {
+		return th, false
+	}
+	k := len(l.values)
+	lo, hi := math.Inf(-1), math.Inf(1)
+	if g > 0 {
+		a := l.values[g-1]
+		lo = float64(a) + 2*ScoreMargin(a)
+	}
+	if g < k {
+		b := l.values[g]
+		hi = float64(b) - 2*ScoreMargin(b)
+	}
+	if lo > hi {
+		return th, true
+	}
+	c := float32(min(max(float64(v), lo), hi))
+	clear := !math.IsInf(float64(c), 0) &&
+		(g == 0 || float64(c)-float64(l.values[g-1]) > ScoreMargin(l.values[g-1])) &&
+		(g == k || float64(l.values[g])-float64(c) > ScoreMargin(l.values[g]))
+	if clear {
+		th.Value = c
+	}
+	return th, true
+}
+
 // chooseAt places the threshold of a score-only method whose own value is v:
 // in the gap just above v, or the nearest gap (in validation rows flagged
-// differently) that holds a threshold.
+// differently) that holds a threshold, as near v as that gap allows.
 func (l ladder) chooseAt(v float32) (Threshold, error) {
+	if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		return Threshold{}, fmt.Errorf("choose threshold: %w: the method's value is %v (too large for float32); choose a smaller parameter", ErrNoThreshold, v)
+	}
 	k := len(l.values)
 	want, _ := slices.BinarySearch(l.values, v)
 	if want < k && l.values[want] == v {
 		want++ // rows scoring exactly v stay normal
 	}
-	if th, ok := l.place(k); want == k && ok && v > th.Value {
-		// Above every score the method's own value stands when it is
-		// higher than the placed one (mad:K far out).
-		th.Value, th.MethodValue = v, v
-		return th, nil
-	}
 	best, bestMoved := Threshold{}, -1
 	for g := k; g >= 0; g-- { // from the top, so a tie keeps the higher gap
-		th, ok := l.place(g)
+		th, ok := l.placeNear(g, v)
 		if !ok {
 			continue
 		}

@@ -77,8 +77,13 @@ func checkClear(t *testing.T, scores []float32, th Threshold) {
 	}
 	switch {
 	case th.Placement == PlacedBetween:
-		if mid := float32(float64(below)/2 + float64(above)/2); th.Value != mid {
-			t.Fatalf("threshold %v is not the float32 midpoint %v of %v and %v", th.Value, mid, below, above)
+		// The midpoint, or the value nearest the method's own that keeps
+		// 2 margins from both neighbours.
+		mid := float32(float64(below)/2 + float64(above)/2)
+		lo, hi := float64(below)+2*ScoreMargin(below), float64(above)-2*ScoreMargin(above)
+		near := float32(min(max(float64(th.MethodValue), lo), hi))
+		if th.Value != mid && (lo > hi || th.Value != near) {
+			t.Fatalf("threshold %v is neither the float32 midpoint %v of %v and %v nor the value %v nearest the method's %v", th.Value, mid, below, above, near, th.MethodValue)
 		}
 	case th.Value == th.MethodValue: // mad:K far above the top score
 	case th.Placement == PlacedAboveMax:
@@ -264,11 +269,57 @@ func ExampleThresholdMethod_Choose() {
 	th, _ := m.Choose(scores, nil)
 	fmt.Println(th.Value, th.Placement, th.MethodValue)
 
-	// The median is 0.3: the threshold is the midpoint of the gap above it.
+	// The median is the score 0.3: the threshold sits two margins above it,
+	// in the gap that ends at 0.5.
 	m, _ = ParseThresholdMethod("quantile:0.5")
 	th, _ = m.Choose(scores, nil)
 	fmt.Println(th.Value, th.Placement, th.Below, th.Above)
+
+	// The 0.6-quantile, 0.38, lies well inside that gap: it is the threshold.
+	m, _ = ParseThresholdMethod("quantile:0.6")
+	th, _ = m.Choose(scores, nil)
+	fmt.Println(th.Value, th.Placement, th.MethodValue)
 	// Output:
 	// 0.5001 above_max 0.5
-	// 0.4 between 0.3 0.5
+	// 0.30006 between 0.3 0.5
+	// 0.38 between 0.38
+}
+
+// TestThresholdStaysNearMethodValue: a method's value inside a wide gap is
+// the threshold itself, not the gap's midpoint (one outlier far above the
+// bulk must not move a quantile threshold halfway to it).
+func TestThresholdStaysNearMethodValue(t *testing.T) {
+	scores := make([]float32, 0, 100)
+	for i := 1; i < 100; i++ {
+		scores = append(scores, float32(i))
+	}
+	scores = append(scores, 1000)
+	for _, tc := range []struct {
+		method string
+		want   float32
+	}{
+		{"quantile:0.99", 108.01},
+		{"contamination:0.01", 108.01},
+		{"quantile:0.5", 50.5},
+		{"mad:1", 75.5},
+	} {
+		m, err := ParseThresholdMethod(tc.method)
+		if err != nil {
+			t.Fatal(err)
+		}
+		th, err := m.Choose(scores, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkClear(t, scores, th)
+		if th.Value != tc.want || th.MethodValue != tc.want || th.Moved != 0 {
+			t.Errorf("%s: threshold %v (method value %v, moved %d), want %v", tc.method, th.Value, th.MethodValue, th.Moved, tc.want)
+		}
+	}
+	// A value too large for float32 is no threshold: exit 3, not a
+	// metadata file that cannot hold +Inf.
+	m, _ := ParseThresholdMethod("mad:1e300")
+	if _, err := m.Choose(scores, nil); !errors.Is(err, ErrNoThreshold) {
+		t.Errorf("mad:1e300: %v, want ErrNoThreshold", err)
+	}
 }
