@@ -644,7 +644,11 @@ func prepare(in *trainingInput, cfg ResolvedConfig, log *slog.Logger) (*dataset,
 		ds.scaler = ds.scaler.Select(keep)
 		if ds.imputation != nil {
 			ds.imputation = pipeline.SelectColumns(ds.imputation, d, keep)
+			for _, j := range constant {
+				delete(missing.Values, t.Names[j])
+			}
 		}
+		ds.ignored = nil // columns without a value are constant: dropped too
 		log.Warn("--constant-columns drop: the constant columns are not features of this model (its input schema changes)", "dropped", fmt.Sprint(pipeline.SelectNames(t.Names, constant)))
 	case len(constant) == d:
 		// Nothing varies: the network sees every feature (each scaled to

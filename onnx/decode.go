@@ -376,7 +376,8 @@ func extract(g *Graph, props []Prop, data []byte) (*pipeline.Model, Metadata, er
 	if !slices.Equal(graphConstant, constantNames) {
 		return nil, Metadata{}, fmt.Errorf("metadata %s %q differs from the constant features of the graph %q", KeyConstantFeatures, constantNames, graphConstant)
 	}
-	want, err := encodeGraph(m, version == legacyFormatVersion)
+	m.LegacyMissing = version == legacyFormatVersion
+	want, err := encodeGraph(m, m.LegacyMissing)
 	if err != nil {
 		return nil, Metadata{}, err
 	}

@@ -255,7 +255,16 @@ func scoreWeights(m *pipeline.Model) []float32 {
 // missingBound is the largest float32 not above pipeline.MaxFeatureMagnitude:
 // for a float32 x, |x| > missingBound exactly when pipeline.IsMissing(x)
 // says so for a non-NaN x.
-var missingBound = math.Nextafter32(float32(pipeline.MaxFeatureMagnitude), 0)
+var missingBound = largestFloat32NotAbove(pipeline.MaxFeatureMagnitude)
+
+// largestFloat32NotAbove returns the largest float32 x with x <= b.
+func largestFloat32NotAbove(b float64) float32 {
+	x := float32(b)
+	if float64(x) > b {
+		x = math.Nextafter32(x, float32(math.Inf(-1)))
+	}
+	return x
+}
 
 // Encode writes m as an ONNX ModelProto (IR version 7, opset 13): raw float32
 // rows in as input "features" [N, d], outputs "score" [N] and "is_anomaly"

@@ -554,7 +554,9 @@ func TestDecodeFormatV2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, withoutLogVar(m)) || !reflect.DeepEqual(gotMeta, meta) {
+	want := withoutLogVar(m)
+	want.LegacyMissing = true
+	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(gotMeta, meta) {
 		t.Error("format version 2 file does not decode to the tiny model")
 	}
 	g, err := DecodeGraph(data)
@@ -563,5 +565,42 @@ func TestDecodeFormatV2(t *testing.T) {
 	}
 	if slices.Contains(g.Ops(), "Abs") {
 		t.Errorf("version 2 graph ops %v", g.Ops())
+	}
+	// The Go scorer follows the file's own rules for missing values: values
+	// beyond ±1e30 are values, ±Inf goes through the arithmetic.
+	d := len(got.Features)
+	special := []float32{1e31, -1e31, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+	var rows []float32
+	for _, v := range special {
+		for j := range d {
+			row := make([]float32, d)
+			copy(row, got.Scaler.Min)
+			row[j] = v
+			rows = append(rows, row...)
+		}
+	}
+	scores, flags, err := g.Run(rows, len(rows)/d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := pipeline.NewScorer(got)
+	for i := range scores {
+		s := sc.Score(rows[i*d : (i+1)*d])
+		nan := math.IsNaN(float64(s))
+		if nan != math.IsNaN(float64(scores[i])) || !nan && !ScoresAgree(s, scores[i]) {
+			t.Errorf("row %d: Go scorer %v, graph %v", i, s, scores[i])
+		}
+		if f := nan || s > got.Threshold; f != flags[i] {
+			t.Errorf("row %d: Go flag %v, graph %v (score %v)", i, f, flags[i], s)
+		}
+	}
+}
+
+func TestLargestFloat32NotAbove(t *testing.T) {
+	for _, b := range []float64{1e30, 1, 0.1, 3, 16777217, -1e30, -0.1} {
+		x := largestFloat32NotAbove(b)
+		if float64(x) > b || float64(math.Nextafter32(x, float32(math.Inf(1)))) <= b {
+			t.Errorf("largestFloat32NotAbove(%v) = %v", b, x)
+		}
 	}
 }

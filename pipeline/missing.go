@@ -20,6 +20,12 @@ func IsMissing(v float32) bool {
 	return !(math.Abs(float64(v)) <= MaxFeatureMagnitude)
 }
 
+// isNonFinite reports whether v is NaN or ±Inf: what the earlier model
+// format (see Model.LegacyMissing) took for missing.
+func isNonFinite(v float32) bool {
+	return math.IsNaN(float64(v)) || math.IsInf(float64(v), 0)
+}
+
 // CountMissing returns, per column of the row-major matrix x with d
 // columns, how many values are missing (see IsMissing).
 func CountMissing(x []float32, d int) []int {

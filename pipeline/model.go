@@ -112,9 +112,15 @@ func (k ScoreKind) needsVariance() bool { return k != ScoreMSE }
 type Model struct {
 	Features []string
 	// Imputation, when set, holds per-feature values (the training
-	// medians) that replace a missing input (NaN or ±Inf) before scaling.
+	// medians) that replace a missing input (see IsMissing) before scaling.
 	// Without it a row with a missing value scores NaN and is flagged.
 	Imputation []float32
+	// LegacyMissing marks a model read from a file of the earlier format
+	// (vaejob.format_version 2), whose graph takes only NaN and ±Inf for
+	// missing and, without imputation, lets them through the arithmetic (a
+	// row with ±Inf scores ±Inf or NaN, flagged either way). The Go scorer
+	// then does the same, so that it agrees with the file in every runtime.
+	LegacyMissing bool
 	Scaler     Scaler
 	// Constant lists, in increasing order, the features that held one value
 	// on every training row. The network does not see them: it reads the

@@ -68,16 +68,24 @@ func (s *Scorer) Reconstruct(x []float32) (scaled, mu, recon []float32) {
 
 // ScaleRow scales the raw row x into dst (both of m.Dim() values): a
 // missing value (see IsMissing) takes the imputation value when the model
-// has one, and is NaN otherwise, so that the row scores NaN.
+// has one, and is NaN otherwise, so that the row scores NaN. (A model with
+// LegacyMissing takes only NaN and ±Inf for missing, and without
+// imputation scales them like any value.)
 func (m *Model) ScaleRow(x, dst []float32) {
 	m.Scaler.Transform(x, dst)
+	missing := IsMissing
+	if m.LegacyMissing {
+		missing = isNonFinite
+	}
 	for j, v := range x {
-		if IsMissing(v) {
-			if m.Imputation == nil {
-				dst[j] = float32(math.NaN())
-			} else {
-				dst[j] = (m.Imputation[j] - m.Scaler.Offset[j]) * m.Scaler.Scale[j]
-			}
+		if !missing(v) {
+			continue
+		}
+		switch {
+		case m.Imputation != nil:
+			dst[j] = (m.Imputation[j] - m.Scaler.Offset[j]) * m.Scaler.Scale[j]
+		case !m.LegacyMissing:
+			dst[j] = float32(math.NaN())
 		}
 	}
 }

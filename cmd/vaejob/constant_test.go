@@ -46,7 +46,10 @@ type runRecord struct {
 	} `json:"constant_features"`
 	ConstantInTraining []string `json:"constant_in_training"`
 	IgnoredFeatures    []string `json:"ignored_features"`
-	Config             struct {
+	Missing            struct {
+		Values map[string]float32 `json:"imputation_values"`
+	} `json:"missing"`
+	Config struct {
 		ConstantColumns string `json:"constant_columns"`
 	} `json:"config"`
 }
@@ -216,6 +219,24 @@ func TestConstantColumnsPolicies(t *testing.T) {
 		rec := readRunRecord(t, out)
 		if !slices.Equal(rec.Features, []string{"a", "b"}) || len(rec.ConstantFeatures) != 2 || rec.Config.ConstantColumns != "drop" {
 			t.Errorf("run.json: features %v, constant_features %+v, constant_columns %q", rec.Features, rec.ConstantFeatures, rec.Config.ConstantColumns)
+		}
+	})
+
+	t.Run("drop with imputation", func(t *testing.T) {
+		// run.json names no dropped column among the imputation values.
+		out := t.TempDir()
+		r := vaejob(t, trainArgs(input, out, "--time-column", "t", "--constant-columns", "drop", "--missing", "impute-median")...)
+		if r.code != 0 {
+			t.Fatalf("train exit %d:\n%s", r.code, r.stderr)
+		}
+		rec := readRunRecord(t, out)
+		if len(rec.Missing.Values) != len(rec.Features) || len(rec.IgnoredFeatures) != 0 {
+			t.Errorf("run.json: features %v, imputation values %v, ignored %v", rec.Features, rec.Missing.Values, rec.IgnoredFeatures)
+		}
+		for _, f := range rec.Features {
+			if _, ok := rec.Missing.Values[f]; !ok {
+				t.Errorf("no imputation value for feature %q: %v", f, rec.Missing.Values)
+			}
 		}
 	})
 
