@@ -17,7 +17,9 @@ import (
 const maxConfigBytes = 1 << 20
 
 // ReadConfigFile reads a job config file (YAML) and returns its settings as
-// flag values by flag name; see ParseConfig.
+// flag values by flag name; see ParseConfig. A file that is missing, over
+// maxConfigBytes or not a regular file (a FIFO would block the read
+// forever) is an error wrapping ErrUsage.
 func ReadConfigFile(path string, known []string) (map[string]string, error) {
 	b, err := regfile.ReadFile(path, maxConfigBytes)
 	if err != nil {
