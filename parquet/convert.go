@@ -329,6 +329,10 @@ func formatter(arr arrow.Array) func(i int) string {
 	case *array.Dictionary:
 		inner := formatter(a.Dictionary())
 		f = func(i int) string { return inner(a.GetValueIndex(i)) }
+	case *array.RunEndEncoded:
+		// Nulls are in the values, which inner prints as "".
+		inner := formatter(a.Values())
+		f = func(i int) string { return inner(a.GetPhysicalIndex(i)) }
 	case *array.StringView:
 		f = a.Value
 	case *array.Null:

@@ -369,6 +369,7 @@ func TestScoreWriterKeptTypesByFormat(t *testing.T) {
 		{"null", arrow.Null, `[null, null]`, "", []string{"", ""}, ""},
 		{"timestamp[s]", arrow.FixedWidthTypes.Timestamp_s, `["2024-01-02T03:04:05Z", null]`, "", []string{"2024-01-02T03:04:05Z", ""}, ""},
 		{"list of int64", arrow.ListOf(arrow.PrimitiveTypes.Int64), `[[9223372036854775807], null]`, "", []string{"[9223372036854775807]", ""}, ""},
+		{"run-end encoded decimal64", arrow.RunEndEncodedOf(arrow.PrimitiveTypes.Int32, &arrow.Decimal64Type{Precision: 4, Scale: 3}), `["1.234", null]`, "no type for it", []string{"1.234", ""}, ""},
 	}
 	for _, tt := range tests {
 		for _, format := range []Format{Parquet, CSV} {

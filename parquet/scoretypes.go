@@ -105,6 +105,8 @@ func csvRefusal(dt arrow.DataType, nested bool) string {
 		}
 	case *arrow.DictionaryType:
 		return csvRefusal(dt.ValueType, nested)
+	case *arrow.RunEndEncodedType:
+		return csvRefusal(dt.Encoded(), nested)
 	case arrow.ExtensionType:
 		return csvRefusal(dt.StorageType(), nested)
 	case arrow.UnionType:
