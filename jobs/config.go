@@ -5,30 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/vaejob/vaejob/internal/regfile"
 )
 
 // maxConfigBytes bounds a job config file; real ones are a few hundred bytes.
 const maxConfigBytes = 1 << 20
 
 // ReadConfigFile reads a job config file (YAML) and returns its settings as
-// flag values by flag name; see ParseConfig.
+// flag values by flag name; see ParseConfig. A file that is missing, over
+// maxConfigBytes or not a regular file (a FIFO would block the read
+// forever) is an error wrapping ErrUsage.
 func ReadConfigFile(path string, known []string) (map[string]string, error) {
-	f, err := os.Open(path)
+	b, err := regfile.ReadFile(path, maxConfigBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%w: --config: %v", ErrUsage, err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: --config: read %s: %v", ErrUsage, path, err)
-	}
-	if len(b) > maxConfigBytes {
-		return nil, fmt.Errorf("%w: --config %s is larger than %d bytes: is it the right file?", ErrUsage, path, maxConfigBytes)
+		return nil, fmt.Errorf("%w: --config: %w", ErrUsage, userFileError(err, "a YAML config file"))
 	}
 	m, err := ParseConfig(b, known)
 	if err != nil {

@@ -1,6 +1,12 @@
 package jobs
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/vaejob/vaejob/internal/regfile"
+)
 
 // Error kinds. Every error a job returns for a known cause wraps one of them;
 // anything else is an internal error.
@@ -32,3 +38,22 @@ type kindError struct{ kind, err error }
 
 func (e *kindError) Error() string   { return e.err.Error() }
 func (e *kindError) Unwrap() []error { return []error{e.err, e.kind} }
+
+// userFileError words a failure of regfile to read a file a flag names
+// (the caller adds the flag): what is wrong and what to give instead
+// (want, such as "a model.onnx file").
+func userFileError(err error, want string) error {
+	var notRegular *regfile.NotRegularError
+	var tooLarge *regfile.TooLargeError
+	switch {
+	case errors.As(err, &notRegular):
+		return fmt.Errorf("%w; give the path of %s", err, want)
+	case errors.As(err, &tooLarge):
+		return fmt.Errorf("%w: is it the right file? give the path of %s", err, want)
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w; check the path", err)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%w; make the file readable by this user", err)
+	}
+	return err
+}

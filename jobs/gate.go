@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vaejob/vaejob/internal/regfile"
 	"github.com/vaejob/vaejob/onnx"
 	"github.com/vaejob/vaejob/pipeline"
 )
@@ -142,7 +143,7 @@ func loadBaseline(out string) (*baseline, error) {
 		return nil, fmt.Errorf("read the latest run's record (%s): %w; repair it or point latest elsewhere with vaejob promote", dir, err)
 	}
 	b := &baseline{runID: runID, record: rec}
-	if data, err := os.ReadFile(filepath.Join(dir, ModelFile)); err != nil {
+	if data, err := regfile.ReadFile(filepath.Join(dir, ModelFile), maxModelBytes); err != nil {
 		b.notes = append(b.notes, fmt.Sprintf("latest's %s cannot be read: %v", ModelFile, err))
 	} else if want := rec.artifactSHA(ModelFile); want != sha256Hex(data) {
 		b.notes = append(b.notes, fmt.Sprintf("latest's %s does not match the SHA-256 in its %s", ModelFile, RecordFile))
@@ -336,7 +337,7 @@ func latestRunID(out string) (string, error) {
 
 // readRecord reads run.json from a run directory.
 func readRecord(dir string) (*RunRecord, error) {
-	b, err := os.ReadFile(filepath.Join(dir, RecordFile))
+	b, err := regfile.ReadFile(filepath.Join(dir, RecordFile), maxModelBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -347,8 +348,10 @@ func readRecord(dir string) (*RunRecord, error) {
 	return &rec, nil
 }
 
+// readValidationSample reads a validation sample (verify reads the one
+// beside --model); bounded as a model is.
 func readValidationSample(path string) (*ValidationSample, error) {
-	b, err := os.ReadFile(path)
+	b, err := regfile.ReadFile(path, maxModelBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vaejob/vaejob/internal/regfile"
 )
 
 // AuditFile is the append-only log of promotions and rejections in --out,
@@ -218,7 +220,7 @@ func summarize(out, runID, latest string) (RunSummary, *RunRecord) {
 func checkArtifacts(dir string, arts []Artifact) []string {
 	var problems []string
 	for _, a := range arts {
-		b, err := os.ReadFile(filepath.Join(dir, a.Name))
+		b, err := regfile.ReadFile(filepath.Join(dir, a.Name), maxModelBytes)
 		switch {
 		case err != nil:
 			problems = append(problems, fmt.Sprintf("%s: %v", a.Name, err))

@@ -62,8 +62,9 @@ func checkOutputFile(output, input string) error {
 // flagged, as in the ONNX graph. Cancelling ctx stops the run and leaves
 // no output. An input with no rows writes an output with the kept
 // columns, score and is_anomaly, and no rows. A kept column the output
-// cannot carry faithfully (see parquet.CheckKeptFields) is bad input,
-// refused before any row is scored.
+// format cannot carry faithfully (see parquet.CheckKeptFields) is bad
+// input, refused before any row is scored. The --model file is read with
+// regfile (a FIFO or device is refused at once) and bounded at 2 GiB.
 func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	switch {
 	case o.Model == "":

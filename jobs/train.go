@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaejob/vaejob/internal/regfile"
 	"github.com/vaejob/vaejob/onnx"
 	"github.com/vaejob/vaejob/parquet"
 	"github.com/vaejob/vaejob/pipeline"
@@ -175,9 +176,9 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 	}
 	var configFile *InputFile
 	if o.ConfigFile != "" {
-		size, digest, err := fileDigest(o.ConfigFile)
+		size, digest, err := fileDigest(o.ConfigFile, maxConfigBytes)
 		if err != nil {
-			return nil, fmt.Errorf("%w: --config: %v", ErrUsage, err)
+			return nil, fmt.Errorf("%w: --config: %w", ErrUsage, userFileError(err, "a YAML config file"))
 		}
 		configFile = &InputFile{Path: o.ConfigFile, Size: size, SHA256: digest}
 	}
@@ -986,9 +987,10 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
-// fileDigest returns the size and SHA-256 of a small file.
-func fileDigest(path string) (int64, string, error) {
-	b, err := os.ReadFile(path)
+// fileDigest returns the size and SHA-256 of a file a flag names, of at
+// most limit bytes (see regfile.ReadFile).
+func fileDigest(path string, limit int64) (int64, string, error) {
+	b, err := regfile.ReadFile(path, limit)
 	if err != nil {
 		return 0, "", err
 	}

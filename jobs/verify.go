@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/vaejob/vaejob/internal/regfile"
 	"github.com/vaejob/vaejob/onnx"
 	"github.com/vaejob/vaejob/parquet"
 	"github.com/vaejob/vaejob/pipeline"
@@ -108,11 +108,18 @@ func verifyRows(ctx context.Context, o VerifyOptions, data []byte) (rows []float
 	return rows, len(s.Rows), s.Scores, path + " (validation rows scored at training time)", nil
 }
 
-// readModelFile reads a model file; a missing or unreadable one is bad input.
+// maxModelBytes bounds the model file score, verify and evaluate read,
+// 2 GiB: a vaejob model is kilobytes to a few megabytes, and an ONNX file
+// is one protobuf message, which cannot be larger.
+const maxModelBytes = 2 << 30
+
+// readModelFile reads the --model file. A missing, unreadable or oversized
+// file, or one that is not a regular file (a FIFO would block the read
+// forever), is bad input.
 func readModelFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := regfile.ReadFile(path, maxModelBytes)
 	if err != nil {
-		return nil, kind(ErrBadInput, fmt.Errorf("read model: %w", err))
+		return nil, kind(ErrBadInput, fmt.Errorf("--model: %w", userFileError(err, "a model.onnx file")))
 	}
 	return data, nil
 }

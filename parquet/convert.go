@@ -290,7 +290,9 @@ func valueFunc(arr arrow.Array) (func(i int) float64, error) {
 
 // formatter returns a function rendering entry i of arr as CSV text. Nulls
 // render as the empty string; floats in their shortest exact form; decimals
-// as their exact decimal text with scale digits after the point; dates as
+// (of any width) as their exact decimal text with scale digits after the
+// point; binaries in base64; durations as the count and unit (90s);
+// intervals as JSON ({"months":1}); nested values as Arrow's JSON; dates as
 // 2006-01-02; times of day as 15:04:05 with as many fractional digits as
 // the value needs; timestamps as timestampFormatter does.
 func formatter(arr arrow.Array) func(i int) string {
@@ -327,6 +329,23 @@ func formatter(arr arrow.Array) func(i int) string {
 	case *array.Dictionary:
 		inner := formatter(a.Dictionary())
 		f = func(i int) string { return inner(a.GetValueIndex(i)) }
+	case *array.RunEndEncoded:
+		// Nulls are in the values, which inner prints as "".
+		inner := formatter(a.Values())
+		f = func(i int) string { return inner(a.GetPhysicalIndex(i)) }
+	case *array.StringView:
+		f = a.Value
+	case *array.Null:
+		f = func(int) string { return "" }
+	case *array.MonthInterval:
+		// As Arrow prints the other intervals: {"days":1,"milliseconds":2}.
+		f = func(i int) string { return `{"months":` + strconv.FormatInt(int64(a.Value(i)), 10) + "}" }
+	case *array.Decimal32:
+		scale := a.DataType().(*arrow.Decimal32Type).Scale
+		f = func(i int) string { return scaledText(int64(a.Value(i)), scale) }
+	case *array.Decimal64:
+		scale := a.DataType().(*arrow.Decimal64Type).Scale
+		f = func(i int) string { return scaledText(int64(a.Value(i)), scale) }
 	case *array.Decimal128:
 		scale := a.DataType().(*arrow.Decimal128Type).Scale
 		f = func(i int) string { return a.Value(i).ToString(scale) }
@@ -357,6 +376,31 @@ func formatter(arr arrow.Array) func(i int) string {
 		}
 		return f(i)
 	}
+}
+
+// scaledText renders the decimal whose unscaled value is v and whose scale
+// is scale (v × 10^-scale) exactly, with scale digits after the point.
+// (decimal32 and decimal64 ToString go through binary floating point.)
+func scaledText(v int64, scale int32) string {
+	digits := strconv.FormatInt(v, 10)
+	sign := ""
+	if v < 0 {
+		sign, digits = "-", digits[1:]
+	}
+	switch {
+	case scale < 0:
+		if v == 0 {
+			return "0"
+		}
+		return sign + digits + strings.Repeat("0", int(-scale))
+	case scale == 0:
+		return sign + digits
+	}
+	if pad := int(scale) + 1 - len(digits); pad > 0 {
+		digits = strings.Repeat("0", pad) + digits
+	}
+	point := len(digits) - int(scale)
+	return sign + digits[:point] + "." + digits[point:]
 }
 
 // Layouts of times of day and naive timestamps: fractional seconds as

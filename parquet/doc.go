@@ -83,10 +83,11 @@
 // [ScoreWriter] does the same a batch at a time. The format
 // is chosen by the caller, usually with [FormatForPath]. CSV floats are
 // written in the shortest form that reads back to the same float32,
-// decimals, dates, times and timestamps as their exact text. In Parquet,
-// kept columns keep their logical types (naive timestamps stay local,
-// decimals keep precision and scale, UUID, INTERVAL, unsigned integers);
-// a kept column no score file can carry faithfully is refused up front
+// decimals, dates, times and timestamps as their exact text; CSV refuses
+// only the kept types its text would not give exactly. In Parquet, kept
+// columns keep their logical types (naive timestamps stay local, decimals
+// keep precision and scale, UUID, INTERVAL, unsigned integers); a kept
+// column Parquet cannot carry faithfully is refused up front
 // ([CheckKeptFields]). A writer closed without rows writes the schema.
 //
 // [Digest] computes the size and SHA-256 of a file, for provenance records;

@@ -6,55 +6,32 @@ import (
 	"io/fs"
 	"os"
 	"unicode/utf8"
+
+	"github.com/vaejob/vaejob/internal/regfile"
 )
 
 // parquetMagic starts and ends every unencrypted Parquet file.
 var parquetMagic = []byte("PAR1")
 
-// openInput opens a regular file for reading, turning the usual failures
-// into user-facing ErrBadInput errors.
-//
-// A FIFO, socket or device is refused without ever being opened for
-// reading: opening a FIFO blocks until a writer appears, deaf to any
-// cancellation, and none of them can be read from the end as Parquet
-// needs. The path is checked with stat first (a symbolic link
-// to a regular file is fine), then opened non-blocking and checked again
-// on the open descriptor, so that a file swapped for a FIFO between the
-// two steps is refused too.
+// openInput opens a regular file for reading (see regfile.Open: a FIFO,
+// socket or device is refused without ever being opened for reading, as
+// opening a FIFO blocks until a writer appears, deaf to any cancellation,
+// and none of them can be read from the end as Parquet needs), turning the
+// usual failures into user-facing ErrBadInput errors.
 func openInput(path string) (*os.File, int64, error) {
-	st, err := os.Stat(path)
+	f, size, err := regfile.Open(path)
 	if err != nil {
 		return nil, 0, openError(err)
 	}
-	if err := checkRegular(st.Mode()); err != nil {
-		return nil, 0, err
-	}
-	return openRegular(path)
-}
-
-// openRegular opens path without waiting for a writer, should it have
-// become a FIFO since it was checked, and refuses anything but a regular
-// file on the open descriptor.
-func openRegular(path string) (*os.File, int64, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
-	if err != nil {
-		return nil, 0, openError(err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, badInput("cannot stat the file: %w", err)
-	}
-	if err := checkRegular(st.Mode()); err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	return f, st.Size(), nil
+	return f, size, nil
 }
 
 // openError words a failed stat or open of an input.
 func openError(err error) error {
+	var notRegular *regfile.NotRegularError
 	switch {
+	case errors.As(err, &notRegular):
+		return checkRegular(notRegular.Mode)
 	case errors.Is(err, fs.ErrNotExist):
 		return badInput("the file does not exist; check the path")
 	case errors.Is(err, fs.ErrPermission):
@@ -69,26 +46,9 @@ func checkRegular(mode fs.FileMode) error {
 	case mode.IsDir():
 		return badInput("this is a directory, not a file; give the path of a Parquet file")
 	case !mode.IsRegular():
-		return badInput("this is not a regular file but a %s, which cannot be read as a table; give the path of a Parquet or Arrow file", fileKind(mode))
+		return badInput("this is not a regular file but a %s, which cannot be read as a table; give the path of a Parquet or Arrow file", regfile.Kind(mode))
 	}
 	return nil
-}
-
-// fileKind names the type of a file that is not regular.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeCharDevice != 0:
-		return "character device"
-	case m&fs.ModeDevice != 0:
-		return "block device"
-	case m&fs.ModeSymlink != 0:
-		return "symbolic link"
-	}
-	return "special file (" + m.Type().String() + ")"
 }
 
 // checkParquetTail verifies the "PAR1" marker at the end of a file that

@@ -6,7 +6,9 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -330,49 +332,165 @@ func TestScoreWriterNoRows(t *testing.T) {
 	})
 }
 
-// TestScoreWriterRefusesTypes: a kept column a score file cannot carry
-// faithfully is bad input, refused before anything is written, with a
-// message naming the column and its type.
-func TestScoreWriterRefusesTypes(t *testing.T) {
+// TestScoreWriterKeptTypesByFormat: each kept type is refused, or written,
+// per format. Parquet refuses what it cannot carry faithfully; CSV prints
+// any value as text and refuses only what its text would not give exactly.
+// Every kept column is bad input naming the column, its type and what to
+// do, found before a byte is written, and CheckKeptFields says the same.
+func TestScoreWriterKeptTypesByFormat(t *testing.T) {
+	dec128 := &arrow.Decimal128Type{Precision: 5, Scale: 2}
 	tests := []struct {
-		name string
-		dt   arrow.DataType
-		says string
+		name    string
+		dt      arrow.DataType
+		json    string   // two rows, the second null
+		parquet string   // what Parquet's refusal says; "" = written
+		csv     []string // the CSV cells; nil = refused
+		csvSays string   // what CSV's refusal says
 	}{
-		{"duration", arrow.FixedWidthTypes.Duration_ms, "no duration type"},
-		{"list of durations", arrow.ListOf(arrow.FixedWidthTypes.Duration_us), "no duration type"},
-		{"struct of a view", arrow.StructOf(arrow.Field{Name: "a", Type: arrow.BinaryTypes.StringView}), "cast it in the input"},
-		{"map to intervals", arrow.MapOf(arrow.BinaryTypes.String, arrow.FixedWidthTypes.MonthDayNanoInterval), "cast it in the input"},
-		{"union", arrow.SparseUnionOf([]arrow.Field{{Name: "a", Type: arrow.PrimitiveTypes.Int32}}, []arrow.UnionTypeCode{0}), "no type for it"},
-		{"wide decimal", &arrow.Decimal256Type{Precision: 40, Scale: 2}, "at most 38 digits"},
-		{"decimal64", &arrow.Decimal64Type{Precision: 10, Scale: 2}, "cast it to decimal128"},
-		{"dictionary of durations", &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.FixedWidthTypes.Duration_s}, "no duration type"},
+		{"duration", arrow.FixedWidthTypes.Duration_ms, `[1500, null]`, "no duration type", []string{"1500ms", ""}, ""},
+		{"list of durations", arrow.ListOf(arrow.FixedWidthTypes.Duration_us), `[[1, 2], null]`, "no duration type", []string{`["1us","2us"]`, ""}, ""},
+		{"struct of a view", arrow.StructOf(arrow.Field{Name: "a", Type: arrow.BinaryTypes.StringView}), `[{"a": "x,y"}, null]`, "cast it in the input", []string{`{"a":"x,y"}`, ""}, ""},
+		{"map to intervals", arrow.MapOf(arrow.BinaryTypes.String, arrow.FixedWidthTypes.MonthDayNanoInterval), `[[{"key": "k", "value": {"months": 1, "days": 2, "nanoseconds": 3}}], null]`, "cast it in the input", []string{`[{"key":"k","value":{"months":1,"days":2,"nanoseconds":3}}]`, ""}, ""},
+		{"union", arrow.SparseUnionOf([]arrow.Field{{Name: "a", Type: arrow.PrimitiveTypes.Int32}}, []arrow.UnionTypeCode{0}), `[[0, 5], [0, null]]`, "no type for it", nil, "a union is printed as its type code"},
+		{"wide decimal", &arrow.Decimal256Type{Precision: 40, Scale: 2}, `["12345678901234567890123456789012345678.91", null]`, "at most 38 digits", []string{"12345678901234567890123456789012345678.91", ""}, ""},
+		{"decimal64", &arrow.Decimal64Type{Precision: 18, Scale: 2}, `["-9999999999999999.99", null]`, "cast it to decimal128", []string{"-9999999999999999.99", ""}, ""},
+		{"decimal64 negative scale", &arrow.Decimal64Type{Precision: 3, Scale: -2}, `["12300", null]`, "cast it to decimal128", []string{"12300", ""}, ""},
+		{"decimal32", &arrow.Decimal32Type{Precision: 9, Scale: 4}, `["-0.0005", null]`, "cast it to decimal128", []string{"-0.0005", ""}, ""},
+		{"decimal32 whole", &arrow.Decimal32Type{Precision: 9, Scale: 0}, `["999999999", null]`, "cast it to decimal128", []string{"999999999", ""}, ""},
+		{"dictionary of durations", &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.FixedWidthTypes.Duration_s}, `[7, null]`, "no duration type", []string{"7s", ""}, ""},
+		{"dictionary of decimal32", &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int8, ValueType: &arrow.Decimal32Type{Precision: 4, Scale: 1}}, `["-12.5", null]`, "cast it to decimal128", []string{"-12.5", ""}, ""},
+		{"list of decimals", arrow.ListOf(dec128), `[["1.25"], null]`, "", nil, "binary floating point"},
+		{"struct of decimals", arrow.StructOf(arrow.Field{Name: "d", Type: &arrow.Decimal32Type{Precision: 3, Scale: 1}}), `[{"d": "1.5"}, null]`, "cast it to decimal128", nil, "binary floating point"},
+		{"decimal128", dec128, `["-1.05", null]`, "", []string{"-1.05", ""}, ""},
+		{"string view", arrow.BinaryTypes.StringView, `["a\"b", null]`, "", []string{`a"b`, ""}, ""},
+		{"binary view", arrow.BinaryTypes.BinaryView, `["aGk=", null]`, "", []string{"aGk=", ""}, ""},
+		{"month interval", arrow.FixedWidthTypes.MonthInterval, `[{"months": 3}, null]`, "", []string{`{"months":3}`, ""}, ""},
+		{"day-time interval", arrow.FixedWidthTypes.DayTimeInterval, `[{"days": 1, "milliseconds": 2}, null]`, "", []string{`{"days":1,"milliseconds":2}`, ""}, ""},
+		{"null", arrow.Null, `[null, null]`, "", []string{"", ""}, ""},
+		{"timestamp[s]", arrow.FixedWidthTypes.Timestamp_s, `["2024-01-02T03:04:05Z", null]`, "", []string{"2024-01-02T03:04:05Z", ""}, ""},
+		{"list of int64", arrow.ListOf(arrow.PrimitiveTypes.Int64), `[[9223372036854775807], null]`, "", []string{"[9223372036854775807]", ""}, ""},
+		{"run-end encoded decimal64", arrow.RunEndEncodedOf(arrow.PrimitiveTypes.Int32, &arrow.Decimal64Type{Precision: 4, Scale: 3}), `["1.234", null]`, "no type for it", []string{"1.234", ""}, ""},
 	}
 	for _, tt := range tests {
 		for _, format := range []Format{Parquet, CSV} {
 			t.Run(tt.name+"/"+format.String(), func(t *testing.T) {
-				fields := []arrow.Field{{Name: "ok", Type: arrow.PrimitiveTypes.Int64}, {Name: "kept col", Type: tt.dt, Nullable: true}}
+				arr, _, err := array.FromJSON(memory.DefaultAllocator, tt.dt, strings.NewReader(tt.json))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer arr.Release()
+				fields := []arrow.Field{{Name: "kept col", Type: tt.dt, Nullable: true}}
+				says := tt.parquet
+				if format == CSV {
+					says = tt.csvSays
+				}
 				var buf bytes.Buffer
-				_, err := NewScoreWriter(&buf, format, fields)
-				if !errors.Is(err, ErrBadInput) {
-					t.Fatalf("err = %v, want ErrBadInput", err)
-				}
-				for _, s := range []string{`"kept col"`, tt.dt.String(), tt.says, "do not keep it"} {
-					if !strings.Contains(err.Error(), s) {
-						t.Errorf("message %q does not say %q", err, s)
-					}
-				}
-				if buf.Len() != 0 {
-					t.Errorf("%d bytes written before the refusal", buf.Len())
-				}
-				if err2 := CheckKeptFields(fields, format); err2 == nil || err2.Error() != err.Error() {
+				sw, err := NewScoreWriter(&buf, format, fields)
+				if err2 := CheckKeptFields(fields, format); (err2 == nil) != (err == nil) || err2 != nil && err2.Error() != err.Error() {
 					t.Errorf("CheckKeptFields = %v, NewScoreWriter = %v", err2, err)
+				}
+				if says != "" {
+					if !errors.Is(err, ErrBadInput) {
+						t.Fatalf("err = %v, want ErrBadInput", err)
+					}
+					for _, s := range []string{`"kept col"`, tt.dt.String(), says, "do not keep it"} {
+						if !strings.Contains(err.Error(), s) {
+							t.Errorf("message %q does not say %q", err, s)
+						}
+					}
+					if buf.Len() != 0 {
+						t.Errorf("%d bytes written before the refusal", buf.Len())
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := sw.Write([]arrow.Array{arr}, []float32{1, 2}, []bool{false, true}); err != nil {
+					t.Fatal(err)
+				}
+				if err := sw.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if format == Parquet {
+					tbl, _ := readBack(t, buf.Bytes())
+					if tbl.NumRows() != 2 {
+						t.Errorf("%d rows read back, want 2", tbl.NumRows())
+					}
+					return
+				}
+				recs, err := csv.NewReader(&buf).ReadAll()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, r := range recs[1:] {
+					got = append(got, r[0])
+				}
+				if !slices.Equal(got, tt.csv) {
+					t.Errorf("CSV cells %q, want %q", got, tt.csv)
 				}
 			})
 		}
 	}
 	if err := CheckKeptFields([]arrow.Field{{Name: ScoreColumn, Type: arrow.PrimitiveTypes.Int64}}, Parquet); !errors.Is(err, ErrUsage) {
 		t.Errorf("a kept column named %q: err = %v, want ErrUsage", ScoreColumn, err)
+	}
+}
+
+// TestScoreWriterSecondsOverflow: a timestamp in seconds whose milliseconds
+// overflow int64 is bad input naming the column in Parquet, not a wrong
+// value; the largest that fits is written exactly; CSV has no limit.
+func TestScoreWriterSecondsOverflow(t *testing.T) {
+	tests := []struct {
+		secs int64
+		ok   bool
+	}{
+		{math.MaxInt64 / 1000, true},
+		{math.MinInt64 / 1000, true},
+		{math.MaxInt64/1000 + 1, false},
+		{math.MinInt64/1000 - 1, false},
+		{math.MaxInt64, false},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.FormatInt(tt.secs, 10), func(t *testing.T) {
+			b := array.NewTimestampBuilder(memory.DefaultAllocator, arrow.FixedWidthTypes.Timestamp_s.(*arrow.TimestampType))
+			b.Append(arrow.Timestamp(tt.secs))
+			a := b.NewArray()
+			defer a.Release()
+			fields := []arrow.Field{{Name: "ts", Type: a.DataType()}}
+			var buf bytes.Buffer
+			sw, err := NewScoreWriter(&buf, Parquet, fields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = sw.Write([]arrow.Array{a}, []float32{1}, []bool{false})
+			if !tt.ok {
+				if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), `"ts"`) || !strings.Contains(err.Error(), strconv.FormatInt(tt.secs, 10)) {
+					t.Errorf("err = %v, want ErrBadInput naming the column and the value", err)
+				}
+				var csvBuf bytes.Buffer
+				csvW, err := NewScoreWriter(&csvBuf, CSV, fields)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := csvW.Write([]arrow.Array{a}, []float32{1}, []bool{false}); err != nil {
+					t.Errorf("CSV: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			tbl, _ := readBack(t, buf.Bytes())
+			got := single(tbl.Column(0).Data().Chunks()).(*array.Timestamp).Value(0)
+			if want := arrow.Timestamp(tt.secs * 1000); got != want {
+				t.Errorf("read back %d ms, want %d", got, want)
+			}
+		})
 	}
 }
 

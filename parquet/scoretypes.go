@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"reflect"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -36,38 +37,88 @@ type keptConverter func(arrow.Array) (arrow.Array, error)
 // column is an error wrapping [ErrUsage]. NewScoreWriter makes the same
 // checks; calling this first lets a caller refuse before scoring.
 func CheckKeptFields(kept []arrow.Field, format Format) error {
-	for _, f := range kept {
+	_, _, err := planKeptFields(kept, format)
+	return err
+}
+
+// planKeptFields checks every kept column (see CheckKeptFields) and
+// returns the fields written for them and the conversions of their arrays
+// (nil: none).
+func planKeptFields(kept []arrow.Field, format Format) ([]arrow.Field, []keptConverter, error) {
+	fields := make([]arrow.Field, len(kept))
+	convs := make([]keptConverter, len(kept))
+	for i, f := range kept {
 		if f.Name == ScoreColumn || f.Name == AnomalyColumn {
-			return usageError("write scores: kept column %q clashes with the output column of the same name; do not keep it, or rename it in the input", f.Name)
+			return nil, nil, usageError("write scores: kept column %q clashes with the output column of the same name; do not keep it, or rename it in the input", f.Name)
 		}
-		if _, _, err := planKept(f, format); err != nil {
-			return err
+		out, conv, err := planKept(f, format)
+		if err != nil {
+			return nil, nil, err
 		}
+		fields[i], convs[i] = out, conv
 	}
-	return nil
+	return fields, convs, nil
 }
 
 // planKept returns the field written for a kept column of the given format
 // and the conversion of its arrays (nil: none).
 //
-// Types Parquet lacks become their nearest exact equivalent, declared as
-// such in the stored Arrow schema so that every reader gets the same
-// type: timestamp[s] and time32[s] become milliseconds, date64 becomes
-// date32, string and binary views become large strings and binaries,
-// intervals become Parquet INTERVAL (12 bytes; Arrow readers see a
-// fixed_size_binary[12]).
+// CSV writes every value as text (see formatter) and refuses only what
+// that text would not give exactly (see csvRefusal); the Parquet rules
+// below do not apply to it.
+//
+// For Parquet, types Parquet lacks become their nearest exact equivalent,
+// declared as such in the stored Arrow schema so that every reader gets
+// the same type: timestamp[s] and time32[s] become milliseconds, date64
+// becomes date32, string and binary views become large strings and
+// binaries, intervals become Parquet INTERVAL (12 bytes; Arrow readers see
+// a fixed_size_binary[12]).
 func planKept(f arrow.Field, format Format) (arrow.Field, keptConverter, error) {
+	if format == CSV {
+		if why := csvRefusal(f.Type, false); why != "" {
+			return arrow.Field{}, nil, badInput("kept column %q is %s, which a CSV score file cannot print exactly (%s); do not keep it, cast it in the input, or write the score file as Parquet", f.Name, f.Type, why)
+		}
+		return f, nil, nil
+	}
 	dt, conv, why := keptType(f.Type)
 	if why != "" {
-		return arrow.Field{}, nil, badInput("kept column %q is %s, which a score file cannot carry faithfully (%s); do not keep it, or cast it in the input to a type that can be kept (numbers, decimals up to 38 digits, strings, binary, booleans, dates, times, timestamps, UUIDs, intervals)", f.Name, f.Type, why)
-	}
-	if format == CSV {
-		// CSV writes text; the conversions only matter to Parquet.
-		return f, nil, nil
+		return arrow.Field{}, nil, badInput("kept column %q is %s, which a Parquet score file cannot carry faithfully (%s); do not keep it, cast it in the input to a type that can be kept (numbers, decimals up to 38 digits, strings, binary, booleans, dates, times, timestamps, UUIDs, intervals), or write the score file as CSV", f.Name, f.Type, why)
 	}
 	out := f
 	out.Type = dt
 	return out, conv, nil
+}
+
+// csvRefusal says why a kept column of type dt cannot be printed exactly
+// in a CSV score file, or returns "". Every top-level type can: formatter
+// prints numbers, decimals, dates, times and timestamps exactly, binaries
+// in base64, durations with their unit, and the rest as Arrow's ValueStr.
+// Nested columns are printed as Arrow's JSON, which renders decimals
+// through binary floating point and may change their last digits; those
+// are refused, as are unions, whose text does not tell a null from the
+// string "(null)".
+func csvRefusal(dt arrow.DataType, nested bool) string {
+	switch dt := dt.(type) {
+	case arrow.DecimalType:
+		if nested {
+			return "a decimal inside a nested column is printed through binary floating point, which can change its last digits"
+		}
+	case *arrow.DictionaryType:
+		return csvRefusal(dt.ValueType, nested)
+	case *arrow.RunEndEncodedType:
+		return csvRefusal(dt.Encoded(), nested)
+	case arrow.ExtensionType:
+		return csvRefusal(dt.StorageType(), nested)
+	case arrow.UnionType:
+		return "a union is printed as its type code and value, with a null as the text (null)"
+	case arrow.NestedType:
+		for _, f := range dt.Fields() {
+			if why := csvRefusal(f.Type, true); why != "" {
+				return why
+			}
+		}
+	}
+	return ""
 }
 
 // keptType maps a kept column's Arrow type to the type of the arrays given
@@ -218,36 +269,61 @@ func naiveConverter(conv keptConverter) keptConverter {
 	}
 }
 
+// valueBuilder is an Arrow builder appending values of type T.
+type valueBuilder[T any] interface {
+	array.Builder
+	Append(T)
+}
+
+// mapValues fills b with value(i) for each entry i of a, nulls staying
+// null, and returns the new array; the first error stops it. b is
+// released.
+func mapValues[T any](b valueBuilder[T], a arrow.Array, value func(i int) (T, error)) (arrow.Array, error) {
+	defer b.Release()
+	b.Reserve(a.Len())
+	for i := 0; i < a.Len(); i++ {
+		if a.IsNull(i) {
+			b.AppendNull()
+			continue
+		}
+		v, err := value(i)
+		if err != nil {
+			return nil, err
+		}
+		b.Append(v)
+	}
+	return b.NewArray(), nil
+}
+
 // secondsToMillis converts a timestamp or time32 array in seconds into the
-// same type in milliseconds.
+// same type in milliseconds. A value whose milliseconds overflow the type
+// (beyond about ±292 million years for a timestamp) is an error wrapping
+// [ErrBadInput] rather than a wrong value.
 func secondsToMillis(a arrow.Array) (arrow.Array, error) {
 	mem := memory.DefaultAllocator
+	tooLarge := func(secs int64) error {
+		return badInput("%d seconds does not fit the type in milliseconds that Parquet needs (it has no seconds); do not keep the column, fix the value in the input, or write the score file as CSV", secs)
+	}
 	switch v := a.(type) {
 	case *array.Timestamp:
 		ts := v.DataType().(*arrow.TimestampType)
 		b := array.NewTimestampBuilder(mem, &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: ts.TimeZone})
-		defer b.Release()
-		b.Reserve(v.Len())
-		for i := 0; i < v.Len(); i++ {
-			if v.IsNull(i) {
-				b.AppendNull()
-			} else {
-				b.Append(v.Value(i) * 1000)
+		return mapValues(b, a, func(i int) (arrow.Timestamp, error) {
+			s := int64(v.Value(i))
+			if s > math.MaxInt64/1000 || s < math.MinInt64/1000 {
+				return 0, tooLarge(s)
 			}
-		}
-		return b.NewArray(), nil
+			return arrow.Timestamp(s * 1000), nil
+		})
 	case *array.Time32:
 		b := array.NewTime32Builder(mem, arrow.FixedWidthTypes.Time32ms.(*arrow.Time32Type))
-		defer b.Release()
-		b.Reserve(v.Len())
-		for i := 0; i < v.Len(); i++ {
-			if v.IsNull(i) {
-				b.AppendNull()
-			} else {
-				b.Append(v.Value(i) * 1000)
+		return mapValues(b, a, func(i int) (arrow.Time32, error) {
+			s := int64(v.Value(i))
+			if s > math.MaxInt32/1000 || s < math.MinInt32/1000 {
+				return 0, tooLarge(s)
 			}
-		}
-		return b.NewArray(), nil
+			return arrow.Time32(s * 1000), nil
+		})
 	}
 	return nil, fmt.Errorf("secondsToMillis: unexpected %s", a.DataType())
 }
@@ -260,23 +336,15 @@ func date64ToDate32(a arrow.Array) (arrow.Array, error) {
 	if !ok {
 		return nil, fmt.Errorf("date64ToDate32: unexpected %s", a.DataType())
 	}
-	b := array.NewDate32Builder(memory.DefaultAllocator)
-	defer b.Release()
-	b.Reserve(v.Len())
 	const msPerDay = 86400000
-	for i := 0; i < v.Len(); i++ {
-		if v.IsNull(i) {
-			b.AppendNull()
-			continue
-		}
+	return mapValues(array.NewDate32Builder(memory.DefaultAllocator), a, func(i int) (arrow.Date32, error) {
 		ms := int64(v.Value(i))
 		days := ms / msPerDay
 		if ms%msPerDay < 0 {
 			days--
 		}
-		b.Append(arrow.Date32(days))
-	}
-	return b.NewArray(), nil
+		return arrow.Date32(days), nil
+	})
 }
 
 // storedType is the Arrow type readers get for a column the Parquet writer
@@ -357,29 +425,9 @@ func viewToLarge(a arrow.Array) (arrow.Array, error) {
 	mem := memory.DefaultAllocator
 	switch v := a.(type) {
 	case *array.StringView:
-		b := array.NewLargeStringBuilder(mem)
-		defer b.Release()
-		b.Reserve(v.Len())
-		for i := 0; i < v.Len(); i++ {
-			if v.IsNull(i) {
-				b.AppendNull()
-			} else {
-				b.Append(v.Value(i))
-			}
-		}
-		return b.NewArray(), nil
+		return mapValues(array.NewLargeStringBuilder(mem), a, func(i int) (string, error) { return v.Value(i), nil })
 	case *array.BinaryView:
-		b := array.NewBinaryBuilder(mem, arrow.BinaryTypes.LargeBinary)
-		defer b.Release()
-		b.Reserve(v.Len())
-		for i := 0; i < v.Len(); i++ {
-			if v.IsNull(i) {
-				b.AppendNull()
-			} else {
-				b.Append(v.Value(i))
-			}
-		}
-		return b.NewArray(), nil
+		return mapValues(array.NewBinaryBuilder(mem, arrow.BinaryTypes.LargeBinary), a, func(i int) ([]byte, error) { return v.Value(i), nil })
 	}
 	return nil, fmt.Errorf("viewToLarge: unexpected %s", a.DataType())
 }

@@ -123,10 +123,11 @@ func NewScoreWriter(w io.Writer, format Format, kept []arrow.Field) (*ScoreWrite
 	if format != CSV && format != Parquet {
 		return nil, usageError("write scores: unknown format %v", format)
 	}
-	if err := CheckKeptFields(kept, format); err != nil {
+	fields, conv, err := planKeptFields(kept, format)
+	if err != nil {
 		return nil, err
 	}
-	sw := &ScoreWriter{format: format, kept: kept}
+	sw := &ScoreWriter{format: format, kept: kept, conv: conv}
 	if format == CSV {
 		sw.csv = csv.NewWriter(w)
 		header := make([]string, 0, len(kept)+2)
@@ -139,16 +140,6 @@ func NewScoreWriter(w io.Writer, format Format, kept []arrow.Field) (*ScoreWrite
 		}
 		sw.rec = make([]string, len(header))
 		return sw, nil
-	}
-	fields := make([]arrow.Field, 0, len(kept)+2)
-	sw.conv = make([]keptConverter, len(kept))
-	for i, f := range kept {
-		out, conv, err := planKept(f, format)
-		if err != nil {
-			return nil, err
-		}
-		fields = append(fields, out)
-		sw.conv[i] = conv
 	}
 	fields = append(fields,
 		arrow.Field{Name: ScoreColumn, Type: arrow.PrimitiveTypes.Float32},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -202,21 +203,93 @@ func TestSpecialInputRefused(t *testing.T) {
 		{"evaluate fifo", []string{"evaluate", "--model", model, "--input", fifo, "--label-column", "tag", "--normal-value", "x"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, vaejobBin, tc.args...)
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			err := cmd.Run()
-			if ctx.Err() != nil {
-				t.Fatalf("vaejob blocked on the FIFO:\n%s", stderr.String())
-			}
-			var exitErr *exec.ExitError
-			if !errors.As(err, &exitErr) || exitErr.ExitCode() != 3 || !strings.Contains(stderr.String(), "FIFO") {
-				t.Errorf("exit %v, want 3 naming the FIFO:\n%s", err, stderr.String())
+			code, stderr := runGuarded(t, tc.args...)
+			if code != 3 || !strings.Contains(stderr, "FIFO") {
+				t.Errorf("exit %d, want 3 naming the FIFO:\n%s", code, stderr)
 			}
 		})
 	}
+}
+
+// runGuarded runs vaejob with args and returns its exit code and stderr,
+// killing it and failing the test if it has not exited after a minute (a
+// regression that opens a FIFO for reading blocks in open(2)).
+func runGuarded(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, vaejobBin, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("vaejob %s blocked (killed after a minute):\n%s", strings.Join(args, " "), stderr.String())
+	}
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		t.Fatalf("run vaejob: %v", err)
+	}
+	return cmd.ProcessState.ExitCode(), stderr.String()
+}
+
+// TestFIFOModelOrConfigRefused gives score, verify and evaluate a FIFO, a
+// device, a socket and a directory as --model, and train the same as
+// --config: each is refused at once, without waiting for a writer, naming
+// what the path is: exit 3 (bad input) for --model, as a missing model is,
+// and 2 (usage) for --config, as a missing config is. A model over the
+// 2 GiB bound (a sparse file) is refused before it is read. A regression
+// would block in open(2): runGuarded kills the run and fails the test.
+func TestFIFOModelOrConfigRefused(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "model.onnx")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("cannot make a FIFO: %v", err)
+	}
+	sock := filepath.Join(dir, "s.onnx")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Skipf("cannot make a socket: %v", err)
+	}
+	defer l.Close()
+	huge := filepath.Join(dir, "huge.onnx")
+	if err := os.WriteFile(huge, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(huge, 2<<30+1); err != nil {
+		t.Skipf("cannot make a sparse file: %v", err)
+	}
+	input := writeParquet(t, t.TempDir(), "in.parquet", goodColumns(50))
+	specials := []struct{ name, path, says string }{
+		{"fifo", fifo, "named pipe (FIFO)"},
+		{"device", os.DevNull, "character device"},
+		{"socket", sock, "socket"},
+		{"directory", dir, "directory"},
+	}
+	for _, sp := range specials {
+		for _, tc := range []struct {
+			name string
+			args []string
+			code int
+		}{
+			{"score", []string{"score", "--model", sp.path, "--input", input, "--output", filepath.Join(t.TempDir(), "s.csv")}, 3},
+			{"verify", []string{"verify", "--model", sp.path}, 3},
+			{"evaluate", []string{"evaluate", "--model", sp.path, "--input", input, "--label-column", "tag", "--normal-value", "x"}, 3},
+			{"train --config", []string{"train", "--config", sp.path, "--input", input, "--out", t.TempDir()}, 2},
+		} {
+			t.Run(sp.name+"/"+tc.name, func(t *testing.T) {
+				code, stderr := runGuarded(t, tc.args...)
+				if code != tc.code || !strings.Contains(stderr, sp.says) || !strings.Contains(stderr, sp.path) {
+					t.Errorf("exit %d, want %d naming %s a %s:\n%s", code, tc.code, sp.path, sp.says, stderr)
+				}
+			})
+		}
+	}
+	t.Run("model over 2 GiB", func(t *testing.T) {
+		code, stderr := runGuarded(t, "score", "--model", huge, "--input", input, "--output", filepath.Join(t.TempDir(), "s.csv"))
+		if code != 3 || !strings.Contains(stderr, "larger than 2147483648 bytes") {
+			t.Errorf("exit %d, want 3 saying the model is too large:\n%s", code, stderr)
+		}
+	})
 }
 
 // TestSentinelValues trains on a column holding ±3.4e38 sentinels: by

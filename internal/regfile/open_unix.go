@@ -1,6 +1,6 @@
 //go:build unix
 
-package parquet
+package regfile
 
 import "syscall"
 
