@@ -10,7 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/vaejob/vaejob/internal/regfile"
+	"github.com/vaejob/vaejob/parquet/regfile"
 )
 
 // maxConfigBytes bounds a job config file; real ones are a few hundred bytes.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 
-	"github.com/vaejob/vaejob/internal/regfile"
+	"github.com/vaejob/vaejob/parquet/regfile"
 )
 
 // Error kinds. Every error a job returns for a known cause wraps one of them;

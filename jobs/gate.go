@@ -11,8 +11,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vaejob/vaejob/internal/regfile"
 	"github.com/vaejob/vaejob/onnx"
+	"github.com/vaejob/vaejob/parquet/regfile"
 	"github.com/vaejob/vaejob/pipeline"
 )
 

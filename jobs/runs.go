@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaejob/vaejob/internal/regfile"
+	"github.com/vaejob/vaejob/parquet/regfile"
 )
 
 // AuditFile is the append-only log of promotions and rejections in --out,

@@ -19,9 +19,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaejob/vaejob/internal/regfile"
 	"github.com/vaejob/vaejob/onnx"
 	"github.com/vaejob/vaejob/parquet"
+	"github.com/vaejob/vaejob/parquet/regfile"
 	"github.com/vaejob/vaejob/pipeline"
 	"github.com/vaejob/vaejob/pipeline/vae"
 )

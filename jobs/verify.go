@@ -9,9 +9,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vaejob/vaejob/internal/regfile"
 	"github.com/vaejob/vaejob/onnx"
 	"github.com/vaejob/vaejob/parquet"
+	"github.com/vaejob/vaejob/parquet/regfile"
 	"github.com/vaejob/vaejob/pipeline"
 )
 

@@ -7,7 +7,7 @@ import (
 	"os"
 	"unicode/utf8"
 
-	"github.com/vaejob/vaejob/internal/regfile"
+	"github.com/vaejob/vaejob/parquet/regfile"
 )
 
 // parquetMagic starts and ends every unencrypted Parquet file.

@@ -121,7 +121,7 @@ type Model struct {
 	// row with ±Inf scores ±Inf or NaN, flagged either way). The Go scorer
 	// then does the same, so that it agrees with the file in every runtime.
 	LegacyMissing bool
-	Scaler     Scaler
+	Scaler        Scaler
 	// Constant lists, in increasing order, the features that held one value
 	// on every training row. The network does not see them: it reads the
 	// other features in order (NetworkDim of them) and reconstructs those.
