@@ -55,6 +55,7 @@ func openSource(ctx context.Context, f *os.File, in Input, mem memory.Allocator)
 // parquetSource reads a Parquet file a slice of a row group at a time.
 type parquetSource struct {
 	ctx    context.Context
+	mem    memory.Allocator // the read's allocator
 	pf     *file.Reader
 	fr     *pqarrow.FileReader
 	leaves []map[int]bool // leaf columns of each top-level field
@@ -100,7 +101,7 @@ func openParquet(ctx context.Context, f *os.File, mem memory.Allocator) (*parque
 	if err != nil {
 		return nil, badInput("the Parquet schema is unsupported or corrupt: %w", err)
 	}
-	s := &parquetSource{ctx: ctx, pf: pf, fr: fr}
+	s := &parquetSource{ctx: ctx, mem: mem, pf: pf, fr: fr}
 	for i := range fr.Manifest.Fields {
 		s.fs = append(s.fs, *fr.Manifest.Fields[i].Field)
 		s.leaves = append(s.leaves, leaves(&fr.Manifest.Fields[i]))
