@@ -92,14 +92,9 @@ func openParquet(ctx context.Context, f *os.File, mem memory.Allocator) (*parque
 	// chunk whole into memory first.
 	props.BufferedStreamEnabled = true
 	props.BufferSize = 64 << 10
-	pf, err := file.NewParquetReader(f, file.WithReadProps(props))
+	pf, fr, err := openSchema(f, props, mem)
 	if err != nil {
-		return nil, badInput("the Parquet footer is corrupt or truncated (%w); re-create or re-download the file", err)
-	}
-	// pf is not closed: closing it would close f, which the caller owns.
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, mem)
-	if err != nil {
-		return nil, badInput("the Parquet schema is unsupported or corrupt: %w", err)
+		return nil, err
 	}
 	s := &parquetSource{ctx: ctx, mem: mem, pf: pf, fr: fr}
 	for i := range fr.Manifest.Fields {
@@ -118,6 +113,26 @@ func openParquet(ctx context.Context, f *os.File, mem memory.Allocator) (*parque
 		}
 	}
 	return s, nil
+}
+
+// openSchema reads the footer of f and converts its schema to Arrow,
+// turning arrow-go's panics on a schema it cannot read into errors.
+func openSchema(f *os.File, props *pq.ReaderProperties, mem memory.Allocator) (pf *file.Reader, fr *pqarrow.FileReader, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pf, fr, err = nil, nil, schemaFailure(f, r)
+		}
+	}()
+	pf, err = file.NewParquetReader(f, file.WithReadProps(props))
+	if err != nil {
+		return nil, nil, badInput("the Parquet footer is corrupt or truncated (%w); re-create or re-download the file", err)
+	}
+	// pf is not closed: closing it would close f, which the caller owns.
+	fr, err = pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, mem)
+	if err != nil {
+		return nil, nil, unsupported("the Parquet schema is unsupported or corrupt: its conversion to Arrow types failed: %w", err)
+	}
+	return pf, fr, nil
 }
 
 func (s *parquetSource) fields() []arrow.Field { return s.fs }
