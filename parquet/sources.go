@@ -281,10 +281,7 @@ func (s *parquetSource) readSlice(dc *directColumn, rdr *pqarrow.ColumnReader, f
 			return nil, s.readFailure(fi, rg, err)
 		}
 		if rows != n {
-			if err := s.unsupportedIn(fi, rg); err != nil {
-				return nil, err
-			}
-			return nil, badInput("the Parquet file is corrupt: column %q has fewer rows in row group %d than the footer's %d", s.fs[fi].Name, rg, s.pf.MetaData().RowGroup(rg).NumRows())
+			return nil, s.shortColumn(fi, rg)
 		}
 		return []arrow.Array{a}, nil
 	}
@@ -294,14 +291,21 @@ func (s *parquetSource) readSlice(dc *directColumn, rdr *pqarrow.ColumnReader, f
 	}
 	if ch.Len() != n {
 		ch.Release()
-		if err := s.unsupportedIn(fi, rg); err != nil {
-			return nil, err
-		}
-		return nil, badInput("the Parquet file is corrupt: column %q has fewer rows in row group %d than the footer's %d", s.fs[fi].Name, rg, s.pf.MetaData().RowGroup(rg).NumRows())
+		return nil, s.shortColumn(fi, rg)
 	}
 	// The chunks outlive ch; with the Go allocator the garbage collector
 	// frees them once they are no longer referenced.
 	return ch.Chunks(), nil
+}
+
+// shortColumn explains a read of field fi in row group rg that ended
+// before the footer's row count: a codec or encoding arrow-go cannot
+// decode, else a corrupt file.
+func (s *parquetSource) shortColumn(fi, rg int) error {
+	if err := s.unsupportedIn(fi, rg); err != nil {
+		return err
+	}
+	return badInput("the Parquet file is corrupt: column %q has fewer rows in row group %d than the footer's %d", s.fs[fi].Name, rg, s.pf.MetaData().RowGroup(rg).NumRows())
 }
 
 // arrowFileSource reads an Arrow IPC file one record batch at a time.
