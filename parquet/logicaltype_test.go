@@ -9,6 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	pq "github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/schema"
 )
 
 // withLogicalType rewrites the Parquet file at path so that its column
@@ -81,5 +85,80 @@ func TestSchemaFailureCorruptFooter(t *testing.T) {
 	err = schemaFailure(f, "boom")
 	if !errors.Is(err, ErrBadInput) || errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "corrupt") {
 		t.Fatalf("err = %v, want corrupt", err)
+	}
+}
+
+// TestReadUndefinedPhysicalType reads a file whose footer gives a column a
+// physical type number outside the format's closed set: damage, so
+// corrupt, not unsupported.
+func TestReadUndefinedPhysicalType(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "damaged.parquet")
+	writeFormatFile(t, path, []col{{"x", f64s([]float64{1, 2, 3})}, {"y", f64s([]float64{1, 2, 3})}}, false)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int(binary.LittleEndian.Uint32(b[len(b)-8:]))
+	footer := b[len(b)-8-n : len(b)-8]
+	// The column's SchemaElement starts with its type (field 1, an i32:
+	// 0x15, then zigzag(DOUBLE = 5)) a few bytes before its name.
+	at := bytes.Index(footer, []byte("\x01y"))
+	k := bytes.LastIndex(footer[:at], []byte{0x15, 0x0a})
+	if at < 0 || k < 0 {
+		t.Fatal("no DOUBLE type before column y in the footer")
+	}
+	footer[k+1] = 13 // zigzag(-7)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ReadTable(context.Background(), path, Selection{Features: []string{"x"}})
+	if !errors.Is(err, ErrBadInput) || errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), `column "y"`) || !strings.Contains(err.Error(), "corrupt") {
+		t.Fatalf("err = %v, want a corrupt footer naming column y", err)
+	}
+}
+
+// TestReadUnconvertibleSchema reads a file whose schema arrow-go reads but
+// cannot convert to Arrow types (a MAP whose keys may be null, which other
+// writers allow): an unsupported-input error with arrow-go's cause.
+func TestReadUnconvertibleSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "map.parquet")
+	key := schema.MustPrimitive(schema.NewPrimitiveNode("key", pq.Repetitions.Optional, pq.Types.Int32, -1, -1))
+	val := schema.MustPrimitive(schema.NewPrimitiveNode("value", pq.Repetitions.Optional, pq.Types.Int32, -1, -1))
+	kv := schema.MustGroup(schema.NewGroupNode("key_value", pq.Repetitions.Repeated, schema.FieldList{key, val}, -1))
+	m := schema.MustGroup(schema.NewGroupNodeLogical("m", pq.Repetitions.Optional, schema.FieldList{kv}, schema.MapLogicalType{}, -1))
+	x := schema.MustPrimitive(schema.NewPrimitiveNode("x", pq.Repetitions.Required, pq.Types.Double, -1, -1))
+	root := schema.MustGroup(schema.NewGroupNode("schema", pq.Repetitions.Required, schema.FieldList{x, m}, -1))
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := file.NewParquetWriter(f, root)
+	rg := w.AppendRowGroup()
+	for i := range 3 {
+		cw, err := rg.NextColumn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			_, err = cw.(*file.Float64ColumnChunkWriter).WriteBatch([]float64{1, 2}, nil, nil)
+		} else {
+			_, err = cw.(*file.Int32ColumnChunkWriter).WriteBatch(nil, []int16{0, 0}, []int16{0, 0})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cw.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ReadTable(context.Background(), path, Selection{Features: []string{"x"}})
+	if !errors.Is(err, ErrUnsupported) || !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "MAP keys") {
+		t.Fatalf("err = %v, want ErrUnsupported with arrow-go's cause", err)
 	}
 }

@@ -130,6 +130,13 @@ func openSchema(f *os.File, props *pq.ReaderProperties, mem memory.Allocator) (p
 	// pf is not closed: closing it would close f, which the caller owns.
 	fr, err = pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, mem)
 	if err != nil {
+		// The physical types are a closed set: one outside it is damage.
+		sc := pf.MetaData().Schema
+		for i := range sc.NumColumns() {
+			if t := sc.Column(i).PhysicalType(); t < pq.Types.Boolean || t > pq.Types.FixedLenByteArray {
+				return nil, nil, badInput("the Parquet footer is corrupt: column %q has the physical type number %d, which the Parquet format does not define; re-create or re-download the file", sc.Column(i).Path(), int(t))
+			}
+		}
 		return nil, nil, unsupported("the Parquet schema is unsupported or corrupt: its conversion to Arrow types failed: %w", err)
 	}
 	return pf, fr, nil
