@@ -6,6 +6,8 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -188,13 +190,15 @@ func TestDigestStopsAtNextBuffer(t *testing.T) {
 }
 
 // countingAllocator counts the allocations of the Go allocator it wraps.
+// The decode goroutines of a read call it at once, so it counts
+// atomically, as ReadOptions.Allocator asks.
 type countingAllocator struct {
 	memory.Allocator
-	n int
+	n atomic.Int64
 }
 
 func (a *countingAllocator) Allocate(size int) []byte {
-	a.n++
+	a.n.Add(1)
 	return a.Allocator.Allocate(size)
 }
 
@@ -211,7 +215,91 @@ func TestReadOptionsAllocator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if alloc.n == 0 || tb.Kept.NumRows() != 3 {
-		t.Errorf("%d allocations, %d kept rows; want some, and 3", alloc.n, tb.Kept.NumRows())
+	if alloc.n.Load() == 0 || tb.Kept.NumRows() != 3 {
+		t.Errorf("%d allocations, %d kept rows; want some, and 3", alloc.n.Load(), tb.Kept.NumRows())
+	}
+}
+
+// trackingAllocator remembers the memory it handed out, so that a test can
+// tell whether a buffer came from it.
+type trackingAllocator struct {
+	memory.Allocator
+	mu   sync.Mutex
+	mine map[*byte]bool
+}
+
+func (a *trackingAllocator) track(b []byte) []byte {
+	if cap(b) > 0 {
+		a.mu.Lock()
+		a.mine[&b[:1][0]] = true
+		a.mu.Unlock()
+	}
+	return b
+}
+
+func (a *trackingAllocator) Allocate(size int) []byte { return a.track(a.Allocator.Allocate(size)) }
+
+func (a *trackingAllocator) Reallocate(size int, b []byte) []byte {
+	return a.track(a.Allocator.Reallocate(size, b))
+}
+
+// foreign returns the index of the first buffer of arr (or of its
+// children) not from a, or -1.
+func (a *trackingAllocator) foreign(d arrow.ArrayData) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, b := range d.Buffers() {
+		if b == nil || b.Cap() == 0 {
+			continue
+		}
+		if !a.mine[&b.Buf()[:1][0]] {
+			return i
+		}
+	}
+	for _, c := range d.Children() {
+		a.mu.Unlock()
+		k := a.foreign(c)
+		a.mu.Lock()
+		if k >= 0 {
+			return k
+		}
+	}
+	return -1
+}
+
+// TestReadOptionsAllocatorBuffers checks that the arrays a read hands on
+// hold buffers from ReadOptions.Allocator: fixed-length values in
+// DELTA_BYTE_ARRAY (flba.go's reader), and the kept columns of a sample.
+func TestReadOptionsAllocatorBuffers(t *testing.T) {
+	path := filepath.Join("testdata", "parquetwasm", "flba_delta_v2.parquet")
+	ins, err := ResolveInputs([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		keep []string
+		opts ReadOptions
+	}{
+		{"whole read", []string{"dec", "dec256", "fsb"}, ReadOptions{}},
+		{"sample", []string{"dec", "dec256"}, ReadOptions{MaxRows: 100, Rand: rand.New(rand.NewSource(1))}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			alloc := &trackingAllocator{Allocator: memory.NewGoAllocator(), mine: map[*byte]bool{}}
+			tt.opts.Allocator = alloc
+			tb, err := ReadInputs(context.Background(), ins, Selection{Features: []string{"x"}, Keep: tt.keep, AllowMissing: true}, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range int(tb.Kept.NumCols()) {
+				c := tb.Kept.Column(i)
+				for j, ch := range c.Data().Chunks() {
+					if k := alloc.foreign(ch.Data()); k >= 0 {
+						t.Errorf("kept column %q, chunk %d: buffer %d is not from ReadOptions.Allocator", c.Name(), j, k)
+					}
+				}
+			}
+		})
 	}
 }

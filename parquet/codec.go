@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/pierrec/lz4/v4"
@@ -23,6 +24,67 @@ import (
 // framing.
 func init() {
 	compress.RegisterCodec(compress.Codecs.Lz4, hadoopLZ4{})
+	for _, c := range []compress.Compression{
+		compress.Codecs.Uncompressed, compress.Codecs.Snappy, compress.Codecs.Gzip,
+		compress.Codecs.Lzo, compress.Codecs.Brotli, compress.Codecs.Lz4,
+		compress.Codecs.Zstd, compress.Codecs.Lz4Raw,
+	} {
+		if codec, err := compress.GetCodec(c); err == nil {
+			compress.RegisterCodec(c, emptyValuesOK(codec))
+		}
+	}
+}
+
+// Spark and parquet-mr write a data page v2 whose values are all null with
+// no bytes at all for its values section (the levels are never
+// compressed), and arrow-go still hands those 0 bytes to the codec, which
+// snappy, gzip and brotli refuse as truncated input. So every registered
+// codec is wrapped: decoding empty input gives empty output, and anything
+// else goes to the codec unchanged. A page that should have held values
+// still fails, on its size: the page reader checks that the decoded bytes
+// fill the page's uncompressed size.
+
+// emptyValues wraps a codec so that empty input decodes to nothing.
+type emptyValues struct{ compress.Codec }
+
+// emptyValuesStreaming is emptyValues for a codec that also streams, which
+// arrow-go uses for large PLAIN pages.
+type emptyValuesStreaming struct {
+	emptyValues
+	compress.StreamingCodec
+}
+
+// emptyValuesOK wraps c, keeping its streaming interface if it has one.
+func emptyValuesOK(c compress.Codec) compress.Codec {
+	switch c := c.(type) {
+	case emptyValues, emptyValuesStreaming:
+		return c
+	case compress.StreamingCodec:
+		return emptyValuesStreaming{emptyValues{c.(compress.Codec)}, c}
+	}
+	return emptyValues{c}
+}
+
+// Decode is DecodeWithError, panicking on malformed input as the Codec
+// interface asks.
+func (c emptyValues) Decode(dst, src []byte) []byte {
+	out, err := c.DecodeWithError(dst, src)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// Unwrap returns the wrapped codec.
+func (c emptyValues) Unwrap() compress.Codec { return c.Codec }
+
+// DecodeWithError returns dst[:0] for empty src, else what the wrapped
+// codec returns.
+func (c emptyValues) DecodeWithError(dst, src []byte) ([]byte, error) {
+	if len(src) == 0 {
+		return dst[:0], nil
+	}
+	return compress.Decode(c.Codec, dst, src)
 }
 
 // hadoopLZ4 is the codec of the Parquet compression LZ4. It implements
@@ -144,48 +206,62 @@ func (hadoopLZ4) DecodeWithError(dst, src []byte) ([]byte, error) {
 }
 
 // decodeHadoopLZ4 reads src as Hadoop-framed blocks that fill dst exactly
-// when dst is not empty. Every block must decompress to the size its header
-// says, and the blocks must use all of src.
+// when dst is not empty. A block is its 4-byte decompressed size, then one
+// or more chunks, each a 4-byte compressed size and a raw LZ4 block, until
+// the chunks fill the decompressed size: Hadoop's BlockCompressorStream
+// writes one chunk per block unless a single write exceeds its buffer,
+// and its BlockDecompressorStream reads chunks until the block is full. A
+// block of size 0 has one chunk, which holds nothing. The blocks must use
+// all of src.
 func decodeHadoopLZ4(dst, src []byte) ([]byte, error) {
-	total := 0
-	for rest := src; len(rest) > 0; {
-		if len(rest) < hadoopLZ4HeaderSize {
-			return nil, errNotHadoopFramed
-		}
-		size := int(binary.BigEndian.Uint32(rest))
-		comp := int(binary.BigEndian.Uint32(rest[4:]))
-		if comp > len(rest)-hadoopLZ4HeaderSize || size < 0 || comp < 0 {
-			return nil, errNotHadoopFramed
-		}
-		total += size
-		if total < 0 || (len(dst) > 0 && total > len(dst)) {
-			return nil, errNotHadoopFramed
-		}
-		rest = rest[hadoopLZ4HeaderSize+comp:]
-	}
-	if len(src) == 0 || (len(dst) > 0 && total != len(dst)) || total > maxLZ4Ratio*len(src) {
+	if len(src) == 0 {
 		return nil, errNotHadoopFramed
 	}
-	if len(dst) < total {
-		dst = make([]byte, total)
+	fixed := len(dst) > 0
+	limit := len(dst)
+	if !fixed {
+		limit = maxLZ4Ratio * len(src)
+		dst = nil
 	}
-	out := dst[:total]
 	off := 0
-	for rest := src; len(rest) > 0; {
-		size := int(binary.BigEndian.Uint32(rest))
-		comp := int(binary.BigEndian.Uint32(rest[4:]))
-		if size == 0 && comp == 0 {
-			rest = rest[hadoopLZ4HeaderSize:]
-			continue
+	rest := src
+	// next takes a 4-byte big-endian length off rest.
+	next := func() (int, bool) {
+		if len(rest) < 4 {
+			return 0, false
 		}
-		n, err := lz4.UncompressBlock(rest[hadoopLZ4HeaderSize:hadoopLZ4HeaderSize+comp], out[off:off+size])
-		if err != nil || n != size {
+		n := int(binary.BigEndian.Uint32(rest))
+		rest = rest[4:]
+		return n, n >= 0
+	}
+	for len(rest) > 0 {
+		size, ok := next()
+		if !ok || size > limit-off {
 			return nil, errNotHadoopFramed
 		}
-		off += size
-		rest = rest[hadoopLZ4HeaderSize+comp:]
+		end := off + size
+		if !fixed {
+			dst = slices.Grow(dst, size)[:end]
+		}
+		for first := true; first || off < end; first = false {
+			comp, ok := next()
+			if !ok || comp > len(rest) || (comp == 0 && size > 0) {
+				return nil, errNotHadoopFramed
+			}
+			if comp > 0 {
+				n, err := lz4.UncompressBlock(rest[:comp], dst[off:end])
+				if err != nil || (n == 0 && size > 0) {
+					return nil, errNotHadoopFramed
+				}
+				off += n
+			}
+			rest = rest[comp:]
+		}
 	}
-	return out, nil
+	if fixed && off != len(dst) {
+		return nil, errNotHadoopFramed
+	}
+	return dst[:off], nil
 }
 
 // decodeLZ4Frame reads src as one LZ4 frame into dst, checking the frame's
@@ -199,9 +275,13 @@ func decodeLZ4Frame(dst, src []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Reading on to the frame's end checks its content checksum.
 	var one [1]byte
-	if k, _ := r.Read(one[:]); k != 0 {
+	switch k, err := io.ReadFull(r, one[:]); {
+	case k != 0:
 		return nil, fmt.Errorf("the frame holds more than the page's %d bytes", len(dst))
+	case err != io.EOF:
+		return nil, err
 	}
 	return dst[:n], nil
 }

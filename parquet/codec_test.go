@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"math"
 	"math/rand"
 	"path/filepath"
 	"strings"
@@ -35,6 +36,20 @@ func hadoopFramed(t testing.TB, parts ...[]byte) []byte {
 	for _, p := range parts {
 		blk := lz4Block(t, p)
 		out = binary.BigEndian.AppendUint32(out, uint32(len(p)))
+		out = binary.BigEndian.AppendUint32(out, uint32(len(blk)))
+		out = append(out, blk...)
+	}
+	return out
+}
+
+// hadoopChunked builds one Hadoop block as BlockCompressorStream writes
+// a write larger than its buffer: b's length once, then for each chunk of
+// at most chunk bytes its compressed length and its raw LZ4 block.
+func hadoopChunked(t testing.TB, b []byte, chunk int) []byte {
+	t.Helper()
+	out := binary.BigEndian.AppendUint32(nil, uint32(len(b)))
+	for off := 0; off < len(b); off += chunk {
+		blk := lz4Block(t, b[off:min(len(b), off+chunk)])
 		out = binary.BigEndian.AppendUint32(out, uint32(len(blk)))
 		out = append(out, blk...)
 	}
@@ -75,6 +90,11 @@ func TestHadoopLZ4Decode(t *testing.T) {
 	badFrame[len(badFrame)/2] ^= 0xff
 	lying := hadoopFramed(t, page)
 	binary.BigEndian.PutUint32(lying, uint32(len(page)-1))
+	badChecksum := lz4Frame(t, page, false)
+	badChecksum[len(badChecksum)-1] ^= 0xff // the frame's content checksum
+	chunked := hadoopChunked(t, page, 100_000)
+	overfull := hadoopChunked(t, page, 100_000)
+	binary.BigEndian.PutUint32(overfull, uint32(len(page)-50_000))
 	tests := []struct {
 		name string
 		src  []byte
@@ -88,6 +108,10 @@ func TestHadoopLZ4Decode(t *testing.T) {
 		{"Hadoop block cut short", hadoopFramed(t, page)[:5000], false},
 		{"Hadoop header lying about the size", lying, false},
 		{"LZ4 frame with a damaged block", badFrame, false},
+		{"Hadoop block in several chunks", chunked, true},
+		{"Hadoop blocks in several chunks, then one", append(hadoopChunked(t, page[:250_000], 60_000), hadoopFramed(t, page[250_000:])...), true},
+		{"Hadoop block whose chunks overfill it", overfull, false},
+		{"LZ4 frame with a wrong content checksum", badChecksum, false},
 		{"noise", pageBytes(999), false},
 	}
 	for _, tt := range tests {
@@ -204,12 +228,17 @@ func TestReadHadoopLZ4Layouts(t *testing.T) {
 	for i, c := range cols {
 		names[i] = c.name
 	}
+	registered, err := compress.GetCodec(compress.Codecs.Lz4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { compress.RegisterCodec(compress.Codecs.Lz4, registered) })
 	for _, l := range layouts {
 		t.Run(l.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "lz4.parquet")
 			compress.RegisterCodec(compress.Codecs.Lz4, layoutLZ4{encode: func(src []byte) []byte { return l.encode(t, src) }})
 			writeFormatFile(t, path, cols, false, pq.WithCompression(compress.Codecs.Lz4), pq.WithDictionaryDefault(false))
-			compress.RegisterCodec(compress.Codecs.Lz4, hadoopLZ4{})
+			compress.RegisterCodec(compress.Codecs.Lz4, registered)
 			for _, whole := range []int64{64 << 20, 0} {
 				saved := wholeGroupBytes
 				wholeGroupBytes = whole
@@ -230,7 +259,7 @@ func TestReadHadoopLZ4Layouts(t *testing.T) {
 			return b[:len(b)-len(b)/4]
 		}})
 		writeFormatFile(t, path, []col{{"x", f64s(make([]float64, 3000))}}, false, pq.WithCompression(compress.Codecs.Lz4))
-		compress.RegisterCodec(compress.Codecs.Lz4, hadoopLZ4{})
+		compress.RegisterCodec(compress.Codecs.Lz4, registered)
 		_, err := ReadTable(context.Background(), path, Selection{})
 		if err == nil || !strings.Contains(err.Error(), "corrupt") || strings.Contains(err.Error(), "unsupported") {
 			t.Fatalf("err = %v, want corrupt", err)
@@ -259,4 +288,109 @@ func FuzzHadoopLZ4Decode(f *testing.F) {
 			t.Fatalf("%d bytes from %d", len(out), len(src))
 		}
 	})
+}
+
+// TestEmptyValuesCodecs checks the wrapper init puts around every codec:
+// empty input decodes to nothing (the values of an all-null data page v2
+// as Spark writes it), other input decodes as before, and a codec that
+// streams still does.
+func TestEmptyValuesCodecs(t *testing.T) {
+	page := pageBytes(70_000)
+	for _, c := range []compress.Compression{
+		compress.Codecs.Uncompressed, compress.Codecs.Snappy, compress.Codecs.Gzip, compress.Codecs.Brotli,
+		compress.Codecs.Lz4, compress.Codecs.Zstd, compress.Codecs.Lz4Raw,
+	} {
+		t.Run(c.String(), func(t *testing.T) {
+			codec, err := compress.GetCodec(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, dst := range [][]byte{nil, {}, make([]byte, 0, 10)} {
+				out, err := compress.Decode(codec, dst, []byte{})
+				if err != nil || len(out) != 0 {
+					t.Fatalf("empty input: %d bytes, err = %v", len(out), err)
+				}
+				if out := codec.Decode(dst, nil); len(out) != 0 {
+					t.Fatalf("Decode of nil: %d bytes", len(out))
+				}
+			}
+			enc := codec.Encode(nil, page)
+			out, err := compress.Decode(codec, make([]byte, len(page)), enc)
+			if err != nil || !bytes.Equal(out, page) {
+				t.Fatalf("round trip: err = %v, equal = %v", err, bytes.Equal(out, page))
+			}
+			if c != compress.Codecs.Uncompressed {
+				if _, err := compress.Decode(codec, make([]byte, len(page)), enc[:len(enc)/2]); err == nil {
+					t.Error("half a page decoded without an error")
+				}
+			}
+			w, ok := codec.(interface{ Unwrap() compress.Codec })
+			if !ok {
+				t.Fatalf("the registered codec %T is not wrapped", codec)
+			}
+			if _, streams := w.Unwrap().(compress.StreamingCodec); streams {
+				if _, ok := codec.(compress.StreamingCodec); !ok {
+					t.Error("the wrapper hides the codec's streaming interface")
+				}
+			}
+		})
+	}
+}
+
+// emptyEncoding is a codec that writes empty input as no bytes at all, as
+// parquet-mr does for the values of an all-null data page v2, and
+// otherwise compresses with the codec it wraps.
+type emptyEncoding struct{ compress.Codec }
+
+func (c emptyEncoding) Encode(dst, src []byte) []byte {
+	if len(src) == 0 {
+		return dst[:0]
+	}
+	return c.Codec.Encode(dst, src)
+}
+
+func (c emptyEncoding) EncodeLevel(dst, src []byte, _ int) []byte { return c.Encode(dst, src) }
+
+// TestReadEmptyValuesPages reads data pages v2 with a values section of 0
+// bytes (a column null all day, as Spark writes it): its rows are missing,
+// not a corrupt file.
+func TestReadEmptyValuesPages(t *testing.T) {
+	const rows = 500
+	x := make([]float64, rows)
+	y := make([]float64, rows)
+	var all []int
+	for i := range rows {
+		y[i] = float64(i)
+		all = append(all, i)
+	}
+	for _, c := range []compress.Compression{compress.Codecs.Snappy, compress.Codecs.Gzip, compress.Codecs.Brotli, compress.Codecs.Zstd, compress.Codecs.Lz4, compress.Codecs.Lz4Raw} {
+		t.Run(c.String(), func(t *testing.T) {
+			registered, err := compress.GetCodec(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "offline.parquet")
+			compress.RegisterCodec(c, emptyEncoding{registered})
+			writeFormatFile(t, path, []col{{"x", f64s(x, all...)}, {"y", f64s(y)}}, false,
+				pq.WithCompression(c), pq.WithDataPageVersion(pq.DataPageV2), pq.WithDictionaryDefault(false))
+			compress.RegisterCodec(c, registered)
+			for _, whole := range []int64{64 << 20, 0} {
+				saved := wholeGroupBytes
+				wholeGroupBytes = whole
+				tb, err := ReadTable(context.Background(), path, Selection{Features: []string{"x", "y"}, AllowMissing: true})
+				wholeGroupBytes = saved
+				if err != nil {
+					t.Fatalf("wholeGroupBytes %d: %v", whole, err)
+				}
+				if tb.Rows != rows {
+					t.Fatalf("%d rows, want %d", tb.Rows, rows)
+				}
+				for i := range rows {
+					if !math.IsNaN(float64(tb.Data[i*2])) || tb.Data[i*2+1] != float32(i) {
+						t.Fatalf("row %d = %v, want NaN, %d", i, tb.Data[i*2:i*2+2], i)
+					}
+				}
+			}
+		})
+	}
 }

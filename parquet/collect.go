@@ -5,6 +5,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // collectSink gathers every row of a read into Table.Data, and the kept
@@ -82,7 +83,7 @@ func (c *collectSink) finish() (*Table, error) {
 		field, chunks := kc.field, kc.chunks
 		if kc.mixed {
 			var err error
-			if field, chunks, err = unifyKept(field, chunks); err != nil {
+			if field, chunks, err = unifyKept(c.mem, field, chunks); err != nil {
 				return nil, err
 			}
 		}
@@ -111,9 +112,9 @@ func keptTable(cols []arrow.Column, rows int) arrow.Table {
 }
 
 // unifyKept converts the chunks of a kept column whose type differs between
-// files to float64 (numbers; timestamps and dates as seconds since the
+// files, into buffers from mem, to float64 (numbers; timestamps and dates as seconds since the
 // epoch) or strings (text), or fails.
-func unifyKept(field arrow.Field, chunks []arrow.Array) (arrow.Field, []arrow.Array, error) {
+func unifyKept(mem memory.Allocator, field arrow.Field, chunks []arrow.Array) (arrow.Field, []arrow.Array, error) {
 	numeric, text := true, true
 	for _, c := range chunks {
 		_, err := orderValue(c)
@@ -136,7 +137,7 @@ func unifyKept(field arrow.Field, chunks []arrow.Array) (arrow.Field, []arrow.Ar
 		}
 		rows += c.Len()
 	}
-	f, out := k.array(field.Name, rows)
+	f, out := k.array(mem, field.Name, rows)
 	return f, out, nil
 }
 

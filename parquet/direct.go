@@ -19,7 +19,8 @@ type directColumn struct {
 	ccr    file.ColumnChunkReader
 	dt     arrow.DataType
 	maxDef int16
-	width  int // the value size of a fixed-length column (flba.go)
+	width  int              // the value size of a fixed-length column (flba.go)
+	mem    memory.Allocator // the read's allocator, for fixed-length arrays
 }
 
 // flatNumericLeaf returns the leaf column of field fi when it can be read
@@ -74,7 +75,7 @@ func (c *directColumn) read(n int) (arrow.Array, int, error) {
 	case *file.Int64ColumnChunkReader:
 		a, rows, err = readDirect(r, c.dt, n, defs, c.maxDef)
 	case *file.ByteArrayColumnChunkReader:
-		a, rows, err = readFLBA(r, c.dt, c.width, n, defs, c.maxDef)
+		a, rows, err = readFLBA(c.mem, r, c.dt, c.width, n, defs, c.maxDef)
 	default:
 		return nil, 0, badInput("the column's physical type does not match its type %s", typeName(c.dt))
 	}

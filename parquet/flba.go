@@ -86,11 +86,11 @@ func (s *parquetSource) openDeltaFLBA(fi, leaf, rg int) (*directColumn, error) {
 	if err != nil {
 		return nil, s.readFailure(fi, rg, err)
 	}
-	mem := memory.DefaultAllocator
+	mem := s.mem
 	pool := &sync.Pool{New: func() any { return memory.NewResizableBuffer(mem) }}
 	width := col.TypeLength()
 	ccr := file.NewColumnReader(schema.NewColumn(node, col.MaxDefinitionLevel(), 0), &flbaPages{PageReader: pr, width: width, maxDef: col.MaxDefinitionLevel()}, mem, pool)
-	return &directColumn{ccr: ccr, dt: s.fs[fi].Type, maxDef: col.MaxDefinitionLevel(), width: width}, nil
+	return &directColumn{ccr: ccr, dt: s.fs[fi].Type, maxDef: col.MaxDefinitionLevel(), width: width, mem: mem}, nil
 }
 
 // flbaPages turns the pages of a FIXED_LEN_BYTE_ARRAY column chunk into
@@ -244,8 +244,8 @@ func (p *flbaPages) v1LevelsLen(data []byte, pg *file.DataPageV1) (int, error) {
 }
 
 // readFLBA reads n rows of fixed-length values through r into an array of
-// type dt.
-func readFLBA(r *file.ByteArrayColumnChunkReader, dt arrow.DataType, width, n int, defs []int16, maxDef int16) (arrow.Array, int, error) {
+// type dt, with buffers from mem.
+func readFLBA(mem memory.Allocator, r *file.ByteArrayColumnChunkReader, dt arrow.DataType, width, n int, defs []int16, maxDef int16) (arrow.Array, int, error) {
 	vals := make([]pq.ByteArray, n)
 	rows, present, err := r.ReadBatch(int64(n), vals, defs, nil)
 	if err != nil || int(rows) != n {
@@ -257,7 +257,6 @@ func readFLBA(r *file.ByteArrayColumnChunkReader, dt arrow.DataType, width, n in
 		}
 	}
 	isNull := func(i int) bool { return maxDef > 0 && defs[i] != maxDef }
-	mem := memory.DefaultAllocator
 	storage := dt
 	if ext, ok := dt.(arrow.ExtensionType); ok {
 		storage = ext.StorageType()

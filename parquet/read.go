@@ -126,7 +126,8 @@ type ReadOptions struct {
 	// Batch.Kept) without releasing them and leaves the rest to the
 	// garbage collector, so it must be an allocator whose memory the
 	// garbage collector reclaims (memory.NewGoAllocator, or one wrapping
-	// it to count or limit).
+	// it to count or limit). The columns of a batch are decoded on every
+	// core at once, so it must be safe for concurrent use.
 	Allocator memory.Allocator
 }
 

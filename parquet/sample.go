@@ -86,7 +86,7 @@ func (s *sampleSink) finish() (*Table, error) {
 	}
 	cols := make([]arrow.Column, len(s.kept))
 	for k := range s.kept {
-		field, chunks := s.kept[k].array(s.sel.Keep[k], t.Rows)
+		field, chunks := s.kept[k].array(s.mem, s.sel.Keep[k], t.Rows)
 		cols[k] = keptArrowColumn(field, chunks)
 	}
 	t.Kept = keptTable(cols, t.Rows)
@@ -149,9 +149,8 @@ func (k *keptStore) put(name string, field arrow.Field, chunks []arrow.Array, sl
 	return nil
 }
 
-// array builds the column of n sampled rows.
-func (k *keptStore) array(name string, n int) (arrow.Field, []arrow.Array) {
-	mem := memory.DefaultAllocator
+// array builds the column of n sampled rows, with buffers from mem.
+func (k *keptStore) array(mem memory.Allocator, name string, n int) (arrow.Field, []arrow.Array) {
 	if k.isText {
 		b := array.NewStringBuilder(mem)
 		defer b.Release()

@@ -55,6 +55,7 @@ func openSource(ctx context.Context, f *os.File, in Input, mem memory.Allocator)
 // parquetSource reads a Parquet file a slice of a row group at a time.
 type parquetSource struct {
 	ctx    context.Context
+	mem    memory.Allocator // the read's allocator
 	pf     *file.Reader
 	fr     *pqarrow.FileReader
 	leaves []map[int]bool // leaf columns of each top-level field
@@ -91,16 +92,11 @@ func openParquet(ctx context.Context, f *os.File, mem memory.Allocator) (*parque
 	// chunk whole into memory first.
 	props.BufferedStreamEnabled = true
 	props.BufferSize = 64 << 10
-	pf, err := file.NewParquetReader(f, file.WithReadProps(props))
+	pf, fr, err := openSchema(f, props, mem)
 	if err != nil {
-		return nil, badInput("the Parquet footer is corrupt or truncated (%w); re-create or re-download the file", err)
+		return nil, err
 	}
-	// pf is not closed: closing it would close f, which the caller owns.
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, mem)
-	if err != nil {
-		return nil, badInput("the Parquet schema is unsupported or corrupt: %w", err)
-	}
-	s := &parquetSource{ctx: ctx, pf: pf, fr: fr}
+	s := &parquetSource{ctx: ctx, mem: mem, pf: pf, fr: fr}
 	for i := range fr.Manifest.Fields {
 		s.fs = append(s.fs, *fr.Manifest.Fields[i].Field)
 		s.leaves = append(s.leaves, leaves(&fr.Manifest.Fields[i]))
@@ -117,6 +113,33 @@ func openParquet(ctx context.Context, f *os.File, mem memory.Allocator) (*parque
 		}
 	}
 	return s, nil
+}
+
+// openSchema reads the footer of f and converts its schema to Arrow,
+// turning arrow-go's panics on a schema it cannot read into errors.
+func openSchema(f *os.File, props *pq.ReaderProperties, mem memory.Allocator) (pf *file.Reader, fr *pqarrow.FileReader, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pf, fr, err = nil, nil, schemaFailure(f, r)
+		}
+	}()
+	pf, err = file.NewParquetReader(f, file.WithReadProps(props))
+	if err != nil {
+		return nil, nil, badInput("the Parquet footer is corrupt or truncated (%w); re-create or re-download the file", err)
+	}
+	// pf is not closed: closing it would close f, which the caller owns.
+	fr, err = pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, mem)
+	if err != nil {
+		// The physical types are a closed set: one outside it is damage.
+		sc := pf.MetaData().Schema
+		for i := range sc.NumColumns() {
+			if t := sc.Column(i).PhysicalType(); t < pq.Types.Boolean || t > pq.Types.FixedLenByteArray {
+				return nil, nil, badInput("the Parquet footer is corrupt: column %q has the physical type number %d, which the Parquet format does not define; re-create or re-download the file", sc.Column(i).Path(), int(t))
+			}
+		}
+		return nil, nil, unsupported("the Parquet schema is unsupported or corrupt: its conversion to Arrow types failed: %w", err)
+	}
+	return pf, fr, nil
 }
 
 func (s *parquetSource) fields() []arrow.Field { return s.fs }
@@ -265,10 +288,7 @@ func (s *parquetSource) readSlice(dc *directColumn, rdr *pqarrow.ColumnReader, f
 			return nil, s.readFailure(fi, rg, err)
 		}
 		if rows != n {
-			if err := s.unsupportedIn(fi, rg); err != nil {
-				return nil, err
-			}
-			return nil, badInput("the Parquet file is corrupt: column %q has fewer rows in row group %d than the footer's %d", s.fs[fi].Name, rg, s.pf.MetaData().RowGroup(rg).NumRows())
+			return nil, s.shortColumn(fi, rg)
 		}
 		return []arrow.Array{a}, nil
 	}
@@ -278,14 +298,21 @@ func (s *parquetSource) readSlice(dc *directColumn, rdr *pqarrow.ColumnReader, f
 	}
 	if ch.Len() != n {
 		ch.Release()
-		if err := s.unsupportedIn(fi, rg); err != nil {
-			return nil, err
-		}
-		return nil, badInput("the Parquet file is corrupt: column %q has fewer rows in row group %d than the footer's %d", s.fs[fi].Name, rg, s.pf.MetaData().RowGroup(rg).NumRows())
+		return nil, s.shortColumn(fi, rg)
 	}
 	// The chunks outlive ch; with the Go allocator the garbage collector
 	// frees them once they are no longer referenced.
 	return ch.Chunks(), nil
+}
+
+// shortColumn explains a read of field fi in row group rg that ended
+// before the footer's row count: a codec or encoding arrow-go cannot
+// decode, else a corrupt file.
+func (s *parquetSource) shortColumn(fi, rg int) error {
+	if err := s.unsupportedIn(fi, rg); err != nil {
+		return err
+	}
+	return badInput("the Parquet file is corrupt: column %q has fewer rows in row group %d than the footer's %d", s.fs[fi].Name, rg, s.pf.MetaData().RowGroup(rg).NumRows())
 }
 
 // arrowFileSource reads an Arrow IPC file one record batch at a time.

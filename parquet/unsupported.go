@@ -76,17 +76,28 @@ var decoderSaysUnsupported = []string{
 	"unimplemented",
 }
 
+// unknownNumberAdvice ends the error about an encoding or codec number
+// outside the Parquet format: a newer format's, which vaejob cannot
+// decode, or damage, which cannot be told apart.
+const unknownNumberAdvice = "it is unknown: either a newer writer used an encoding or codec that vaejob cannot decode, or the file is damaged; re-create it with PLAIN or dictionary encoding and snappy, zstd or no compression, or re-download it if it may have been damaged"
+
 // readFailure turns a failure to read field fi of row group rg (an error,
 // or the value of a recovered decoder panic) into an error wrapping
 // ErrBadInput that says either "unsupported", naming the encoding or codec
-// and the column, or "corrupt", with the advice to re-create the file.
+// and the column, "unknown" for an encoding or codec number outside the
+// format (a newer format's or damage), or "corrupt", with the advice to
+// re-create the file.
 func (s *parquetSource) readFailure(fi, rg int, cause any) error {
 	name := s.fs[fi].Name
 	if err := s.unsupportedIn(fi, rg); err != nil {
 		return err
 	}
 	// thrift names an encoding outside the format "<UNSET>".
-	msg := strings.ReplaceAll(fmt.Sprint(cause), "<UNSET>", "(a number the Parquet format does not define)")
+	msg := fmt.Sprint(cause)
+	if strings.Contains(msg, "<UNSET>") {
+		msg = strings.ReplaceAll(msg, "<UNSET>", "(a number the Parquet format does not define)")
+		return badInput("column %q, row group %d: a page names an encoding or codec by a number that no Parquet format this reader knows defines (the decoder said: %s); %s", name, rg, msg, unknownNumberAdvice)
+	}
 	for _, sign := range decoderSaysUnsupported {
 		if strings.Contains(msg, sign) {
 			return unsupported("column %q, row group %d uses an encoding or compression that vaejob cannot decode (the decoder said: %s); the file is not corrupt, so reading it again will not help: write it with PLAIN or dictionary encoding and snappy, zstd or no compression, or leave the column out", name, rg, msg)
@@ -118,6 +129,9 @@ func (s *parquetSource) unsupportedIn(fi, rg int) error {
 		if len(leaves) > 1 {
 			where = fmt.Sprintf("column %q (its leaf %s)", name, md.PathInSchema())
 		}
+		if c := md.Compression(); c.String() == "<UNSET>" {
+			return badInput("%s is compressed with the codec number %d, which no Parquet format this reader knows defines; %s", where, int(c), unknownNumberAdvice)
+		}
 		if _, err := compress.GetCodec(md.Compression()); err != nil {
 			return unsupported("%s is compressed with the Parquet codec %s, which vaejob cannot decompress; the file is not corrupt, so reading it again will not help: write it with snappy, gzip, brotli, zstd, lz4 (LZ4_RAW) or no compression", where, codecName(md.Compression()))
 		}
@@ -126,6 +140,9 @@ func (s *parquetSource) unsupportedIn(fi, rg int) error {
 		for _, e := range md.Encodings() {
 			if flba && e == pq.Encodings.DeltaByteArray {
 				continue // flba.go reads it
+			}
+			if e.String() == "<UNSET>" {
+				return badInput("%s lists the encoding number %d, which no Parquet format this reader knows defines; %s", where, int(e), unknownNumberAdvice)
 			}
 			if !canDecode(e, t) {
 				return unsupported("%s holds %s values in the encoding %s, which vaejob cannot decode for that type; the file is not corrupt, so reading it again will not help: write the column with PLAIN or dictionary encoding, or leave it out", where, physicalName(t), encodingName(e))

@@ -206,10 +206,10 @@ func TestReadUnsupportedOrCorrupt(t *testing.T) {
 	damages := []damage{
 		{"LZO codec", func(t *testing.T, b []byte, c string) []byte { return withCodec(t, b, c, compress.Codecs.Lzo) }, true,
 			[]string{"codec LZO"}},
-		{"unknown codec 42", func(t *testing.T, b []byte, c string) []byte { return withCodec(t, b, c, compress.Compression(42)) }, true,
-			[]string{"codec number 42"}},
-		{"unknown encoding in the page header", func(t *testing.T, b []byte, _ string) []byte { return withPageEncoding(t, b, 42) }, true,
-			[]string{"unknown encoding"}},
+		{"unknown codec 42", func(t *testing.T, b []byte, c string) []byte { return withCodec(t, b, c, compress.Compression(42)) }, false,
+			[]string{"codec number 42", "unknown", "damaged"}},
+		{"unknown encoding in the page header", func(t *testing.T, b []byte, _ string) []byte { return withPageEncoding(t, b, 42) }, false,
+			[]string{"unknown encoding", "no Parquet format", "damaged"}},
 		{"DELTA_BINARY_PACKED in the page header of a double column", func(t *testing.T, b []byte, c string) []byte {
 			if c != "direct_col" {
 				t.Skip("int16 reads DELTA_BINARY_PACKED")
@@ -238,6 +238,9 @@ func TestReadUnsupportedOrCorrupt(t *testing.T) {
 						t.Errorf("errors.Is(err, ErrUnsupported) = %v, want %v: %v", !d.unsupported, d.unsupported, err)
 					}
 					want := append([]string{`"` + c.name + `"`, path}, d.says...)
+					if !d.unsupported && strings.Contains(msg, "not corrupt") {
+						t.Errorf("err = %v, asserts that a file is not corrupt", err)
+					}
 					if d.unsupported {
 						want = append(want, "unsupported", "not corrupt")
 						if strings.Contains(msg, "re-download") {
