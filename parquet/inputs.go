@@ -161,6 +161,8 @@ func sniff(f *os.File, size int64) (InputFormat, error) {
 	switch {
 	case bytes.HasPrefix(head, parquetMagic):
 		return FormatParquet, checkParquetTail(f, size)
+	case bytes.HasPrefix(head, encryptedParquetMagic):
+		return "", unsupported("the Parquet file is encrypted (Parquet modular encryption, encrypted footer), which vaejob cannot read; write it without encryption")
 	case bytes.HasPrefix(head, arrowMagic):
 		return FormatArrowFile, nil
 	case bytes.HasPrefix(head, []byte{0xff, 0xff, 0xff, 0xff}):

@@ -13,6 +13,10 @@ import (
 // parquetMagic starts and ends every unencrypted Parquet file.
 var parquetMagic = []byte("PAR1")
 
+// encryptedParquetMagic starts and ends a Parquet file whose footer is
+// encrypted; one with a plaintext footer ends with it.
+var encryptedParquetMagic = []byte("PARE")
+
 // openInput opens a regular file for reading (see regfile.Open: a FIFO,
 // socket or device is refused without ever being opened for reading, as
 // opening a FIFO blocks until a writer appears, deaf to any cancellation,
@@ -62,8 +66,8 @@ func checkParquetTail(f *os.File, size int64) error {
 		return badInput("cannot read the file: %w", err)
 	}
 	switch {
-	case bytes.Equal(tail, []byte("PARE")):
-		return badInput("the Parquet file is encrypted, which is not supported; write it without encryption")
+	case bytes.Equal(tail, encryptedParquetMagic):
+		return unsupported("the Parquet file is encrypted (Parquet modular encryption), which vaejob cannot read; write it without encryption")
 	case !bytes.Equal(tail, parquetMagic):
 		return badInput("the Parquet file is truncated or corrupt: it does not end with \"PAR1\"; re-create or re-download it")
 	}

@@ -257,3 +257,23 @@ func TestReadUnsupportedOrCorrupt(t *testing.T) {
 		}
 	}
 }
+
+// TestReadEncryptedFile: a file in Parquet modular encryption ("PARE" at
+// both ends with an encrypted footer, at the end with a plaintext one) is
+// unsupported, not corrupt.
+func TestReadEncryptedFile(t *testing.T) {
+	body := "\x00\x01\x02\x03\x04\x05\x06\x07\x08\x00\x00\x00"
+	for name, content := range map[string]string{
+		"encrypted footer": "PARE" + body + "PARE",
+		"plaintext footer": "PAR1" + body + "PARE",
+	} {
+		path := filepath.Join(t.TempDir(), "encrypted.parquet")
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ReadTable(context.Background(), path, Selection{})
+		if !errors.Is(err, ErrUnsupported) || !errors.Is(err, ErrBadInput) || strings.Contains(err.Error(), "re-download") {
+			t.Errorf("%s: err = %v, want unsupported bad input", name, err)
+		}
+	}
+}
