@@ -187,6 +187,7 @@ func TestLoadModelDamageNamesRows(t *testing.T) {
 	if !errors.Is(err, ErrVerify) {
 		t.Fatalf("err = %v, want ErrVerify", err)
 	}
+	t.Log(err)
 	for _, want := range []string{"of 4 rows", "row 0 scores", "recorded", "max abs error"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("message %q does not say %q", err, want)
