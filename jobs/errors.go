@@ -18,8 +18,9 @@ var (
 	ErrBadInput = errors.New("bad input data")
 	// ErrTraining: training failed (the loss diverged).
 	ErrTraining = errors.New("training failed")
-	// ErrVerify: a model's scores disagree between runtimes, or a model file
-	// is not a vaejob model.
+	// ErrVerify: a model's scores disagree between runtimes or with the
+	// scores recorded with it: the model file is damaged. (A file that is
+	// not a vaejob model is ErrBadInput.)
 	ErrVerify = errors.New("verification failed")
 	// ErrTimeout: the run reached its --timeout.
 	ErrTimeout = errors.New("timeout reached")

@@ -40,7 +40,8 @@ func (e *Evaluation) String() string {
 }
 
 // Evaluate scores a labelled table with a model and measures the ranking
-// (ROC-AUC, PR-AUC) and the alerts at the model's threshold.
+// (ROC-AUC, PR-AUC) and the alerts at the model's threshold. The model is
+// loaded and checked by loadModel: a damaged one is refused.
 func Evaluate(ctx context.Context, o EvaluateOptions) (*Evaluation, error) {
 	switch {
 	case o.Model == "":
@@ -50,10 +51,11 @@ func Evaluate(ctx context.Context, o EvaluateOptions) (*Evaluation, error) {
 	case o.Labels.Column == "":
 		return nil, fmt.Errorf("%w: --label-column is required: the column that marks anomalies", ErrUsage)
 	}
-	m, err := decodeModel(o.Model)
+	loaded, err := loadModel(o.Model)
 	if err != nil {
 		return nil, err
 	}
+	m := loaded.model
 	t, err := parquet.ReadTable(ctx, o.Input, parquet.Selection{Features: m.Features, Keep: []string{o.Labels.Column}, AllowMissing: true})
 	if err != nil {
 		return nil, stopped(ctx, inputErr(err))

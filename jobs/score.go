@@ -63,8 +63,9 @@ func checkOutputFile(output, input string) error {
 // no output. An input with no rows writes an output with the kept
 // columns, score and is_anomaly, and no rows. A kept column the output
 // format cannot carry faithfully (see parquet.CheckKeptFields) is bad
-// input, refused before any row is scored. The --model file is read with
-// regfile (a FIFO or device is refused at once) and bounded at 2 GiB.
+// input, refused before any row is scored. The --model file is loaded and
+// checked by loadModel (a damaged model is refused before anything is
+// written).
 func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	switch {
 	case o.Model == "":
@@ -77,10 +78,11 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	if err := checkOutputFile(o.Output, o.Input); err != nil {
 		return nil, err
 	}
-	m, err := decodeModel(o.Model)
+	loaded, err := loadModel(o.Model)
 	if err != nil {
 		return nil, err
 	}
+	m := loaded.model
 	parquet.PrepareHeap()
 	ins, err := parquet.ResolveInputs([]string{o.Input})
 	if err != nil {

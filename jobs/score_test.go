@@ -63,7 +63,7 @@ func writeScoreInput(t *testing.T, path string, n, rowGroup int, idType arrow.Da
 func TestScoreStreams(t *testing.T) {
 	dir := t.TempDir()
 	m := centreModel([]string{"a", "b"}, 0.3, 0.05)
-	data, err := onnx.Encode(m, onnx.Metadata{})
+	data, err := onnx.Encode(withTestVector(m))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func (c *lateCancel) Err() error {
 // value it can print exactly, writes it as text.
 func TestScoreKeptTypeByFormat(t *testing.T) {
 	dir := t.TempDir()
-	data, err := onnx.Encode(centreModel([]string{"a", "b"}, 0.3, 0.05), onnx.Metadata{})
+	data, err := onnx.Encode(withTestVector(centreModel([]string{"a", "b"}, 0.3, 0.05)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestScoreKeptTypeByFormat(t *testing.T) {
 // rows, and succeeds.
 func TestScoreEmptyInput(t *testing.T) {
 	dir := t.TempDir()
-	data, err := onnx.Encode(centreModel([]string{"a", "b"}, 0.3, 0.05), onnx.Metadata{})
+	data, err := onnx.Encode(withTestVector(centreModel([]string{"a", "b"}, 0.3, 0.05)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +306,7 @@ func decimalID(i int) int64 { return 1_000_000_000_000 + int64(i)*1_000_001 }
 // out as its exact decimal text in CSV and as DECIMAL(38,6) in Parquet.
 func TestScoreDecimalIDs(t *testing.T) {
 	dir := t.TempDir()
-	data, err := onnx.Encode(centreModel([]string{"a", "b"}, 0.3, 0.05), onnx.Metadata{})
+	data, err := onnx.Encode(withTestVector(centreModel([]string{"a", "b"}, 0.3, 0.05)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/vaejob/vaejob/onnx"
 	"github.com/vaejob/vaejob/parquet"
-	"github.com/vaejob/vaejob/parquet/regfile"
 	"github.com/vaejob/vaejob/pipeline"
 )
 
@@ -47,23 +46,25 @@ func (r *VerifyReport) String() string {
 
 // Verify reads a model back with onnx-go and checks its scores against the
 // Go scorer and against recorded scores (see onnx.Verify). A disagreement is
-// an error wrapping ErrVerify.
+// an error wrapping ErrVerify. The model is first loaded as score and
+// evaluate load it (loadModel): a file that is not a vaejob model is bad
+// input, and one that fails its own test vector is refused as damaged.
 func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	if o.Model == "" {
 		return nil, fmt.Errorf("%w: --model is required: the model.onnx to check", ErrUsage)
 	}
-	data, err := readModelFile(o.Model)
+	loaded, err := loadModel(o.Model)
 	if err != nil {
 		return nil, err
 	}
-	rows, n, want, source, err := verifyRows(ctx, o, data)
+	rows, n, want, source, err := verifyRows(ctx, o, loaded.model)
 	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	rep, err := onnx.Verify(data, rows, n, want)
+	rep, err := onnx.Verify(loaded.data, rows, n, want)
 	var out *VerifyReport
 	if rep != nil {
 		out = &VerifyReport{Model: o.Model, Source: source, Report: rep}
@@ -76,11 +77,7 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 
 // verifyRows returns the n rows to check (row-major) and their recorded
 // scores, if any, and says where they came from.
-func verifyRows(ctx context.Context, o VerifyOptions, data []byte) (rows []float32, n int, want []float32, source string, err error) {
-	m, _, err := onnx.Decode(data)
-	if err != nil {
-		return nil, 0, nil, "", kind(ErrVerify, fmt.Errorf("%s is not a vaejob model: %w", o.Model, err))
-	}
+func verifyRows(ctx context.Context, o VerifyOptions, m *pipeline.Model) (rows []float32, n int, want []float32, source string, err error) {
 	if o.Input != "" {
 		t, err := parquet.ReadTable(ctx, o.Input, parquet.Selection{Features: m.Features, MaxMagnitude: pipeline.MaxFeatureMagnitude})
 		if err != nil {
@@ -108,22 +105,6 @@ func verifyRows(ctx context.Context, o VerifyOptions, data []byte) (rows []float
 	return rows, len(s.Rows), s.Scores, path + " (validation rows scored at training time)", nil
 }
 
-// maxModelBytes bounds the model file score, verify and evaluate read,
-// 2 GiB: a vaejob model is kilobytes to a few megabytes, and an ONNX file
-// is one protobuf message, which cannot be larger.
-const maxModelBytes = 2 << 30
-
-// readModelFile reads the --model file. A missing, unreadable or oversized
-// file, or one that is not a regular file (a FIFO would block the read
-// forever), is bad input.
-func readModelFile(path string) ([]byte, error) {
-	data, err := regfile.ReadFile(path, maxModelBytes)
-	if err != nil {
-		return nil, kind(ErrBadInput, fmt.Errorf("--model: %w", userFileError(err, "a model.onnx file")))
-	}
-	return data, nil
-}
-
 // verifyModel checks freshly encoded model bytes against the scores the Go
 // scorer gave the validation sample, before the model is published.
 func verifyModel(data []byte, s *ValidationSample) error {
@@ -133,17 +114,4 @@ func verifyModel(data []byte, s *ValidationSample) error {
 	}
 	_, err := onnx.Verify(data, rows, len(s.Rows), s.Scores)
 	return err
-}
-
-// decodeModel reads and decodes a model file for scoring.
-func decodeModel(path string) (*pipeline.Model, error) {
-	data, err := readModelFile(path)
-	if err != nil {
-		return nil, err
-	}
-	m, _, err := onnx.Decode(data)
-	if err != nil {
-		return nil, kind(ErrBadInput, fmt.Errorf("%s is not a vaejob model: %w", path, err))
-	}
-	return m, nil
 }

@@ -175,3 +175,40 @@ func Verify(data []byte, rows []float32, n int, want []float32) (*Report, error)
 	}
 	return r, r.Err()
 }
+
+// ErrNoTestVector is wrapped by the error CheckTestVector returns when a
+// model carries no usable test vector (metadata vaejob.test_vector), so that
+// it cannot be checked.
+var ErrNoTestVector = errors.New("no test vector")
+
+// CheckTestVector scores the rows of tv, a model file's embedded test vector
+// (Metadata.TestVector), with the batch Go scorer (pipeline.Model.ScoreRows,
+// the one vaejob score and evaluate use) and compares them with the scores
+// recorded in tv when the file was written, within Tolerance. It takes
+// milliseconds, and a damaged file (weights or biases changed after it was
+// written) fails it.
+//
+// A test vector with no rows, or rows that do not fit m, gives an error
+// wrapping ErrNoTestVector; disagreements give the Report and an error
+// wrapping ErrMismatch.
+func CheckTestVector(m *pipeline.Model, tv pipeline.TestVector) (*Report, error) {
+	d := m.Dim()
+	switch {
+	case len(tv.Rows) == 0:
+		return nil, fmt.Errorf("%w: metadata %s has no rows", ErrNoTestVector, KeyTestVector)
+	case len(tv.Rows) != len(tv.Scores):
+		return nil, fmt.Errorf("%w: metadata %s has %d rows and %d scores", ErrNoTestVector, KeyTestVector, len(tv.Rows), len(tv.Scores))
+	}
+	flat := make([]float32, 0, len(tv.Rows)*d)
+	for i, row := range tv.Rows {
+		if len(row) != d {
+			return nil, fmt.Errorf("%w: metadata %s row %d has %d values, the model has %d features", ErrNoTestVector, KeyTestVector, i, len(row), d)
+		}
+		flat = append(flat, row...)
+	}
+	r := &Report{TestVectorRows: len(tv.Rows), Threshold: m.Threshold}
+	for i, got := range m.ScoreRows(flat) {
+		r.score("go scorer vs recorded (test vector)", i, got, tv.Scores[i])
+	}
+	return r, r.Err()
+}

@@ -242,7 +242,7 @@ func TestVerifyCatchesMismatch(t *testing.T) {
 		code int
 	}{
 		{"missing model", []string{"verify", "--model", filepath.Join(out, "nope.onnx")}, 3},
-		{"not a model", []string{"verify", "--model", samplePath}, 7},
+		{"not a model", []string{"verify", "--model", samplePath}, 3},
 		{"no model flag", []string{"verify"}, 2},
 		{"score without output", []string{"score", "--model", filepath.Join(dir, "model.onnx"), "--input", demo}, 2},
 		{"score on a non-model", []string{"score", "--model", samplePath, "--input", demo, "--output", filepath.Join(out, "x.csv")}, 3},
