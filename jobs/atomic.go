@@ -5,8 +5,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/vaejob/vaejob/parquet/regfile"
 )
 
 // writeFileSync writes data to path (a new file in a directory that is not
@@ -35,7 +38,13 @@ func writeSynced(path string, flag int, data []byte) error {
 // createAtomic replaces path with what write writes: it writes a temporary
 // file in the same directory, syncs it, renames it over path and syncs the
 // directory, so a reader sees either the old file or the whole new one, and
-// a failure leaves no partial file behind.
+// a failure leaves no partial file behind. It replaces only a regular file
+// or nothing: should path be anything else just before the rename (a
+// symbolic link, a folder, a device, a FIFO, a socket), it removes its
+// temporary file and returns a *notRegularTargetError, so a rename never
+// replaces a link or a device node with a regular file. (The callers check
+// the path before any work; this check narrows the window in which the
+// path could be swapped to the moment between it and the rename.)
 func createAtomic(path string, perm os.FileMode, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
@@ -61,10 +70,24 @@ func createAtomic(path string, perm os.FileMode, write func(io.Writer) error) (e
 	if err = f.Close(); err != nil {
 		return err
 	}
+	if fi, lerr := os.Lstat(path); lerr == nil && !fi.Mode().IsRegular() {
+		return &notRegularTargetError{Path: path, Mode: fi.Mode()}
+	}
 	if err = os.Rename(tmp, path); err != nil {
 		return err
 	}
 	return syncDir(dir)
+}
+
+// notRegularTargetError is createAtomic's refusal to rename over what is
+// not a regular file; Mode is what Lstat found at Path.
+type notRegularTargetError struct {
+	Path string
+	Mode fs.FileMode
+}
+
+func (e *notRegularTargetError) Error() string {
+	return fmt.Sprintf("%s is a %s, not a regular file: not replaced", e.Path, regfile.Kind(e.Mode))
 }
 
 // syncDir makes a rename or create in dir durable.

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
 
@@ -33,25 +31,6 @@ type ScoreResult struct {
 	Missing int
 }
 
-// checkOutputFile checks that an output file can be created where asked and
-// would not replace the input. Its errors wrap ErrUsage.
-func checkOutputFile(output, input string) error {
-	dir := filepath.Dir(output)
-	fi, err := os.Stat(dir)
-	if err != nil || !fi.IsDir() {
-		return fmt.Errorf("%w: --output %s: the directory %s does not exist; create it or choose another --output", ErrUsage, output, dir)
-	}
-	if out, err := os.Stat(output); err == nil {
-		if in, err := os.Stat(input); err == nil && os.SameFile(in, out) {
-			return fmt.Errorf("%w: --output %s is the input file; choose another name", ErrUsage, output)
-		}
-		if out.IsDir() {
-			return fmt.Errorf("%w: --output %s is a directory; name a .parquet or .csv file", ErrUsage, output)
-		}
-	}
-	return nil
-}
-
 // Score scores every row of the input with the model's Go scorer (the same
 // numbers as its ONNX graph) and writes one output row per input row, in
 // input order. The input is streamed: one goroutine decodes a row group
@@ -66,6 +45,12 @@ func checkOutputFile(output, input string) error {
 // input, refused before any row is scored. The --model file is loaded and
 // checked by loadModel (a damaged model is refused before anything is
 // written).
+//
+// --output must name a regular file or nothing yet (see checkOutputPath:
+// a symbolic link, folder, device, FIFO or socket there is a usage error,
+// before the model is read) and must not be one of the files --input
+// resolves to, nor the --model (see checkOutputNotInput). It is written
+// beside its final name and renamed in place.
 func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	switch {
 	case o.Model == "":
@@ -75,7 +60,8 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	case o.Output == "":
 		return nil, fmt.Errorf("%w: --output is required: a .parquet or .csv file to write", ErrUsage)
 	}
-	if err := checkOutputFile(o.Output, o.Input); err != nil {
+	existing, err := checkOutputPath("--output", o.Output)
+	if err != nil {
 		return nil, err
 	}
 	loaded, err := loadModel(o.Model)
@@ -87,6 +73,11 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	ins, err := parquet.ResolveInputs([]string{o.Input})
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("read %s: %w", o.Input, err))
+	}
+	if err := checkOutputNotInput("--output", o.Output, existing,
+		outputSource{"input file", "--input", o.Input, inputFiles(ins)},
+		outputSource{"model file", "--model", o.Model, []string{o.Model}}); err != nil {
+		return nil, err
 	}
 	sel := parquet.Selection{Features: m.Features, Keep: o.Keep, AllowMissing: true}
 	s := &scoreStream{ctx: ctx, m: m, format: parquet.FormatForPath(o.Output)}
@@ -101,11 +92,15 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		return bw.Flush()
 	})
 	var re readError
+	var notRegular *notRegularTargetError
 	switch {
 	case err == nil:
 		return &s.res, nil
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
+	case errors.As(err, &notRegular):
+		// Swapped for a link, device or the like while scoring.
+		return nil, checkOutputMode("--output", o.Output, notRegular.Mode)
 	case errors.As(err, &re):
 		return nil, inputErr(fmt.Errorf("read %s: %w", o.Input, re.err))
 	case errors.Is(err, parquet.ErrBadInput), errors.Is(err, parquet.ErrUsage):
