@@ -75,7 +75,7 @@ func makeCharDevice(t *testing.T, path string) {
 // Before the fix the folder and glob cases exited 0 and replaced the
 // input, and the others were replaced by a regular file.
 func TestScoreOutputRefused(t *testing.T) {
-	data, err := onnx.Encode(centreModel([]string{"a", "b"}, 0.3, 0.05), onnx.Metadata{})
+	data, err := onnx.Encode(withTestVector(centreModel([]string{"a", "b"}, 0.3, 0.05)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func equalDigests(a, b map[string][sha256.Size]byte) bool {
 // file that is not an input (replaced whole).
 func TestScoreOutputAllowed(t *testing.T) {
 	dir := t.TempDir()
-	data, err := onnx.Encode(centreModel([]string{"a", "b"}, 0.3, 0.05), onnx.Metadata{})
+	data, err := onnx.Encode(withTestVector(centreModel([]string{"a", "b"}, 0.3, 0.05)))
 	if err != nil {
 		t.Fatal(err)
 	}
