@@ -54,17 +54,17 @@ func hostileGraphs() []struct {
 		floatTensor("d", []int64{1, 1, 1, k}, ones),
 	}
 
-	// Gather with K zero indices along one axis, then along another: the
-	// size is multiplied by K at each node.
+	// Gather with [K,1] zero indices along an axis of size 1, again and
+	// again: each node multiplies the size by K.
 	const kg = 300
 	zeros := make([]int64, kg)
 	gather := [][]byte{
-		nodeProto("g1", "Gather", []string{InputName, "i"}, []string{"g1"}, intAttr("axis", 1)),
-		nodeProto("g2", "Gather", []string{"g1", "i"}, []string{"g2"}, intAttr("axis", 0)),
-		nodeProto("g3", "Gather", []string{"g2", "i"}, []string{"g3"}, intAttr("axis", 0)),
-		nodeProto("g4", "Gather", []string{"g3", "i"}, []string{"g4"}, intAttr("axis", 0)),
+		nodeProto("g1", "Gather", []string{InputName, "i"}, []string{"g1"}, intAttr("axis", 0)),
+		nodeProto("g2", "Gather", []string{"g1", "i"}, []string{"g2"}, intAttr("axis", 1)),
+		nodeProto("g3", "Gather", []string{"g2", "i"}, []string{"g3"}, intAttr("axis", 2)),
+		nodeProto("g4", "Gather", []string{"g3", "i"}, []string{"g4"}, intAttr("axis", 3)),
 	}
-	gatherInits := [][]byte{int64Tensor("i", []int64{kg}, zeros)}
+	gatherInits := [][]byte{int64Tensor("i", []int64{kg, 1}, zeros)}
 
 	// Gemm of [K,1]·[1,K] then [K,K]·[K,K]: K³ multiply-adds from 2K
 	// stored numbers.
@@ -87,11 +87,26 @@ func hostileGraphs() []struct {
 		prev = name
 	}
 
+	// Value infos declaring 2^24 elements each, 64 times over: onnx-go
+	// would allocate a tensor for each.
+	var declared msg
+	for _, n := range tail(InputName) {
+		declared.bytes(fGraphNode, n)
+	}
+	declared.bytes(fGraphInput, valueInfo(InputName, dataTypeFloat, dim{param: "N"}, dim{value: 3}))
+	for _, o := range outputs {
+		declared.bytes(fGraphOutput, valueInfo(o, dataTypeFloat, dim{param: "N"}))
+	}
+	for i := range 64 {
+		declared.bytes(fGraphValueInfo, valueInfo("v"+strconv.Itoa(i), dataTypeFloat, dim{value: 4096}, dim{value: 4096}))
+	}
+
 	return []struct {
 		name string
 		data []byte
 		want string
 	}{
+		{"declared shapes", protowireBytes(fModelGraph, declared), "too large together"},
 		{"concat fan-out", handModel(append(concat, tail("c4")...), nil, outputs, nil), "too large"},
 		{"broadcast blow-up", handModel(append(bcast, tail("b3")...), bcastInits, outputs, nil), "too large"},
 		{"gather blow-up", handModel(append(gather, tail("g4")...), gatherInits, outputs, nil), "too large"},
@@ -99,7 +114,7 @@ func hostileGraphs() []struct {
 		{"too many nodes", handModel(append(many, tail(prev)...), nil, outputs, nil), "nodes"},
 		{"initializers declaring more elements than the file holds", handModel(
 			[][]byte{nodeProto("r", "Relu", []string{InputName}, []string{"r"})},
-			repeatInit(200, 4000), outputs, nil), "exceed"},
+			repeatInit(2000, 20000), outputs, nil), "exceed"},
 	}
 }
 
