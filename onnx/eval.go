@@ -6,7 +6,10 @@ import (
 )
 
 // Run evaluates the graph on n rows of raw features x (row-major, n×d
-// values) and returns the "score" and "is_anomaly" outputs.
+// values) and returns the "score" and "is_anomaly" outputs. A node that would
+// produce more than n × max(d, largest initializer) elements, or a Gemm that
+// would do more multiply-adds, is refused with an error before it allocates
+// (see budget): vaejob's graphs never need more.
 func (g *Graph) Run(x []float32, n int) (score []float32, isAnomaly []bool, err error) {
 	if n < 0 {
 		return nil, nil, fmt.Errorf("run graph: %d rows", n)
