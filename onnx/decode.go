@@ -20,11 +20,18 @@ import (
 var ErrFormat = errors.New("not a vaejob ONNX model")
 
 // Limits the pre-scan enforces before onnx-go allocates tensors for declared
-// shapes: one dimension, and the elements of one declared (not stored) tensor.
+// shapes: one dimension, and the elements of all declared (not stored)
+// tensors together. The elements of all initializers together may not exceed
+// the size of the file in bytes (every stored element takes at least one).
 const (
 	maxDim           = 1 << 24
 	maxDeclaredElems = 1 << 24
 )
+
+// maxNodes is the most nodes a graph may have. vaejob writes about 20 plus
+// two a layer; a file with more is not one of its models, and refusing it
+// bounds the evaluator's work per row.
+const maxNodes = 1024
 
 // DecodeGraph reads an ONNX model with onnx-go and returns its graph ready to
 // evaluate. It checks only what evaluation needs: one input, the supported
@@ -113,6 +120,8 @@ func unmarshal(m *onnxgo.Model, data []byte) (err error) {
 func prescan(data []byte) (map[string]bool, error) {
 	sawGraph := false
 	inits := map[string]bool{}
+	var nodes int
+	var initElems, declaredElems uint64
 	err := walk(data, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
 		if num != fModelGraph {
 			return nil
@@ -127,13 +136,29 @@ func prescan(data []byte) (map[string]bool, error) {
 			}
 			switch num {
 			case fGraphNode:
+				if nodes++; nodes > maxNodes {
+					return fmt.Errorf("graph has more than %d nodes (vaejob writes about 20 plus two a layer)", maxNodes)
+				}
 				return scanNode(v)
 			case fGraphInitializer:
-				name, err := scanInitializer(v, len(data))
+				name, n, err := scanInitializer(v, uint64(len(data)))
+				if err != nil {
+					return err
+				}
 				inits[name] = true
-				return err
+				if initElems += n; initElems > uint64(len(data)) {
+					return fmt.Errorf("initializers declare %d or more elements, which exceed the %d-byte file", initElems, len(data))
+				}
+				return nil
 			case fGraphInput, fGraphOutput, fGraphValueInfo:
-				return scanValueInfo(v)
+				n, err := scanValueInfo(v)
+				if err != nil {
+					return err
+				}
+				if declaredElems += n; declaredElems > maxDeclaredElems {
+					return fmt.Errorf("declared shapes of inputs, outputs and values are too large together (more than %d elements)", maxDeclaredElems)
+				}
+				return nil
 			}
 			return nil
 		})
@@ -163,8 +188,8 @@ func scanNode(b []byte) error {
 }
 
 // scanInitializer checks that a TensorProto's element count cannot exceed the
-// size of the file that stores it, and returns its name.
-func scanInitializer(b []byte, fileSize int) (string, error) {
+// size of the file that stores it, and returns its name and element count.
+func scanInitializer(b []byte, fileSize uint64) (string, uint64, error) {
 	var dims []uint64
 	var name string
 	err := walk(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
@@ -189,15 +214,18 @@ func scanInitializer(b []byte, fileSize int) (string, error) {
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("initializer: %w", err)
+		return "", 0, fmt.Errorf("initializer: %w", err)
 	}
-	if !dimsWithin(dims, uint64(fileSize)) {
-		return "", fmt.Errorf("initializer %q: dims %v exceed the %d-byte file", name, dims, fileSize)
+	n, ok := elems(dims, fileSize)
+	if !ok {
+		return "", 0, fmt.Errorf("initializer %q: dims %v exceed the %d-byte file", name, dims, fileSize)
 	}
-	return name, nil
+	return name, n, nil
 }
 
-func scanValueInfo(b []byte) error {
+// scanValueInfo returns the element count of a ValueInfoProto's declared
+// shape (its fixed dimensions), refusing one that is too large.
+func scanValueInfo(b []byte) (uint64, error) {
 	var dims []uint64
 	var dive func(depth int) func(protowire.Number, protowire.Type, []byte, uint64) error
 	// ValueInfoProto.type → TypeProto.tensor_type → Tensor.shape → dim → dim_value
@@ -220,26 +248,29 @@ func scanValueInfo(b []byte) error {
 		}
 	}
 	if err := walk(b, dive(0)); err != nil {
-		return fmt.Errorf("value info: %w", err)
+		return 0, fmt.Errorf("value info: %w", err)
 	}
-	if !dimsWithin(dims, maxDeclaredElems) {
-		return fmt.Errorf("declared shape %v is too large", dims)
+	n, ok := elems(dims, maxDeclaredElems)
+	if !ok {
+		return 0, fmt.Errorf("declared shape %v is too large", dims)
 	}
-	return nil
+	return n, nil
 }
 
-func dimsWithin(dims []uint64, maxElems uint64) bool {
+// elems returns the element count of a tensor with the given dims, and
+// whether every dimension is at most maxDim and the count at most maxElems.
+func elems(dims []uint64, maxElems uint64) (uint64, bool) {
 	n := uint64(1)
 	for _, d := range dims {
 		if d > maxDim {
-			return false
+			return 0, false
 		}
 		n *= d
 		if n > maxElems {
-			return false
+			return 0, false
 		}
 	}
-	return true
+	return n, true
 }
 
 // initializer returns the float32 initializer called name with the given

@@ -6,7 +6,10 @@ import (
 )
 
 // Run evaluates the graph on n rows of raw features x (row-major, n×d
-// values) and returns the "score" and "is_anomaly" outputs.
+// values) and returns the "score" and "is_anomaly" outputs. A node that would
+// produce more than n × max(d, largest initializer) elements, or a Gemm that
+// would do more multiply-adds, is refused with an error before it allocates
+// (see budget): vaejob's graphs never need more.
 func (g *Graph) Run(x []float32, n int) (score []float32, isAnomaly []bool, err error) {
 	if n < 0 {
 		return nil, nil, fmt.Errorf("run graph: %d rows", n)
@@ -38,9 +41,57 @@ func (g *Graph) Run(x []float32, n int) (score []float32, isAnomaly []bool, err 
 	return append([]float32(nil), s.f...), append([]bool(nil), a.b...), nil
 }
 
+// budget bounds the work of one evaluation relative to its size: one node
+// may produce at most rows × max(input width, largest initializer) elements,
+// and a Gemm may do at most as many multiply-adds. vaejob's graphs stay within
+// it: each value is [rows, features], [rows, layer width] or smaller, and each
+// Gemm does rows × (its weight count) multiply-adds. With at most maxNodes
+// nodes, the work and memory of a Run are then linear in the rows and the
+// model's size. A graph that needs more (fan-out by Concat or Gather,
+// broadcasting to ever more dimensions, Gemm of products) is refused before it
+// allocates.
+type budget struct {
+	perOp int // most elements one node may produce (or multiply-adds)
+}
+
+func newBudget(rows, width, largestConst int) *budget {
+	return &budget{perOp: satMul(max(rows, 1), max(width, largestConst, 1))}
+}
+
+// take checks that one node may spend n elements or multiply-adds.
+func (b *budget) take(what string, n int) error {
+	if n > b.perOp {
+		return fmt.Errorf("%s is too large for this graph and input (limit %d for the rows and the largest initializer): not a graph vaejob writes", what, b.perOp)
+	}
+	return nil
+}
+
+// alloc spends the elements of a value of the given shape and returns their
+// number.
+func (b *budget) alloc(shape []int) (int, error) {
+	n := 1
+	for _, d := range shape {
+		n = satMul(n, d)
+	}
+	if err := b.take(fmt.Sprintf("output of shape %v", shape), n); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// satMul returns a·b for non-negative a and b, or math.MaxInt when that
+// overflows.
+func satMul(a, b int) int {
+	if a != 0 && b > math.MaxInt/a {
+		return math.MaxInt
+	}
+	return a * b
+}
+
 // evaluate evaluates the graph with in as its input and returns its outputs by
 // name.
 func (g *Graph) evaluate(in *value) (map[string]*value, error) {
+	b := newBudget(in.shape[0], in.shape[1], g.largestConst)
 	env := make(map[string]*value, len(g.consts)+len(g.ops)+1)
 	for k, v := range g.consts {
 		env[k] = v
@@ -51,7 +102,7 @@ func (g *Graph) evaluate(in *value) (map[string]*value, error) {
 		for i, name := range n.inputs {
 			args[i] = env[name] // nil for an omitted optional input
 		}
-		out, err := n.eval(args)
+		out, err := n.eval(args, b)
 		if err != nil {
 			return nil, fmt.Errorf("%s node %q: %w", n.op, n.outputs[0], err)
 		}
@@ -77,19 +128,25 @@ func (v *value) dtype() string {
 // isFloat reports whether v holds float32 data.
 func (v *value) isFloat() bool { return !v.isBool && !v.isInt }
 
-func (n *node) eval(args []*value) (*value, error) {
+func (n *node) eval(args []*value, b *budget) (*value, error) {
 	for i, a := range args {
 		if a == nil && !(n.op == "Gemm" && i == 2) {
 			return nil, fmt.Errorf("input %d (%q) is missing", i, n.inputs[i])
 		}
 	}
+	if n.op != "Identity" {
+		// Unary operators and ReduceMean produce at most their input.
+		if err := b.take("output", len(args[0].f)+len(args[0].b)+len(args[0].i)); err != nil {
+			return nil, err
+		}
+	}
 	switch n.op {
 	case "Sub":
-		return floatBinary(args[0], args[1], func(a, b float32) float32 { return a - b })
+		return floatBinary(b, args[0], args[1], func(a, b float32) float32 { return a - b })
 	case "Mul":
-		return floatBinary(args[0], args[1], func(a, b float32) float32 { return a * b })
+		return floatBinary(b, args[0], args[1], func(a, b float32) float32 { return a * b })
 	case "Add":
-		return floatBinary(args[0], args[1], func(a, b float32) float32 { return a + b })
+		return floatBinary(b, args[0], args[1], func(a, b float32) float32 { return a + b })
 	case "Tanh":
 		return floatUnary(args[0], func(x float32) float32 { return float32(math.Tanh(float64(x))) })
 	case "Abs":
@@ -97,9 +154,9 @@ func (n *node) eval(args []*value) (*value, error) {
 	case "Exp":
 		return floatUnary(args[0], func(x float32) float32 { return float32(math.Exp(float64(x))) })
 	case "Greater":
-		return compare(args[0], args[1], func(a, b float32) bool { return a > b })
+		return compare(b, args[0], args[1], func(a, b float32) bool { return a > b })
 	case "Or":
-		return boolBinary(args[0], args[1], func(a, b bool) bool { return a || b })
+		return boolBinary(b, args[0], args[1], func(a, b bool) bool { return a || b })
 	case "Relu":
 		return floatUnary(args[0], func(x float32) float32 {
 			if x < 0 {
@@ -122,7 +179,7 @@ func (n *node) eval(args []*value) (*value, error) {
 		}
 		return out, nil
 	case "Where":
-		return where(args[0], args[1], args[2])
+		return where(b, args[0], args[1], args[2])
 	case "IsNaN":
 		x := args[0]
 		if !x.isFloat() {
@@ -134,11 +191,11 @@ func (n *node) eval(args []*value) (*value, error) {
 		}
 		return out, nil
 	case "Gemm":
-		return n.gemm(args)
+		return n.gemm(b, args)
 	case "Gather":
-		return n.gather(args[0], args[1])
+		return n.gather(b, args[0], args[1])
 	case "Concat":
-		return n.concat(args)
+		return n.concat(b, args)
 	case "ReduceMean":
 		return n.reduceMean(args[0])
 	}
@@ -156,7 +213,7 @@ func floatUnary(x *value, f func(float32) float32) (*value, error) {
 	return out, nil
 }
 
-func floatBinary(a, b *value, f func(a, b float32) float32) (*value, error) {
+func floatBinary(bud *budget, a, b *value, f func(a, b float32) float32) (*value, error) {
 	if !a.isFloat() || !b.isFloat() {
 		return nil, fmt.Errorf("inputs are %s and %s, want float32", a.dtype(), b.dtype())
 	}
@@ -164,12 +221,16 @@ func floatBinary(a, b *value, f func(a, b float32) float32) (*value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &value{shape: shape, f: make([]float32, shapeSize(shape))}
+	size, err := bud.alloc(shape)
+	if err != nil {
+		return nil, err
+	}
+	out := &value{shape: shape, f: make([]float32, size)}
 	broadcast(shape, a.shape, b.shape, func(o, i, j int) { out.f[o] = f(a.f[i], b.f[j]) })
 	return out, nil
 }
 
-func compare(a, b *value, f func(a, b float32) bool) (*value, error) {
+func compare(bud *budget, a, b *value, f func(a, b float32) bool) (*value, error) {
 	if !a.isFloat() || !b.isFloat() {
 		return nil, fmt.Errorf("inputs are %s and %s, want float32", a.dtype(), b.dtype())
 	}
@@ -177,12 +238,16 @@ func compare(a, b *value, f func(a, b float32) bool) (*value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &value{shape: shape, isBool: true, b: make([]bool, shapeSize(shape))}
+	size, err := bud.alloc(shape)
+	if err != nil {
+		return nil, err
+	}
+	out := &value{shape: shape, isBool: true, b: make([]bool, size)}
 	broadcast(shape, a.shape, b.shape, func(o, i, j int) { out.b[o] = f(a.f[i], b.f[j]) })
 	return out, nil
 }
 
-func boolBinary(a, b *value, f func(a, b bool) bool) (*value, error) {
+func boolBinary(bud *budget, a, b *value, f func(a, b bool) bool) (*value, error) {
 	if !a.isBool || !b.isBool {
 		return nil, fmt.Errorf("inputs are %s and %s, want bool", a.dtype(), b.dtype())
 	}
@@ -190,7 +255,11 @@ func boolBinary(a, b *value, f func(a, b bool) bool) (*value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &value{shape: shape, isBool: true, b: make([]bool, shapeSize(shape))}
+	size, err := bud.alloc(shape)
+	if err != nil {
+		return nil, err
+	}
+	out := &value{shape: shape, isBool: true, b: make([]bool, size)}
 	broadcast(shape, a.shape, b.shape, func(o, i, j int) { out.b[o] = f(a.b[i], b.b[j]) })
 	return out, nil
 }
@@ -261,7 +330,7 @@ func broadcast(shape, a, b []int, f func(o, i, j int)) {
 
 // gemm computes Y = alpha·A'·B' + beta·C with A' and B' optionally
 // transposed and C broadcast to [M, N] (unidirectionally).
-func (n *node) gemm(args []*value) (*value, error) {
+func (n *node) gemm(bud *budget, args []*value) (*value, error) {
 	a, b := args[0], args[1]
 	if !a.isFloat() || !b.isFloat() || len(a.shape) != 2 || len(b.shape) != 2 {
 		return nil, fmt.Errorf("gemm inputs: A is %s%v and B is %s%v, want 2-D float32", a.dtype(), a.shape, b.dtype(), b.shape)
@@ -289,7 +358,14 @@ func (n *node) gemm(args []*value) (*value, error) {
 		}
 		return b.f[r*nn+c]
 	}
-	out := &value{shape: []int{m, nn}, f: make([]float32, m*nn)}
+	size, err := bud.alloc([]int{m, nn})
+	if err != nil {
+		return nil, err
+	}
+	if err := bud.take(fmt.Sprintf("gemm of %dx%d by %dx%d", m, k, k, nn), satMul(size, k)); err != nil {
+		return nil, err
+	}
+	out := &value{shape: []int{m, nn}, f: make([]float32, size)}
 	for r := 0; r < m; r++ {
 		for c := 0; c < nn; c++ {
 			var s float32
@@ -366,7 +442,7 @@ func (n *node) reduceMean(x *value) (*value, error) {
 
 // where is ONNX Where: cond ? x : y, elementwise with multidirectional
 // broadcasting of all three inputs.
-func where(cond, x, y *value) (*value, error) {
+func where(bud *budget, cond, x, y *value) (*value, error) {
 	if !cond.isBool || !x.isFloat() || !y.isFloat() {
 		return nil, fmt.Errorf("inputs are %s, %s and %s, want bool, float32, float32", cond.dtype(), x.dtype(), y.dtype())
 	}
@@ -378,7 +454,11 @@ func where(cond, x, y *value) (*value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &value{shape: shape, f: make([]float32, shapeSize(shape))}
+	size, err := bud.alloc(shape)
+	if err != nil {
+		return nil, err
+	}
+	out := &value{shape: shape, f: make([]float32, size)}
 	ic, ix, iy := broadcastIndex(shape, cond.shape), broadcastIndex(shape, x.shape), broadcastIndex(shape, y.shape)
 	for o := range out.f {
 		if cond.b[ic(o)] {
@@ -429,7 +509,7 @@ func (n *node) normAxis(r int) (int, error) {
 // gather is ONNX Gather: the slices of data at the int64 indices along
 // n.axis; the output shape is data's with that axis replaced by the
 // indices' shape. A negative index counts from the end of the axis.
-func (n *node) gather(data, indices *value) (*value, error) {
+func (n *node) gather(bud *budget, data, indices *value) (*value, error) {
 	if !data.isFloat() || !indices.isInt {
 		return nil, fmt.Errorf("inputs are %s and %s, want float32 and int64", data.dtype(), indices.dtype())
 	}
@@ -439,7 +519,11 @@ func (n *node) gather(data, indices *value) (*value, error) {
 	}
 	outer, size, inner := shapeSize(data.shape[:axis]), data.shape[axis], shapeSize(data.shape[axis+1:])
 	shape := append(append(append([]int{}, data.shape[:axis]...), indices.shape...), data.shape[axis+1:]...)
-	out := &value{shape: shape, f: make([]float32, 0, shapeSize(shape))}
+	outSize, err := bud.alloc(shape)
+	if err != nil {
+		return nil, err
+	}
+	out := &value{shape: shape, f: make([]float32, 0, outSize)}
 	for o := 0; o < outer; o++ {
 		for _, i := range indices.i {
 			if i < 0 {
@@ -457,7 +541,7 @@ func (n *node) gather(data, indices *value) (*value, error) {
 
 // concat is ONNX Concat: float32 inputs of one rank, equal but along
 // n.axis, joined along it.
-func (n *node) concat(args []*value) (*value, error) {
+func (n *node) concat(bud *budget, args []*value) (*value, error) {
 	first := args[0]
 	for _, a := range args {
 		if !a.isFloat() {
@@ -481,8 +565,12 @@ func (n *node) concat(args []*value) (*value, error) {
 		}
 		shape[axis] += a.shape[axis]
 	}
+	size, err := bud.alloc(shape)
+	if err != nil {
+		return nil, err
+	}
 	outer := shapeSize(shape[:axis])
-	out := &value{shape: shape, f: make([]float32, 0, shapeSize(shape))}
+	out := &value{shape: shape, f: make([]float32, 0, size)}
 	for o := 0; o < outer; o++ {
 		for _, a := range args {
 			block := a.shape[axis] * shapeSize(a.shape[axis+1:])

@@ -53,7 +53,7 @@ func TestNodeEval(t *testing.T) {
 			if tt.n.op == "Gemm" && len(tt.n.inputs) == 0 {
 				tt.n.inputs = []string{"a", "b", "c"}
 			}
-			got, err := tt.n.eval(tt.args)
+			got, err := tt.n.eval(tt.args, &budget{perOp: 1 << 20})
 			if tt.wantErr {
 				if err == nil {
 					t.Fatalf("no error; got %+v", got)

@@ -28,6 +28,8 @@ type Graph struct {
 	outputs  []string
 	consts   map[string]*value
 	ops      []*node // topological order
+
+	largestConst int // elements of the largest initializer, for Run's budget
 }
 
 // node is one operation of the graph.
@@ -161,6 +163,7 @@ func newGraph(r *recorder, m *onnxgo.Model, inits map[string]bool) (*Graph, erro
 			return nil, fmt.Errorf("initializer %q: %w", n.name, err)
 		}
 		g.consts[n.name] = v
+		g.largestConst = max(g.largestConst, shapeSize(v.shape))
 	}
 	if err := g.sort(); err != nil {
 		return nil, err
