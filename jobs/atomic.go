@@ -3,11 +3,13 @@ package jobs
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/vaejob/vaejob/parquet/regfile"
 )
@@ -18,9 +20,60 @@ func writeFileSync(path string, data []byte) error {
 	return writeSynced(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, data)
 }
 
-// writeSynced opens path with flag, writes data, syncs and closes it.
+// openOwned opens a file vaejob keeps inside --out (the lock, the audit
+// log, the files of a run) with flag, never following a symbolic link at
+// its name and refusing anything but a regular file: a link planted there
+// would have vaejob write outside --out, a FIFO would block it. Such a
+// path is a usage error (exit 2) naming it.
+func openOwned(path string, flag int) (*os.File, error) {
+	notOwned := func(what string) error {
+		return fmt.Errorf("%w: %s is %s, not a regular file; vaejob writes only its own regular files inside --out and never follows a link there: remove it", ErrUsage, path, what)
+	}
+	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o644)
+	switch {
+	case errors.Is(err, syscall.ELOOP):
+		return nil, notOwned("a symbolic link")
+	case errors.Is(err, syscall.ENXIO):
+		return nil, notOwned("a FIFO or socket")
+	case err != nil:
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, notOwned("a " + fi.Mode().Type().String() + " file")
+	}
+	return f, nil
+}
+
+// checkOwned refuses, as openOwned does, a path inside --out that exists
+// and is not a regular file; a missing path is fine.
+func checkOwned(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		what := "a " + fi.Mode().Type().String() + " file"
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			what = "a symbolic link"
+		}
+		return fmt.Errorf("%w: %s is %s, not a regular file; vaejob writes only its own regular files inside --out and never follows a link there: remove it", ErrUsage, path, what)
+	}
+	return nil
+}
+
+// writeSynced opens path with flag (see openOwned), writes data, syncs and
+// closes it.
 func writeSynced(path string, flag int, data []byte) error {
-	f, err := os.OpenFile(path, flag, 0o644)
+	f, err := openOwned(path, flag)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vaejob/vaejob/pipeline"
 )
@@ -157,5 +159,62 @@ func TestAuditSurvivesATornLine(t *testing.T) {
 	evs, torn, err := readAudit(out)
 	if err != nil || torn != 1 || len(evs) != 2 || evs[0].RunID != "a" || evs[1].RunID != "b" {
 		t.Fatalf("readAudit = %+v, torn %d, %v; want events a and b and one torn line", evs, torn, err)
+	}
+}
+
+// TestOwnedFilesRefuseLinks: a symbolic link or a FIFO planted at the lock
+// file or the audit log inside --out is refused (a usage error) before
+// anything is written, and the file a link points to is left as it was.
+func TestOwnedFilesRefuseLinks(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	for _, tc := range []struct {
+		name, file string
+		fifo       bool
+	}{
+		{"lock is a link", LockFile, false},
+		{"audit log is a link", AuditFile, false},
+		{"lock is a FIFO", LockFile, true},
+		{"audit log is a FIFO", AuditFile, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "out")
+			if err := os.Mkdir(out, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			victim := filepath.Join(dir, "victim.txt")
+			if err := os.WriteFile(victim, []byte("precious\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			at := filepath.Join(out, tc.file)
+			if tc.fifo {
+				if err := syscall.Mkfifo(at, 0o644); err != nil {
+					t.Skipf("mkfifo: %v", err)
+				}
+			} else if err := os.Symlink(victim, at); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				l, err := lockOut(out, "train", "r", log)
+				if err == nil {
+					err = appendAudit(out, AuditEvent{Action: ActionPromoted, RunID: "r"})
+					l.unlock()
+				}
+				done <- err
+			}()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("blocked on the planted file")
+			}
+			if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), tc.file) {
+				t.Errorf("err = %v, want a usage error naming %s", err, tc.file)
+			}
+			if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+				t.Errorf("the link's target now holds %q", b)
+			}
+		})
 	}
 }

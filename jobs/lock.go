@@ -52,7 +52,10 @@ func lockOut(out, command, runID string, log *slog.Logger) (*dirLock, error) {
 	}
 	path := filepath.Join(out, LockFile)
 	for attempt := 0; ; attempt++ {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		f, err := openOwned(path, os.O_RDWR|os.O_CREATE)
+		if errors.Is(err, ErrUsage) {
+			return nil, err
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: --out %s is not writable (cannot create its lock file): %v", ErrUsage, out, err)
 		}
@@ -73,6 +76,12 @@ func lockOut(out, command, runID string, log *slog.Logger) (*dirLock, error) {
 				return nil, fmt.Errorf("lock %s: the lock file keeps being replaced", path)
 			}
 			continue
+		}
+		// The audit log is appended to at the end of a run: a link or a
+		// special file there is refused now, before anything is written.
+		if err := checkOwned(filepath.Join(out, AuditFile)); err != nil {
+			(&dirLock{f: f, path: path, createdOut: createdOut}).unlock()
+			return nil, err
 		}
 		if prev := readLockOwner(f); prev != "" {
 			log.Warn("took over a stale lock: its holder is gone without releasing it", "lock", path, "previous_holder", prev)
