@@ -264,6 +264,9 @@ func Promote(ctx context.Context, o PromoteOptions) (*AuditEvent, error) {
 		return nil, err
 	}
 	defer lock.unlock()
+	if err := checkLatestLink(o.Out); err != nil {
+		return nil, err
+	}
 	rec, err := readRecord(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: run %s cannot be promoted: %v", ErrBadInput, o.RunID, err)

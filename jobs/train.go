@@ -862,10 +862,20 @@ func checkOut(out string) error {
 	case !fi.IsDir():
 		return fmt.Errorf("%w: --out %s is a file, not a directory: choose a directory for runs/ and latest", ErrUsage, out)
 	}
+	if err := checkLatestLink(out); err != nil {
+		return err
+	}
+	return nil // lockOut, which creates the lock file, finds an unwritable --out
+}
+
+// checkLatestLink refuses an out/latest that exists and is not a symbolic
+// link (a file or folder someone put there): vaejob replaces only its own
+// link, never a file or folder of that name.
+func checkLatestLink(out string) error {
 	if lfi, err := os.Lstat(filepath.Join(out, "latest")); err == nil && lfi.Mode()&fs.ModeSymlink == 0 {
 		return fmt.Errorf("%w: %s exists and is not a symlink: vaejob keeps latest as a link to runs/<run-id>; move it away", ErrUsage, filepath.Join(out, "latest"))
 	}
-	return nil // lockOut, which creates the lock file, finds an unwritable --out
+	return nil
 }
 
 // finishedRun returns the result of a run that already finished in dir,

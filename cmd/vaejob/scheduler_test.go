@@ -271,6 +271,34 @@ func TestScheduledRuns(t *testing.T) {
 	}
 	wantCode(t, "promote a missing run", vaejob(t, "promote", "--out", s.out, "night-99"), 2, "no run night-99")
 
+	// promote never replaces a file or a folder named latest (train
+	// refuses them too).
+	latestPath := filepath.Join(s.out, "latest")
+	target, err := os.Readlink(latestPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"file", "folder"} {
+		os.Remove(latestPath)
+		if kind == "file" {
+			err = os.WriteFile(latestPath, []byte("notes\n"), 0o644)
+		} else {
+			err = os.Mkdir(latestPath, 0o755)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, "promote over a "+kind+" named latest", vaejob(t, "promote", "--out", s.out, "night-01"), 2, "is not a symlink")
+		if fi, err := os.Lstat(latestPath); err != nil || fi.IsDir() != (kind == "folder") || fi.Mode()&os.ModeSymlink != 0 {
+			t.Errorf("after promote over a %s named latest: %v, %v", kind, fi, err)
+		}
+		os.RemoveAll(latestPath)
+	}
+	if err := os.Symlink(target, latestPath); err != nil {
+		t.Fatal(err)
+	}
+	s.check("after refused promotes", "night-02")
+
 	// runs list --json: every run, latest marked, files intact.
 	r = vaejob(t, "runs", "list", "--out", s.out, "--json")
 	var runs []struct {
