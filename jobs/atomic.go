@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/vaejob/vaejob/parquet/regfile"
 )
@@ -21,33 +20,16 @@ func writeFileSync(path string, data []byte) error {
 }
 
 // openOwned opens a file vaejob keeps inside --out (the lock, the audit
-// log, the files of a run) with flag, never following a symbolic link at
-// its name and refusing anything but a regular file: a link planted there
-// would have vaejob write outside --out, a FIFO would block it. Such a
-// path is a usage error (exit 2) naming it.
+// log, the files of a run) with flag through regfile.OpenNoFollow: a link
+// planted there would have vaejob write outside --out, a FIFO would block
+// it. Such a path is a usage error (exit 2) naming it.
 func openOwned(path string, flag int) (*os.File, error) {
-	notOwned := func(what string) error {
-		return fmt.Errorf("%w: %s is %s, not a regular file; vaejob writes only its own regular files inside --out and never follows a link there: remove it", ErrUsage, path, what)
+	f, err := regfile.OpenNoFollow(path, flag)
+	var nr *regfile.NotRegularError
+	if errors.As(err, &nr) {
+		return nil, notOwnedError(path, nr.Mode)
 	}
-	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o644)
-	switch {
-	case errors.Is(err, syscall.ELOOP):
-		return nil, notOwned("a symbolic link")
-	case errors.Is(err, syscall.ENXIO):
-		return nil, notOwned("a FIFO or socket")
-	case err != nil:
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, notOwned("a " + fi.Mode().Type().String() + " file")
-	}
-	return f, nil
+	return f, err
 }
 
 // checkOwned refuses, as openOwned does, a path inside --out that exists
@@ -61,13 +43,15 @@ func checkOwned(path string) error {
 		return err
 	}
 	if !fi.Mode().IsRegular() {
-		what := "a " + fi.Mode().Type().String() + " file"
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			what = "a symbolic link"
-		}
-		return fmt.Errorf("%w: %s is %s, not a regular file; vaejob writes only its own regular files inside --out and never follows a link there: remove it", ErrUsage, path, what)
+		return notOwnedError(path, fi.Mode())
 	}
 	return nil
+}
+
+// notOwnedError is the usage error for a path in --out that vaejob would
+// write but that is not a regular file.
+func notOwnedError(path string, mode fs.FileMode) error {
+	return fmt.Errorf("%w: %s is a %s, not a regular file; vaejob writes only its own regular files inside --out and never follows a link there: remove it", ErrUsage, path, regfile.Kind(mode))
 }
 
 // writeSynced opens path with flag (see openOwned), writes data, syncs and

@@ -75,6 +75,32 @@ func openRegular(path string) (*os.File, int64, error) {
 	return f, st.Size(), nil
 }
 
+// OpenNoFollow opens path with flag (os.O_* flags; with os.O_CREATE a new
+// file gets mode 0644) for a file a program keeps for itself: it never
+// follows a symbolic link at the last element of path, never waits on a
+// FIFO, and refuses anything but a regular file. A link, FIFO, socket,
+// device or directory there is a *NotRegularError naming its kind.
+func OpenNoFollow(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|openNoFollow|openNonblock, 0o644)
+	if err != nil {
+		// A link refused by O_NOFOLLOW, or a FIFO without a reader.
+		if fi, lerr := os.Lstat(path); lerr == nil && !fi.Mode().IsRegular() {
+			return nil, &NotRegularError{Path: path, Mode: fi.Mode()}
+		}
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, &NotRegularError{Path: path, Mode: st.Mode()}
+	}
+	return f, nil
+}
+
 // ReadFile reads the regular file at path (see Open) whole. A file of
 // more than limit bytes is a *TooLargeError, found from its size before
 // anything is read, or after limit+1 bytes if it grows meanwhile.

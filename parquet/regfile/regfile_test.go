@@ -144,3 +144,43 @@ func TestReadFile(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenNoFollow: a regular file is created and opened; a symbolic link
+// (even to a regular file), a FIFO and a directory are *NotRegularError,
+// found without blocking, and the link's target is left alone.
+func TestOpenNoFollow(t *testing.T) {
+	dir := t.TempDir()
+	f, err := OpenNoFollow(filepath.Join(dir, "new"), os.O_WRONLY|os.O_CREATE)
+	if err != nil {
+		t.Fatalf("new file: %v", err)
+	}
+	f.Close()
+	target := filepath.Join(dir, "target")
+	if err := os.WriteFile(target, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	fifo := filepath.Join(dir, "fifo")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{link, fifo, dir} {
+		err := within(t, p, func() error {
+			f, err := OpenNoFollow(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE)
+			if err == nil {
+				f.Close()
+			}
+			return err
+		})
+		var nr *NotRegularError
+		if !errors.As(err, &nr) {
+			t.Errorf("%s: err = %v, want *NotRegularError", p, err)
+		}
+	}
+	if b, _ := os.ReadFile(target); string(b) != "keep" {
+		t.Errorf("the link's target holds %q", b)
+	}
+}
