@@ -1,8 +1,6 @@
 package jobs
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -13,26 +11,7 @@ import (
 	"github.com/vaejob/vaejob/parquet/regfile"
 )
 
-// writeFileSync writes data to path (a new file in a directory that is not
-// yet published) and syncs it to disk.
-func writeFileSync(path string, data []byte) error {
-	return writeSynced(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, data)
-}
-
-// openOwned opens a file vaejob keeps inside --out (the lock, the audit
-// log, the files of a run) with flag through regfile.OpenNoFollow: a link
-// planted there would have vaejob write outside --out, a FIFO would block
-// it. Such a path is a usage error (exit 2) naming it.
-func openOwned(path string, flag int) (*os.File, error) {
-	f, err := regfile.OpenNoFollow(path, flag)
-	var nr *regfile.NotRegularError
-	if errors.As(err, &nr) {
-		return nil, notOwnedError(path, nr.Mode)
-	}
-	return f, err
-}
-
-// checkOwned refuses, as openOwned does, a path inside --out that exists
+// checkOwned refuses, as fileSystem.OpenFile does, a path inside --out that exists
 // and is not a regular file; a missing path is fine.
 func checkOwned(path string) error {
 	fi, err := os.Lstat(path)
@@ -52,24 +31,6 @@ func checkOwned(path string) error {
 // write but that is not a regular file.
 func notOwnedError(path string, mode fs.FileMode) error {
 	return fmt.Errorf("%w: %s is a %s, not a regular file; vaejob writes only its own regular files inside --out and never follows a link there: remove it", ErrUsage, path, regfile.Kind(mode))
-}
-
-// writeSynced opens path with flag (see openOwned), writes data, syncs and
-// closes it.
-func writeSynced(path string, flag int, data []byte) error {
-	f, err := openOwned(path, flag)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	return f.Close()
 }
 
 // createAtomic replaces path with what write writes: it writes a temporary
@@ -138,23 +99,4 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
-}
-
-// pointLatest makes out/latest a symlink to target (relative to out),
-// replacing any previous link in one rename. The temporary link has a unique
-// name, so two runs publishing at once cannot remove each other's.
-func pointLatest(out, target string) error {
-	var suffix [6]byte
-	if _, err := rand.Read(suffix[:]); err != nil {
-		return err
-	}
-	tmp := filepath.Join(out, ".latest.tmp-"+hex.EncodeToString(suffix[:]))
-	if err := os.Symlink(target, tmp); err != nil {
-		return fmt.Errorf("create latest link: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(out, "latest")); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("move latest link: %w", err)
-	}
-	return syncDir(out)
 }

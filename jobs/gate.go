@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -132,12 +130,12 @@ type baseline struct {
 // loadBaseline reads the run latest points at; nil when there is no latest.
 // A damaged baseline is not an error: the checks that need the damaged part
 // are skipped and say so.
-func loadBaseline(out string) (*baseline, error) {
-	runID, err := latestRunID(out)
+func (d *outDir) loadBaseline() (*baseline, error) {
+	runID, err := d.latest()
 	if err != nil || runID == "" {
 		return nil, err
 	}
-	dir := filepath.Join(out, "runs", runID)
+	dir := d.runDir(runID)
 	rec, err := readRecord(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read the latest run's record (%s): %w; repair it or point latest elsewhere with vaejob promote", dir, err)
@@ -317,23 +315,6 @@ func flatten(rows [][]float32) []float32 {
 }
 
 func ptr(v float64) *float64 { return &v }
-
-// latestRunID returns the run id latest points at, "" when there is no
-// latest.
-func latestRunID(out string) (string, error) {
-	target, err := os.Readlink(filepath.Join(out, "latest"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", filepath.Join(out, "latest"), err)
-	}
-	dir, id := filepath.Split(filepath.Clean(target))
-	if filepath.Clean(dir) != "runs" {
-		return "", fmt.Errorf("%s points at %s, not at runs/<run-id>; point it at a run with vaejob promote", filepath.Join(out, "latest"), target)
-	}
-	return id, nil
-}
 
 // readRecord reads run.json from a run directory.
 func readRecord(dir string) (*RunRecord, error) {

@@ -128,35 +128,43 @@ func TestGateOptionsCheck(t *testing.T) {
 func TestLockOut(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	log := slog.New(slog.DiscardHandler)
-	first, err := lockOut(out, "train", "a", log)
+	first, err := openOut(out, "train", "a", log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = lockOut(out, "train", "b", log)
+	_, err = openOut(out, "train", "b", log)
 	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "run a") {
 		t.Fatalf("second lock: %v, want ErrLocked naming run a", err)
 	}
-	first.unlock()
-	second, err := lockOut(out, "train", "b", log)
+	first.close()
+	second, err := openOut(out, "train", "b", log)
 	if err != nil {
 		t.Fatalf("lock after unlock: %v", err)
 	}
-	second.unlock()
+	second.close()
+	if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 0 {
+		t.Errorf("the lock left %v behind in a --out it created", entries)
+	}
 }
 
 func TestAuditSurvivesATornLine(t *testing.T) {
-	out := t.TempDir()
-	if err := appendAudit(out, AuditEvent{Action: ActionPromoted, RunID: "a"}); err != nil {
+	out := viewOut(t.TempDir())
+	if err := out.appendAudit(AuditEvent{Action: ActionPromoted, RunID: "a"}); err != nil {
 		t.Fatal(err)
 	}
 	// A crash in the middle of the next write.
-	if err := writeSynced(filepath.Join(out, AuditFile), os.O_WRONLY|os.O_APPEND, []byte(`{"action":"prom`)); err != nil {
+	f, err := os.OpenFile(out.auditPath(), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := appendAudit(out, AuditEvent{Action: ActionRejected, RunID: "b"}); err != nil {
+	if _, err := f.WriteString(`{"action":"prom`); err != nil {
 		t.Fatal(err)
 	}
-	evs, torn, err := readAudit(out)
+	f.Close()
+	if err := out.appendAudit(AuditEvent{Action: ActionRejected, RunID: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	evs, torn, err := out.readAudit()
 	if err != nil || torn != 1 || len(evs) != 2 || evs[0].RunID != "a" || evs[1].RunID != "b" {
 		t.Fatalf("readAudit = %+v, torn %d, %v; want events a and b and one torn line", evs, torn, err)
 	}
@@ -196,10 +204,10 @@ func TestOwnedFilesRefuseLinks(t *testing.T) {
 			}
 			done := make(chan error, 1)
 			go func() {
-				l, err := lockOut(out, "train", "r", log)
+				d, err := openOut(out, "train", "r", log)
 				if err == nil {
-					err = appendAudit(out, AuditEvent{Action: ActionPromoted, RunID: "r"})
-					l.unlock()
+					err = d.appendAudit(AuditEvent{Action: ActionPromoted, RunID: "r"})
+					d.close()
 				}
 				done <- err
 			}()

@@ -133,17 +133,17 @@ func TestCreateAtomic(t *testing.T) {
 	}
 }
 
-func TestPointLatest(t *testing.T) {
-	out := t.TempDir()
-	for _, target := range []string{"runs/a", "runs/b"} {
-		if err := pointLatest(out, target); err != nil {
+func TestSwapLatest(t *testing.T) {
+	out := viewOut(t.TempDir())
+	for _, run := range []string{"a", "b"} {
+		if err := out.swapLatest(run); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := os.Readlink(filepath.Join(out, "latest")); got != target {
-			t.Errorf("latest -> %q, want %q", got, target)
+		if got, err := out.latest(); got != run || err != nil {
+			t.Errorf("latest = %q, %v; want %q", got, err, run)
 		}
 	}
-	if entries, _ := os.ReadDir(out); len(entries) != 1 {
+	if entries, _ := os.ReadDir(out.root); len(entries) != 1 {
 		t.Errorf("temporary links left behind: %v", entries)
 	}
 }

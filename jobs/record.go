@@ -13,12 +13,32 @@ import (
 // field changes meaning or goes away.
 const RunRecordSchema = 3
 
+// RunStatus is where a run in runs/ stands, as run.json records it.
+type RunStatus string
+
+// Run statuses.
+const (
+	// StatusPublishing: the run's folder is in runs/ but publishing has
+	// not finished; the next run under the lock settles it (see repair).
+	StatusPublishing RunStatus = "publishing"
+	// StatusSucceeded: the gate promoted the run and latest moved to it.
+	StatusSucceeded RunStatus = "succeeded"
+	// StatusRejected: the gate rejected the run; latest did not move.
+	StatusRejected RunStatus = "rejected"
+	// StatusOrphaned: the run passed the gate but was stopped before
+	// latest moved; it never served. vaejob promote can still promote it.
+	StatusOrphaned RunStatus = "orphaned"
+	// StatusDamaged is never written: vaejob runs reports it for a folder
+	// whose run.json cannot be read.
+	StatusDamaged RunStatus = "damaged"
+)
+
 // RunRecord is the audit record of one run, written as run.json. The README
 // documents every field.
 type RunRecord struct {
 	Schema     int            `json:"schema_version"`
 	RunID      string         `json:"run_id"`
-	Status     string         `json:"status"` // "succeeded" or "rejected"
+	Status     RunStatus      `json:"status"`
 	StartedAt  time.Time      `json:"started_at"`
 	FinishedAt time.Time      `json:"finished_at"`
 	Config     ResolvedConfig `json:"config"`

@@ -23,7 +23,7 @@ var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$`)
 
 // CheckRunID rejects ids that are not safe as a single directory name.
 func CheckRunID(id string) error {
-	if !runIDPattern.MatchString(id) || id == "latest" {
+	if !runIDPattern.MatchString(id) || id == latestName {
 		return fmt.Errorf("%w: run id %q: use 1 to 128 letters, digits and . _ : + - (not starting with a punctuation mark)", ErrUsage, id)
 	}
 	return nil

@@ -3,13 +3,9 @@ package jobs
 import (
 	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,101 +14,11 @@ import (
 	"github.com/vaejob/vaejob/parquet/regfile"
 )
 
-// AuditFile is the append-only log of promotions and rejections in --out,
-// one JSON object per line.
-const AuditFile = "audit.jsonl"
-
-// AuditEvent is one line of the audit log.
-type AuditEvent struct {
-	Time     time.Time `json:"time"`
-	Action   string    `json:"action"` // promoted, rejected or promoted-by-hand
-	RunID    string    `json:"run_id"`
-	Previous string    `json:"previous_latest,omitempty"`
-	By       string    `json:"by"`
-	Host     string    `json:"host"`
-	Reason   string    `json:"reason,omitempty"`
-}
-
-// Audit actions.
-const (
-	ActionPromoted       = "promoted"
-	ActionRejected       = "rejected"
-	ActionPromotedByHand = "promoted-by-hand"
-)
-
-// appendAudit appends ev to out/audit.jsonl and syncs it. The caller holds
-// the lock on out.
-func appendAudit(out string, ev AuditEvent) error {
-	host, _ := os.Hostname()
-	ev.Host = host
-	if ev.By == "" {
-		ev.By = currentUser()
-	}
-	b, err := json.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	// One write of one line with O_APPEND: a crash leaves at worst a torn
-	// last line, which readAudit skips; the next event starts on a line of
-	// its own.
-	path := filepath.Join(out, AuditFile)
-	line := append(b, '\n')
-	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
-		f, err := os.Open(path)
-		if err != nil {
-			return fmt.Errorf("open audit log: %w", err)
-		}
-		last := make([]byte, 1)
-		_, err = f.ReadAt(last, fi.Size()-1)
-		f.Close()
-		if err == nil && last[0] != '\n' {
-			line = append([]byte{'\n'}, line...)
-		}
-	}
-	return writeSynced(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, line)
-}
-
-// readAudit returns the events of the audit log, oldest first. A line that
-// is not a whole event (a write cut short by a crash) is skipped and
-// counted in torn.
-func readAudit(out string) (evs []AuditEvent, torn int, err error) {
-	b, err := os.ReadFile(filepath.Join(out, AuditFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, nil
-	}
-	if err != nil {
-		return nil, 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		var ev AuditEvent
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			torn++
-			continue
-		}
-		evs = append(evs, ev)
-	}
-	return evs, torn, nil
-}
-
-// currentUser names who runs the process: $VAEJOB_USER, then the OS user.
-func currentUser() string {
-	if u := os.Getenv("VAEJOB_USER"); u != "" {
-		return u
-	}
-	if u, err := user.Current(); err == nil {
-		return u.Username
-	}
-	return fmt.Sprintf("uid %d", os.Getuid())
-}
-
 // RunSummary describes one run directory for vaejob runs.
 type RunSummary struct {
 	RunID      string     `json:"run_id"`
 	Latest     bool       `json:"latest"`
-	Status     string     `json:"status"` // succeeded or rejected; "damaged" when run.json is unreadable
+	Status     RunStatus  `json:"status"`
 	FinishedAt time.Time  `json:"finished_at"`
 	Rows       int        `json:"training_rows"`
 	Features   int        `json:"features"`
@@ -137,23 +43,24 @@ type RunDetail struct {
 
 // ListRuns describes every run under out/runs, oldest first.
 func ListRuns(out string) ([]RunSummary, error) {
-	entries, err := os.ReadDir(filepath.Join(out, "runs"))
-	if errors.Is(err, fs.ErrNotExist) {
-		if _, statErr := os.Stat(out); statErr != nil {
-			return nil, fmt.Errorf("%w: --out %s: %v", ErrUsage, out, statErr)
-		}
-		return nil, nil
+	d := viewOut(out)
+	if err := d.checkView(); err != nil {
+		return nil, err
 	}
+	return d.listRuns()
+}
+
+// listRuns describes every run in runs/, oldest first.
+func (d *outDir) listRuns() ([]RunSummary, error) {
+	ids, err := d.runIDs()
 	if err != nil {
 		return nil, err
 	}
-	latest, _ := latestRunID(out)
+	latest, _ := d.latest()
 	var runs []RunSummary
-	for _, e := range entries {
-		if e.IsDir() {
-			s, _ := summarize(out, e.Name(), latest)
-			runs = append(runs, s)
-		}
+	for _, id := range ids {
+		s, _ := d.summarize(id, latest)
+		runs = append(runs, s)
 	}
 	slices.SortFunc(runs, func(a, b RunSummary) int {
 		if c := a.FinishedAt.Compare(b.FinishedAt); c != 0 {
@@ -164,41 +71,57 @@ func ListRuns(out string) ([]RunSummary, error) {
 	return runs, nil
 }
 
+// checkView makes sure --out is a folder that can be read: its errors wrap
+// ErrUsage.
+func (d *outDir) checkView() error {
+	fi, err := os.Stat(d.root)
+	if err != nil {
+		return fmt.Errorf("%w: --out %s: %w", ErrUsage, d.root, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%w: --out %s is a file, not the output folder of vaejob train; give the folder that holds runs/ and latest", ErrUsage, d.root)
+	}
+	return nil
+}
+
 // ShowRun describes one run in full.
 func ShowRun(out, runID string) (*RunDetail, error) {
 	if err := CheckRunID(runID); err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(out, "runs", runID)
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("%w: no run %s in %s (see vaejob runs list)", ErrUsage, runID, filepath.Join(out, "runs"))
+	d := viewOut(out)
+	if err := d.checkView(); err != nil {
+		return nil, err
 	}
-	latest, _ := latestRunID(out)
-	s, rec := summarize(out, runID, latest)
-	evs, torn, err := readAudit(out)
+	if fi, err := os.Stat(d.runDir(runID)); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("%w: no run %s in %s (see vaejob runs list)", ErrUsage, runID, d.runsDir())
+	}
+	latest, _ := d.latest()
+	s, rec := d.summarize(runID, latest)
+	evs, torn, err := d.readAudit()
 	if err != nil {
 		return nil, err
 	}
-	d := &RunDetail{RunSummary: s, Record: rec, Audit: []AuditEvent{}}
+	detail := &RunDetail{RunSummary: s, Record: rec, Audit: []AuditEvent{}}
 	if torn > 0 {
-		d.Problems = append(d.Problems, fmt.Sprintf("%s holds %d damaged lines (skipped)", filepath.Join(out, AuditFile), torn))
+		detail.Problems = append(detail.Problems, fmt.Sprintf("%s holds %d damaged lines (skipped)", d.auditPath(), torn))
 	}
 	for _, ev := range evs {
 		if ev.RunID == runID || ev.Previous == runID {
-			d.Audit = append(d.Audit, ev)
+			detail.Audit = append(detail.Audit, ev)
 		}
 	}
-	return d, nil
+	return detail, nil
 }
 
-// summarize reads a run directory and checks its artifacts against the
+// summarize reads a run folder and checks its artifacts against the
 // hashes its run.json records.
-func summarize(out, runID, latest string) (RunSummary, *RunRecord) {
-	dir := filepath.Join(out, "runs", runID)
+func (d *outDir) summarize(runID, latest string) (RunSummary, *RunRecord) {
+	dir := d.runDir(runID)
 	s := RunSummary{RunID: runID, Latest: runID == latest, Artifacts: []Artifact{}}
 	rec, err := readRecord(dir)
 	if err != nil {
-		s.Status = "damaged"
+		s.Status = StatusDamaged
 		s.Problems = append(s.Problems, fmt.Sprintf("%s: %v", RecordFile, err))
 		return s, nil
 	}
@@ -245,8 +168,8 @@ type PromoteOptions struct {
 
 // Promote points latest at a run by hand (a promotion, or a rollback to an
 // older run) and records who did it in the audit log. The run's artifacts
-// must match their recorded hashes. A gate-rejected run can be promoted
-// this way: that is the point of a manual override.
+// must match their recorded hashes. A gate-rejected or orphaned run can be
+// promoted this way: that is the point of a manual override.
 func Promote(ctx context.Context, o PromoteOptions) (*AuditEvent, error) {
 	log := loggerOr(o.Logger)
 	if o.Out == "" || o.RunID == "" {
@@ -255,111 +178,38 @@ func Promote(ctx context.Context, o PromoteOptions) (*AuditEvent, error) {
 	if err := CheckRunID(o.RunID); err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(o.Out, "runs", o.RunID)
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("%w: no run %s in %s (see vaejob runs list --out %s)", ErrUsage, o.RunID, filepath.Join(o.Out, "runs"), o.Out)
+	view := viewOut(o.Out)
+	if err := view.checkView(); err != nil {
+		return nil, err
 	}
-	lock, err := lockOut(o.Out, "promote", o.RunID, log)
+	if fi, err := os.Stat(view.runDir(o.RunID)); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("%w: no run %s in %s (see vaejob runs list --out %s)", ErrUsage, o.RunID, view.runsDir(), o.Out)
+	}
+	d, err := openOut(o.Out, "promote", o.RunID, log)
 	if err != nil {
 		return nil, err
 	}
-	defer lock.unlock()
-	if err := checkLatestLink(o.Out); err != nil {
-		return nil, err
-	}
-	rec, err := readRecord(dir)
+	defer d.close()
+	rec, err := d.readRun(o.RunID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: run %s cannot be promoted: %v", ErrBadInput, o.RunID, err)
+		return nil, fmt.Errorf("%w: run %s cannot be promoted: %w", ErrBadInput, o.RunID, err)
 	}
-	if problems := checkArtifacts(dir, rec.Artifacts); len(problems) > 0 {
+	if problems := checkArtifacts(d.runDir(o.RunID), rec.Artifacts); len(problems) > 0 {
 		return nil, fmt.Errorf("%w: run %s cannot be promoted: %s", ErrBadInput, o.RunID, strings.Join(problems, "; "))
 	}
-	prev, err := latestRunID(o.Out)
+	prev, err := d.latest()
 	if err != nil {
 		log.Warn("latest is not a run link; replacing it", "error", err.Error())
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := pointLatest(o.Out, filepath.Join("runs", o.RunID)); err != nil {
-		return nil, err
-	}
 	ev := AuditEvent{Time: time.Now().UTC(), Action: ActionPromotedByHand, RunID: o.RunID, Previous: prev, By: cmp.Or(o.By, currentUser()), Reason: o.Reason}
-	if err := appendAudit(o.Out, ev); err != nil {
+	if err := d.promote(o.RunID, ev); err != nil {
 		return nil, err
 	}
 	log.Info("latest now points at "+o.RunID, "previous", prev, "by", ev.By)
 	return &ev, nil
-}
-
-// prune keeps the newest keep runs (by finish time) and removes the older
-// ones, never latest nor the run latest replaced. The caller holds the lock.
-func prune(out string, keep int, log *slog.Logger) error {
-	runs, err := ListRuns(out)
-	if err != nil || len(runs) <= keep {
-		return err
-	}
-	protect := map[string]bool{}
-	if latest, _ := latestRunID(out); latest != "" {
-		protect[latest] = true
-		if replaced := replacedBy(out, latest); replaced != "" {
-			protect[replaced] = true
-		}
-	}
-	for _, r := range runs[:len(runs)-keep] {
-		// A directory without a readable run.json is not a run vaejob can
-		// vouch for: leave it to a person.
-		if protect[r.RunID] || r.Status == "damaged" {
-			continue
-		}
-		dir := filepath.Join(out, "runs", r.RunID)
-		// Move it out of runs/ first, so a crash half-way leaves no half
-		// run directory behind.
-		tmp := filepath.Join(out, ".tmp-prune-"+r.RunID)
-		if err := os.Rename(dir, tmp); err != nil {
-			return fmt.Errorf("remove old run %s: %w", r.RunID, err)
-		}
-		if err := os.RemoveAll(tmp); err != nil {
-			return fmt.Errorf("remove old run %s: %w", r.RunID, err)
-		}
-		log.Info("removed old run (--keep)", "removed_run", r.RunID, "keep", keep)
-	}
-	return syncDir(filepath.Join(out, "runs"))
-}
-
-// replacedBy returns the run that latest pointed at before run became
-// latest: from the audit log's last promotion of run, else from run's gate
-// record.
-func replacedBy(out, run string) string {
-	evs, _, _ := readAudit(out)
-	for i := len(evs) - 1; i >= 0; i-- {
-		if ev := evs[i]; ev.RunID == run && (ev.Action == ActionPromoted || ev.Action == ActionPromotedByHand) {
-			return ev.Previous
-		}
-	}
-	if rec, err := readRecord(filepath.Join(out, "runs", run)); err == nil && rec.Gate != nil {
-		return rec.Gate.Baseline
-	}
-	return ""
-}
-
-// removeLeftovers deletes temporary files and directories that a killed run
-// left in out. The caller holds the lock, so no live run owns them.
-func removeLeftovers(out string, log *slog.Logger) error {
-	entries, err := os.ReadDir(out)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		n := e.Name()
-		if strings.HasPrefix(n, ".tmp-") || strings.HasPrefix(n, ".latest.tmp-") {
-			if err := os.RemoveAll(filepath.Join(out, n)); err != nil {
-				return fmt.Errorf("remove leftover %s: %w", filepath.Join(out, n), err)
-			}
-			log.Warn("removed a leftover of an unfinished run", "path", filepath.Join(out, n))
-		}
-	}
-	return nil
 }
 
 func loggerOr(l *slog.Logger) *slog.Logger {

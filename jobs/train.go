@@ -80,82 +80,48 @@ func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 		runID = NewRunID(start)
 	}
 	log = log.With("run_id", runID)
-	if err := checkOut(o.Out); err != nil {
-		return nil, err
-	}
 	if o.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, o.Timeout, fmt.Errorf("%w: --timeout %v", ErrTimeout, o.Timeout))
 		defer cancel()
 	}
-	lock, err := lockOut(o.Out, "train", runID, log)
+	out, err := openOut(o.Out, "train", runID, log)
 	if err != nil {
 		return nil, err
 	}
-	defer lock.unlock()
-	if err := removeLeftovers(o.Out, log); err != nil {
-		return nil, err
-	}
-	final := filepath.Join(o.Out, "runs", runID)
-	done, err := finishedRun(final)
+	defer out.close()
+	done, err := out.finishedRun(runID)
 	if err != nil {
 		return nil, err
 	}
-	if done != nil && !o.Force {
-		if finished, err := finishPromotion(o.Out, done.Record, log); err != nil || finished {
-			return done, err
-		}
-		log.Info("run already finished; nothing to do (pass --force to redo it)", "run_dir", final, "status", done.Record.Status)
-		if done.Record.Status == DecisionRejected {
-			return done, fmt.Errorf("%w: run %s finished earlier and was rejected then (see %s); pass --force to redo it", ErrRejected, runID, filepath.Join(final, RecordFile))
+	switch {
+	case done != nil && done.Record.Status == StatusOrphaned:
+		log.Warn("redoing a run that an earlier attempt left orphaned (it never became latest)", "run_dir", done.RunDir)
+	case done != nil && !o.Force:
+		log.Info("run already finished; nothing to do (pass --force to redo it)", "run_dir", done.RunDir, "status", done.Record.Status)
+		if done.Record.Status == StatusRejected {
+			return done, fmt.Errorf("%w: run %s finished earlier and was rejected then (see %s); pass --force to redo it", ErrRejected, runID, filepath.Join(done.RunDir, RecordFile))
 		}
 		return done, nil
-	}
-	if done != nil {
-		if latest, _ := latestRunID(o.Out); latest == runID {
+	case done != nil:
+		if latest, _ := out.latest(); latest == runID {
 			return nil, fmt.Errorf("%w: --force would replace run %s, which latest points at; promote another run first (vaejob promote)", ErrUsage, runID)
 		}
-		log.Info("redoing a finished run (--force)", "run_dir", final)
+		log.Info("redoing a finished run (--force)", "run_dir", done.RunDir)
 	}
-	res, err := train(ctx, o, cfg, runID, start, log)
+	res, err := train(ctx, o, cfg, runID, start, log, out)
 	if err != nil {
 		return nil, err
 	}
 	if o.Keep > 0 {
-		if err := prune(o.Out, o.Keep, log); err != nil {
+		if err := out.prune(o.Keep); err != nil {
 			log.Warn("could not remove old runs", "error", err.Error())
 		}
 	}
-	if res.Record.Status == DecisionRejected {
+	if res.Record.Status == StatusRejected {
 		return res, fmt.Errorf("%w: %s; the run is kept in %s and latest is unchanged", ErrRejected, strings.Join(res.Record.Gate.Reasons, "; "), res.RunDir)
 	}
 	return res, nil
-}
-
-// finishPromotion completes the promotion of a run that passed the gate
-// but was stopped (a crash, a kill -9) between publishing its directory
-// and moving latest: latest still points at the run it was compared with.
-// It reports whether it moved latest.
-func finishPromotion(out string, rec *RunRecord, log *slog.Logger) (bool, error) {
-	if rec.Status != "succeeded" || rec.Gate == nil || rec.Gate.Decision != DecisionPromoted {
-		return false, nil
-	}
-	latest, err := latestRunID(out)
-	if err != nil || latest == rec.RunID || latest != rec.Gate.Baseline {
-		return false, nil
-	}
-	if problems := checkArtifacts(filepath.Join(out, "runs", rec.RunID), rec.Artifacts); len(problems) > 0 {
-		return false, fmt.Errorf("run %s passed the gate but was not promoted, and its files are damaged (%s); redo it with --force", rec.RunID, strings.Join(problems, "; "))
-	}
-	if err := pointLatest(out, filepath.Join("runs", rec.RunID)); err != nil {
-		return false, err
-	}
-	log.Warn("finished the promotion of a run that was stopped before it moved latest", "previous", cmp.Or(latest, "none"))
-	ev := AuditEvent{Time: time.Now().UTC(), Action: ActionPromoted, RunID: rec.RunID, Previous: latest, Reason: "passed the gate (promotion completed by a retry)"}
-	if err := appendAudit(out, ev); err != nil {
-		log.Warn("could not write the audit log", "error", err.Error())
-	}
-	return true, nil
 }
 
 // stopped words the error of a run stopped by its context: the cause (a
@@ -168,7 +134,7 @@ func stopped(ctx context.Context, err error) error {
 }
 
 // train does the work of Train once the lock is held.
-func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string, start time.Time, log *slog.Logger) (*TrainResult, error) {
+func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string, start time.Time, log *slog.Logger, out *outDir) (*TrainResult, error) {
 	// Read and check everything before writing anything.
 	in, err := readTrainingInput(ctx, o, cfg, log)
 	if err != nil {
@@ -189,7 +155,7 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 	}
 	// The model latest points at, for the gate; read now so that a broken
 	// OUT/latest stops the run before the training time is spent.
-	base, err := loadBaseline(o.Out)
+	base, err := out.loadBaseline()
 	if err != nil {
 		return nil, kind(ErrUsage, err)
 	}
@@ -285,7 +251,7 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 	rec := &RunRecord{
 		Schema:             RunRecordSchema,
 		RunID:              runID,
-		Status:             "succeeded",
+		Status:             StatusSucceeded,
 		StartedAt:          start.UTC(),
 		Config:             cfg,
 		ConfigFile:         configFile,
@@ -307,7 +273,7 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 		Versions:           CurrentVersions(),
 	}
 	if gate.Decision == DecisionRejected {
-		rec.Status = DecisionRejected
+		rec.Status = StatusRejected
 	}
 	if len(history) > 0 {
 		rec.Training.Steps = history[len(history)-1].Steps
@@ -327,30 +293,24 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 		Export: exportDone.Sub(trainDone).Seconds(),
 		Total:  rec.FinishedAt.Sub(start).Seconds(),
 	}
-	recBytes, err := json.MarshalIndent(rec, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	// Last chance to stop: a signal or the timeout now leaves nothing.
+	// Last chance to stop before any write: a signal or the timeout now
+	// leaves nothing (publish checks once more before its commit point).
 	if err := ctx.Err(); err != nil {
 		return nil, stopped(ctx, err)
 	}
-	promote := gate.Decision == DecisionPromoted
-	if err := publish(o.Out, runID, append(files, namedFile{RecordFile, append(recBytes, '\n')}), promote); err != nil {
-		return nil, err
+	ev := auditEventFor(rec, rec.FinishedAt)
+	pubErr := out.publish(ctx, rec, files, ev)
+	var published *publishedError
+	if pubErr != nil && !errors.As(pubErr, &published) {
+		return nil, pubErr
 	}
-	final := filepath.Join(o.Out, "runs", runID)
-	ev := AuditEvent{Time: rec.FinishedAt, Action: ActionPromoted, RunID: runID, Previous: gate.Baseline, Reason: "passed the gate"}
-	if !promote {
-		ev.Action, ev.Reason = ActionRejected, strings.Join(gate.Reasons, "; ")
+	final := out.runDir(runID)
+	if rec.Status == StatusRejected {
 		log.Warn("the gate rejected the model; latest is unchanged", "run_dir", final, "reasons", ev.Reason)
 	} else {
 		log.Info("published", "run_dir", final, "model_sha256", rec.Artifacts[0].SHA256)
 	}
-	if err := appendAudit(o.Out, ev); err != nil {
-		log.Warn("could not write the audit log", "error", err.Error())
-	}
-	return &TrainResult{RunID: runID, RunDir: final, Record: rec, Model: model}, nil
+	return &TrainResult{RunID: runID, RunDir: final, Record: rec, Model: model}, pubErr
 }
 
 // trainingInput is the checked input of a train run.
@@ -761,137 +721,6 @@ func thresholdErr(err error) error {
 		return kind(ErrBadInput, fmt.Errorf("--threshold: %w", err))
 	}
 	return err
-}
-
-// namedFile is a file of a run directory, before it is written.
-type namedFile struct {
-	name string
-	data []byte
-}
-
-// publish writes the files into a temporary directory beside runs/, syncs
-// them, renames the directory to runs/<runID> and, when promote is set,
-// points latest at it. If
-// latest cannot be moved, the run directory is taken back out, so a failed
-// run leaves nothing behind.
-func publish(out, runID string, files []namedFile, promote bool) (err error) {
-	runsDir := filepath.Join(out, "runs")
-	if err := os.MkdirAll(runsDir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", runsDir, err)
-	}
-	tmp, err := os.MkdirTemp(out, ".tmp-"+runID+"-")
-	if err != nil {
-		return fmt.Errorf("create temporary run directory: %w", err)
-	}
-	final := filepath.Join(runsDir, runID)
-	old := ""          // where an earlier run with this id (--force) waits
-	published := false // whether final holds the new run
-	defer func() {
-		if err == nil {
-			if old != "" {
-				os.RemoveAll(old)
-			}
-			return
-		}
-		// Undo in reverse order: take the new run out, put the old one
-		// back, drop the temporary directory.
-		if published {
-			os.RemoveAll(final)
-		}
-		if old != "" {
-			os.Rename(old, final)
-		}
-		os.RemoveAll(tmp)
-		syncDir(runsDir)
-	}()
-	if err = os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
-	for _, f := range files {
-		if err = writeFileSync(filepath.Join(tmp, f.name), f.data); err != nil {
-			return err
-		}
-	}
-	if err = syncDir(tmp); err != nil {
-		return err
-	}
-	// A run redone with --force replaces its earlier directory: move the
-	// old one aside, put the new one in place, then delete the old one.
-	if _, statErr := os.Stat(final); statErr == nil {
-		if err = os.Rename(final, tmp+"-replaced"); err != nil {
-			return fmt.Errorf("move the earlier run %s aside: %w", runID, err)
-		}
-		old = tmp + "-replaced"
-	}
-	if err = os.Rename(tmp, final); err != nil {
-		return fmt.Errorf("publish run directory: %w", err)
-	}
-	published = true
-	if err = syncDir(runsDir); err != nil {
-		return err
-	}
-	if !promote {
-		return nil
-	}
-	return pointLatest(out, filepath.Join("runs", runID))
-}
-
-// checkOut makes sure a run can publish into out before any work is done:
-// out is a directory (or can be created), and out/latest, if present, is a
-// symlink that can be replaced. Its errors wrap ErrUsage.
-func checkOut(out string) error {
-	fi, err := os.Stat(out)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		parent := filepath.Dir(filepath.Clean(out))
-		for {
-			pfi, perr := os.Stat(parent)
-			if perr == nil {
-				if !pfi.IsDir() {
-					return fmt.Errorf("%w: --out %s: %s is not a directory", ErrUsage, out, parent)
-				}
-				return nil
-			}
-			if !errors.Is(perr, fs.ErrNotExist) || parent == filepath.Dir(parent) {
-				return fmt.Errorf("%w: --out %s: %v", ErrUsage, out, perr)
-			}
-			parent = filepath.Dir(parent)
-		}
-	case err != nil:
-		return fmt.Errorf("%w: --out %s: %v", ErrUsage, out, err)
-	case !fi.IsDir():
-		return fmt.Errorf("%w: --out %s is a file, not a directory: choose a directory for runs/ and latest", ErrUsage, out)
-	}
-	if err := checkLatestLink(out); err != nil {
-		return err
-	}
-	return nil // lockOut, which creates the lock file, finds an unwritable --out
-}
-
-// checkLatestLink refuses an out/latest that exists and is not a symbolic
-// link (a file or folder someone put there): vaejob replaces only its own
-// link, never a file or folder of that name.
-func checkLatestLink(out string) error {
-	if lfi, err := os.Lstat(filepath.Join(out, "latest")); err == nil && lfi.Mode()&fs.ModeSymlink == 0 {
-		return fmt.Errorf("%w: %s exists and is not a symlink: vaejob keeps latest as a link to runs/<run-id>; move it away", ErrUsage, filepath.Join(out, "latest"))
-	}
-	return nil
-}
-
-// finishedRun returns the result of a run that already finished in dir,
-// nil if there is none.
-func finishedRun(dir string) (*TrainResult, error) {
-	rec, err := readRecord(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		if _, statErr := os.Stat(dir); statErr == nil {
-			return nil, fmt.Errorf("%w: %s exists but holds no %s: it was not made by vaejob train; move it away or pick another --run-id", ErrUsage, dir, RecordFile)
-		}
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &TrainResult{RunID: rec.RunID, RunDir: dir, Record: rec, AlreadyDone: true}, nil
 }
 
 // parquetMissing words a failed stat of the input like the reader does.

@@ -106,6 +106,12 @@ func (s *scheduler) check(step, wantLatest string) {
 			s.t.Errorf("%s: %s left behind in --out", step, n)
 		}
 	}
+	entries, _ = os.ReadDir(filepath.Join(s.out, "runs"))
+	for _, e := range entries {
+		if n := e.Name(); strings.HasPrefix(n, ".") {
+			s.t.Errorf("%s: %s left behind in runs/", step, n)
+		}
+	}
 	loadsInORT(s.t, filepath.Join(dir, "model.onnx"), len(rec.Features))
 }
 
@@ -233,13 +239,32 @@ func TestScheduledRuns(t *testing.T) {
 	wantCode(t, "--force", s.train("night-01", "--force"), 0, "redoing a finished run")
 	s.check("--force", "night-01")
 
-	// A run killed after publishing runs/night-01b but before moving
-	// latest: its retry finishes the promotion.
+	// A run stopped after publishing runs/night-01b but before moving
+	// latest (its run.json still says publishing, latest still names
+	// night-01): the next run marks it orphaned, says so in the log and the
+	// audit log, and never promotes it; a retry of the same run id redoes it.
 	wantCode(t, "run before the crash", s.train("night-01b"), 0, "msg=published")
+	orphanRecord := filepath.Join(s.out, "runs", "night-01b", "run.json")
+	b, err := os.ReadFile(orphanRecord)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte(`"status": "succeeded"`), []byte(`"status": "publishing"`), 1)
+	if err := os.WriteFile(orphanRecord, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	os.Remove(filepath.Join(s.out, "latest"))
 	os.Symlink("runs/night-01", filepath.Join(s.out, "latest"))
-	wantCode(t, "retry after the crash", s.train("night-01b"), 0, "finished the promotion")
+	r = vaejob(t, "runs", "list", "--out", s.out)
+	if !strings.Contains(r.stdout, "publishing") {
+		t.Errorf("runs list does not show the unfinished run:\n%s", r.stdout)
+	}
+	wantCode(t, "retry after the crash", s.train("night-01b"), 0, "found an orphaned run")
 	s.check("retry after the crash", "night-01b")
+	audit, _ := os.ReadFile(filepath.Join(s.out, "audit.jsonl"))
+	if !strings.Contains(string(audit), `"action":"orphaned","run_id":"night-01b","previous_latest":"night-01"`) {
+		t.Errorf("audit log lacks the orphaned run:\n%s", audit)
+	}
 	os.RemoveAll(filepath.Join(s.out, "runs", "night-01b")) // keep the run list below short
 	os.Remove(filepath.Join(s.out, "latest"))
 	os.Symlink("runs/night-01", filepath.Join(s.out, "latest"))
@@ -265,7 +290,7 @@ func TestScheduledRuns(t *testing.T) {
 		t.Fatalf("promote: %v\n%s", err, out)
 	}
 	s.check("rollback", "night-02")
-	audit, _ := os.ReadFile(filepath.Join(s.out, "audit.jsonl"))
+	audit, _ = os.ReadFile(filepath.Join(s.out, "audit.jsonl"))
 	if !strings.Contains(string(audit), `"action":"promoted-by-hand","run_id":"night-02","previous_latest":"night-07","by":"oncall"`) {
 		t.Errorf("audit log lacks the rollback:\n%s", audit)
 	}
