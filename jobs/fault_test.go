@@ -465,8 +465,9 @@ func leftovers(root string) []string {
 	return left
 }
 
-// checkSettled checks that no run is still publishing and every run has
-// an audit line, and describes the runs for the table.
+// checkSettled checks that no run is still publishing, every run has an
+// audit line and the last promotion in the audit log is latest, and
+// describes the runs for the table.
 func checkSettled(t *testing.T, step string, d *outDir) string {
 	t.Helper()
 	ids, err := d.runIDs()
@@ -490,6 +491,16 @@ func checkSettled(t *testing.T, step string, d *outDir) string {
 		if id == "new" || rec.Status == StatusOrphaned {
 			parts = append(parts, id+" "+string(rec.Status))
 		}
+	}
+	// The audit log's last promotion names latest.
+	last := ""
+	for _, ev := range evs {
+		if isPromotion(ev.Action) {
+			last = ev.RunID
+		}
+	}
+	if latest, _ := d.latest(); last != latest {
+		t.Errorf("%s: latest is %q but the audit log's last promotion is %q", step, latest, last)
 	}
 	if len(parts) == 0 {
 		return "no new run"

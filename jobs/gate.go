@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"path/filepath"
 	"slices"
@@ -133,6 +134,9 @@ type baseline struct {
 func (d *outDir) loadBaseline() (*baseline, error) {
 	runID, err := d.latest()
 	if err != nil || runID == "" {
+		return nil, err
+	}
+	if err := d.checkRunFolder(runID); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	dir := d.runDir(runID)

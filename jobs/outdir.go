@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vaejob/vaejob/parquet/regfile"
 )
 
 // The layout of --out. outDir is the only code that names these entries.
@@ -169,6 +171,24 @@ func (d *outDir) runIDs() ([]string, error) {
 	return ids, nil
 }
 
+// checkRunFolder makes sure runs/<runID> is a folder of its own, not a
+// link (to another folder vaejob would then read, promote or replace) nor a
+// file; its errors wrap ErrUsage. A missing folder wraps fs.ErrNotExist.
+func (d *outDir) checkRunFolder(runID string) error {
+	dir := d.runDir(runID)
+	fi, err := os.Lstat(dir)
+	switch {
+	case err != nil:
+		return err
+	case fi.Mode()&fs.ModeSymlink != 0:
+		target, _ := os.Readlink(dir)
+		return fmt.Errorf("%w: %s is a symbolic link (to %s); vaejob keeps each run in a folder of its own inside runs/ and never follows a link there: move it away or pick another run id", ErrUsage, dir, target)
+	case !fi.IsDir():
+		return fmt.Errorf("%w: %s is a %s, not a run folder: move it away or pick another run id", ErrUsage, dir, regfile.Kind(fi.Mode()))
+	}
+	return nil
+}
+
 // readRun reads the record of a run in runs/.
 func (d *outDir) readRun(runID string) (*RunRecord, error) {
 	return readRecord(d.runDir(runID))
@@ -178,12 +198,14 @@ func (d *outDir) readRun(runID string) (*RunRecord, error) {
 // runID, nil if there is none.
 func (d *outDir) finishedRun(runID string) (*TrainResult, error) {
 	dir := d.runDir(runID)
+	if err := d.checkRunFolder(runID); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
 	rec, err := readRecord(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, statErr := os.Lstat(dir); statErr == nil {
-			return nil, fmt.Errorf("%w: %s exists but holds no %s: it was not made by vaejob train; move it away or pick another --run-id", ErrUsage, dir, RecordFile)
-		}
-		return nil, nil
+		return nil, fmt.Errorf("%w: %s exists but holds no %s: it was not made by vaejob train; move it away or pick another --run-id", ErrUsage, dir, RecordFile)
 	}
 	if err != nil {
 		return nil, err

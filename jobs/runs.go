@@ -3,7 +3,9 @@ package jobs
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -93,8 +95,8 @@ func ShowRun(out, runID string) (*RunDetail, error) {
 	if err := d.checkView(); err != nil {
 		return nil, err
 	}
-	if fi, err := os.Stat(d.runDir(runID)); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("%w: no run %s in %s (see vaejob runs list)", ErrUsage, runID, d.runsDir())
+	if err := d.checkRunFolder(runID); err != nil {
+		return nil, noRunError(err, d, runID)
 	}
 	latest, _ := d.latest()
 	s, rec := d.summarize(runID, latest)
@@ -112,6 +114,14 @@ func ShowRun(out, runID string) (*RunDetail, error) {
 		}
 	}
 	return detail, nil
+}
+
+// noRunError words checkRunFolder's error for a run id a user gave.
+func noRunError(err error, d *outDir, runID string) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: no run %s in %s (see vaejob runs list --out %s)", ErrUsage, runID, d.runsDir(), d.root)
+	}
+	return kind(ErrUsage, err)
 }
 
 // summarize reads a run folder and checks its artifacts against the
@@ -182,8 +192,8 @@ func Promote(ctx context.Context, o PromoteOptions) (*AuditEvent, error) {
 	if err := view.checkView(); err != nil {
 		return nil, err
 	}
-	if fi, err := os.Stat(view.runDir(o.RunID)); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("%w: no run %s in %s (see vaejob runs list --out %s)", ErrUsage, o.RunID, view.runsDir(), o.Out)
+	if err := view.checkRunFolder(o.RunID); err != nil {
+		return nil, noRunError(err, view, o.RunID)
 	}
 	d, err := openOut(o.Out, "promote", o.RunID, log)
 	if err != nil {
