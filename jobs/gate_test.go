@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"math"
@@ -224,5 +225,22 @@ func TestOwnedFilesRefuseLinks(t *testing.T) {
 				t.Errorf("the link's target now holds %q", b)
 			}
 		})
+	}
+}
+
+// TestRunsOnAFile: vaejob runs list, runs show and promote given a file
+// for --out are usage errors (exit 2), not internal ones.
+func TestRunsOnAFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "model.onnx")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, listErr := ListRuns(file)
+	_, showErr := ShowRun(file, "r1")
+	_, promoteErr := Promote(context.Background(), PromoteOptions{Out: file, RunID: "r1"})
+	for name, err := range map[string]error{"runs list": listErr, "runs show": showErr, "promote": promoteErr} {
+		if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "is a file") {
+			t.Errorf("%s --out FILE: %v, want a usage error saying it is a file", name, err)
+		}
 	}
 }
