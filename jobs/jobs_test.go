@@ -200,3 +200,28 @@ func TestProgress(t *testing.T) {
 		t.Errorf("%d log lines for 100 epochs, want 11:\n%s", n, logs.String())
 	}
 }
+
+// TestChangedFiles: a file that grew, was touched, went away or appeared
+// while a run read it is named; an unchanged set is not.
+func TestChangedFiles(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 2, 0, 0, 0, time.UTC)
+	before := map[string]fileState{"a": {10, t0}, "b": {20, t0}}
+	digested := []InputFile{{Path: "a", Size: 10}, {Path: "b", Size: 20}}
+	for _, tc := range []struct {
+		name     string
+		after    map[string]fileState
+		digested []InputFile
+		want     string
+	}{
+		{"unchanged", map[string]fileState{"a": {10, t0}, "b": {20, t0}}, digested, ""},
+		{"grew", map[string]fileState{"a": {11, t0}, "b": {20, t0}}, digested, "a"},
+		{"touched", map[string]fileState{"a": {10, t0}, "b": {20, t0.Add(time.Second)}}, digested, "b"},
+		{"went away", map[string]fileState{"a": {10, t0}}, digested, "b"},
+		{"appeared", map[string]fileState{"a": {10, t0}, "b": {20, t0}, "c": {1, t0}}, digested, "c (a new file)"},
+		{"digested another size", map[string]fileState{"a": {10, t0}, "b": {20, t0}}, []InputFile{{Path: "a", Size: 10}, {Path: "b", Size: 25}}, "b"},
+	} {
+		if got := changedFiles(before, tc.after, tc.digested); got != tc.want {
+			t.Errorf("%s: changedFiles = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
