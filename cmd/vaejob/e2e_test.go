@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -47,13 +48,30 @@ type runResult struct {
 	stdout, stderr string
 }
 
-// vaejob runs the binary with args and returns its exit code and output.
+// vaejob runs the binary with args and returns its exit code and output;
+// a run still going after ten minutes is killed and fails the test.
 func vaejob(t *testing.T, args ...string) runResult {
+	t.Helper()
+	return vaejobWithin(t, 10*time.Minute, args...)
+}
+
+// vaejobWithin runs the binary like vaejob, but kills it after limit, so
+// that a run blocked (on a FIFO, say) fails the test instead of hanging it.
+func vaejobWithin(t *testing.T, limit time.Duration, args ...string) runResult {
 	t.Helper()
 	cmd := exec.Command(vaejobBin, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("run vaejob: %v", err)
+	}
+	killed := false
+	timer := time.AfterFunc(limit, func() { killed = true; cmd.Process.Kill() })
+	err := cmd.Wait()
+	timer.Stop()
+	if killed {
+		t.Fatalf("vaejob %s still running after %v: killed", strings.Join(args, " "), limit)
+	}
 	code := 0
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io/fs"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -17,33 +14,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// vaejobWithin runs the binary like vaejob, but kills it after limit, so
-// that a run blocked (on a FIFO, say) fails the test instead of hanging it.
-func vaejobWithin(t *testing.T, limit time.Duration, args ...string) runResult {
-	t.Helper()
-	cmd := exec.Command(vaejobBin, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("run vaejob: %v", err)
-	}
-	killed := false
-	timer := time.AfterFunc(limit, func() { killed = true; cmd.Process.Kill() })
-	err := cmd.Wait()
-	timer.Stop()
-	if killed {
-		t.Fatalf("vaejob %s still running after %v: killed", strings.Join(args, " "), limit)
-	}
-	code := 0
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) {
-		code = exitErr.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run vaejob: %v", err)
-	}
-	return runResult{code, out.String(), errb.String()}
-}
 
 // treeState records every path below dir with its type and, for a
 // regular file, its SHA-256, so a test can tell that a run changed nothing.

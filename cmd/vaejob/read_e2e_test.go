@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -203,33 +202,13 @@ func TestSpecialInputRefused(t *testing.T) {
 		{"evaluate fifo", []string{"evaluate", "--model", model, "--input", fifo, "--label-column", "tag", "--normal-value", "x"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, stderr := runGuarded(t, tc.args...)
+			r := vaejobWithin(t, time.Minute, tc.args...)
+			code, stderr := r.code, r.stderr
 			if code != 3 || !strings.Contains(stderr, "FIFO") {
 				t.Errorf("exit %d, want 3 naming the FIFO:\n%s", code, stderr)
 			}
 		})
 	}
-}
-
-// runGuarded runs vaejob with args and returns its exit code and stderr,
-// killing it and failing the test if it has not exited after a minute (a
-// regression that opens a FIFO for reading blocks in open(2)).
-func runGuarded(t *testing.T, args ...string) (int, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, vaejobBin, args...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("vaejob %s blocked (killed after a minute):\n%s", strings.Join(args, " "), stderr.String())
-	}
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		t.Fatalf("run vaejob: %v", err)
-	}
-	return cmd.ProcessState.ExitCode(), stderr.String()
 }
 
 // TestFIFOModelOrConfigRefused gives score, verify and evaluate a FIFO, a
@@ -238,7 +217,7 @@ func runGuarded(t *testing.T, args ...string) (int, string) {
 // what the path is: exit 3 (bad input) for --model, as a missing model is,
 // and 2 (usage) for --config, as a missing config is. A model over the
 // 2 GiB bound (a sparse file) is refused before it is read. A regression
-// would block in open(2): runGuarded kills the run and fails the test.
+// would block in open(2): vaejobWithin kills the run and fails the test.
 func TestFIFOModelOrConfigRefused(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "model.onnx")
@@ -277,7 +256,8 @@ func TestFIFOModelOrConfigRefused(t *testing.T) {
 			{"train --config", []string{"train", "--config", sp.path, "--input", input, "--out", t.TempDir()}, 2},
 		} {
 			t.Run(sp.name+"/"+tc.name, func(t *testing.T) {
-				code, stderr := runGuarded(t, tc.args...)
+				r := vaejobWithin(t, time.Minute, tc.args...)
+				code, stderr := r.code, r.stderr
 				if code != tc.code || !strings.Contains(stderr, sp.says) || !strings.Contains(stderr, sp.path) {
 					t.Errorf("exit %d, want %d naming %s a %s:\n%s", code, tc.code, sp.path, sp.says, stderr)
 				}
@@ -285,9 +265,9 @@ func TestFIFOModelOrConfigRefused(t *testing.T) {
 		}
 	}
 	t.Run("model over 2 GiB", func(t *testing.T) {
-		code, stderr := runGuarded(t, "score", "--model", huge, "--input", input, "--output", filepath.Join(t.TempDir(), "s.csv"))
-		if code != 3 || !strings.Contains(stderr, "larger than 2147483648 bytes") {
-			t.Errorf("exit %d, want 3 saying the model is too large:\n%s", code, stderr)
+		r := vaejobWithin(t, time.Minute, "score", "--model", huge, "--input", input, "--output", filepath.Join(t.TempDir(), "s.csv"))
+		if r.code != 3 || !strings.Contains(r.stderr, "larger than 2147483648 bytes") {
+			t.Errorf("exit %d, want 3 saying the model is too large:\n%s", r.code, r.stderr)
 		}
 	})
 }
