@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/csv"
 	"errors"
 	"math"
 	"math/rand"
@@ -193,4 +194,34 @@ func TestLoadModelDamageNamesRows(t *testing.T) {
 			t.Errorf("message %q does not say %q", err, want)
 		}
 	}
+}
+
+// writeCentreModel writes a two-feature model (a, b) with its test vector
+// to dir/model.onnx and returns the path.
+func writeCentreModel(t *testing.T, dir string) string {
+	t.Helper()
+	data, err := onnx.Encode(withTestVector(centreModel([]string{"a", "b"}, 0.3, 0.05)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "model.onnx")
+	if err := os.WriteFile(model, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return model
+}
+
+// readCSVFile reads a CSV file whole.
+func readCSVFile(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }

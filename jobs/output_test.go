@@ -251,14 +251,7 @@ func equalDigests(a, b map[string][sha256.Size]byte) bool {
 // file that is not an input (replaced whole).
 func TestScoreOutputAllowed(t *testing.T) {
 	dir := t.TempDir()
-	data, err := onnx.Encode(withTestVector(centreModel([]string{"a", "b"}, 0.3, 0.05)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	model := filepath.Join(dir, "model.onnx")
-	if err := os.WriteFile(model, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	model := writeCentreModel(t, dir)
 	folder := filepath.Join(dir, "in")
 	if err := os.Mkdir(folder, 0o755); err != nil {
 		t.Fatal(err)

@@ -80,15 +80,7 @@ func TestScoreStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := readCSVFile(t, out)
 	if len(recs) != n+1 || res.Rows != n {
 		t.Fatalf("%d output rows, result says %d; want %d", len(recs)-1, res.Rows, n)
 	}
@@ -165,14 +157,7 @@ func (c *lateCancel) Err() error {
 // value it can print exactly, writes it as text.
 func TestScoreKeptTypeByFormat(t *testing.T) {
 	dir := t.TempDir()
-	data, err := onnx.Encode(withTestVector(centreModel([]string{"a", "b"}, 0.3, 0.05)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	model := filepath.Join(dir, "model.onnx")
-	if err := os.WriteFile(model, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	model := writeCentreModel(t, dir)
 	// Arrow IPC: Parquet writers have no duration type either.
 	mem := memory.DefaultAllocator
 	ab, db := array.NewFloat64Builder(mem), array.NewDurationBuilder(mem, arrow.FixedWidthTypes.Duration_ms.(*arrow.DurationType))
@@ -238,14 +223,7 @@ func TestScoreKeptTypeByFormat(t *testing.T) {
 // rows, and succeeds.
 func TestScoreEmptyInput(t *testing.T) {
 	dir := t.TempDir()
-	data, err := onnx.Encode(withTestVector(centreModel([]string{"a", "b"}, 0.3, 0.05)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	model := filepath.Join(dir, "model.onnx")
-	if err := os.WriteFile(model, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	model := writeCentreModel(t, dir)
 	input := filepath.Join(dir, "empty.parquet")
 	writeScoreInput(t, input, 0, 50, arrow.PrimitiveTypes.Int64)
 
@@ -306,14 +284,7 @@ func decimalID(i int) int64 { return 1_000_000_000_000 + int64(i)*1_000_001 }
 // out as its exact decimal text in CSV and as DECIMAL(38,6) in Parquet.
 func TestScoreDecimalIDs(t *testing.T) {
 	dir := t.TempDir()
-	data, err := onnx.Encode(withTestVector(centreModel([]string{"a", "b"}, 0.3, 0.05)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	model := filepath.Join(dir, "model.onnx")
-	if err := os.WriteFile(model, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	model := writeCentreModel(t, dir)
 	dec := &arrow.Decimal128Type{Precision: 38, Scale: 6}
 	input := filepath.Join(dir, "in.parquet")
 	const n = 1000
@@ -323,15 +294,7 @@ func TestScoreDecimalIDs(t *testing.T) {
 	if _, err := Score(context.Background(), ScoreOptions{Model: model, Input: input, Output: csvOut, Keep: []string{"id"}}); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(csvOut)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := readCSVFile(t, csvOut)
 	if len(recs) != n+1 {
 		t.Fatalf("%d rows, want %d", len(recs)-1, n)
 	}
