@@ -36,7 +36,10 @@
 // kept; schema.go checks every later file against that plan; each batch
 // then goes to a sink (sink.go): collect.go gathers every row, sample.go
 // keeps a reservoir sample, stream.go hands the batches to the caller.
-// open.go opens files; inputs.go resolves arguments into files.
+// open.go opens files; inputs.go resolves arguments into files; ipc.go
+// opens Arrow IPC inputs once ipccheck.go has checked the metadata that
+// arrow-go would otherwise trust (sizes and counts a corrupt file could
+// make it allocate without bound).
 //
 // Flat numeric columns (float64, float32, int32, int64) are decoded straight
 // from their column chunks into Go slices; others go through pqarrow. A row

@@ -184,45 +184,6 @@ func TestReadArrowIPCLZ4BlockChecksums(t *testing.T) {
 	checkIPCTable(t, tbl)
 }
 
-// fbTable is a table of a flatbuffer (the Arrow IPC metadata), read by
-// hand: rechecksumLZ4 only patches fixed-size values in place.
-type fbTable struct {
-	b   []byte
-	pos int
-}
-
-func fbRoot(b []byte) fbTable { return fbTable{b, int(binary.LittleEndian.Uint32(b))} }
-
-// field returns the position of field i, or -1 when it is absent.
-func (t fbTable) field(i int) int {
-	vt := t.pos - int(int32(binary.LittleEndian.Uint32(t.b[t.pos:])))
-	o := 4 + 2*i
-	if o >= int(binary.LittleEndian.Uint16(t.b[vt:])) {
-		return -1
-	}
-	off := int(binary.LittleEndian.Uint16(t.b[vt+o:]))
-	if off == 0 {
-		return -1
-	}
-	return t.pos + off
-}
-
-func (t fbTable) table(i int) fbTable {
-	p := t.field(i)
-	return fbTable{t.b, p + int(binary.LittleEndian.Uint32(t.b[p:]))}
-}
-
-// vector returns the position of the first element of vector field i and
-// its length.
-func (t fbTable) vector(i int) (int, int) {
-	p := t.field(i)
-	if p < 0 {
-		return 0, 0
-	}
-	v := p + int(binary.LittleEndian.Uint32(t.b[p:]))
-	return v + 4, int(binary.LittleEndian.Uint32(t.b[v:]))
-}
-
 // rechecksumLZ4 rewrites an Arrow IPC file with LZ4 bodies so that every
 // compressed buffer is an LZ4 frame with block checksums (and a content
 // checksum), fixing the buffer offsets and lengths of each record batch,
@@ -230,12 +191,19 @@ func (t fbTable) vector(i int) (int, int) {
 func rechecksumLZ4(t *testing.T, in []byte) []byte {
 	t.Helper()
 	le := binary.LittleEndian
-	const (
-		msgHeader, msgBodyLength     = 2, 3 // Message fields
-		batchBuffers                 = 2    // RecordBatch field
-		footerBatches                = 3    // Footer field
-		headerRecordBatch        int = 3    // MessageHeader union value
-	)
+	root := func(b []byte) fbTable {
+		tb, err := fbRoot(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tb
+	}
+	must := func(p int64, err error) int {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int(p)
+	}
 	out := append([]byte(nil), in[:8]...) // "ARROW1" and padding
 	moved := map[int64][2]int64{}         // old block offset -> new offset, new body length
 	pos := 8
@@ -250,16 +218,22 @@ func rechecksumLZ4(t *testing.T, in []byte) []byte {
 			break
 		}
 		meta := append([]byte(nil), in[pos+8:pos+8+metaLen]...)
-		msg := fbRoot(meta)
+		msg := root(meta)
 		bodyLen := 0
-		if p := msg.field(msgBodyLength); p >= 0 {
+		if p := must(msg.field(messageBodyLen, 8)); p >= 0 {
 			bodyLen = int(le.Uint64(meta[p:]))
 		}
 		body := in[pos+8+metaLen : pos+8+metaLen+bodyLen]
 		newOff := int64(len(out))
-		if p := msg.field(1); p >= 0 && int(meta[p]) == headerRecordBatch {
-			batch := msg.table(msgHeader)
-			start, n := batch.vector(batchBuffers)
+		if p := must(msg.field(messageHeaderType, 1)); p >= 0 && meta[p] == headerRecordBatch {
+			batch, _, err := msg.sub(messageHeader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start, n, err := batch.vector(batchBuffers, 16)
+			if err != nil {
+				t.Fatal(err)
+			}
 			var nb []byte
 			for k := range n {
 				at := start + 16*k
@@ -291,7 +265,7 @@ func rechecksumLZ4(t *testing.T, in []byte) []byte {
 				}
 			}
 			body = nb
-			le.PutUint64(meta[msg.field(msgBodyLength):], uint64(len(body)))
+			le.PutUint64(meta[must(msg.field(messageBodyLen, 8)):], uint64(len(body)))
 			moved[int64(pos)] = [2]int64{newOff, int64(len(body))}
 		}
 		out = append(out, in[pos:pos+8]...)
@@ -304,7 +278,10 @@ func rechecksumLZ4(t *testing.T, in []byte) []byte {
 	if pos != len(in)-10-footerLen {
 		t.Fatalf("the stream ends at %d, the footer starts at %d", pos, len(in)-10-footerLen)
 	}
-	start, n := fbRoot(footer).vector(footerBatches)
+	start, n, err := root(footer).vector(footerRecordBatches, blockSize)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for k := range n {
 		at := start + 24*k
 		m, ok := moved[int64(le.Uint64(footer[at:]))]

@@ -36,18 +36,8 @@ func openSource(ctx context.Context, f *os.File, in Input, mem memory.Allocator)
 	switch in.Format {
 	case FormatParquet:
 		return openParquet(ctx, f, mem)
-	case FormatArrowFile:
-		r, err := ipc.NewFileReader(f, ipc.WithAllocator(mem))
-		if err != nil {
-			return nil, badInput("the Arrow IPC file is corrupt or truncated (%v); re-create it", err)
-		}
-		return &arrowFileSource{r: r}, nil
-	case FormatArrowStream:
-		r, err := ipc.NewReader(f, ipc.WithAllocator(mem))
-		if err != nil {
-			return nil, badInput("the Arrow IPC stream is corrupt or truncated (%v); re-create it", err)
-		}
-		return &arrowStreamSource{r: r}, nil
+	case FormatArrowFile, FormatArrowStream:
+		return openArrow(f, in.Format, mem)
 	}
 	return nil, badInput("unknown format %q", in.Format)
 }

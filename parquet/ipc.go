@@ -1,0 +1,98 @@
+package parquet
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// maxDecompressionRatio bounds how many bytes one byte of a compressed
+// Arrow IPC buffer can decode to with the codecs of the format: a zstd
+// block of at most 128 KiB takes at least 4 bytes (an RLE block), LZ4
+// reaches about 255.
+const maxDecompressionRatio = 128 << 10 / 4
+
+// minIPCAllocLimit is the smallest limit on one buffer of an Arrow IPC
+// read, however small the file.
+const minIPCAllocLimit = 1 << 20
+
+// openArrow opens the Arrow IPC file or stream f for reading batch by
+// batch, with buffers from mem; the caller closes f. The metadata is
+// checked (ipccheck.go) before arrow-go reads it.
+func openArrow(f *os.File, format InputFormat, mem memory.Allocator) (batchSource, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, badInput("cannot read the file: %w", err)
+	}
+	size := st.Size()
+	mem = newBoundedAllocator(mem, size)
+	opts := []ipc.Option{
+		ipc.WithAllocator(mem),
+		// A message's metadata and body are read from the file, so
+		// neither can exceed its size. This also lifts arrow-go's default
+		// limit of 256 MiB on a body, which would refuse a valid file with
+		// a larger batch.
+		ipc.WithMetadataSizeLimit(max(size, 1)),
+		ipc.WithBodySizeLimit(max(size, 1)),
+	}
+	if format == FormatArrowStream {
+		msgs := &checkedMessages{r: bufio.NewReaderSize(f, 64<<10), mem: mem, limit: size}
+		r, err := ipc.NewReaderFromMessageReader(msgs, opts...)
+		if err != nil {
+			return nil, badInput("the Arrow IPC stream is corrupt or truncated (%v); re-create it", err)
+		}
+		return &arrowStreamSource{r: r}, nil
+	}
+	if err := checkArrowFile(f, size); err != nil {
+		return nil, err
+	}
+	r, err := ipc.NewFileReader(f, opts...)
+	if err != nil {
+		return nil, badInput("the Arrow IPC file is corrupt or truncated (%v); re-create it", err)
+	}
+	return &arrowFileSource{r: r}, nil
+}
+
+// newBoundedAllocator returns mem refusing any buffer that a file of size
+// bytes cannot back: a compressed buffer is allocated at the uncompressed
+// size its first 8 bytes declare, which may be at most
+// maxDecompressionRatio times the file.
+func newBoundedAllocator(mem memory.Allocator, size int64) memory.Allocator {
+	limit := int64(minIPCAllocLimit)
+	if size < (1<<62)/maxDecompressionRatio {
+		limit = max(limit, size*maxDecompressionRatio)
+	} else {
+		limit = 1 << 62
+	}
+	return &boundedAllocator{Allocator: mem, limit: limit, fileSize: size}
+}
+
+// boundedAllocator refuses a buffer above limit bytes, which only a
+// corrupt size in a file of fileSize bytes asks for, by panicking with an
+// error wrapping ErrBadInput; the IPC reader and readFile recover it.
+// Allocating would fail the same way later, when the data is short, after
+// the system had been asked for the memory (or, above what it can give,
+// the process had died).
+type boundedAllocator struct {
+	memory.Allocator
+	limit, fileSize int64
+}
+
+func (a *boundedAllocator) check(size int) {
+	if int64(size) > a.limit {
+		panic(fmt.Errorf("%w: the file is corrupt: it declares a buffer of %d bytes, more than a file of %d bytes can hold; re-create it", ErrBadInput, size, a.fileSize))
+	}
+}
+
+func (a *boundedAllocator) Allocate(size int) []byte {
+	a.check(size)
+	return a.Allocator.Allocate(size)
+}
+
+func (a *boundedAllocator) Reallocate(size int, b []byte) []byte {
+	a.check(size)
+	return a.Allocator.Reallocate(size, b)
+}
