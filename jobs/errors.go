@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"syscall"
 
 	"github.com/vaejob/vaejob/parquet/regfile"
 )
@@ -24,7 +25,69 @@ var (
 	ErrVerify = errors.New("verification failed")
 	// ErrTimeout: the run reached its --timeout.
 	ErrTimeout = errors.New("timeout reached")
+	// ErrMachine: the machine, not the job, failed: the file system is out
+	// of space, inodes or quota, is read-only, or gave an I/O error while
+	// reading the input or writing the output. Neither the options nor the
+	// data are at fault: retry later, possibly elsewhere. Errors that carry
+	// such an errno need not wrap it; see IsMachineFault.
+	ErrMachine = errors.New("machine fault")
 )
+
+// machineErrnos are the errors of the system that make a fault of the
+// machine (see ErrMachine), with what to do about each. Permission
+// denied (EACCES, EPERM) is not among them: it is the setup's fault, a
+// usage error. Neither is EMFILE, this process's own limit on open files,
+// which vaejob stays far below unless it leaks (a bug); ENFILE, the
+// system-wide table of open files being full, is the machine's state and
+// passes. ESTALE, a file handle a network file system no longer honours
+// (its server restarted, or the file was replaced on another client), is
+// fixed by running again.
+var machineErrnos = []machineErrno{
+	{syscall.ENOSPC, "the file system is full (no space or no inodes left): free space on it, or write elsewhere, then run again"},
+	{syscall.EDQUOT, "the disk quota is used up: free space or raise the quota, then run again"},
+	{syscall.EROFS, "the file system is mounted read-only: mount it read-write, or write elsewhere, then run again"},
+	{syscall.EIO, "the storage failed to read or write (an I/O error): check the disk, and retry later, possibly on another machine"},
+	{syscall.ENFILE, "the system's table of open files is full: retry later"},
+	{syscall.ESTALE, "a network file system dropped a file handle (stale file handle): retry later"},
+}
+
+// IsMachineFault reports whether err is a fault of the machine rather than
+// of the options, the data or vaejob (see ErrMachine): whether its chain
+// holds ErrMachine or one of the errnos of a full, read-only or failing
+// file system (ENOSPC, EDQUOT, EROFS, EIO, ENFILE, ESTALE).
+func IsMachineFault(err error) bool {
+	return err != nil && (errors.Is(err, ErrMachine) || findMachineErrno(err) != nil)
+}
+
+// MachineFaultAdvice says what to do about a machine fault (see
+// IsMachineFault): free space, remount, retry later. It is "" for any
+// other error.
+func MachineFaultAdvice(err error) string {
+	if e := findMachineErrno(err); e != nil {
+		return e.advice
+	}
+	if errors.Is(err, ErrMachine) {
+		return "the machine failed, not the job: retry later, possibly on another machine"
+	}
+	return ""
+}
+
+// machineErrno is an errno of a machine fault and what to do about it.
+type machineErrno struct {
+	errno  syscall.Errno
+	advice string
+}
+
+// findMachineErrno returns the first of machineErrnos that err's chain
+// holds, or nil.
+func findMachineErrno(err error) *machineErrno {
+	for i := range machineErrnos {
+		if errors.Is(err, machineErrnos[i].errno) {
+			return &machineErrnos[i]
+		}
+	}
+	return nil
+}
 
 // kind wraps err so that errors.Is(result, k) holds, keeping err's own
 // message and chain.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/vaejob/vaejob/parquet"
 	"github.com/vaejob/vaejob/parquet/regfile"
@@ -17,21 +18,27 @@ import (
 // exist, and the path itself must be absent or a regular file. A symbolic
 // link there is refused, never followed, as are a folder, a device, a FIFO
 // and a socket, which a rename would replace. It returns what is at the
-// path now (nil when nothing is); its errors wrap ErrUsage.
+// path now (nil when nothing is); its errors wrap ErrUsage, and the
+// system's error where a check failed (an I/O error stays a machine fault,
+// see IsMachineFault).
 func checkOutputPath(flag, path string) (fs.FileInfo, error) {
 	if strings.HasSuffix(path, "/") || strings.HasSuffix(path, string(filepath.Separator)) {
 		return nil, fmt.Errorf("%w: %s %s ends in a path separator, so it names a folder; name a .parquet or .csv file", ErrUsage, flag, path)
 	}
 	dir := filepath.Dir(path)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR), err == nil && !fi.IsDir():
 		return nil, fmt.Errorf("%w: %s %s: the directory %s does not exist; create it or choose another %s", ErrUsage, flag, path, dir, flag)
+	case err != nil:
+		return nil, fmt.Errorf("%w: %s %s: the directory %s cannot be checked (%w); choose a folder this user can read and write", ErrUsage, flag, path, dir, err)
 	}
-	fi, err := os.Lstat(path)
+	fi, err = os.Lstat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("%w: %s %s cannot be checked (%v); choose a path in a folder this user can read and write", ErrUsage, flag, path, err)
+		return nil, fmt.Errorf("%w: %s %s cannot be checked (%w); choose a path in a folder this user can read and write", ErrUsage, flag, path, err)
 	}
 	if err := checkOutputMode(flag, path, fi.Mode()); err != nil {
 		return nil, err

@@ -729,7 +729,7 @@ func parquetMissing(path string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: read %s: the file does not exist; check --input", parquet.ErrBadInput, path)
 	}
-	return fmt.Errorf("%w: read %s: %v", parquet.ErrBadInput, path, err)
+	return fmt.Errorf("%w: read %s: %w", parquet.ErrBadInput, path, err)
 }
 
 func inputErr(err error) error {

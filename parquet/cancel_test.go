@@ -40,7 +40,7 @@ func hookSources(t *testing.T, opened, batches *int, after func()) {
 	t.Helper()
 	was := newSource
 	t.Cleanup(func() { newSource = was })
-	newSource = func(ctx context.Context, f *os.File, in Input, mem memory.Allocator) (batchSource, error) {
+	newSource = func(ctx context.Context, f inputFile, in Input, mem memory.Allocator) (batchSource, error) {
 		src, err := was(ctx, f, in, mem)
 		if err != nil {
 			return nil, err

@@ -77,7 +77,11 @@
 // [FieldError], through which a caller names the setting as its users know
 // it. A valid file in an encoding or compression codec the package cannot
 // decode is not called corrupt: its error also wraps [ErrUnsupported] and
-// names the encoding or codec and the column.
+// names the encoding or codec and the column. Nor is a file the system
+// failed to read (an I/O error): that error says the file cannot be read
+// and keeps the system's *fs.PathError and errno in its chain, beside
+// [ErrBadInput], so that a caller can tell a failing disk from a damaged
+// file. The errors of writing keep the system's error in their chain too.
 //
 // # Writing
 //

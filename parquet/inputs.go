@@ -97,7 +97,7 @@ func ResolveInputs(args []string) ([]Input, error) {
 			files := 0
 			err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 				if err != nil {
-					return badInput("cannot list %s: %v", path, err)
+					return badInput("cannot list %s: %w", path, err)
 				}
 				name := d.Name()
 				if path != p && hidden(name) {

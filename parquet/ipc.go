@@ -3,7 +3,6 @@ package parquet
 import (
 	"bufio"
 	"fmt"
-	"os"
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -22,10 +21,10 @@ const minIPCAllocLimit = 1 << 20
 // openArrow opens the Arrow IPC file or stream f for reading batch by
 // batch, with buffers from mem; the caller closes f. The metadata is
 // checked (ipccheck.go) before arrow-go reads it.
-func openArrow(f *os.File, format InputFormat, mem memory.Allocator) (batchSource, error) {
+func openArrow(f inputFile, format InputFormat, mem memory.Allocator) (batchSource, error) {
 	st, err := f.Stat()
 	if err != nil {
-		return nil, badInput("cannot read the file: %w", err)
+		return nil, ipcFailure("the file", err)
 	}
 	size := st.Size()
 	mem = newBoundedAllocator(mem, size)
@@ -42,7 +41,7 @@ func openArrow(f *os.File, format InputFormat, mem memory.Allocator) (batchSourc
 		msgs := &checkedMessages{r: bufio.NewReaderSize(f, 64<<10), mem: mem, limit: size}
 		r, err := ipc.NewReaderFromMessageReader(msgs, opts...)
 		if err != nil {
-			return nil, badInput("the Arrow IPC stream is corrupt or truncated (%v); re-create it", err)
+			return nil, ipcFailure("the Arrow IPC stream", err)
 		}
 		return &arrowStreamSource{r: r}, nil
 	}
@@ -51,7 +50,7 @@ func openArrow(f *os.File, format InputFormat, mem memory.Allocator) (batchSourc
 	}
 	r, err := ipc.NewFileReader(f, opts...)
 	if err != nil {
-		return nil, badInput("the Arrow IPC file is corrupt or truncated (%v); re-create it", err)
+		return nil, ipcFailure("the Arrow IPC file", err)
 	}
 	return &arrowFileSource{r: r}, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 
 	"github.com/apache/thrift/lib/go/thrift"
@@ -36,7 +35,7 @@ type unknownLogicalType struct {
 // schemaFailure explains a panic r of arrow-go while it read the schema of
 // the Parquet file f: an error wrapping ErrUnsupported naming the columns
 // of unknown logical types, or else one saying the footer is corrupt.
-func schemaFailure(f *os.File, r any) error {
+func schemaFailure(f inputFile, r any) error {
 	if footer, err := parquetFooter(f); err == nil {
 		if unknown, err := unknownLogicalTypes(footer); err == nil && len(unknown) > 0 {
 			var cols []string
@@ -50,7 +49,7 @@ func schemaFailure(f *os.File, r any) error {
 }
 
 // parquetFooter returns the thrift-encoded FileMetaData at the end of f.
-func parquetFooter(f *os.File) ([]byte, error) {
+func parquetFooter(f inputFile) ([]byte, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err

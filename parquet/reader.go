@@ -63,13 +63,18 @@ type datasetReader struct {
 }
 
 // newSource opens a file batch by batch; tests replace it to count the
-// batches read.
+// batches read, or to read through a file that fails as a failing disk
+// does.
 var newSource = openSource
 
 // readFile reads input i, turning panics inside Arrow into ErrBadInput.
 func (d *datasetReader) readFile(i int) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if e, ok := r.(error); ok && isSystemError(e) {
+				err = badInput("cannot read the file: %w", e)
+				return
+			}
 			err = badInput("the file is corrupt (the decoder failed: %v); re-create or re-download it", r)
 		}
 	}()

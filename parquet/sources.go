@@ -3,8 +3,9 @@ package parquet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"runtime"
 	"sync"
 
@@ -15,6 +16,15 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
+
+// inputFile is what the readers use of an open input file: an *os.File,
+// or in tests one that fails as a failing disk does.
+type inputFile interface {
+	io.Reader
+	io.ReaderAt
+	io.Seeker
+	Stat() (fs.FileInfo, error)
+}
 
 // batchSource reads one file batch by batch (a Parquet row group, an Arrow
 // record batch), only the columns asked for.
@@ -32,7 +42,7 @@ type batchSource interface {
 // openSource opens in for reading batch by batch, with buffers from mem;
 // the caller closes f. Cancelling ctx makes a Parquet source skip the
 // columns of a row group it has not begun to decode.
-func openSource(ctx context.Context, f *os.File, in Input, mem memory.Allocator) (batchSource, error) {
+func openSource(ctx context.Context, f inputFile, in Input, mem memory.Allocator) (batchSource, error) {
 	switch in.Format {
 	case FormatParquet:
 		return openParquet(ctx, f, mem)
@@ -76,7 +86,7 @@ const sliceRows = 32 * 1024
 // without writing row groups of millions of rows.
 var wholeGroupBytes int64 = 64 << 20
 
-func openParquet(ctx context.Context, f *os.File, mem memory.Allocator) (*parquetSource, error) {
+func openParquet(ctx context.Context, f inputFile, mem memory.Allocator) (*parquetSource, error) {
 	props := pq.NewReaderProperties(mem)
 	// Stream pages through a small buffer instead of reading each column
 	// chunk whole into memory first.
@@ -107,14 +117,17 @@ func openParquet(ctx context.Context, f *os.File, mem memory.Allocator) (*parque
 
 // openSchema reads the footer of f and converts its schema to Arrow,
 // turning arrow-go's panics on a schema it cannot read into errors.
-func openSchema(f *os.File, props *pq.ReaderProperties, mem memory.Allocator) (pf *file.Reader, fr *pqarrow.FileReader, err error) {
+func openSchema(f inputFile, props *pq.ReaderProperties, mem memory.Allocator) (pf *file.Reader, fr *pqarrow.FileReader, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			pf, fr, err = nil, nil, schemaFailure(f, r)
 		}
 	}()
 	pf, err = file.NewParquetReader(f, file.WithReadProps(props))
-	if err != nil {
+	switch {
+	case isSystemError(err):
+		return nil, nil, badInput("cannot read the Parquet footer: %w", err)
+	case err != nil:
 		return nil, nil, badInput("the Parquet footer is corrupt or truncated (%w); re-create or re-download the file", err)
 	}
 	// pf is not closed: closing it would close f, which the caller owns.
@@ -305,6 +318,25 @@ func (s *parquetSource) shortColumn(fi, rg int) error {
 	return badInput("the Parquet file is corrupt: column %q has fewer rows in row group %d than the footer's %d", s.fs[fi].Name, rg, s.pf.MetaData().RowGroup(rg).NumRows())
 }
 
+// ipcFailure words a failure to read what (an Arrow IPC file or stream,
+// a record batch of one): the system could not read it, or it is corrupt
+// or truncated.
+func ipcFailure(what string, err error) error {
+	if isSystemError(err) {
+		return badInput("cannot read %s: %w", what, err)
+	}
+	return badInput("%s is corrupt or truncated (%w); re-create it", what, err)
+}
+
+// isSystemError reports whether a reader's error came from the system (a
+// failed read, with the file's path and the errno), not from the bytes it
+// read: such a file is not corrupt, and the errno must stay in the chain
+// (an I/O error is the machine's fault).
+func isSystemError(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe)
+}
+
 // arrowFileSource reads an Arrow IPC file one record batch at a time.
 type arrowFileSource struct {
 	r *ipc.FileReader
@@ -322,7 +354,7 @@ func (s *arrowFileSource) next(want []int) (int, map[int][]arrow.Array, error) {
 	rec, err := s.r.RecordAt(s.i)
 	s.i++
 	if err != nil {
-		return 0, nil, badInput("record batch %d of the Arrow file is corrupt: %v", s.i-1, err)
+		return 0, nil, ipcFailure(fmt.Sprintf("record batch %d of the Arrow IPC file", s.i-1), err)
 	}
 	return recordColumns(rec, want)
 }
@@ -339,7 +371,7 @@ func (s *arrowStreamSource) rowsHint() int64 { return -1 }
 func (s *arrowStreamSource) next(want []int) (int, map[int][]arrow.Array, error) {
 	if !s.r.Next() {
 		if err := s.r.Err(); err != nil && !errors.Is(err, io.EOF) {
-			return 0, nil, badInput("the Arrow stream is corrupt or truncated: %v", err)
+			return 0, nil, ipcFailure("the Arrow IPC stream", err)
 		}
 		return 0, nil, io.EOF
 	}

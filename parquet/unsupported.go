@@ -86,9 +86,14 @@ const unknownNumberAdvice = "it is unknown: either a newer writer used an encodi
 // ErrBadInput that says either "unsupported", naming the encoding or codec
 // and the column, "unknown" for an encoding or codec number outside the
 // format (a newer format's or damage), or "corrupt", with the advice to
-// re-create the file.
+// re-create the file. A failure of the system to read the file (an error
+// with its path and errno, such as an I/O error) is none of these: it is
+// reported as such, with the errno kept in the chain.
 func (s *parquetSource) readFailure(fi, rg int, cause any) error {
 	name := s.fs[fi].Name
+	if err, ok := cause.(error); ok && isSystemError(err) {
+		return badInput("column %q, row group %d cannot be read: %w", name, rg, err)
+	}
 	if err := s.unsupportedIn(fi, rg); err != nil {
 		return err
 	}

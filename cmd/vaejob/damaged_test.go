@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +18,8 @@ import (
 // first encoder layer's weights (the file still decodes: only the numbers
 // changed), and expects score and evaluate to refuse it with exit 7 and
 // nothing written, as verify does. Files that are not vaejob models (text,
-// a Parquet file, an empty file, a truncated model) are exit 3 for all
-// three; the healthy model is used as before.
+// a Parquet file, an empty file, a truncated model, random bytes) are exit
+// 3 for all three; the healthy model is used as before.
 func TestDamagedModelRefused(t *testing.T) {
 	out := t.TempDir()
 	if r := vaejob(t, trainArgs(demo, out, "--exclude", "patient_id,diagnosis", "--run-id", "d1")...); r.code != 0 {
@@ -66,6 +67,7 @@ func TestDamagedModelRefused(t *testing.T) {
 		{"parquet", write("table.onnx", table)},
 		{"empty", write("empty.onnx", nil)},
 		{"truncated", write("truncated.onnx", data[:len(data)*2/3])},
+		{"random bytes", write("random.onnx", randomBytes(4096))},
 	}
 
 	commands := []struct {
@@ -115,4 +117,11 @@ func TestDamagedModelRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// randomBytes returns n bytes from a seeded generator.
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.New(rand.NewSource(13)).Read(b)
+	return b
 }

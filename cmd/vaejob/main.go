@@ -25,6 +25,7 @@ const (
 	exitRejected    = 5
 	exitLocked      = 6
 	exitMismatch    = 7
+	exitMachine     = 8 // out of space, read-only, I/O error: retry later
 	exitTimeout     = 124
 	exitInterrupted = 130 // SIGINT
 	exitTerminated  = 143 // SIGTERM
@@ -52,6 +53,9 @@ func main() {
 		}
 	}
 	code := exitCode(err)
+	if code == exitMachine {
+		err = fmt.Errorf("%w; %s", err, jobs.MachineFaultAdvice(err))
+	}
 	if err != nil {
 		if log, ok := app.Metadata[failureLogKey].(*slog.Logger); ok {
 			log.Error("run failed", "error", err.Error(), "exit_code", code)
@@ -75,6 +79,11 @@ func exitCode(err error) int {
 		return exitInterrupted
 	case errors.Is(err, jobs.ErrTimeout):
 		return exitTimeout
+	case jobs.IsMachineFault(err):
+		// Before usage and bad input: an --out on a read-only file system
+		// is refused as unusable, but running again later (or elsewhere)
+		// is what fixes it.
+		return exitMachine
 	case errors.Is(err, jobs.ErrUsage):
 		return exitUsage
 	case errors.Is(err, jobs.ErrBadInput):
