@@ -70,13 +70,6 @@ func (f *faultFS) MkdirAll(name string, perm fs.FileMode) error {
 	return f.base.MkdirAll(name, perm)
 }
 
-func (f *faultFS) MkdirTemp(dir, pattern string) (string, error) {
-	if err := f.step("mkdtemp", filepath.Join(dir, pattern), false); err != nil {
-		return "", err
-	}
-	return f.base.MkdirTemp(dir, pattern)
-}
-
 func (f *faultFS) OpenFile(name string, flag int) (ownedFile, error) {
 	if err := f.step("create", name, false); err != nil {
 		return nil, err
@@ -348,8 +341,8 @@ func runFault(t *testing.T, sc faultScenario, failAt, commitAt int, errno syscal
 	err = sc.run(d)
 	d.fs = osFS{}
 	d.close()
-	if !errors.Is(err, errno) {
-		t.Errorf("%s: error %v, want one that carries %v (exit 8)", name, err, errno)
+	if !errors.Is(err, errno) || !IsMachineFault(err) {
+		t.Errorf("%s: error %v, want a machine fault (exit 8) that carries %v", name, err, errno)
 	}
 	want := sc.latestBefore
 	if commitAt > 0 && failAt > commitAt {
@@ -556,8 +549,8 @@ func TestFaultsOpeningOut(t *testing.T) {
 				t.Errorf("%s: openOut succeeded", name)
 				continue
 			}
-			if !errors.Is(err, fault.errno) {
-				t.Errorf("%s: error %v, want one that carries %v", name, err, fault.errno)
+			if !errors.Is(err, fault.errno) || !IsMachineFault(err) {
+				t.Errorf("%s: error %v, want a machine fault (exit 8) that carries %v", name, err, fault.errno)
 			}
 			checkUntouched(t, name, root, before)
 			d, err = openOut(root, "test", "again", nil)

@@ -18,8 +18,6 @@ type fileSystem interface {
 	Mkdir(name string, perm fs.FileMode) error
 	// MkdirAll creates a folder and any missing parents.
 	MkdirAll(name string, perm fs.FileMode) error
-	// MkdirTemp creates a new folder in dir, as os.MkdirTemp.
-	MkdirTemp(dir, pattern string) (string, error)
 	// OpenFile opens a regular file without following a symbolic link
 	// (see regfile.OpenNoFollow).
 	OpenFile(name string, flag int) (ownedFile, error)
@@ -52,14 +50,13 @@ type ownedFile interface {
 // osFS is the file system itself.
 type osFS struct{}
 
-func (osFS) Mkdir(name string, perm fs.FileMode) error     { return os.Mkdir(name, perm) }
-func (osFS) MkdirAll(name string, perm fs.FileMode) error  { return os.MkdirAll(name, perm) }
-func (osFS) MkdirTemp(dir, pattern string) (string, error) { return os.MkdirTemp(dir, pattern) }
-func (osFS) Rename(oldpath, newpath string) error          { return os.Rename(oldpath, newpath) }
-func (osFS) Symlink(oldname, newname string) error         { return os.Symlink(oldname, newname) }
-func (osFS) Remove(name string) error                      { return os.Remove(name) }
-func (osFS) RemoveAll(name string) error                   { return os.RemoveAll(name) }
-func (osFS) SyncDir(name string) error                     { return syncDir(name) }
+func (osFS) Mkdir(name string, perm fs.FileMode) error    { return os.Mkdir(name, perm) }
+func (osFS) MkdirAll(name string, perm fs.FileMode) error { return os.MkdirAll(name, perm) }
+func (osFS) Rename(oldpath, newpath string) error         { return os.Rename(oldpath, newpath) }
+func (osFS) Symlink(oldname, newname string) error        { return os.Symlink(oldname, newname) }
+func (osFS) Remove(name string) error                     { return os.Remove(name) }
+func (osFS) RemoveAll(name string) error                  { return os.RemoveAll(name) }
+func (osFS) SyncDir(name string) error                    { return syncDir(name) }
 
 func (osFS) OpenFile(name string, flag int) (ownedFile, error) {
 	f, err := regfile.OpenNoFollow(name, flag)

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"os"
@@ -204,15 +203,7 @@ func TestScoreKeptTypeByFormat(t *testing.T) {
 	if _, err := Score(context.Background(), ScoreOptions{Model: model, Input: input, Output: out, Keep: []string{"id"}}); err != nil {
 		t.Fatalf("CSV: %v", err)
 	}
-	f, err = os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	recs := readCSVFile(t, out)
 	if len(recs) != 11 || recs[0][0] != "id" || recs[1][0] != "0ms" || recs[10][0] != "9ms" {
 		t.Errorf("CSV %q, want the durations 0ms..9ms in column id", recs)
 	}

@@ -31,10 +31,6 @@ func (s slowFS) MkdirAll(name string, perm fs.FileMode) error {
 	s.wait()
 	return s.base.MkdirAll(name, perm)
 }
-func (s slowFS) MkdirTemp(dir, pattern string) (string, error) {
-	s.wait()
-	return s.base.MkdirTemp(dir, pattern)
-}
 func (s slowFS) Rename(oldpath, newpath string) error {
 	s.wait()
 	return s.base.Rename(oldpath, newpath)
