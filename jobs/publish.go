@@ -287,7 +287,7 @@ func (e *publishedError) Unwrap() error { return e.err }
 // ones, never latest, the run latest replaced, nor a folder that is not a
 // run vaejob can vouch for. The caller holds the lock.
 func (d *outDir) prune(keep int) error {
-	runs, err := d.listRuns()
+	runs, err := d.runRecords()
 	if err != nil || len(runs) <= keep {
 		return err
 	}
@@ -299,19 +299,21 @@ func (d *outDir) prune(keep int) error {
 		}
 	}
 	for _, r := range runs[:len(runs)-keep] {
-		if protect[r.RunID] || r.Status == StatusDamaged {
+		// A folder without a readable run.json is not a run vaejob can
+		// vouch for: it is left to a person.
+		if protect[r.id] || r.rec == nil {
 			continue
 		}
 		// Move it out of runs/ first, so a crash half-way leaves no half
 		// run folder behind.
-		gone := tmpName(d.runsDir(), removedPrefix+r.RunID+"-")
-		if err := d.fs.Rename(d.runDir(r.RunID), gone); err != nil {
-			return fmt.Errorf("remove old run %s: %w", r.RunID, err)
+		gone := tmpName(d.runsDir(), removedPrefix+r.id+"-")
+		if err := d.fs.Rename(d.runDir(r.id), gone); err != nil {
+			return fmt.Errorf("remove old run %s: %w", r.id, err)
 		}
 		if err := d.fs.RemoveAll(gone); err != nil {
-			return fmt.Errorf("remove old run %s: %w", r.RunID, err)
+			return fmt.Errorf("remove old run %s: %w", r.id, err)
 		}
-		d.log.Info("removed old run (--keep)", "removed_run", r.RunID, "keep", keep)
+		d.log.Info("removed old run (--keep)", "removed_run", r.id, "keep", keep)
 	}
 	return d.fs.SyncDir(d.runsDir())
 }

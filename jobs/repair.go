@@ -105,7 +105,7 @@ func (d *outDir) finishRuns() error {
 	if err != nil {
 		return kind(ErrUsage, err)
 	}
-	ids, err := d.runIDs()
+	runs, err := d.runRecords()
 	if err != nil {
 		return err
 	}
@@ -122,9 +122,9 @@ func (d *outDir) finishRuns() error {
 		return false
 	}
 	now := time.Now().UTC()
-	for _, id := range ids {
-		rec, err := d.readRun(id)
-		if err != nil || rec.Status != StatusPublishing {
+	for _, r := range runs {
+		id, rec := r.id, r.rec
+		if rec == nil || rec.Status != StatusPublishing {
 			continue // a damaged run is left to a person (runs list shows it)
 		}
 		ev := auditEventFor(rec, now)

@@ -52,24 +52,48 @@ func ListRuns(out string) ([]RunSummary, error) {
 	return d.listRuns()
 }
 
-// listRuns describes every run in runs/, oldest first.
+// listRuns describes every run in runs/, oldest first, checking each
+// run's artifacts against their SHA-256.
 func (d *outDir) listRuns() ([]RunSummary, error) {
-	ids, err := d.runIDs()
+	runs, err := d.runRecords()
 	if err != nil {
 		return nil, err
 	}
 	latest, _ := d.latest()
-	var runs []RunSummary
-	for _, id := range ids {
-		s, _ := d.summarize(id, latest)
-		runs = append(runs, s)
+	var out []RunSummary
+	for _, r := range runs {
+		out = append(out, d.summarize(r, latest))
 	}
-	slices.SortFunc(runs, func(a, b RunSummary) int {
-		if c := a.FinishedAt.Compare(b.FinishedAt); c != 0 {
-			return c
+	return out, nil
+}
+
+// runRecord is a run folder in runs/ with its record; rec is nil and err
+// says why when run.json cannot be read.
+type runRecord struct {
+	id  string
+	rec *RunRecord
+	err error
+}
+
+// runRecords reads the record of every run in runs/, oldest first (by
+// finish time, then id; an unreadable record first). It reads no artifact.
+func (d *outDir) runRecords() ([]runRecord, error) {
+	ids, err := d.runIDs()
+	if err != nil {
+		return nil, err
+	}
+	runs := make([]runRecord, 0, len(ids))
+	for _, id := range ids {
+		rec, err := d.readRun(id)
+		runs = append(runs, runRecord{id: id, rec: rec, err: err})
+	}
+	finished := func(r runRecord) time.Time {
+		if r.rec == nil {
+			return time.Time{}
 		}
-		return strings.Compare(a.RunID, b.RunID)
-	})
+		return r.rec.FinishedAt
+	}
+	slices.SortStableFunc(runs, func(a, b runRecord) int { return finished(a).Compare(finished(b)) })
 	return runs, nil
 }
 
@@ -99,7 +123,8 @@ func ShowRun(out, runID string) (*RunDetail, error) {
 		return nil, noRunError(err, d, runID)
 	}
 	latest, _ := d.latest()
-	s, rec := d.summarize(runID, latest)
+	rec, recErr := d.readRun(runID)
+	s := d.summarize(runRecord{id: runID, rec: rec, err: recErr}, latest)
 	evs, torn, err := d.readAudit()
 	if err != nil {
 		return nil, err
@@ -126,14 +151,14 @@ func noRunError(err error, d *outDir, runID string) error {
 
 // summarize reads a run folder and checks its artifacts against the
 // hashes its run.json records.
-func (d *outDir) summarize(runID, latest string) (RunSummary, *RunRecord) {
-	dir := d.runDir(runID)
-	s := RunSummary{RunID: runID, Latest: runID == latest, Artifacts: []Artifact{}}
-	rec, err := readRecord(dir)
-	if err != nil {
+func (d *outDir) summarize(r runRecord, latest string) RunSummary {
+	dir := d.runDir(r.id)
+	s := RunSummary{RunID: r.id, Latest: r.id == latest, Artifacts: []Artifact{}}
+	rec := r.rec
+	if rec == nil {
 		s.Status = StatusDamaged
-		s.Problems = append(s.Problems, fmt.Sprintf("%s: %v", RecordFile, err))
-		return s, nil
+		s.Problems = append(s.Problems, fmt.Sprintf("%s: %v", RecordFile, r.err))
+		return s
 	}
 	s.Status, s.FinishedAt = rec.Status, rec.FinishedAt
 	s.Rows, s.Features, s.Threshold = rec.Rows.Train, len(rec.Features), rec.Threshold.Value
@@ -146,7 +171,7 @@ func (d *outDir) summarize(runID, latest string) (RunSummary, *RunRecord) {
 	s.Artifacts = rec.Artifacts
 	s.Problems = append(s.Problems, checkArtifacts(dir, rec.Artifacts)...)
 	s.Intact = len(s.Problems) == 0
-	return s, rec
+	return s
 }
 
 // checkArtifacts compares each artifact with its recorded size and SHA-256.
