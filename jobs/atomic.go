@@ -43,17 +43,21 @@ func notOwnedError(path string, mode fs.FileMode) error {
 // replaces a link or a device node with a regular file. (The callers check
 // the path before any work; this check narrows the window in which the
 // path could be swapped to the moment between it and the rename.)
-func createAtomic(path string, perm os.FileMode, write func(io.Writer) error) (err error) {
+//
+// Every step goes through fsys (see fileSystem), so the fault tests reach
+// it; the temporary file is named .tmp-<name>-<random>, a leftover the
+// owner of --out removes.
+func createAtomic(fsys fileSystem, path string, perm os.FileMode, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp := tmpName(dir, tmpPrefix+filepath.Base(path)+"-")
+	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(tmp)
+			fsys.Remove(tmp)
 		}
 	}()
 	if err = write(f); err != nil {
@@ -71,10 +75,10 @@ func createAtomic(path string, perm os.FileMode, write func(io.Writer) error) (e
 	if fi, lerr := os.Lstat(path); lerr == nil && !fi.Mode().IsRegular() {
 		return &notRegularTargetError{Path: path, Mode: fi.Mode()}
 	}
-	if err = os.Rename(tmp, path); err != nil {
+	if err = fsys.Rename(tmp, path); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return fsys.SyncDir(dir)
 }
 
 // notRegularTargetError is createAtomic's refusal to rename over what is

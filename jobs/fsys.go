@@ -40,6 +40,7 @@ type ownedFile interface {
 	WriteAt(b []byte, off int64) (int, error)
 	ReadAt(b []byte, off int64) (int, error)
 	Truncate(size int64) error
+	Chmod(mode fs.FileMode) error
 	Sync() error
 	Close() error
 	Stat() (fs.FileInfo, error)
@@ -66,7 +67,8 @@ func (osFS) OpenFile(name string, flag int) (ownedFile, error) {
 	return f, nil
 }
 
-// diskFS is the file system outDir uses; tests replace it (as restic does
+// diskFS is the file system vaejob writes through (outDir, and score's
+// --output through createAtomic); tests replace it (as restic does
 // with its file-system seams) to make a chosen step fail.
 var diskFS fileSystem = osFS{}
 

@@ -106,7 +106,7 @@ func TestCreateAtomic(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "f.txt")
 	for _, content := range []string{"first", "second"} {
-		err := createAtomic(path, 0o644, func(w io.Writer) error {
+		err := createAtomic(diskFS, path, 0o644, func(w io.Writer) error {
 			_, err := io.WriteString(w, content)
 			return err
 		})
@@ -118,7 +118,7 @@ func TestCreateAtomic(t *testing.T) {
 		}
 	}
 	failing := errors.New("disk on fire")
-	err := createAtomic(path, 0o644, func(w io.Writer) error {
+	err := createAtomic(diskFS, path, 0o644, func(w io.Writer) error {
 		w.Write([]byte("partial"))
 		return failing
 	})

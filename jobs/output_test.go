@@ -305,7 +305,7 @@ func TestCreateAtomicReplacesOnlyRegularFiles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			path, target := filepath.Join(dir, "out.csv"), filepath.Join(dir, "target.csv")
-			err := createAtomic(path, 0o644, func(w io.Writer) error {
+			err := createAtomic(diskFS, path, 0o644, func(w io.Writer) error {
 				if err := tc.make(path, target); err != nil {
 					return err
 				}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -241,16 +242,10 @@ func (d *outDir) writeRecord(rec *RunRecord) error {
 	if err != nil {
 		return err
 	}
-	dir := d.runDir(rec.RunID)
-	tmp := tmpName(dir, tmpPrefix+RecordFile+"-")
-	if err := writeOwned(d.fs, tmp, b); err != nil {
+	return createAtomic(d.fs, filepath.Join(d.runDir(rec.RunID), RecordFile), 0o644, func(w io.Writer) error {
+		_, err := w.Write(b)
 		return err
-	}
-	if err := d.fs.Rename(tmp, filepath.Join(dir, RecordFile)); err != nil {
-		d.fs.Remove(tmp)
-		return err
-	}
-	return d.fs.SyncDir(dir)
+	})
 }
 
 // marshalRecord is run.json's bytes.

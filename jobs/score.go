@@ -81,7 +81,7 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	}
 	sel := parquet.Selection{Features: m.Features, Keep: o.Keep, AllowMissing: true}
 	s := &scoreStream{ctx: ctx, m: m, format: parquet.FormatForPath(o.Output)}
-	err = createAtomic(o.Output, 0o644, func(w io.Writer) error {
+	err = createAtomic(diskFS, o.Output, 0o644, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
 		if err := s.run(ins, sel, bw); err != nil {
 			return err
