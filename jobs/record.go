@@ -183,7 +183,10 @@ type Versions struct {
 	Vaejob   string `json:"vaejob"`
 	Go       string `json:"go"`
 	Gorgonia string `json:"gorgonia"`
-	VCS      string `json:"vcs_revision,omitempty"`
+	// Kernel is pipeline.Kernel(): the same seed gives the same model
+	// bytes only on the same kernel.
+	Kernel string `json:"kernel"`
+	VCS    string `json:"vcs_revision,omitempty"`
 }
 
 // Artifact is a file of the run directory with its digest.
@@ -199,7 +202,7 @@ const Version = "0.1.0"
 // CurrentVersions reads the versions of vaejob, Go and gorgonia from the
 // build information of the running binary.
 func CurrentVersions() Versions {
-	v := Versions{Vaejob: Version, Go: runtime.Version(), Gorgonia: "unknown"}
+	v := Versions{Vaejob: Version, Go: runtime.Version(), Gorgonia: "unknown", Kernel: pipeline.Kernel()}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, dep := range bi.Deps {
 			if dep.Path == "gorgonia.org/gorgonia" {
