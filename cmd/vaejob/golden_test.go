@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,8 +67,9 @@ var kernelEnvs = [][]string{nil, {"GODEBUG=cpu.avx2=off,cpu.fma=off"}}
 //
 //	go test ./cmd/vaejob -run TestSameModelAndRecordAsGolden -update
 //
-// which writes testdata/golden/<kernel>/; on a machine without AVX2 and
-// FMA only testdata/golden/go/ is written (and checked).
+// which writes testdata/golden/<GOARCH>-<kernel>/; on an amd64 machine
+// without AVX2 and FMA only amd64-go/ is written (and checked), and on
+// another architecture (arm64) its own <GOARCH>-go/ is.
 func TestSameModelAndRecordAsGolden(t *testing.T) {
 	seen := map[string]bool{}
 	for _, kenv := range kernelEnvs {
@@ -78,7 +80,7 @@ func TestSameModelAndRecordAsGolden(t *testing.T) {
 			}
 			seen[kernel+"/"+tc.name] = true
 			t.Run(kernel+"/"+tc.name, func(t *testing.T) {
-				path := filepath.Join("testdata", "golden", strings.ReplaceAll(kernel, "+", ""), tc.name+".json")
+				path := filepath.Join("testdata", "golden", goldenDir(kernel), tc.name+".json")
 				if *updateGolden {
 					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 						t.Fatal(err)
@@ -102,6 +104,13 @@ func TestSameModelAndRecordAsGolden(t *testing.T) {
 			})
 		}
 	}
+}
+
+// goldenDir names the folder of a kernel's goldens. The architecture is
+// part of it: the plain-Go loops round differently where the compiler
+// fuses multiply-adds (arm64 does, amd64 does not).
+func goldenDir(kernel string) string {
+	return runtime.GOARCH + "-" + strings.ReplaceAll(kernel, "+", "")
 }
 
 // runGoldenCase runs tc's commands and returns the normalised outcome of
