@@ -1,0 +1,190 @@
+package onnx
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/vaejob/vaejob/pipeline"
+)
+
+// Metadata keys written to metadata_props, in the order the encoder writes
+// them. Extra entries from Metadata.Extra follow, sorted by key.
+const (
+	KeyFormatVersion      = "vaejob.format_version"
+	KeyProducerVersion    = "vaejob.producer_version"
+	KeyRunID              = "vaejob.run_id"
+	KeyFeatureNames       = "vaejob.feature_names"
+	KeyScoreKind          = "vaejob.score_kind"
+	KeyThreshold          = "vaejob.threshold"
+	KeyThresholdMethod    = "vaejob.threshold_method"
+	KeyScaler             = "vaejob.scaler"
+	KeyTrainingDataSHA256 = "vaejob.training_data_sha256"
+	KeyArchitecture       = "vaejob.architecture"
+	KeyTestVector         = "vaejob.test_vector"
+	KeyVariance           = "vaejob.variance"
+	KeyLaplaceScale       = "vaejob.laplace_scale"
+	// KeyConstantFeatures names, as a JSON array, the features that were
+	// constant on the training rows (see pipeline.Model.Constant); absent
+	// when there are none.
+	KeyConstantFeatures = "vaejob.constant_features"
+)
+
+var reservedKeys = map[string]bool{
+	KeyFormatVersion: true, KeyProducerVersion: true, KeyRunID: true,
+	KeyFeatureNames: true, KeyScoreKind: true, KeyThreshold: true,
+	KeyThresholdMethod: true, KeyScaler: true, KeyTrainingDataSHA256: true,
+	KeyArchitecture: true, KeyTestVector: true, KeyVariance: true, KeyLaplaceScale: true,
+	KeyConstantFeatures: true,
+}
+
+// Metadata is what an ONNX file carries about the run that produced it,
+// beside the model itself. Everything the model defines (feature names,
+// scaler, threshold and how it was chosen, score kind, architecture) is
+// written from the pipeline.Model; these fields add the rest.
+type Metadata struct {
+	// ProducerVersion is the vaejob version that wrote the file; it is also
+	// the ModelProto's producer_version.
+	ProducerVersion string
+	// RunID names the run that trained the model.
+	RunID string
+	// TrainingDataSHA256 is the hex digest of the training data.
+	TrainingDataSHA256 string
+	// TestVector holds synthetic rows and the scores the Go scorer gives them,
+	// so any runtime can check the file it loaded.
+	TestVector pipeline.TestVector
+	// Extra holds further metadata_props entries. Encode requires the keys to
+	// start with "vaejob." and not to be one of the Key constants; Decode puts
+	// every entry it does not interpret here.
+	Extra map[string]string
+}
+
+// Architecture describes the layers of the encoded network, as written in the
+// vaejob.architecture metadata entry. Decode uses it to split the chain of
+// Gemm nodes into encoder, latent mean and decoder.
+type Architecture struct {
+	Encoder []LayerSpec `json:"encoder"`
+	Mu      LayerSpec   `json:"mu"`
+	// LogVar is present when the score uses the encoder's log-variance;
+	// LogVarBound is the model's bound on it (0: none).
+	LogVar      *LayerSpec  `json:"logvar,omitempty"`
+	LogVarBound float32     `json:"logvar_bound,omitempty"`
+	Decoder     []LayerSpec `json:"decoder"`
+}
+
+// LayerSpec is one dense layer in Architecture.
+type LayerSpec struct {
+	In         int    `json:"in"`
+	Out        int    `json:"out"`
+	Activation string `json:"activation"`
+}
+
+func architectureOf(m *pipeline.Model) Architecture {
+	spec := func(l pipeline.Dense) LayerSpec {
+		return LayerSpec{In: l.In, Out: l.Out, Activation: l.Activation.String()}
+	}
+	a := Architecture{Encoder: []LayerSpec{}, Mu: spec(m.Mu), Decoder: []LayerSpec{}}
+	for _, l := range m.Encoder {
+		a.Encoder = append(a.Encoder, spec(l))
+	}
+	for _, l := range m.Decoder {
+		a.Decoder = append(a.Decoder, spec(l))
+	}
+	if usesLogVar(m) {
+		lv := spec(m.LogVar)
+		a.LogVar = &lv
+		a.LogVarBound = m.LogVarBound
+	}
+	return a
+}
+
+// usesLogVar reports whether the graph of m computes the log-variance head.
+func usesLogVar(m *pipeline.Model) bool { return m.Score == pipeline.ScoreELBO }
+
+// FormatThreshold writes a threshold the way the vaejob.threshold entry holds
+// it: the shortest decimal that parses back to the same float32.
+func FormatThreshold(t float32) string {
+	return strconv.FormatFloat(float64(t), 'g', -1, 32)
+}
+
+// Props returns the metadata_props entries Encode writes for m and meta, in
+// file order.
+func Props(m *pipeline.Model, meta Metadata) ([]Prop, error) {
+	jsonOf := func(key string, v any) (string, error) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return "", fmt.Errorf("metadata %s: %w", key, err)
+		}
+		return string(b), nil
+	}
+	features, err := jsonOf(KeyFeatureNames, m.Features)
+	if err != nil {
+		return nil, err
+	}
+	scaler, err := jsonOf(KeyScaler, m.Scaler)
+	if err != nil {
+		return nil, err
+	}
+	arch, err := jsonOf(KeyArchitecture, architectureOf(m))
+	if err != nil {
+		return nil, err
+	}
+	tv, err := jsonOf(KeyTestVector, meta.TestVector)
+	if err != nil {
+		return nil, err
+	}
+	props := []Prop{
+		{KeyFormatVersion, FormatVersion},
+		{KeyProducerVersion, meta.ProducerVersion},
+		{KeyRunID, meta.RunID},
+		{KeyFeatureNames, features},
+		{KeyScoreKind, string(m.Score)},
+		{KeyThreshold, FormatThreshold(m.Threshold)},
+		{KeyThresholdMethod, m.ThresholdMethod},
+		{KeyScaler, scaler},
+		{KeyTrainingDataSHA256, meta.TrainingDataSHA256},
+		{KeyArchitecture, arch},
+		{KeyTestVector, tv},
+	}
+	for _, e := range []struct {
+		key string
+		v   []float32
+	}{{KeyVariance, m.Variance}, {KeyLaplaceScale, m.LaplaceScale}} {
+		if e.v == nil {
+			continue
+		}
+		v, err := jsonOf(e.key, e.v)
+		if err != nil {
+			return nil, err
+		}
+		props = append(props, Prop{e.key, v})
+	}
+	if len(m.Constant) > 0 {
+		names := make([]string, len(m.Constant))
+		for i, j := range m.Constant {
+			names[i] = m.Features[j]
+		}
+		v, err := jsonOf(KeyConstantFeatures, names)
+		if err != nil {
+			return nil, err
+		}
+		props = append(props, Prop{KeyConstantFeatures, v})
+	}
+	extra := make([]string, 0, len(meta.Extra))
+	for k := range meta.Extra {
+		if !strings.HasPrefix(k, "vaejob.") || len(k) == len("vaejob.") {
+			return nil, fmt.Errorf("metadata key %q: extra keys must start with \"vaejob.\"", k)
+		}
+		if reservedKeys[k] {
+			return nil, fmt.Errorf("metadata key %q is written by the encoder and cannot be set in Extra", k)
+		}
+		extra = append(extra, k)
+	}
+	sort.Strings(extra)
+	for _, k := range extra {
+		props = append(props, Prop{k, meta.Extra[k]})
+	}
+	return props, nil
+}
