@@ -3,6 +3,8 @@ package onnx
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -187,4 +189,157 @@ func Props(m *pipeline.Model, meta Metadata) ([]Prop, error) {
 		props = append(props, Prop{k, meta.Extra[k]})
 	}
 	return props, nil
+}
+
+// described is what metadata_props says of a model, read back before Decode
+// checks it against the graph.
+type described struct {
+	version string          // vaejob.format_version
+	model   *pipeline.Model // features, score kind, threshold method, variances, Laplace scales
+	meta    Metadata
+	arch    Architecture
+	scaler  pipeline.Scaler
+	// constant names the constant features.
+	constant []string
+	// threshold is vaejob.threshold, and thresholdText the entry as written.
+	threshold     float32
+	thresholdText string
+}
+
+// readDescription reads back the metadata_props entries Props writes: each
+// key at most once, the required ones present, and a format version this
+// package reads. Entries it does not interpret go to Metadata.Extra.
+func readDescription(props []Prop) (*described, error) {
+	kv := map[string]string{}
+	for _, p := range props {
+		if _, dup := kv[p.Key]; dup {
+			return nil, fmt.Errorf("metadata key %q appears twice", p.Key)
+		}
+		kv[p.Key] = p.Value
+	}
+	desc := &described{
+		model: &pipeline.Model{ThresholdMethod: kv[KeyThresholdMethod]},
+		meta: Metadata{
+			ProducerVersion:    kv[KeyProducerVersion],
+			RunID:              kv[KeyRunID],
+			TrainingDataSHA256: kv[KeyTrainingDataSHA256],
+		},
+	}
+	var err error
+	if desc.version, err = required(kv, KeyFormatVersion); err != nil {
+		return nil, err
+	}
+	if desc.version != FormatVersion && desc.version != legacyFormatVersion {
+		return nil, fmt.Errorf("metadata %s is %q, this version reads %q and %q", KeyFormatVersion, desc.version, FormatVersion, legacyFormatVersion)
+	}
+	if err := desc.readJSON(kv); err != nil {
+		return nil, err
+	}
+	score, err := required(kv, KeyScoreKind)
+	if err != nil {
+		return nil, err
+	}
+	desc.model.Score = pipeline.ScoreKind(score)
+	if err := desc.readThreshold(kv); err != nil {
+		return nil, err
+	}
+	for _, p := range props {
+		if !reservedKeys[p.Key] {
+			if desc.meta.Extra == nil {
+				desc.meta.Extra = map[string]string{}
+			}
+			desc.meta.Extra[p.Key] = p.Value
+		}
+	}
+	if len(desc.model.Features) == 0 {
+		return nil, fmt.Errorf("metadata %s is empty", KeyFeatureNames)
+	}
+	return desc, nil
+}
+
+// required returns the entry key of kv, or an error naming it when it is
+// missing.
+func required(kv map[string]string, key string) (string, error) {
+	v, ok := kv[key]
+	if !ok {
+		return "", fmt.Errorf("metadata %s is missing", key)
+	}
+	return v, nil
+}
+
+// readJSON reads the entries that hold JSON.
+func (desc *described) readJSON(kv map[string]string) error {
+	for _, e := range []struct {
+		key  string
+		dst  any
+		need bool
+	}{
+		{KeyFeatureNames, &desc.model.Features, true},
+		{KeyArchitecture, &desc.arch, true},
+		{KeyScaler, &desc.scaler, true},
+		{KeyTestVector, &desc.meta.TestVector, false},
+		{KeyVariance, &desc.model.Variance, false},
+		{KeyLaplaceScale, &desc.model.LaplaceScale, false},
+		{KeyConstantFeatures, &desc.constant, false},
+	} {
+		v, ok := kv[e.key]
+		if !ok {
+			if e.need {
+				return fmt.Errorf("metadata %s is missing", e.key)
+			}
+			continue
+		}
+		if err := json.Unmarshal([]byte(v), e.dst); err != nil {
+			return fmt.Errorf("metadata %s: %w", e.key, err)
+		}
+	}
+	return nil
+}
+
+// readThreshold reads vaejob.threshold.
+func (desc *described) readThreshold(kv map[string]string) error {
+	text, err := required(kv, KeyThreshold)
+	if err != nil {
+		return err
+	}
+	thr, err := strconv.ParseFloat(text, 32)
+	if err != nil {
+		return fmt.Errorf("metadata %s: %w", KeyThreshold, err)
+	}
+	desc.threshold, desc.thresholdText = float32(thr), text
+	return nil
+}
+
+// complete checks m, rebuilt from the graph, against the metadata (the
+// threshold, the scaler's offsets and scales, the constant features) and
+// completes it with what only the metadata holds: the scaler's kind,
+// minimums and maximums. The completed model must be valid.
+func (desc *described) complete(m *pipeline.Model) error {
+	if math.Float32bits(m.Threshold) != math.Float32bits(desc.threshold) {
+		return fmt.Errorf("graph threshold %v differs from metadata %s %q", m.Threshold, KeyThreshold, desc.thresholdText)
+	}
+	sc := desc.scaler
+	if !slices.Contains(pipeline.ScalerKinds, sc.Kind) {
+		return fmt.Errorf("metadata %s: unknown scaler kind %q", KeyScaler, sc.Kind)
+	}
+	if !sameFloats(sc.Offset, m.Scaler.Offset) || !sameFloats(sc.Scale, m.Scaler.Scale) {
+		return fmt.Errorf("metadata %s differs from the scaler in the graph", KeyScaler)
+	}
+	m.Scaler.Kind, m.Scaler.Min, m.Scaler.Max = sc.Kind, sc.Min, sc.Max
+	if err := m.Validate(); err != nil {
+		return fmt.Errorf("decoded model is invalid: %w", err)
+	}
+	var graphConstant []string
+	for _, j := range m.Constant {
+		graphConstant = append(graphConstant, m.Features[j])
+	}
+	if !slices.Equal(graphConstant, desc.constant) {
+		return fmt.Errorf("metadata %s %q differs from the constant features of the graph %q", KeyConstantFeatures, desc.constant, graphConstant)
+	}
+	return nil
+}
+
+// sameFloats reports whether a and b hold the same float32 bit patterns.
+func sameFloats(a, b []float32) bool {
+	return slices.EqualFunc(a, b, func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) })
 }
