@@ -111,6 +111,19 @@ func (m *msg) packedInt64(num protowire.Number, vs []int64) {
 	m.bytes(num, p)
 }
 
+// tensorProto encodes a TensorProto of the given data type whose elements
+// are raw, already in little-endian order. A scalar has no dims.
+func tensorProto(name string, dims []int64, dataType int64, raw []byte) []byte {
+	var t msg
+	if len(dims) > 0 {
+		t.packedInt64(fTensorDims, dims)
+	}
+	t.int64(fTensorDataType, dataType)
+	t.string(fTensorName, name)
+	t.bytes(fTensorRawData, raw)
+	return t
+}
+
 // floatTensor encodes a float32 TensorProto with its data as little-endian
 // raw_data.
 func floatTensor(name string, dims []int64, data []float32) []byte {
@@ -129,19 +142,6 @@ func int64Tensor(name string, dims []int64, data []int64) []byte {
 		binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
 	}
 	return tensorProto(name, dims, dataTypeInt64, raw)
-}
-
-// tensorProto encodes a TensorProto of the given data type whose elements
-// are raw, already in little-endian order. A scalar has no dims.
-func tensorProto(name string, dims []int64, dataType int64, raw []byte) []byte {
-	var t msg
-	if len(dims) > 0 {
-		t.packedInt64(fTensorDims, dims)
-	}
-	t.int64(fTensorDataType, dataType)
-	t.string(fTensorName, name)
-	t.bytes(fTensorRawData, raw)
-	return t
 }
 
 // dim is one dimension of a declared tensor shape: a fixed size, or a named
