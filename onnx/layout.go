@@ -75,11 +75,13 @@ func (w *graphWriter) node(name, opType string, inputs, outputs []string, attrs 
 	w.nodes = append(w.nodes, nodeProto(name, opType, inputs, outputs, attrs...))
 }
 
-// init appends initializers.
-func (w *graphWriter) init(tensors ...[]byte) { w.inits = append(w.inits, tensors...) }
+// initializer appends initializers.
+func (w *graphWriter) initializer(tensors ...[]byte) { w.inits = append(w.inits, tensors...) }
 
 // scalar appends a float32 scalar initializer.
-func (w *graphWriter) scalar(name string, v float32) { w.init(floatTensor(name, nil, []float32{v})) }
+func (w *graphWriter) scalar(name string, v float32) {
+	w.initializer(floatTensor(name, nil, []float32{v}))
+}
 
 // missingValues writes the replacement of missing values and returns the
 // name of the value the scaler reads. A missing value (NaN, ±Inf or beyond
@@ -91,7 +93,7 @@ func (w *graphWriter) missingValues(m *pipeline.Model, legacy bool) string {
 	d := int64(m.Dim())
 	switch {
 	case legacy && m.Imputation != nil:
-		w.init(floatTensor(initImputeValue, []int64{d}, m.Imputation))
+		w.initializer(floatTensor(initImputeValue, []int64{d}, m.Imputation))
 		w.node("impute_isnan", "IsNaN", []string{InputName}, []string{"features_isnan"})
 		w.node("impute_isinf", "IsInf", []string{InputName}, []string{"features_isinf"})
 		w.node("impute_missing", "Or", []string{"features_isnan", "features_isinf"}, []string{"features_missing"})
@@ -103,7 +105,7 @@ func (w *graphWriter) missingValues(m *pipeline.Model, legacy bool) string {
 	fill := initMissingValue
 	if m.Imputation != nil {
 		fill = initImputeValue
-		w.init(floatTensor(initImputeValue, []int64{d}, m.Imputation))
+		w.initializer(floatTensor(initImputeValue, []int64{d}, m.Imputation))
 	} else {
 		w.scalar(initMissingValue, float32(math.NaN()))
 	}
@@ -119,7 +121,7 @@ func (w *graphWriter) missingValues(m *pipeline.Model, legacy bool) string {
 // scaler writes scaled = (raw - scaler_offset) · scaler_scale.
 func (w *graphWriter) scaler(m *pipeline.Model, raw string) {
 	d := int64(m.Dim())
-	w.init(
+	w.initializer(
 		floatTensor(initScalerOffset, []int64{d}, m.Scaler.Offset),
 		floatTensor(initScalerScale, []int64{d}, m.Scaler.Scale))
 	w.node("scaler_sub", "Sub", []string{raw, initScalerOffset}, []string{"centered"})
@@ -138,7 +140,7 @@ func (w *graphWriter) constantFeatures(m *pipeline.Model, legacy bool) (string, 
 		return "", fmt.Errorf("format version %s has no constant features", legacyFormatVersion)
 	}
 	varying := pipeline.Varying(m.Dim(), m.Constant)
-	w.init(
+	w.initializer(
 		int64Tensor(initVaryingIndex, []int64{int64(len(varying))}, int64s(varying)),
 		int64Tensor(initConstantIndex, []int64{int64(len(m.Constant))}, int64s(m.Constant)))
 	w.node("network_gather", "Gather", []string{"scaled", initVaryingIndex}, []string{"network_input"}, intAttr("axis", 1))
@@ -187,7 +189,7 @@ func (w *graphWriter) network(m *pipeline.Model, in string) (string, error) {
 // layer's output, prefix.
 func (w *graphWriter) dense(prefix, in string, l *pipeline.Dense) (string, error) {
 	weights, bias := prefix+"_W", prefix+"_B"
-	w.init(
+	w.initializer(
 		floatTensor(weights, []int64{int64(l.In), int64(l.Out)}, l.W),
 		floatTensor(bias, []int64{int64(l.Out)}, l.B))
 	out := prefix
@@ -292,7 +294,7 @@ func (w *graphWriter) score(m *pipeline.Model, deviation string) error {
 // deviation weighted by scoreWeights: the negative log-likelihood up to a
 // constant.
 func (w *graphWriter) negativeLogLikelihood(m *pipeline.Model, deviation, out string) {
-	w.init(floatTensor(initScoreWeight, []int64{int64(m.Dim())}, scoreWeights(m)))
+	w.initializer(floatTensor(initScoreWeight, []int64{int64(m.Dim())}, scoreWeights(m)))
 	w.node("score_weigh", "Mul", []string{deviation, initScoreWeight}, []string{"weighted"})
 	w.node("score_nll", "ReduceMean", []string{"weighted"}, []string{out}, intsAttr("axes", 1), intAttr("keepdims", 0))
 }
