@@ -212,63 +212,78 @@ func (g *Graph) readInitializers(r *recorder, inits map[string]bool) error {
 	return nil
 }
 
+// setAttributes sets the node's attributes from those onnx-go decoded,
+// with ONNX's defaults for the absent ones, and checks its number of inputs
+// against the operator table.
 func (n *node) setAttributes(attrs map[string]any) error {
 	n.alpha, n.beta, n.keepDims = 1, 1, true
-	getInt := func(k string, v any) (int64, error) {
-		i, ok := v.(int64)
-		if !ok {
-			return 0, fmt.Errorf("attribute %s: %T, want int", k, v)
-		}
-		return i, nil
-	}
 	for k, v := range attrs {
-		switch {
-		case n.op == "Gemm" && (k == "alpha" || k == "beta"):
-			f, ok := v.(float32)
-			if !ok {
-				return fmt.Errorf("attribute %s: %T, want float", k, v)
-			}
-			if k == "alpha" {
-				n.alpha = f
-			} else {
-				n.beta = f
-			}
-		case n.op == "Gemm" && (k == "transA" || k == "transB"):
-			i, err := getInt(k, v)
-			if err != nil {
-				return err
-			}
-			if k == "transA" {
-				n.transA = i != 0
-			} else {
-				n.transB = i != 0
-			}
-		case n.op == "ReduceMean" && k == "axes":
-			a, ok := v.([]int64)
-			if !ok {
-				return fmt.Errorf("attribute axes: %T, want ints", v)
-			}
-			n.axes = append([]int64(nil), a...)
-		case (n.op == "Gather" || n.op == "Concat") && k == "axis":
-			i, err := getInt(k, v)
-			if err != nil {
-				return err
-			}
-			n.axis = i
-		case n.op == "ReduceMean" && k == "keepdims":
-			i, err := getInt(k, v)
-			if err != nil {
-				return err
-			}
-			n.keepDims = i != 0
-		default:
-			return fmt.Errorf("unsupported attribute %q", k)
+		if err := n.setAttribute(k, v); err != nil {
+			return err
 		}
 	}
 	op := operators[n.op]
 	if len(n.inputs) < op.minInputs || len(n.inputs) > op.maxInputs {
 		return fmt.Errorf("%d inputs, want %d to %d", len(n.inputs), op.minInputs, op.maxInputs)
 	}
+	return nil
+}
+
+// setAttribute sets attribute k to v; k must be an attribute the evaluator
+// reads for the node's operator.
+func (n *node) setAttribute(k string, v any) error {
+	switch {
+	case n.op == "Gemm" && k == "alpha":
+		return readFloatAttr(k, v, &n.alpha)
+	case n.op == "Gemm" && k == "beta":
+		return readFloatAttr(k, v, &n.beta)
+	case n.op == "Gemm" && k == "transA":
+		return readFlagAttr(k, v, &n.transA)
+	case n.op == "Gemm" && k == "transB":
+		return readFlagAttr(k, v, &n.transB)
+	case n.op == "ReduceMean" && k == "axes":
+		a, ok := v.([]int64)
+		if !ok {
+			return fmt.Errorf("attribute axes: %T, want ints", v)
+		}
+		n.axes = append([]int64(nil), a...)
+		return nil
+	case n.op == "ReduceMean" && k == "keepdims":
+		return readFlagAttr(k, v, &n.keepDims)
+	case (n.op == "Gather" || n.op == "Concat") && k == "axis":
+		return readIntAttr(k, v, &n.axis)
+	}
+	return fmt.Errorf("unsupported attribute %q", k)
+}
+
+// readFloatAttr sets *dst to the float attribute k of value v.
+func readFloatAttr(k string, v any, dst *float32) error {
+	f, ok := v.(float32)
+	if !ok {
+		return fmt.Errorf("attribute %s: %T, want float", k, v)
+	}
+	*dst = f
+	return nil
+}
+
+// readIntAttr sets *dst to the int attribute k of value v.
+func readIntAttr(k string, v any, dst *int64) error {
+	i, ok := v.(int64)
+	if !ok {
+		return fmt.Errorf("attribute %s: %T, want int", k, v)
+	}
+	*dst = i
+	return nil
+}
+
+// readFlagAttr sets *dst to whether the int attribute k of value v is
+// non-zero.
+func readFlagAttr(k string, v any, dst *bool) error {
+	var i int64
+	if err := readIntAttr(k, v, &i); err != nil {
+		return err
+	}
+	*dst = i != 0
 	return nil
 }
 
