@@ -118,7 +118,7 @@ func (r *recorder) SetWeightedEdge(e graph.WeightedEdge) {
 // ApplyOperation records op as producing outputs. Operators the evaluator
 // cannot run are refused here, so decoding fails early with a clear error.
 func (r *recorder) ApplyOperation(op onnxgo.Operation, outputs ...graph.Node) error {
-	if !supportedOps[op.Name] {
+	if _, ok := operators[op.Name]; !ok {
 		return &onnxgo.ErrNotImplemented{Operator: op.Name, Message: "not used by vaejob models"}
 	}
 	r.ops = append(r.ops, recOp{op: op, outputs: outputs})
@@ -212,4 +212,13 @@ func (r *recorder) Edge(u, v int64) graph.Edge {
 		}
 	}
 	return nil
+}
+
+// byID returns the value onnx-go reported with the given ID.
+func (r *recorder) byID(id int64) (*recNode, error) {
+	n, ok := r.nodes[id]
+	if !ok {
+		return nil, fmt.Errorf("onnx-go reported unknown node %d", id)
+	}
+	return n, nil
 }

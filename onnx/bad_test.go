@@ -25,31 +25,16 @@ func goldenBytes(t testing.TB) []byte {
 // handModel writes a ModelProto around the given nodes and initializers with
 // input features[N,3], the given outputs (float32 [N]) and metadata.
 func handModel(nodes, inits [][]byte, outputs []string, props []Prop) []byte {
-	var g msg
-	for _, n := range nodes {
-		g.bytes(fGraphNode, n)
+	g := graphProto{
+		name:   "hand",
+		nodes:  nodes,
+		inits:  inits,
+		inputs: [][]byte{valueInfo(InputName, dataTypeFloat, dim{param: "N"}, dim{value: 3})},
 	}
-	g.string(fGraphName, "hand")
-	for _, i := range inits {
-		g.bytes(fGraphInitializer, i)
-	}
-	g.bytes(fGraphInput, valueInfo(InputName, dataTypeFloat, dim{param: "N"}, dim{value: 3}))
 	for _, o := range outputs {
-		g.bytes(fGraphOutput, valueInfo(o, dataTypeFloat, dim{param: "N"}))
+		g.outputs = append(g.outputs, valueInfo(o, dataTypeFloat, dim{param: "N"}))
 	}
-	var m msg
-	m.int64(fModelIRVersion, IRVersion)
-	m.bytes(fModelGraph, g)
-	var op msg
-	op.int64(fOpsetVersion, OpsetVersion)
-	m.bytes(fModelOpsetImport, op)
-	for _, p := range props {
-		var e msg
-		e.string(fEntryKey, p.Key)
-		e.string(fEntryValue, p.Value)
-		m.bytes(fModelMetadataProps, e)
-	}
-	return m
+	return modelProto{graph: g.encode(), props: props}.encode()
 }
 
 // replaceOnce replaces the first old in data with new of the same length, so

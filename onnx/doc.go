@@ -9,20 +9,23 @@
 // does everything a service needs:
 //
 //	features  float32 [N, d]   raw values, in the order of vaejob.feature_names
-//	scaled    = (features - scaler_offset) * scaler_scale              Sub, Mul
+//	checked   = missing value → impute_value or NaN     IsNaN, Abs, Greater, Or, Where
+//	scaled    = (checked - scaler_offset) * scaler_scale                  Sub, Mul
+//	          (constant features: the network sees the others)            Gather
 //	hidden    = act(x · W + B) per encoder layer                    Gemm, Relu/Sigmoid
 //	mu        = h · W + B                                           Gemm
 //	recon     = act(x · W + B) per decoder layer                    Gemm, Relu/Sigmoid
-//	score     float32 [N] = mean over features of (scaled - recon)² Sub, Identity, Mul, ReduceMean
+//	score     float32 [N] = mean over features of (scaled - recon)² Sub, Identity, Mul, Concat, ReduceMean
 //	          (likelihood scores: (scaled - recon)² or |scaled - recon|
 //	          weighted per feature, plus ½‖mu‖² or the KL term; Abs,
 //	          Exp, Add, Tanh for the bounded log-variance)
 //	is_anomaly bool [N]   = score > threshold or score is NaN       Greater, IsNaN, Or
 //
-// A row with a NaN or infinite feature gets a NaN or infinite score and so is
-// never silently normal. The LogVar head is written only when the score
-// uses it (elbo_mu). Weights are initializers (not graph inputs), W stored [In, Out] as in
-// pipeline.Dense with transB = 0.
+// A missing value (as pipeline.IsMissing says) takes the training median when
+// the model imputes, and NaN otherwise; a row with a NaN score is never
+// silently normal. The LogVar head is written only when the score uses it
+// (elbo_mu). Weights are initializers (not graph inputs), W stored [In, Out]
+// as in pipeline.Dense with transB = 0.
 //
 // metadata_props carries the keys listed as Key constants, all prefixed
 // "vaejob.": format and producer version, run id, feature names (JSON),
@@ -39,16 +42,49 @@
 // records the values, initializer tensors and operations onnx-go reports.
 // (onnx-go's own gorgonia backend lacks ReduceMean, Greater, IsNaN and Or.)
 // onnx-go does not expose metadata_props, so that one field is read with
-// protowire. Decode matches the graph node by node against the layout above
-// and rebuilds the Model from the initializers and the metadata, checking
-// that the graph's threshold and scaler equal the metadata's. Graph.Run
-// evaluates the decoded graph node by node, which is onnx-go's answer to
-// compare with the Go scorer (pipeline.Scorer); Verify makes that comparison,
-// plus recorded scores and the embedded test vector, within Tolerance.
+// protowire. Decode rebuilds the Model from the initializers and the
+// metadata, checks that the graph's threshold and scaler equal the
+// metadata's, writes the graph for that Model again and requires it to equal
+// the file's byte for byte. Graph.Run evaluates the decoded graph node by
+// node, which is onnx-go's answer to compare with the Go scorer
+// (pipeline.Scorer); Verify makes that comparison, plus recorded scores and
+// the embedded test vector, within Tolerance.
 //
-// Decode rejects anything else with an error wrapping ErrFormat, and never
-// panics on bad input: a pre-scan bounds the shapes onnx-go would allocate and
-// a panic inside onnx-go becomes an error.
+// # Who owns what
+//
+//   - encode.go: Encode, the versions and the names of the graph's input and
+//     outputs.
+//   - layout.go: the graph itself. encodeGraph writes it part by part
+//     (missing values, scaler, constant features, network, deviation, score
+//     terms, alert); it is the one definition of a vaejob graph, since Decode
+//     compares a file's graph with what it writes.
+//   - metadata.go: metadata_props both ways: the Key constants, Props
+//     (writing) and readDescription (reading back and checking against the
+//     rebuilt model).
+//   - proto.go: the protobuf wire format: field numbers, the message writers
+//     (tensor, node, value info, graph, model) and walk, the reader.
+//   - decode.go: Decode and DecodeGraph: loading with onnx-go and rebuilding
+//     the Model from the graph. prescan.go bounds what a hostile file can make
+//     onnx-go allocate, before onnx-go sees it.
+//   - backend.go and graph.go: the recording onnx-go Backend and the Graph
+//     built from what it recorded.
+//   - eval.go, operators.go, broadcast.go: Graph.Run and its work budget; the
+//     operator table (each operator's arity and evaluator, the one list of
+//     operators the evaluator runs); numpy broadcasting.
+//   - verify.go: Verify, CheckTestVector and the score tolerance.
+//
+// # Errors and panics
+//
+// Everything that reads bytes of a file (Decode, DecodeGraph, Verify,
+// ReadMetadataProps) returns an error for bad input and never panics: Decode
+// and DecodeGraph wrap ErrFormat, a pre-scan bounds the shapes onnx-go would
+// allocate, a panic inside onnx-go becomes an error, and Graph.Run refuses
+// (with an error) a node that would exceed its work budget. Verify and
+// CheckTestVector report disagreements with an error wrapping ErrMismatch.
+// Encode returns an error for an invalid model. The other functions that
+// take a *pipeline.Model (Props, CheckTestVector) assume a valid one, as
+// pipeline.Model.Validate defines it; an invalid one is a programming error
+// and may panic (a nil model, or a feature index out of range).
 //
 // The tests also run the ONNX checker (python3-onnx) and ONNX Runtime
 // (onnxruntime-node, testdata/ort) on encoded files; see external_test.go.

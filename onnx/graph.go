@@ -5,15 +5,9 @@ import (
 	"fmt"
 
 	onnxgo "github.com/owulveryck/onnx-go"
+	"gonum.org/v1/gonum/graph"
 	"gorgonia.org/tensor"
 )
-
-// supportedOps are the operators the evaluator runs: those Encode emits.
-var supportedOps = map[string]bool{
-	"Sub": true, "Mul": true, "Add": true, "Exp": true, "Abs": true, "Tanh": true, "Gemm": true, "Relu": true, "Sigmoid": true,
-	"Identity": true, "ReduceMean": true, "Greater": true, "IsNaN": true, "Or": true, "IsInf": true, "Where": true,
-	"Gather": true, "Concat": true,
-}
 
 // Graph is an ONNX graph as onnx-go decodes it, ready to evaluate. It runs
 // the operators vaejob emits (Sub, Mul, Add, Exp, Abs, Tanh, Gemm, Relu, Sigmoid,
@@ -57,6 +51,20 @@ type value struct {
 	i      []int64
 }
 
+// dtype names v's element type as ONNX does.
+func (v *value) dtype() string {
+	switch {
+	case v.isBool:
+		return "bool"
+	case v.isInt:
+		return "int64"
+	}
+	return "float32"
+}
+
+// isFloat reports whether v holds float32 data.
+func (v *value) isFloat() bool { return !v.isBool && !v.isInt }
+
 func shapeSize(s []int) int {
 	n := 1
 	for _, d := range s {
@@ -87,19 +95,35 @@ func newGraph(r *recorder, m *onnxgo.Model, inits map[string]bool) (*Graph, erro
 		return nil, r.err
 	}
 	g := &Graph{consts: map[string]*value{}}
-	byID := func(id int64) (*recNode, error) {
-		n, ok := r.nodes[id]
-		if !ok {
-			return nil, fmt.Errorf("onnx-go reported unknown node %d", id)
-		}
-		return n, nil
+	if err := g.readInterface(r, m); err != nil {
+		return nil, err
 	}
-	if len(m.Input) != 1 {
-		return nil, fmt.Errorf("graph has %d inputs besides initializers, want 1 (%q)", len(m.Input), InputName)
-	}
-	in, err := byID(m.Input[0])
+	produced, err := g.readNodes(r, inits)
 	if err != nil {
 		return nil, err
+	}
+	if err := g.readInitializers(r, inits); err != nil {
+		return nil, err
+	}
+	if err := g.sort(); err != nil {
+		return nil, err
+	}
+	for _, o := range g.outputs {
+		if !produced[o] {
+			return nil, fmt.Errorf("output %q is not produced by any node", o)
+		}
+	}
+	return g, nil
+}
+
+// readInterface sets the graph's one input, its width, and its outputs.
+func (g *Graph) readInterface(r *recorder, m *onnxgo.Model) error {
+	if len(m.Input) != 1 {
+		return fmt.Errorf("graph has %d inputs besides initializers, want 1 (%q)", len(m.Input), InputName)
+	}
+	in, err := r.byID(m.Input[0])
+	if err != nil {
+		return err
 	}
 	g.input = in.name
 	if in.tensor != nil {
@@ -109,13 +133,20 @@ func newGraph(r *recorder, m *onnxgo.Model, inits map[string]bool) (*Graph, erro
 		}
 	}
 	for _, id := range m.Output {
-		n, err := byID(id)
+		n, err := r.byID(id)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		g.outputs = append(g.outputs, n.name)
 	}
+	return nil
+}
 
+// readNodes sets the graph's operations, in file order, and returns the
+// names of the values they produce. Each value is produced once, by a node
+// with one output that neither reads it nor overwrites the input or an
+// initializer.
+func (g *Graph) readNodes(r *recorder, inits map[string]bool) (map[string]bool, error) {
 	produced := map[string]bool{}
 	for _, rop := range r.ops {
 		n := &node{op: rop.op.Name}
@@ -135,109 +166,124 @@ func newGraph(r *recorder, m *onnxgo.Model, inits map[string]bool) (*Graph, erro
 		if len(rop.outputs) != 1 {
 			return nil, fmt.Errorf("%s node has %d outputs, want 1", n.op, len(rop.outputs))
 		}
-		ins, err := r.inputs(rop.outputs[0])
-		if err != nil {
+		if err := n.readInputs(r, rop.outputs[0]); err != nil {
 			return nil, err
-		}
-		for _, in := range ins {
-			if in.name == n.outputs[0] {
-				return nil, fmt.Errorf("%s node %q reads its own output", n.op, in.name)
-			}
-			n.inputs = append(n.inputs, in.name)
 		}
 		if err := n.setAttributes(rop.op.Attributes); err != nil {
 			return nil, fmt.Errorf("%s node %q: %w", n.op, n.outputs[0], err)
 		}
 		g.ops = append(g.ops, n)
 	}
+	return produced, nil
+}
 
+// readInputs sets the names of the node's inputs: those of the operation
+// whose output is out.
+func (n *node) readInputs(r *recorder, out graph.Node) error {
+	ins, err := r.inputs(out)
+	if err != nil {
+		return err
+	}
+	for _, in := range ins {
+		if in.name == n.outputs[0] {
+			return fmt.Errorf("%s node %q reads its own output", n.op, in.name)
+		}
+		n.inputs = append(n.inputs, in.name)
+	}
+	return nil
+}
+
+// readInitializers copies the tensors of the initializers into g.consts.
+func (g *Graph) readInitializers(r *recorder, inits map[string]bool) error {
 	for _, n := range r.order {
 		if !inits[n.name] || n.name == g.input {
 			continue
 		}
 		if n.tensor == nil {
-			return nil, fmt.Errorf("initializer %q has no tensor", n.name)
+			return fmt.Errorf("initializer %q has no tensor", n.name)
 		}
 		v, err := fromTensor(n.tensor)
 		if err != nil {
-			return nil, fmt.Errorf("initializer %q: %w", n.name, err)
+			return fmt.Errorf("initializer %q: %w", n.name, err)
 		}
 		g.consts[n.name] = v
 		g.largestConst = max(g.largestConst, shapeSize(v.shape))
 	}
-	if err := g.sort(); err != nil {
-		return nil, err
-	}
-	for _, o := range g.outputs {
-		if !produced[o] {
-			return nil, fmt.Errorf("output %q is not produced by any node", o)
-		}
-	}
-	return g, nil
+	return nil
 }
 
+// setAttributes sets the node's attributes from those onnx-go decoded,
+// with ONNX's defaults for the absent ones, and checks its number of inputs
+// against the operator table.
 func (n *node) setAttributes(attrs map[string]any) error {
 	n.alpha, n.beta, n.keepDims = 1, 1, true
-	getInt := func(k string, v any) (int64, error) {
-		i, ok := v.(int64)
-		if !ok {
-			return 0, fmt.Errorf("attribute %s: %T, want int", k, v)
-		}
-		return i, nil
-	}
 	for k, v := range attrs {
-		switch {
-		case n.op == "Gemm" && (k == "alpha" || k == "beta"):
-			f, ok := v.(float32)
-			if !ok {
-				return fmt.Errorf("attribute %s: %T, want float", k, v)
-			}
-			if k == "alpha" {
-				n.alpha = f
-			} else {
-				n.beta = f
-			}
-		case n.op == "Gemm" && (k == "transA" || k == "transB"):
-			i, err := getInt(k, v)
-			if err != nil {
-				return err
-			}
-			if k == "transA" {
-				n.transA = i != 0
-			} else {
-				n.transB = i != 0
-			}
-		case n.op == "ReduceMean" && k == "axes":
-			a, ok := v.([]int64)
-			if !ok {
-				return fmt.Errorf("attribute axes: %T, want ints", v)
-			}
-			n.axes = append([]int64(nil), a...)
-		case (n.op == "Gather" || n.op == "Concat") && k == "axis":
-			i, err := getInt(k, v)
-			if err != nil {
-				return err
-			}
-			n.axis = i
-		case n.op == "ReduceMean" && k == "keepdims":
-			i, err := getInt(k, v)
-			if err != nil {
-				return err
-			}
-			n.keepDims = i != 0
-		default:
-			return fmt.Errorf("unsupported attribute %q", k)
+		if err := n.setAttribute(k, v); err != nil {
+			return err
 		}
 	}
-	want := map[string][2]int{ // min and max number of inputs
-		"Sub": {2, 2}, "Mul": {2, 2}, "Greater": {2, 2}, "Or": {2, 2},
-		"Gemm": {2, 3}, "Relu": {1, 1}, "Sigmoid": {1, 1}, "Identity": {1, 1},
-		"ReduceMean": {1, 1}, "IsNaN": {1, 1}, "Add": {2, 2}, "Exp": {1, 1}, "Abs": {1, 1}, "Tanh": {1, 1},
-		"IsInf": {1, 1}, "Where": {3, 3}, "Gather": {2, 2}, "Concat": {1, 1 << 16},
-	}[n.op]
-	if len(n.inputs) < want[0] || len(n.inputs) > want[1] {
-		return fmt.Errorf("%d inputs, want %d to %d", len(n.inputs), want[0], want[1])
+	op := operators[n.op]
+	if len(n.inputs) < op.minInputs || len(n.inputs) > op.maxInputs {
+		return fmt.Errorf("%d inputs, want %d to %d", len(n.inputs), op.minInputs, op.maxInputs)
 	}
+	return nil
+}
+
+// setAttribute sets attribute k to v; k must be an attribute the evaluator
+// reads for the node's operator.
+func (n *node) setAttribute(k string, v any) error {
+	switch {
+	case n.op == "Gemm" && k == "alpha":
+		return readFloatAttr(k, v, &n.alpha)
+	case n.op == "Gemm" && k == "beta":
+		return readFloatAttr(k, v, &n.beta)
+	case n.op == "Gemm" && k == "transA":
+		return readFlagAttr(k, v, &n.transA)
+	case n.op == "Gemm" && k == "transB":
+		return readFlagAttr(k, v, &n.transB)
+	case n.op == "ReduceMean" && k == "axes":
+		a, ok := v.([]int64)
+		if !ok {
+			return fmt.Errorf("attribute axes: %T, want ints", v)
+		}
+		n.axes = append([]int64(nil), a...)
+		return nil
+	case n.op == "ReduceMean" && k == "keepdims":
+		return readFlagAttr(k, v, &n.keepDims)
+	case (n.op == "Gather" || n.op == "Concat") && k == "axis":
+		return readIntAttr(k, v, &n.axis)
+	}
+	return fmt.Errorf("unsupported attribute %q", k)
+}
+
+// readFloatAttr sets *dst to the float attribute k of value v.
+func readFloatAttr(k string, v any, dst *float32) error {
+	f, ok := v.(float32)
+	if !ok {
+		return fmt.Errorf("attribute %s: %T, want float", k, v)
+	}
+	*dst = f
+	return nil
+}
+
+// readIntAttr sets *dst to the int attribute k of value v.
+func readIntAttr(k string, v any, dst *int64) error {
+	i, ok := v.(int64)
+	if !ok {
+		return fmt.Errorf("attribute %s: %T, want int", k, v)
+	}
+	*dst = i
+	return nil
+}
+
+// readFlagAttr sets *dst to whether the int attribute k of value v is
+// non-zero.
+func readFlagAttr(k string, v any, dst *bool) error {
+	var i int64
+	if err := readIntAttr(k, v, &i); err != nil {
+		return err
+	}
+	*dst = i != 0
 	return nil
 }
 

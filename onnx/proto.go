@@ -111,38 +111,37 @@ func (m *msg) packedInt64(num protowire.Number, vs []int64) {
 	m.bytes(num, p)
 }
 
-// floatTensor encodes a float32 TensorProto with its data as little-endian
-// raw_data.
-func floatTensor(name string, dims []int64, data []float32) []byte {
+// tensorProto encodes a TensorProto of the given data type whose elements
+// are raw, already in little-endian order. A scalar has no dims.
+func tensorProto(name string, dims []int64, dataType int64, raw []byte) []byte {
 	var t msg
 	if len(dims) > 0 {
 		t.packedInt64(fTensorDims, dims)
 	}
-	t.int64(fTensorDataType, dataTypeFloat)
+	t.int64(fTensorDataType, dataType)
 	t.string(fTensorName, name)
+	t.bytes(fTensorRawData, raw)
+	return t
+}
+
+// floatTensor encodes a float32 TensorProto with its data as little-endian
+// raw_data.
+func floatTensor(name string, dims []int64, data []float32) []byte {
 	raw := make([]byte, 4*len(data))
 	for i, v := range data {
 		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
 	}
-	t.bytes(fTensorRawData, raw)
-	return t
+	return tensorProto(name, dims, dataTypeFloat, raw)
 }
 
 // int64Tensor encodes an int64 TensorProto with its data as little-endian
 // raw_data.
 func int64Tensor(name string, dims []int64, data []int64) []byte {
-	var t msg
-	if len(dims) > 0 {
-		t.packedInt64(fTensorDims, dims)
-	}
-	t.int64(fTensorDataType, dataTypeInt64)
-	t.string(fTensorName, name)
 	raw := make([]byte, 8*len(data))
 	for i, v := range data {
 		binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
 	}
-	t.bytes(fTensorRawData, raw)
-	return t
+	return tensorProto(name, dims, dataTypeInt64, raw)
 }
 
 // dim is one dimension of a declared tensor shape: a fixed size, or a named
@@ -217,6 +216,75 @@ func nodeProto(name, opType string, inputs, outputs []string, attrs ...attr) []b
 	m.string(fNodeOpType, opType)
 	for _, a := range attrs {
 		m.bytes(fNodeAttribute, a.encode())
+	}
+	return m
+}
+
+// graphProto is a GraphProto before it is encoded: its nodes (NodeProtos),
+// initializers (TensorProtos), inputs and outputs (ValueInfoProtos).
+type graphProto struct {
+	name            string
+	doc             string // omitted when empty
+	nodes, inits    [][]byte
+	inputs, outputs [][]byte
+}
+
+// encode writes the graph's fields in the order Encode has always written
+// them: nodes, name, initializers, doc string, inputs, outputs.
+func (g graphProto) encode() []byte {
+	var m msg
+	for _, n := range g.nodes {
+		m.bytes(fGraphNode, n)
+	}
+	m.string(fGraphName, g.name)
+	for _, t := range g.inits {
+		m.bytes(fGraphInitializer, t)
+	}
+	if g.doc != "" {
+		m.string(fGraphDocString, g.doc)
+	}
+	for _, v := range g.inputs {
+		m.bytes(fGraphInput, v)
+	}
+	for _, v := range g.outputs {
+		m.bytes(fGraphOutput, v)
+	}
+	return m
+}
+
+// modelProto is a ModelProto before it is encoded, around an encoded graph.
+// It imports the default operator set, version OpsetVersion.
+type modelProto struct {
+	producerName    string // each of these three omitted when empty
+	producerVersion string
+	doc             string
+	graph           []byte
+	props           []Prop
+}
+
+// encode writes the model's fields in the order Encode has always written
+// them: IR version, producer, doc string, graph, opset import, metadata.
+func (p modelProto) encode() []byte {
+	var m msg
+	m.int64(fModelIRVersion, IRVersion)
+	for _, f := range []struct {
+		num protowire.Number
+		s   string
+	}{{fModelProducerName, p.producerName}, {fModelProducerVersion, p.producerVersion}, {fModelDocString, p.doc}} {
+		if f.s != "" {
+			m.string(f.num, f.s)
+		}
+	}
+	m.bytes(fModelGraph, p.graph)
+	var opset msg
+	opset.string(fOpsetDomain, "")
+	opset.int64(fOpsetVersion, OpsetVersion)
+	m.bytes(fModelOpsetImport, opset)
+	for _, e := range p.props {
+		var entry msg
+		entry.string(fEntryKey, e.Key)
+		entry.string(fEntryValue, e.Value)
+		m.bytes(fModelMetadataProps, entry)
 	}
 	return m
 }

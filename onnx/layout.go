@@ -1,0 +1,360 @@
+package onnx
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/vaejob/vaejob/pipeline"
+)
+
+// This file owns the graph Encode writes (see the package documentation for
+// its layout): each part of the graph is written by one method of
+// graphWriter, named for the part, in the order the parts appear. Decode
+// reads a file back by writing the graph again and comparing the bytes, so
+// this file is also the one definition of what a vaejob graph is.
+
+// Value names and initializer names in the graph.
+const (
+	initImputeValue    = "impute_value"   // per-feature training medians
+	initMissingValue   = "missing_value"  // NaN, for a missing value without imputation
+	initMissingBound   = "missing_bound"  // the largest float32 ≤ pipeline.MaxFeatureMagnitude
+	initVaryingIndex   = "varying_index"  // int64 indices of the features the network sees
+	initConstantIndex  = "constant_index" // int64 indices of the constant features
+	initScalerOffset   = "scaler_offset"
+	initScalerScale    = "scaler_scale"
+	initThreshold      = "threshold"
+	initScoreWeight    = "score_weight" // d / (2 σ²) or d / b per feature, for ReduceMean
+	initLatentScale    = "latent_scale" // L / 2, for ReduceMean over the latent units
+	initOne            = "one"
+	initLogVarBound    = "logvar_bound_value"
+	initLogVarInvBound = "logvar_inverse_bound"
+)
+
+// graphDoc is the doc string of the graph.
+const graphDoc = "score = ReduceMean((scaled - decoder(mu(encoder(scaled))))^2, axis 1) with scaled = (features - scaler_offset) * scaler_scale; is_anomaly = score > threshold or score is NaN."
+
+// encodeGraph writes the graph of m. legacy writes the layout of format
+// version 2 (Decode rebuilds version 2 files with it): a missing value is NaN
+// or ±Inf only, and it is left to make the score NaN unless imputed.
+func encodeGraph(m *pipeline.Model, legacy bool) ([]byte, error) {
+	var w graphWriter
+	raw := w.missingValues(m, legacy)
+	w.scaler(m, raw)
+	netIn, err := w.constantFeatures(m, legacy)
+	if err != nil {
+		return nil, err
+	}
+	recon, err := w.network(m, netIn)
+	if err != nil {
+		return nil, err
+	}
+	deviation := w.deviation(m, netIn, recon)
+	if err := w.score(m, deviation); err != nil {
+		return nil, err
+	}
+	w.alert(m)
+	d := int64(m.Dim())
+	return graphProto{
+		name:    "vaejob",
+		doc:     graphDoc,
+		nodes:   w.nodes,
+		inits:   w.inits,
+		inputs:  [][]byte{valueInfo(InputName, dataTypeFloat, dim{param: "N"}, dim{value: d})},
+		outputs: [][]byte{valueInfo(ScoreName, dataTypeFloat, dim{param: "N"}), valueInfo(IsAnomalyName, dataTypeBool, dim{param: "N"})},
+	}.encode(), nil
+}
+
+// graphWriter collects the nodes and initializers of a graph, each list in
+// the order it is written.
+type graphWriter struct {
+	nodes, inits [][]byte
+}
+
+// node appends a node.
+func (w *graphWriter) node(name, opType string, inputs, outputs []string, attrs ...attr) {
+	w.nodes = append(w.nodes, nodeProto(name, opType, inputs, outputs, attrs...))
+}
+
+// initializer appends initializers.
+func (w *graphWriter) initializer(tensors ...[]byte) { w.inits = append(w.inits, tensors...) }
+
+// scalar appends a float32 scalar initializer.
+func (w *graphWriter) scalar(name string, v float32) {
+	w.initializer(floatTensor(name, nil, []float32{v}))
+}
+
+// missingValues writes the replacement of missing values and returns the
+// name of the value the scaler reads. A missing value (NaN, ±Inf or beyond
+// ±MaxFeatureMagnitude, as pipeline.IsMissing says) takes the training
+// median, or NaN, which makes the score NaN and the row an anomaly. In the
+// legacy layout a missing value is NaN or ±Inf, replaced only when the model
+// imputes.
+func (w *graphWriter) missingValues(m *pipeline.Model, legacy bool) string {
+	d := int64(m.Dim())
+	switch {
+	case legacy && m.Imputation != nil:
+		w.initializer(floatTensor(initImputeValue, []int64{d}, m.Imputation))
+		w.node("impute_isnan", "IsNaN", []string{InputName}, []string{"features_isnan"})
+		w.node("impute_isinf", "IsInf", []string{InputName}, []string{"features_isinf"})
+		w.node("impute_missing", "Or", []string{"features_isnan", "features_isinf"}, []string{"features_missing"})
+		w.node("impute_where", "Where", []string{"features_missing", initImputeValue, InputName}, []string{"features_imputed"})
+		return "features_imputed"
+	case legacy:
+		return InputName
+	}
+	fill := initMissingValue
+	if m.Imputation != nil {
+		fill = initImputeValue
+		w.initializer(floatTensor(initImputeValue, []int64{d}, m.Imputation))
+	} else {
+		w.scalar(initMissingValue, float32(math.NaN()))
+	}
+	w.scalar(initMissingBound, missingBound)
+	w.node("missing_isnan", "IsNaN", []string{InputName}, []string{"features_isnan"})
+	w.node("missing_abs", "Abs", []string{InputName}, []string{"features_abs"})
+	w.node("missing_huge", "Greater", []string{"features_abs", initMissingBound}, []string{"features_huge"})
+	w.node("missing_or", "Or", []string{"features_isnan", "features_huge"}, []string{"features_missing"})
+	w.node("missing_where", "Where", []string{"features_missing", fill, InputName}, []string{"features_checked"})
+	return "features_checked"
+}
+
+// scaler writes scaled = (raw - scaler_offset) · scaler_scale.
+func (w *graphWriter) scaler(m *pipeline.Model, raw string) {
+	d := int64(m.Dim())
+	w.initializer(
+		floatTensor(initScalerOffset, []int64{d}, m.Scaler.Offset),
+		floatTensor(initScalerScale, []int64{d}, m.Scaler.Scale))
+	w.node("scaler_sub", "Sub", []string{raw, initScalerOffset}, []string{"centered"})
+	w.node("scaler_mul", "Mul", []string{"centered", initScalerScale}, []string{"scaled"})
+}
+
+// constantFeatures splits the scaled features when m has constant ones: the
+// network sees the varying features ("network_input"); the constant ones
+// ("constant_scaled"), whose reconstruction is 0, join the deviations. It
+// returns the name of the network's input.
+func (w *graphWriter) constantFeatures(m *pipeline.Model, legacy bool) (string, error) {
+	if len(m.Constant) == 0 {
+		return "scaled", nil
+	}
+	if legacy {
+		return "", fmt.Errorf("format version %s has no constant features", legacyFormatVersion)
+	}
+	varying := pipeline.Varying(m.Dim(), m.Constant)
+	w.initializer(
+		int64Tensor(initVaryingIndex, []int64{int64(len(varying))}, int64s(varying)),
+		int64Tensor(initConstantIndex, []int64{int64(len(m.Constant))}, int64s(m.Constant)))
+	w.node("network_gather", "Gather", []string{"scaled", initVaryingIndex}, []string{"network_input"}, intAttr("axis", 1))
+	w.node("constant_gather", "Gather", []string{"scaled", initConstantIndex}, []string{"constant_scaled"}, intAttr("axis", 1))
+	return "network_input", nil
+}
+
+// int64s converts feature indices to the int64 elements of an index tensor.
+func int64s(v []int) []int64 {
+	out := make([]int64, len(v))
+	for i, j := range v {
+		out[i] = int64(j)
+	}
+	return out
+}
+
+// network writes the encoder, the log-variance head when the score uses it,
+// the latent mean ("mu") and the decoder, and returns the name of the
+// reconstruction.
+func (w *graphWriter) network(m *pipeline.Model, in string) (string, error) {
+	cur := in
+	var err error
+	for i := range m.Encoder {
+		if cur, err = w.dense(fmt.Sprintf("enc%d", i), cur, &m.Encoder[i]); err != nil {
+			return "", err
+		}
+	}
+	if usesLogVar(m) {
+		if err := w.logVar(m, cur); err != nil {
+			return "", err
+		}
+	}
+	if cur, err = w.dense("mu", cur, &m.Mu); err != nil {
+		return "", err
+	}
+	for i := range m.Decoder {
+		if cur, err = w.dense(fmt.Sprintf("dec%d", i), cur, &m.Decoder[i]); err != nil {
+			return "", err
+		}
+	}
+	return cur, nil
+}
+
+// dense writes layer l reading in: a Gemm with initializers prefix_W [In,
+// Out] and prefix_B, then its activation. It returns the name of the
+// layer's output, prefix.
+func (w *graphWriter) dense(prefix, in string, l *pipeline.Dense) (string, error) {
+	weights, bias := prefix+"_W", prefix+"_B"
+	w.initializer(
+		floatTensor(weights, []int64{int64(l.In), int64(l.Out)}, l.W),
+		floatTensor(bias, []int64{int64(l.Out)}, l.B))
+	out := prefix
+	if l.Activation != pipeline.Identity {
+		out = prefix + "_linear"
+	}
+	w.node(prefix+"_gemm", "Gemm", []string{in, weights, bias}, []string{out},
+		floatAttr("alpha", 1), floatAttr("beta", 1), intAttr("transA", 0), intAttr("transB", 0))
+	switch l.Activation {
+	case pipeline.Identity:
+	case pipeline.ReLU:
+		w.node(prefix+"_relu", "Relu", []string{out}, []string{prefix})
+	case pipeline.Sigmoid:
+		w.node(prefix+"_sigmoid", "Sigmoid", []string{out}, []string{prefix})
+	default:
+		return "", fmt.Errorf("layer %s: unsupported activation %v", prefix, l.Activation)
+	}
+	return prefix, nil
+}
+
+// logVar writes the log-variance head ("logvar") reading the last hidden
+// layer. With a bound B the head is lv = B · tanh(raw / B), the bound the
+// model was trained with.
+func (w *graphWriter) logVar(m *pipeline.Model, hidden string) error {
+	b := m.LogVarBound
+	if b <= 0 {
+		_, err := w.dense("logvar", hidden, &m.LogVar)
+		return err
+	}
+	if _, err := w.dense("logvar_raw", hidden, &m.LogVar); err != nil {
+		return err
+	}
+	w.scalar(initLogVarInvBound, 1/b)
+	w.scalar(initLogVarBound, b)
+	w.node("logvar_shrink", "Mul", []string{"logvar_raw", initLogVarInvBound}, []string{"logvar_shrunk"})
+	w.node("logvar_tanh", "Tanh", []string{"logvar_shrunk"}, []string{"logvar_tanh"})
+	w.node("logvar_bound", "Mul", []string{"logvar_tanh", initLogVarBound}, []string{"logvar"})
+	return nil
+}
+
+// deviation writes the per-feature deviation of the reconstruction from the
+// network's input, followed by the constant features' deviation from 0 when
+// there are constant features, and returns its name. It is the absolute
+// error for a Laplace likelihood score and the squared error otherwise.
+func (w *graphWriter) deviation(m *pipeline.Model, netIn, recon string) string {
+	w.node("score_diff", "Sub", []string{netIn, recon}, []string{"diff"})
+	var deviation, constant string
+	if m.LaplaceScale != nil && m.Score != pipeline.ScoreMSE {
+		deviation = "absolute"
+		w.node("score_abs", "Abs", []string{"diff"}, []string{deviation})
+		if len(m.Constant) > 0 {
+			constant = "constant_absolute"
+			w.node("constant_abs", "Abs", []string{"constant_scaled"}, []string{constant})
+		}
+	} else {
+		deviation = "squared"
+		w.square("score_diff_copy", "score_square", "diff", deviation)
+		if len(m.Constant) > 0 {
+			constant = "constant_squared"
+			w.square("constant_copy", "constant_square", "constant_scaled", constant)
+		}
+	}
+	if constant == "" {
+		return deviation
+	}
+	w.node("score_concat", "Concat", []string{deviation, constant}, []string{"deviation"}, intAttr("axis", 1))
+	return "deviation"
+}
+
+// square writes out = in · in from nodes copyNode and squareNode. The second
+// operand goes through Identity: onnx-go's gonum graph keeps one edge per
+// pair of nodes, so Mul(in, in) would lose an input there.
+func (w *graphWriter) square(copyNode, squareNode, in, out string) {
+	w.node(copyNode, "Identity", []string{in}, []string{in + "_copy"})
+	w.node(squareNode, "Mul", []string{in, in + "_copy"}, []string{out})
+}
+
+// score writes the score of m's kind from the deviation: its mean for MSE,
+// the weighted negative log-likelihood, plus ½‖mu‖² or the KL term.
+func (w *graphWriter) score(m *pipeline.Model, deviation string) error {
+	switch m.Score {
+	case pipeline.ScoreMSE:
+		w.node("score_mean", "ReduceMean", []string{deviation}, []string{ScoreName}, intsAttr("axes", 1), intAttr("keepdims", 0))
+	case pipeline.ScoreNLL:
+		w.negativeLogLikelihood(m, deviation, ScoreName)
+	case pipeline.ScoreNLLLatent:
+		w.negativeLogLikelihood(m, deviation, "nll")
+		w.square("latent_mu_copy", "latent_mu_square", "mu", "mu_squared")
+		w.latentHalfSum(m, "mu_squared", "latent")
+		w.node("score_add", "Add", []string{"nll", "latent"}, []string{ScoreName})
+	case pipeline.ScoreELBO:
+		w.negativeLogLikelihood(m, deviation, "nll")
+		w.klDivergence(m)
+		w.node("score_add", "Add", []string{"nll", "kl"}, []string{ScoreName})
+	default:
+		return fmt.Errorf("unsupported score kind %q", m.Score)
+	}
+	return nil
+}
+
+// negativeLogLikelihood writes out = the mean over features of the
+// deviation weighted by scoreWeights: the negative log-likelihood up to a
+// constant.
+func (w *graphWriter) negativeLogLikelihood(m *pipeline.Model, deviation, out string) {
+	w.initializer(floatTensor(initScoreWeight, []int64{int64(m.Dim())}, scoreWeights(m)))
+	w.node("score_weigh", "Mul", []string{deviation, initScoreWeight}, []string{"weighted"})
+	w.node("score_nll", "ReduceMean", []string{"weighted"}, []string{out}, intsAttr("axes", 1), intAttr("keepdims", 0))
+}
+
+// klDivergence writes kl = ½ Σ (mu² + exp(lv) - lv - 1) over the latent
+// units.
+func (w *graphWriter) klDivergence(m *pipeline.Model) {
+	w.square("latent_mu_copy", "latent_mu_square", "mu", "mu_squared")
+	w.scalar(initOne, 1)
+	w.node("kl_exp", "Exp", []string{"logvar"}, []string{"var"})
+	w.node("kl_add", "Add", []string{"mu_squared", "var"}, []string{"kl_a"})
+	w.node("kl_sub_lv", "Sub", []string{"kl_a", "logvar"}, []string{"kl_b"})
+	w.node("kl_sub_one", "Sub", []string{"kl_b", initOne}, []string{"kl_elems"})
+	w.latentHalfSum(m, "kl_elems", "kl")
+}
+
+// latentHalfSum writes out = ½ Σ in over the latent units, as ReduceMean of
+// in · L/2.
+func (w *graphWriter) latentHalfSum(m *pipeline.Model, in, out string) {
+	w.scalar(initLatentScale, float32(m.LatentDim())/2)
+	w.node(out+"_scale", "Mul", []string{in, initLatentScale}, []string{out + "_scaled"})
+	w.node(out+"_sum", "ReduceMean", []string{out + "_scaled"}, []string{out}, intsAttr("axes", 1), intAttr("keepdims", 0))
+}
+
+// alert writes is_anomaly = score > threshold or score is NaN.
+func (w *graphWriter) alert(m *pipeline.Model) {
+	w.scalar(initThreshold, m.Threshold)
+	w.node("alert_greater", "Greater", []string{ScoreName, initThreshold}, []string{"above_threshold"})
+	w.node("alert_isnan", "IsNaN", []string{ScoreName}, []string{"score_is_nan"})
+	w.node("alert_or", "Or", []string{"above_threshold", "score_is_nan"}, []string{IsAnomalyName})
+}
+
+// scoreWeights returns the per-feature factors of the likelihood scores:
+// ReduceMean over d features of (x - x̂)² · d/(2σ²) is ½ Σ (x - x̂)²/σ², and
+// of |x - x̂| · d/b is Σ |x - x̂|/b. They are in the order of the graph's
+// deviations: the varying features, then the constant ones.
+func scoreWeights(m *pipeline.Model) []float32 {
+	d := float64(m.Dim())
+	order := append(pipeline.Varying(m.Dim(), m.Constant), m.Constant...)
+	w := make([]float32, 0, len(order))
+	for _, j := range order {
+		if m.LaplaceScale != nil {
+			w = append(w, float32(d/float64(m.LaplaceScale[j])))
+		} else {
+			w = append(w, float32(d/(2*float64(m.Variance[j]))))
+		}
+	}
+	return w
+}
+
+// missingBound is the largest float32 not above pipeline.MaxFeatureMagnitude:
+// for a float32 x, |x| > missingBound exactly when pipeline.IsMissing(x)
+// says so for a non-NaN x.
+var missingBound = largestFloat32NotAbove(pipeline.MaxFeatureMagnitude)
+
+// largestFloat32NotAbove returns the largest float32 x with x <= b.
+func largestFloat32NotAbove(b float64) float32 {
+	x := float32(b)
+	if float64(x) > b {
+		x = math.Nextafter32(x, float32(math.Inf(-1)))
+	}
+	return x
+}
