@@ -104,14 +104,3 @@ func verifyRows(ctx context.Context, o VerifyOptions, m *pipeline.Model) (rows [
 	}
 	return rows, len(s.Rows), s.Scores, path + " (validation rows scored at training time)", nil
 }
-
-// verifyModel checks freshly encoded model bytes against the scores the Go
-// scorer gave the validation sample, before the model is published.
-func verifyModel(data []byte, s *ValidationSample) error {
-	var rows []float32
-	for _, r := range s.Rows {
-		rows = append(rows, r...)
-	}
-	_, err := onnx.Verify(data, rows, len(s.Rows), s.Scores)
-	return err
-}
