@@ -50,8 +50,8 @@ func (r *VerifyReport) String() string {
 // evaluate load it (loadModel): a file that is not a vaejob model is bad
 // input, and one that fails its own test vector is refused as damaged.
 func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
-	if o.Model == "" {
-		return nil, fmt.Errorf("%w: --model is required: the model.onnx to check", ErrUsage)
+	if err := checkRequired(requiredFlag{"--model", o.Model, "the model.onnx to check"}); err != nil {
+		return nil, err
 	}
 	loaded, err := loadModel(o.Model)
 	if err != nil {
