@@ -11,8 +11,10 @@ import (
 	"github.com/vaejob/vaejob/parquet/regfile"
 )
 
-// Error kinds. Every error a job returns for a known cause wraps one of them;
-// anything else is an internal error.
+// Error kinds. Every error a job returns for a known cause wraps one of them,
+// or one of the two declared beside their owners: ErrRejected (gate.go) and
+// ErrLocked (lock.go). Anything else is an internal error. The package doc
+// lists the exit code cmd/vaejob gives each.
 var (
 	// ErrUsage: the options are inconsistent or out of range.
 	ErrUsage = errors.New("usage error")
