@@ -10,13 +10,17 @@ import (
 	"github.com/vaejob/vaejob/parquet/regfile"
 )
 
-// inputDigests are the fingerprints of the input files.
+// inputDigests are the fingerprints of the input files (err: why they
+// could not be taken).
 type inputDigests struct {
 	files    []InputFile
 	combined string // the file's digest, or for several files the SHA-256 of "digest  path" lines
 	err      error
 }
 
+// digestInputs digests every input file, its whole bytes or, with
+// --digest size+footer (kind DigestFooter), its size and footer, and
+// combines the digests into one for the model's metadata.
 func digestInputs(ctx context.Context, files []parquet.Input, kind string) inputDigests {
 	digestOf := func(f parquet.Input) (int64, string, error) { return parquet.Digest(ctx, f.Path) }
 	if kind == DigestFooter {
@@ -39,6 +43,8 @@ func digestInputs(ctx context.Context, files []parquet.Input, kind string) input
 	return out
 }
 
+// sha256Hex is the SHA-256 of b in hexadecimal, as run.json records
+// digests.
 func sha256Hex(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])

@@ -124,6 +124,8 @@ type fileState struct {
 	mtime time.Time
 }
 
+// statAll notes the size and modification time of every input file, to
+// tell after reading whether one changed.
 func statAll(files []parquet.Input) (map[string]fileState, error) {
 	out := make(map[string]fileState, len(files))
 	for _, f := range files {

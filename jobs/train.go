@@ -35,10 +35,10 @@ type TrainResult struct {
 }
 
 // Train runs one training job: read, split, scale, train, threshold, export,
-// verify, gate, publish (see train for the stages). It holds the lock on OUT for the whole run. An
-// error before publish's commit point leaves no run folder and does not
-// touch OUT/latest; one after it (a *publishedError) leaves the run
-// published, for the next run to finish. A model the gate rejects is kept
+// verify, gate, publish (see train for the stages). It holds the lock on OUT
+// for the whole run. An error before publish's commit point leaves no run
+// folder and does not touch OUT/latest; one after it (a *publishedError)
+// leaves the run published, for the next run to finish. A model the gate rejects is kept
 // in runs/ marked rejected, and the error wraps ErrRejected.
 func Train(ctx context.Context, o TrainOptions) (*TrainResult, error) {
 	start := time.Now()
