@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaejob/vaejob/parquet"
 	"github.com/vaejob/vaejob/pipeline"
 	"github.com/vaejob/vaejob/pipeline/vae"
 )
@@ -166,6 +168,94 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 		Total:  rec.FinishedAt.Sub(start).Seconds(),
 	}
 	return publishRun(ctx, out, rec, files, model, log)
+}
+
+// trainingInput is the checked input of a train run.
+type trainingInput struct {
+	table      *parquet.Table
+	labels     []bool    // nil without --label-column
+	times      []float64 // nil without --time-column
+	digestKind string
+	files      []InputFile // every file read, with its size and SHA-256
+	digest     string      // the file's SHA-256, or for several files the SHA-256 of their digests
+}
+
+// readTrainingInput resolves and reads the input files, their labels and
+// digests, and makes sure no file changed (or appeared) while they were
+// read.
+func readTrainingInput(ctx context.Context, o TrainOptions, cfg ResolvedConfig, log *slog.Logger) (*trainingInput, error) {
+	files, err := parquet.ResolveInputs(o.Inputs)
+	if err != nil {
+		return nil, inputErr(fmt.Errorf("read %s: %w", strings.Join(o.Inputs, ", "), err))
+	}
+	before, err := statAll(files)
+	if err != nil {
+		return nil, err
+	}
+	in := &trainingInput{digestKind: cfg.Digest}
+	sel := parquet.Selection{Features: o.Features, Exclude: o.Exclude, AllowMissing: cmp.Or(o.Missing, MissingFail) != MissingFail,
+		MaxMagnitude: pipeline.MaxFeatureMagnitude}
+	// The label and the time column are kept but are never features, not
+	// even through a --features or --exclude pattern.
+	for _, c := range []string{o.Labels.Column, cfg.TimeColumn} {
+		if c != "" {
+			sel.Keep = append(sel.Keep, c)
+			sel.Reserved = append(sel.Reserved, c)
+		}
+	}
+	named := strings.Join(o.Inputs, ", ")
+	// The digests read every byte again: do it beside the decoding, which
+	// is CPU-bound, rather than after it; a failed read stops them too.
+	digestCtx, stopDigests := context.WithCancel(ctx)
+	defer stopDigests()
+	digested := make(chan inputDigests, 1)
+	go func() { digested <- digestInputs(digestCtx, files, cfg.Digest) }()
+	opts := parquet.ReadOptions{Filter: cfg.filter, MaxRows: cfg.MaxRows, Progress: readProgress(log)}
+	if cfg.MaxRows > 0 {
+		opts.Rand = streamRand(cfg.Seed, "sample")
+	}
+	parquet.PrepareHeap()
+	log.Info("reading input", "files", len(files))
+	table, err := parquet.ReadInputs(ctx, files, sel, opts)
+	if err != nil {
+		return nil, stopped(ctx, inputErr(fmt.Errorf("read %s: %w", named, err)))
+	}
+	if cfg.TimeColumn != "" {
+		if in.times, err = table.KeptOrder(cfg.TimeColumn); err != nil {
+			return nil, inputErr(fmt.Errorf("%s: --time-column: %w", named, err))
+		}
+	}
+	for _, s := range table.Skipped {
+		log.Info("skipping non-numeric column", "column", s.Name, "type", s.Type)
+	}
+	for _, n := range table.Notes {
+		log.Warn("schema differs between input files", "note", n)
+	}
+	in.table = table
+	if o.Labels.Column != "" {
+		if in.labels, err = o.Labels.read(table); err != nil {
+			return nil, fmt.Errorf("%s: %w", named, err)
+		}
+	}
+	digests := <-digested
+	if digests.err != nil {
+		return nil, stopped(ctx, inputErr(digests.err))
+	}
+	in.files, in.digest = digests.files, digests.combined
+	again, err := parquet.ResolveInputs(o.Inputs)
+	if err != nil {
+		return nil, inputErr(fmt.Errorf("%s changed while it was read: %w", named, err))
+	}
+	after, err := statAll(again)
+	if err != nil {
+		return nil, err
+	}
+	if changed := changedFiles(before, after, in.files); changed != "" {
+		return nil, fmt.Errorf("%w: %s changed while it was read; run again when the export is complete", ErrBadInput, changed)
+	}
+	log.Info("read input", "files", len(files), "rows_read", table.RowsRead, "rows_matched", table.RowsMatched, "rows_kept", table.Rows,
+		"features", len(table.Names), "digest", in.digest, "digest_kind", cfg.Digest)
+	return in, nil
 }
 
 // configFileRecord identifies the --config file (nil without one) by its
