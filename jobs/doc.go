@@ -11,9 +11,10 @@
 // train (train.go), which runs these stages in order, each a function named
 // for it:
 //
-//  1. read the input: readTrainingInput (input.go) resolves --input, reads
-//     the rows with their labels and times, digests every file (digest.go)
-//     and refuses a file that changed while it was read;
+//  1. read the input: readTrainingInput (train.go, its helpers in input.go)
+//     resolves --input, reads the rows with their labels and times, digests
+//     every file (digest.go) and refuses a file that changed while it was
+//     read;
 //  2. split and scale: prepare (dataset.go) applies --missing, splits the
 //     rows into training and validation rows, sets the labels aside, fits
 //     the scaler on the training rows and settles --constant-columns;
