@@ -1,16 +1,20 @@
 package jobs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"syscall"
 
+	"github.com/vaejob/vaejob/parquet"
 	"github.com/vaejob/vaejob/parquet/regfile"
 )
 
-// Error kinds. Every error a job returns for a known cause wraps one of them;
-// anything else is an internal error.
+// Error kinds. Every error a job returns for a known cause wraps one of them,
+// or one of the two declared beside their owners: ErrRejected (gate.go) and
+// ErrLocked (lock.go). Anything else is an internal error. The package doc
+// lists the exit code cmd/vaejob gives each.
 var (
 	// ErrUsage: the options are inconsistent or out of range.
 	ErrUsage = errors.New("usage error")
@@ -102,6 +106,30 @@ type kindError struct{ kind, err error }
 
 func (e *kindError) Error() string   { return e.err.Error() }
 func (e *kindError) Unwrap() []error { return []error{e.err, e.kind} }
+
+// stopped words the error of a run stopped by its context: the cause (a
+// signal, the timeout) stays in the chain for the exit code.
+func stopped(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+		return fmt.Errorf("run stopped: %w", cause)
+	}
+	return err
+}
+
+// inputErr gives an error of the parquet package (reading an input, a
+// --model's table, a label column) its flag names and the jobs kind of
+// its parquet kind: parquet.ErrUsage is ErrUsage, parquet.ErrBadInput is
+// ErrBadInput; anything else is left as it is.
+func inputErr(err error) error {
+	err = withFlags(err)
+	if errors.Is(err, parquet.ErrUsage) {
+		return kind(ErrUsage, err)
+	}
+	if errors.Is(err, parquet.ErrBadInput) {
+		return kind(ErrBadInput, err)
+	}
+	return err
+}
 
 // userFileError words a failure of regfile to read a file a flag names
 // (the caller adds the flag): what is wrong and what to give instead

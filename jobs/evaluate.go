@@ -43,13 +43,12 @@ func (e *Evaluation) String() string {
 // (ROC-AUC, PR-AUC) and the alerts at the model's threshold. The model is
 // loaded and checked by loadModel: a damaged one is refused.
 func Evaluate(ctx context.Context, o EvaluateOptions) (*Evaluation, error) {
-	switch {
-	case o.Model == "":
-		return nil, fmt.Errorf("%w: --model is required", ErrUsage)
-	case o.Input == "":
-		return nil, fmt.Errorf("%w: --input is required: a labelled Parquet file", ErrUsage)
-	case o.Labels.Column == "":
-		return nil, fmt.Errorf("%w: --label-column is required: the column that marks anomalies", ErrUsage)
+	if err := checkRequired(
+		requiredFlag{"--model", o.Model, ""},
+		requiredFlag{"--input", o.Input, "a labelled Parquet file"},
+		requiredFlag{"--label-column", o.Labels.Column, "the column that marks anomalies"},
+	); err != nil {
+		return nil, err
 	}
 	loaded, err := loadModel(o.Model)
 	if err != nil {

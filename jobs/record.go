@@ -5,6 +5,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/vaejob/vaejob/parquet"
 	"github.com/vaejob/vaejob/pipeline"
 	"github.com/vaejob/vaejob/pipeline/vae"
 )
@@ -158,9 +159,9 @@ type ThresholdRecord struct {
 	// ScoreAbove, the nearest on either side; with --train-on normal and a
 	// score-only method, the anomalous validation rows count here too),
 	// "above_max" or "below_min".
-	Placement  string   `json:"placement"`
-	ScoreBelow *float32 `json:"score_below,omitempty"`
-	ScoreAbove *float32 `json:"score_above,omitempty"`
+	Placement  pipeline.Placement `json:"placement"`
+	ScoreBelow *float32           `json:"score_below,omitempty"`
+	ScoreAbove *float32           `json:"score_above,omitempty"`
 	// MovedRows counts the validation rows whose flag differs from
 	// MethodValue's because the nearer gaps were narrower than twice the
 	// score tolerance.
@@ -216,4 +217,32 @@ func CurrentVersions() Versions {
 		}
 	}
 	return v
+}
+
+// trainingRecord is run.json's account of training: the loss history and
+// the minibatch size used (batchSize, capped at the training rows).
+func trainingRecord(history []vae.EpochStats, batchSize int) TrainingRecord {
+	r := TrainingRecord{Epochs: history, BatchSize: batchSize}
+	if len(history) > 0 {
+		r.Steps = history[len(history)-1].Steps
+	}
+	return r
+}
+
+// artifacts lists a run's files with their size and SHA-256.
+func artifacts(files []namedFile) []Artifact {
+	var out []Artifact
+	for _, f := range files {
+		out = append(out, Artifact{Name: f.name, Size: int64(len(f.data)), SHA256: sha256Hex(f.data)})
+	}
+	return out
+}
+
+// skippedCols lists the columns the reader left out, as run.json does.
+func skippedCols(s []parquet.SkippedColumn) []SkippedCol {
+	out := []SkippedCol{}
+	for _, c := range s {
+		out = append(out, SkippedCol{Name: c.Name, Type: c.Type})
+	}
+	return out
 }

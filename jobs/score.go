@@ -52,13 +52,12 @@ type ScoreResult struct {
 // resolves to, nor the --model (see checkOutputNotInput). It is written
 // beside its final name and renamed in place.
 func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
-	switch {
-	case o.Model == "":
-		return nil, fmt.Errorf("%w: --model is required", ErrUsage)
-	case o.Input == "":
-		return nil, fmt.Errorf("%w: --input is required: the Parquet file to score", ErrUsage)
-	case o.Output == "":
-		return nil, fmt.Errorf("%w: --output is required: a .parquet or .csv file to write", ErrUsage)
+	if err := checkRequired(
+		requiredFlag{"--model", o.Model, ""},
+		requiredFlag{"--input", o.Input, "the Parquet file to score"},
+		requiredFlag{"--output", o.Output, "a .parquet or .csv file to write"},
+	); err != nil {
+		return nil, err
 	}
 	existing, err := checkOutputPath("--output", o.Output)
 	if err != nil {

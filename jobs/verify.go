@@ -50,8 +50,8 @@ func (r *VerifyReport) String() string {
 // evaluate load it (loadModel): a file that is not a vaejob model is bad
 // input, and one that fails its own test vector is refused as damaged.
 func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
-	if o.Model == "" {
-		return nil, fmt.Errorf("%w: --model is required: the model.onnx to check", ErrUsage)
+	if err := checkRequired(requiredFlag{"--model", o.Model, "the model.onnx to check"}); err != nil {
+		return nil, err
 	}
 	loaded, err := loadModel(o.Model)
 	if err != nil {
@@ -103,15 +103,4 @@ func verifyRows(ctx context.Context, o VerifyOptions, m *pipeline.Model) (rows [
 		rows = append(rows, r...)
 	}
 	return rows, len(s.Rows), s.Scores, path + " (validation rows scored at training time)", nil
-}
-
-// verifyModel checks freshly encoded model bytes against the scores the Go
-// scorer gave the validation sample, before the model is published.
-func verifyModel(data []byte, s *ValidationSample) error {
-	var rows []float32
-	for _, r := range s.Rows {
-		rows = append(rows, r...)
-	}
-	_, err := onnx.Verify(data, rows, len(s.Rows), s.Scores)
-	return err
 }
