@@ -114,3 +114,9 @@ func (t *tape) update() error {
 func (t *tape) model(names []string) *pipeline.Model { return t.net.model(names, t.cfg) }
 
 func (t *tape) close() { t.vm.Close() }
+
+// The two steps.
+var (
+	_ stepper = (*fusedStep)(nil)
+	_ stepper = (*autodiffStep)(nil)
+)
