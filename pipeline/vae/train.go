@@ -18,11 +18,12 @@ const progressRows = 4096
 var ErrDiverged = errors.New("training diverged")
 
 // EpochStats is the loss over a run of epochs (one report). Reconstruction
-// is the mean reconstruction loss per feature (BCE, or the Gaussian negative
-// log-likelihood without its constant) and KL the mean KL divergence per row,
-// each averaged over the rows seen; Loss is the objective as optimised,
-// averaged over minibatches. The validation figures are computed at the
-// posterior mean (no sampling).
+// is the mean reconstruction loss per feature (BCE, or the Gaussian or
+// Laplace negative log-likelihood without its constant) and KL the mean KL
+// divergence per row, each averaged over the rows seen; Loss is the
+// objective as optimised, averaged over minibatches. The validation figures
+// are computed at the posterior mean (no sampling; see
+// pipeline.Scorer.Loss).
 type EpochStats struct {
 	Epoch             int     `json:"epoch"` // the last epoch of the report
 	Loss              float64 `json:"loss"`
@@ -126,6 +127,8 @@ func (t *trainer) run(ctx context.Context, progress Progress) ([]EpochStats, err
 			rows := min(t.cfg.BatchSize, t.n-start)
 			t.fill(start, rows)
 			res, err := t.step.step(t.weigh(rows, steps))
+			// A non-finite loss ends the run; the update it made is
+			// thrown away with the weights.
 			if loss := res.loss; math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return history, fmt.Errorf("%w: loss is %v at epoch %d, step %d; try a lower --learning-rate", ErrDiverged, loss, epoch, steps+1)
 			}
