@@ -20,13 +20,7 @@ type batchScorer struct {
 }
 
 func newBatchScorer(m *Model) *batchScorer {
-	width := m.Dim()
-	for _, l := range m.Encoder {
-		width = max(width, l.Out)
-	}
-	for _, l := range m.Decoder {
-		width = max(width, l.Out)
-	}
+	width := m.widest()
 	L := m.LatentDim()
 	bs := &batchScorer{m: m, s: NewScorer(m), scaled: make([]float32, batchRows*m.Dim()),
 		a: make([]float32, batchRows*width), b: make([]float32, batchRows*width),

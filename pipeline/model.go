@@ -42,14 +42,22 @@ type Dense struct {
 // Apply computes the layer for one input row x (len In) into out (len Out).
 // It accumulates in float64 and rounds once per output.
 func (l *Dense) Apply(x, out []float32) {
-	// Each output sums b_j + x_0·w_0j + x_1·w_1j + ... in float64, in that
-	// order; the loop runs over the rows of W so that it reads memory in
-	// order.
 	var buf [256]float64
 	acc := buf[:min(l.Out, len(buf))]
 	if l.Out > len(buf) {
 		acc = make([]float64, l.Out)
 	}
+	l.preActivation(x, acc)
+	for j, s := range acc {
+		out[j] = activate(l.Activation, s)
+	}
+}
+
+// preActivation computes x·W + B for one input row x into acc (len Out) in
+// float64, before the activation: each output sums b_j + x_0·w_0j +
+// x_1·w_1j + ... in that order; the loop runs over the rows of W so that
+// it reads memory in order.
+func (l *Dense) preActivation(x []float32, acc []float64) {
 	for j := range acc {
 		acc[j] = float64(l.B[j])
 	}
@@ -58,9 +66,6 @@ func (l *Dense) Apply(x, out []float32) {
 		for j, w := range l.W[i*l.Out : (i+1)*l.Out] {
 			acc[j] += xi * float64(w)
 		}
-	}
-	for j, s := range acc {
-		out[j] = activate(l.Activation, s)
 	}
 }
 
@@ -159,8 +164,29 @@ func (m *Model) Dim() int { return len(m.Features) }
 func (m *Model) LatentDim() int { return m.Mu.Out }
 
 // Validate checks that the layer shapes chain together and that every
-// parameter is finite. Encoders, decoders and scorers rely on it.
+// parameter is finite. Encoders, decoders and scorers rely on it. It checks
+// the inputs (features, scaler, imputation, constant features), then the
+// score and the likelihood it needs, then the layers, then the threshold.
 func (m *Model) Validate() error {
+	if err := m.validateInputs(); err != nil {
+		return err
+	}
+	if err := m.validateScore(); err != nil {
+		return err
+	}
+	if err := m.validateLayers(); err != nil {
+		return err
+	}
+	if math.IsNaN(float64(m.Threshold)) {
+		return errors.New("threshold is NaN")
+	}
+	return nil
+}
+
+// validateInputs checks what a raw row goes through before the network:
+// the features, the scaler, the imputation values and the constant
+// features.
+func (m *Model) validateInputs() error {
 	d := len(m.Features)
 	if d == 0 {
 		return errors.New("model has no features")
@@ -176,6 +202,12 @@ func (m *Model) Validate() error {
 			return fmt.Errorf("constant feature indices %v: want increasing indices below %d", m.Constant, d)
 		}
 	}
+	return nil
+}
+
+// validateScore checks the score kind and that the model has what it
+// needs: the likelihood's per-feature scales, the log-variance head.
+func (m *Model) validateScore() error {
 	if !slices.Contains(ScoreKinds, m.Score) {
 		return fmt.Errorf("unknown score kind %q", m.Score)
 	}
@@ -187,8 +219,8 @@ func (m *Model) Validate() error {
 		spread = m.LaplaceScale
 	}
 	if spread != nil {
-		if len(spread) != d {
-			return fmt.Errorf("%d likelihood scales for %d features", len(spread), d)
+		if len(spread) != len(m.Features) {
+			return fmt.Errorf("%d likelihood scales for %d features", len(spread), len(m.Features))
 		}
 		for j, v := range spread {
 			if !(v > 0) || math.IsInf(float64(v), 0) {
@@ -201,30 +233,25 @@ func (m *Model) Validate() error {
 	if m.Score == ScoreELBO && m.LogVar.Out == 0 {
 		return errors.New("score kind elbo_mu needs the log-variance head")
 	}
+	return nil
+}
+
+// validateLayers checks that the layers chain from the varying features
+// through the encoder, the latent heads and the decoder back to the
+// varying features, with finite parameters.
+func (m *Model) validateLayers() error {
 	width := m.NetworkDim()
-	check := func(name string, l *Dense) error {
-		if l.In != width {
-			return fmt.Errorf("%s: input width %d, want %d", name, l.In, width)
-		}
-		if len(l.W) != l.In*l.Out || len(l.B) != l.Out {
-			return fmt.Errorf("%s: %d weights and %d biases for %dx%d", name, len(l.W), len(l.B), l.In, l.Out)
-		}
-		if !allFinite(l.W) || !allFinite(l.B) {
-			return fmt.Errorf("%s: non-finite parameter", name)
-		}
-		return nil
-	}
 	for i := range m.Encoder {
-		if err := check(fmt.Sprintf("encoder layer %d", i), &m.Encoder[i]); err != nil {
+		if err := m.Encoder[i].validate(fmt.Sprintf("encoder layer %d", i), width); err != nil {
 			return err
 		}
 		width = m.Encoder[i].Out
 	}
-	if err := check("mu", &m.Mu); err != nil {
+	if err := m.Mu.validate("mu", width); err != nil {
 		return err
 	}
 	if m.LogVar.Out != 0 {
-		if err := check("logvar", &m.LogVar); err != nil {
+		if err := m.LogVar.validate("logvar", width); err != nil {
 			return err
 		}
 		if m.LogVar.Out != m.Mu.Out {
@@ -233,7 +260,7 @@ func (m *Model) Validate() error {
 	}
 	width = m.Mu.Out
 	for i := range m.Decoder {
-		if err := check(fmt.Sprintf("decoder layer %d", i), &m.Decoder[i]); err != nil {
+		if err := m.Decoder[i].validate(fmt.Sprintf("decoder layer %d", i), width); err != nil {
 			return err
 		}
 		width = m.Decoder[i].Out
@@ -241,10 +268,35 @@ func (m *Model) Validate() error {
 	if width != m.NetworkDim() {
 		return fmt.Errorf("decoder output width %d, want %d varying features", width, m.NetworkDim())
 	}
-	if math.IsNaN(float64(m.Threshold)) {
-		return errors.New("threshold is NaN")
+	return nil
+}
+
+// validate checks that the layer, called name in errors, takes an input
+// of width values and has finite parameters of its shape.
+func (l *Dense) validate(name string, width int) error {
+	if l.In != width {
+		return fmt.Errorf("%s: input width %d, want %d", name, l.In, width)
+	}
+	if len(l.W) != l.In*l.Out || len(l.B) != l.Out {
+		return fmt.Errorf("%s: %d weights and %d biases for %dx%d", name, len(l.W), len(l.B), l.In, l.Out)
+	}
+	if !allFinite(l.W) || !allFinite(l.B) {
+		return fmt.Errorf("%s: non-finite parameter", name)
 	}
 	return nil
+}
+
+// widest returns the width of the widest row a scorer holds: the input or
+// any encoder or decoder layer's output.
+func (m *Model) widest() int {
+	width := m.Dim()
+	for _, l := range m.Encoder {
+		width = max(width, l.Out)
+	}
+	for _, l := range m.Decoder {
+		width = max(width, l.Out)
+	}
+	return width
 }
 
 func allFinite(v []float32) bool {

@@ -18,17 +18,13 @@ type Scorer struct {
 	netIn   []float32
 	// weight[j] = 1 / (2 σ²_j), or 1 / b_j, for the likelihood scores.
 	weight []float64
+	// logits holds the output layer's pre-activation for Loss.
+	logits []float64
 }
 
 // NewScorer returns a Scorer for m. m must be valid (see Model.Validate).
 func NewScorer(m *Model) *Scorer {
-	width := m.Dim()
-	for _, l := range m.Encoder {
-		width = max(width, l.Out)
-	}
-	for _, l := range m.Decoder {
-		width = max(width, l.Out)
-	}
+	width := m.widest()
 	s := &Scorer{
 		m:       m,
 		scaled:  make([]float32, m.Dim()),

@@ -9,20 +9,41 @@
 //
 // The loss is a weighted sum of per-row terms,
 //
-//	loss = Σ_rows wRec[r]·BCE(x_r, decoder(z_r)) + wKL[r]·KL(q(z|x_r) ‖ N(0, I))
+//	loss = Σ_rows wRec[r]·rec(x_r, decoder(z_r)) + wKL[r]·KL(q(z|x_r) ‖ N(0, I))
 //
-// where BCE is summed over features and the weights encode the objective:
-// the tutorial's loss (mean BCE over batch × features plus KL summed over
-// the batch) uses wRec = 1/(n·d) and wKL = 1 for the n real rows of a batch.
+// where rec is the likelihood's negative log-likelihood (BCE, Gaussian or
+// Laplace) summed over features and the weights encode the objective: the
+// tutorial's loss (mean BCE over batch × features plus KL summed over the
+// batch) uses wRec = 1/(n·d) and wKL = 1 for the n real rows of a batch;
+// the balanced ELBO weighs the kept rows 1/keep and β/keep.
 //
-// Two trainers build that loss. With Config.Fused (the presets' choice) the
-// graph holds one operation, fusedLossOp, that computes the loss and every
-// gradient over preallocated buffers on two fixed halves of the minibatch,
-// and one node per learnable that hands its gradient to gorgonia's
-// autodiff. Without it the graph has one node per matrix product, bias,
-// activation and loss term, differentiated by gorgonia. Both feed the same
-// Adam solver (the arithmetic of gorgonia's AdamSolver) and agree up to
-// float32 rounding; tests hold them to it.
+// # The loop and the step
+//
+// Train (train.go) is the one training loop: it shuffles the rows each
+// epoch, fills each minibatch and its noise, sets the row weights (the
+// objective, β's warm-up, trimming the highest-loss rows), keeps to the
+// step budget, stops on a non-finite loss (ErrDiverged), and reports the
+// losses every few epochs with the validation losses of the current weights
+// (pipeline.Scorer.Loss). What one optimiser step does is left to a
+// stepper (step.go): the loss, its gradients and the Adam update. Two
+// implement it, over the same network (network.go: inputs, learnables and
+// their initialisation) and the same Adam solver (adam.go, the arithmetic
+// of gorgonia's AdamSolver):
+//
+//   - fusedStep (fusedop.go, fused.go), the default (Config.Fused, the
+//     presets' choice): the graph holds one operation, fusedLossOp, that
+//     computes the loss and every gradient over preallocated buffers on two
+//     fixed halves of the minibatch, and one node per learnable that hands
+//     its gradient to gorgonia.
+//   - autodiffStep (autodiff.go), the reference: the graph has one node per
+//     matrix product, bias, activation and loss term, differentiated by
+//     gorgonia. It states the mathematics plainly; the fused step is tested
+//     against it (fused_test.go) and agrees up to float32 rounding.
+//
+// When a batch is trimmed the weights need its per-row losses: the loop
+// hands the step a weighFunc, which the fused operation calls between its
+// forward and backward passes and the autodiff step after a forward pass
+// of its own.
 //
 // The fused operation multiplies matrices with pipeline/internal/kernel
 // (an AVX2/FMA register kernel on amd64), computes the Bernoulli loss's
@@ -31,4 +52,12 @@
 // on a helper goroutine that lives for the whole run (helper.go). The
 // halves are fixed, not scheduled, so the weights are the same on one core
 // or two.
+//
+// # Errors and panics
+//
+// Settings and data come from the user: Config.Validate and Train return
+// errors for them, and Train wraps the failures of a step with the epoch.
+// Inside, the graph is built from validated settings, so a failing graph
+// operation (G.Must) or a kernel's shape check panics: a programmer error,
+// as in pipeline/internal/kernel.
 package vae

@@ -303,7 +303,8 @@ func (f *fusedNet) forwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll []
 }
 
 // backwardHalf computes, after forwardHalf, the half's share of the loss
-// Σ wRec·rec + wKL·kl and of every parameter's gradient.
+// Σ wRec·rec + wKL·kl and of every parameter's gradient: from the output
+// back through the decoder, the sampling and the KL term, and the encoder.
 func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, wRecAll, wKLAll []float32) float64 {
 	n, d, L := h.hi-h.lo, f.d, f.latent
 	x := xAll[h.lo*d : h.hi*d]
@@ -319,7 +320,18 @@ func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, 
 	for r := 0; r < n; r++ {
 		loss += float64(wRec[r])*float64(h.rec[r]) + float64(wKL[r])*float64(h.kl[r])
 	}
-	// The gradient at the output.
+	f.outputGradient(h, params, x, wRec)
+	f.decoderBackward(h)
+	f.latentBackward(h, x, eps, wKL)
+	f.encoderBackward(h, x)
+	return loss
+}
+
+// outputGradient sets the gradient at the decoder's output (its last
+// layer's pre-activation) into h.dA, and the gradient of the likelihood's
+// log-scales.
+func (f *fusedNet) outputGradient(h *fusedHalf, params [][]float32, x, wRec []float32) {
+	n, d := h.hi-h.lo, f.d
 	out := h.decA[len(f.dec)-1]
 	dOut := h.dA[:n*d]
 	inv, dScale := f.invScale, h.dScale
@@ -354,16 +366,16 @@ func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, 
 			g[j] = dScale[j] * float32(math.Exp(float64(ls[j])))
 		}
 	}
-	bound := f.cfg.LogVarBound
-	last := x
-	if len(f.enc) > 0 {
-		last = h.encH[len(f.enc)-1]
-	}
+}
 
-	// Backward through the decoder; cur and other take turns holding the
-	// gradient at a layer's output and at its input.
+// decoderBackward takes the gradient at the output (h.dA) back through the
+// decoder: its layers' parameter gradients, and the gradient at the latent
+// code into h.dZ. cur and other take turns holding the gradient at a
+// layer's output and at its input.
+func (f *fusedNet) decoderBackward(h *fusedHalf) {
+	n := h.hi - h.lo
 	cur, other := h.dA, h.dPrev
-	dA := cur[:n*d]
+	dA := cur[:n*f.d]
 	for i := len(f.dec) - 1; i >= 0; i-- {
 		l := f.dec[i]
 		input := h.z
@@ -380,7 +392,14 @@ func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, 
 		kernel.ReLUGrad(h.decA[i-1], dIn)
 		dA, cur, other = dIn, other, cur
 	}
-	// Through the sampling and the KL term to mu and the log-variance.
+}
+
+// latentBackward takes the gradient at the latent code (h.dZ) through the
+// sampling z = mu + exp(½ lv)·eps, adds the KL term's, and sets the
+// gradients at mu and the log-variance (h.dMu, h.dLv) and of the two
+// heads' parameters.
+func (f *fusedNet) latentBackward(h *fusedHalf, x, eps, wKL []float32) {
+	n, L, bound := h.hi-h.lo, f.latent, f.cfg.LogVarBound
 	for i := range h.dZ {
 		r := i / L
 		h.dMu[i] = h.dZ[i] + wKL[r]*h.mu[i]
@@ -391,13 +410,22 @@ func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, 
 		}
 		h.dLv[i] = dlv
 	}
+	last := x // the heads' input: the last encoder layer's output
+	if len(f.enc) > 0 {
+		last = h.encH[len(f.enc)-1]
+	}
 	denseGrads(last, h.dMu, h.grads[f.mu.param], h.grads[f.mu.param+1], n, f.mu.in, L)
 	denseGrads(last, h.dLv, h.grads[f.logVar.param], h.grads[f.logVar.param+1], n, f.logVar.in, L)
+}
+
+// encoderBackward takes the gradients at mu and the log-variance back
+// through the encoder's layers to their parameter gradients.
+func (f *fusedNet) encoderBackward(h *fusedHalf, x []float32) {
 	if len(f.enc) == 0 {
-		return loss
+		return
 	}
-	// Backward through the encoder.
-	cur, other = h.dH, h.dPrev
+	n, L := h.hi-h.lo, f.latent
+	cur, other := h.dH, h.dPrev
 	dH := cur[:n*f.mu.in]
 	backInput(h.dMu, f.wT[f.mu.param], dH, n, f.mu.in, L)
 	backInputAdd(h.dLv, f.wT[f.logVar.param], dH, n, f.logVar.in, L)
@@ -415,7 +443,6 @@ func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, 
 			dH, cur, other = dIn, other, cur
 		}
 	}
-	return loss
 }
 
 // dense computes out = x·w + b for n rows (x is n×in, w in×out).

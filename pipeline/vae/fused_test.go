@@ -46,8 +46,8 @@ func TestFusedMatchesGraph(t *testing.T) {
 			for j := range logScale0 {
 				logScale0[j] = float32(rng.NormFloat64() * 0.3)
 			}
-			net, err := build(cfg, d, rng, logScale0)
-			if err != nil {
+			net := newNetwork(cfg, d, rng, logScale0)
+			if err := net.autodiffLoss(cfg); err != nil {
 				t.Fatal(err)
 			}
 			vm := G.NewTapeMachine(net.g, G.BindDualValues(net.learnables...))

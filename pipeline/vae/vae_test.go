@@ -280,3 +280,30 @@ func BenchmarkTrainEpoch(b *testing.B) {
 		})
 	}
 }
+
+// TestLoopWeighs checks who sets a minibatch's row weights: the loop, at
+// once, before trimming starts; the step, through the returned weighFunc,
+// once it has the per-row losses, after.
+func TestLoopWeighs(t *testing.T) {
+	cfg := robustConfig() // Trim 0.1 from step 30, β 1 after 20 warm-up steps
+	cfg.Trim = 0.4
+	const rows = 5
+	tr := &trainer{cfg: cfg, d: 4, in: minibatch{wRec: make([]float32, 6), wKL: make([]float32, 6)},
+		rowLoss: make([]float64, 6), order: make([]int, 6)}
+	if weigh := tr.weigh(rows, cfg.TrimFrom-1); weigh != nil {
+		t.Fatal("a weighFunc before trimming starts")
+	}
+	if want := []float32{0.2, 0.2, 0.2, 0.2, 0.2, 0}; !slices.Equal(tr.in.wRec, want) {
+		t.Errorf("before trimming, wRec = %v, want %v", tr.in.wRec, want)
+	}
+	weigh := tr.weigh(rows, cfg.TrimFrom)
+	if weigh == nil {
+		t.Fatal("no weighFunc once trimming has started")
+	}
+	rec := []float32{1, 5, 0, 2, 4, 0}
+	kl := []float32{1, 0, 9, 0, 1, 0} // row losses rec + β·kl: 2, 5, 9, 2, 5
+	weigh(rec, kl)
+	if want := []float32{1.0 / 3, 1.0 / 3, 0, 1.0 / 3, 0, 0}; !slices.Equal(tr.in.wRec, want) {
+		t.Errorf("trimmed, wRec = %v, want %v (rows 0, 3 and the first of the ties at 5 kept)", tr.in.wRec, want)
+	}
+}

@@ -15,4 +15,14 @@
 // For a given machine every result depends only on the inputs: each
 // element of C is summed over the inner dimension in increasing order,
 // starting from the value C held.
+//
+// # Errors and panics
+//
+// As in gonum's mat package, misuse panics: a negative shape, a slice too
+// short for the shape it is said to hold, or mismatched lengths (Gemm,
+// Transpose, ReLU, ReLUGrad and Adam check theirs before they touch
+// memory). These are programmer errors in the caller, which sizes every
+// buffer from the network's shape, never from user data; no function here
+// returns an error. The callers that take user data (pipeline, pipeline/vae)
+// check it and return errors before any of it reaches a kernel.
 package kernel

@@ -48,30 +48,36 @@ func adamAVX(n int, w, grad, m, v *float32, c *AdamCoefficients)
 // adam updates as many weights as the vector loop takes and returns how
 // many.
 func adam(w, g, m, v []float32, c *AdamCoefficients) int {
-	n := len(w) &^ 7
-	if !Accelerated || n == 0 {
-		return 0
+	n := vectorLen(len(w))
+	if n > 0 {
+		adamAVX(n, &w[0], &g[0], &m[0], &v[0], c)
 	}
-	adamAVX(n, &w[0], &g[0], &m[0], &v[0], c)
 	return n
 }
 
 func relu(in, out []float32) {
-	done := 0
-	if Accelerated && len(in) >= 8 {
-		done = len(in) &^ 7
+	done := vectorLen(len(in))
+	if done > 0 {
 		reluAVX(done, &in[0], &out[0])
 	}
 	reluGo(in[done:], out[done:])
 }
 
 func reluGrad(a, grad []float32) {
-	done := 0
-	if Accelerated && len(grad) >= 8 {
-		done = len(grad) &^ 7
+	done := vectorLen(len(grad))
+	if done > 0 {
 		reluGradAVX(done, &a[0], &grad[0])
 	}
 	reluGradGo(a[done:], grad[done:])
+}
+
+// vectorLen returns how many of n elements the eight-lane assembly loops
+// take: the largest multiple of eight, or none without AVX2 and FMA.
+func vectorLen(n int) int {
+	if !Accelerated {
+		return 0
+	}
+	return n &^ 7
 }
 
 func gemm(m, n, k int, a []float32, aRow, aK int, b []float32, ldb int, c []float32, ldc int) {
