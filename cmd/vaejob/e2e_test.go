@@ -99,6 +99,20 @@ type column struct {
 // writeParquet writes the columns to dir/name and returns its path.
 func writeParquet(t *testing.T, dir, name string, cols []column) string {
 	t.Helper()
+	path := filepath.Join(dir, name)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := writeParquetTo(f, cols); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// writeParquetTo writes the columns as one Parquet table to w.
+func writeParquetTo(w io.Writer, cols []column) error {
 	var fields []arrow.Field
 	var arrs []arrow.Array
 	mem := memory.NewGoAllocator()
@@ -125,16 +139,7 @@ func writeParquet(t *testing.T, dir, name string, cols []column) string {
 		rows = arrs[0].Len()
 	}
 	rec := array.NewRecord(schema, arrs, int64(rows))
-	path := filepath.Join(dir, name)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := pqarrow.WriteTable(array.NewTableFromRecords(schema, []arrow.Record{rec}), f, 1024, nil, pqarrow.DefaultWriterProps()); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return pqarrow.WriteTable(array.NewTableFromRecords(schema, []arrow.Record{rec}), w, 1024, nil, pqarrow.DefaultWriterProps())
 }
 
 func seq(n int, f func(i int) float64) []float64 {
@@ -794,4 +799,31 @@ func TestFeaturePatternNeverTakesTheLabel(t *testing.T) {
 	if strings.Join(rec.Features, ",") != "a,b" {
 		t.Errorf("features %v, want a,b (never the label)", rec.Features)
 	}
+}
+
+// runJSON is the part of a run's run.json the tests read.
+type runJSON struct {
+	RunID     string
+	Status    string
+	Features  []string
+	Artifacts []struct{ Name, SHA256 string }
+	Gate      struct {
+		Decision string
+		Baseline string `json:"baseline_run_id"`
+		Reasons  []string
+	}
+}
+
+// readRunJSON reads dir/run.json.
+func readRunJSON(t *testing.T, dir string) runJSON {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec runJSON
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec
 }
