@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -321,79 +319,6 @@ func readCSVScores(t *testing.T, path string) (header []string, rows [][]string)
 		t.Fatal(err)
 	}
 	return all[0], all[1:]
-}
-
-// TestTrainFromEnvironment sets every flag through VAEJOB_* variables and
-// checks that the run used them, that the skipped string column is listed in
-// the log and run.json, and that run.json's artifact digests match the files.
-func TestTrainFromEnvironment(t *testing.T) {
-	out := t.TempDir()
-	cmd := exec.Command(vaejobBin, "train")
-	cmd.Env = append(os.Environ(),
-		"VAEJOB_INPUT="+demo, "VAEJOB_OUT="+out, "VAEJOB_EXCLUDE=patient_id", "VAEJOB_SEED=3",
-		"VAEJOB_RUN_ID=env-run", "VAEJOB_EPOCHS=2", "VAEJOB_BATCH_SIZE=64", "VAEJOB_LATENT_DIM=4",
-		"VAEJOB_LEARNING_RATE=0.002", "VAEJOB_VALIDATION_FRACTION=0.3", "VAEJOB_THRESHOLD=quantile:0.95", "VAEJOB_PRESET=tutorial")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("train: %v\n%s", err, stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "skipping non-numeric column") || !strings.Contains(stderr.String(), "diagnosis") {
-		t.Errorf("log does not list the skipped diagnosis column:\n%s", stderr.String())
-	}
-	dir := filepath.Join(out, "runs", "env-run")
-	b, err := os.ReadFile(filepath.Join(dir, "run.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec struct {
-		Config struct {
-			Seed               int64   `json:"seed"`
-			Epochs             int     `json:"epochs"`
-			BatchSize          int     `json:"batch_size"`
-			LatentDim          int     `json:"latent_dim"`
-			LearningRate       float64 `json:"learning_rate"`
-			ValidationFraction float64 `json:"validation_fraction"`
-			Threshold          string  `json:"threshold"`
-			Preset             string  `json:"preset"`
-		} `json:"config"`
-		Skipped []struct {
-			Name, Type string
-		} `json:"skipped_columns"`
-		Rows struct {
-			Validation int `json:"validation"`
-		} `json:"rows"`
-		Artifacts []struct {
-			Name   string `json:"name"`
-			SHA256 string `json:"sha256"`
-		} `json:"artifacts"`
-	}
-	if err := json.Unmarshal(b, &rec); err != nil {
-		t.Fatal(err)
-	}
-	c := rec.Config
-	if c.Seed != 3 || c.Epochs != 2 || c.BatchSize != 64 || c.LatentDim != 4 || c.LearningRate != 0.002 ||
-		c.ValidationFraction != 0.3 || c.Threshold != "quantile:0.95" || c.Preset != "tutorial" {
-		t.Errorf("config from the environment not used: %+v", c)
-	}
-	if len(rec.Skipped) != 1 || rec.Skipped[0].Name != "diagnosis" || rec.Skipped[0].Type != "utf8" && rec.Skipped[0].Type != "string" {
-		t.Errorf("skipped_columns = %+v, want diagnosis", rec.Skipped)
-	}
-	if rec.Rows.Validation != 171 {
-		t.Errorf("%d validation rows, want 171 (0.3 of 569)", rec.Rows.Validation)
-	}
-	if len(rec.Artifacts) == 0 {
-		t.Fatal("no artifacts recorded")
-	}
-	for _, a := range rec.Artifacts {
-		data, err := os.ReadFile(filepath.Join(dir, a.Name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != a.SHA256 {
-			t.Errorf("%s does not match its recorded SHA-256", a.Name)
-		}
-	}
 }
 
 // TestSameBytesOnOneCoreOrTwo trains with GOMAXPROCS=1 and 2 and compares

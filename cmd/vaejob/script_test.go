@@ -98,15 +98,14 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 // exitStatus returns the exit code of a finished command from the error
 // its run returned.
 func exitStatus(ts *testscript.TestScript, err error) int {
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
+	if err == nil {
 		return 0
-	case errors.As(err, &exitErr):
-		return exitErr.ExitCode()
 	}
-	ts.Fatalf("%v", err)
-	return -1
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) {
+		ts.Fatalf("%v", err)
+	}
+	return exitErr.ExitCode()
 }
 
 func atoi(ts *testscript.TestScript, s string) int {
