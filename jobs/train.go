@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -266,7 +265,7 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 		ConstantFeatures:   ds.constant,
 		ConstantInTraining: ds.constantInTraining,
 		IgnoredFeatures:    ds.ignored,
-		Training:           TrainingRecord{Epochs: history, BatchSize: min(cfg.BatchSize, ds.rows.Train)},
+		Training:           TrainingRecord{Epochs: history, BatchSize: min(cfg.BatchSize.Get(), ds.rows.Train)},
 		Latent:             latent,
 		Threshold:          thresholdRecord(threshold, cfg.threshold.String(), thresholdScores),
 		ValidationMetrics:  metrics,
@@ -337,7 +336,7 @@ func readTrainingInput(ctx context.Context, o TrainOptions, cfg ResolvedConfig, 
 		return nil, err
 	}
 	in := &trainingInput{digestKind: cfg.Digest}
-	sel := parquet.Selection{Features: o.Features, Exclude: o.Exclude, AllowMissing: cmp.Or(o.Missing, MissingFail) != MissingFail,
+	sel := parquet.Selection{Features: o.Features, Exclude: o.Exclude, AllowMissing: cfg.Missing != MissingFail,
 		MaxMagnitude: pipeline.MaxFeatureMagnitude}
 	// The label and the time column are kept but are never features, not
 	// even through a --features or --exclude pattern.
@@ -515,16 +514,16 @@ func prepare(in *trainingInput, cfg ResolvedConfig, log *slog.Logger) (*dataset,
 	ds.missing = missing
 	var split pipeline.Split
 	if in.times != nil {
-		split, err = pipeline.TimeSplit(in.times, cfg.ValidationFraction)
+		split, err = pipeline.TimeSplit(in.times, cfg.ValidationFraction.Get())
 	} else {
-		split, err = pipeline.RandomSplit(t.Rows, cfg.ValidationFraction, streamRand(cfg.Seed, "split"))
+		split, err = pipeline.RandomSplit(t.Rows, cfg.ValidationFraction.Get(), streamRand(cfg.Seed, "split"))
 	}
 	if err != nil {
 		return nil, kind(ErrBadInput, err)
 	}
 	trainIdx := split.Train
 	if in.labels != nil {
-		rec := &LabelRecord{Column: cfg.LabelColumn, NormalValue: cfg.NormalValue, TrainOn: cfg.TrainOn}
+		rec := &LabelRecord{Column: cfg.Labels.Column, NormalValue: cfg.Labels.Normal, TrainOn: cfg.TrainOn}
 		for _, i := range split.Train {
 			if in.labels[i] {
 				rec.TrainAnomalies++

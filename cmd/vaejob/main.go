@@ -66,36 +66,49 @@ func main() {
 	os.Exit(code)
 }
 
+// exitCodes is the exit-code table: the first row whose test the error
+// passes decides the exit code; an error that passes none is internal.
+var exitCodes = []struct {
+	matches func(error) bool
+	code    int
+}{
+	{stoppedBy(syscall.SIGTERM), exitTerminated},
+	{stoppedBy(nil), exitInterrupted}, // SIGINT
+	{is(jobs.ErrTimeout), exitTimeout},
+	// Before usage and bad input: an --out on a read-only file system is
+	// refused as unusable, but running again later (or elsewhere) is what
+	// fixes it.
+	{jobs.IsMachineFault, exitMachine},
+	{is(jobs.ErrUsage), exitUsage},
+	{is(jobs.ErrBadInput), exitBadInput},
+	{is(jobs.ErrTraining), exitTraining},
+	{is(jobs.ErrRejected), exitRejected},
+	{is(jobs.ErrLocked), exitLocked},
+	{is(jobs.ErrVerify), exitMismatch},
+}
+
 // exitCode maps an error to the process exit code.
 func exitCode(err error) int {
-	var sig signalError
-	switch {
-	case err == nil:
+	if err == nil {
 		return exitOK
-	case errors.As(err, &sig):
-		if sig.sig == syscall.SIGTERM {
-			return exitTerminated
+	}
+	for _, row := range exitCodes {
+		if row.matches(err) {
+			return row.code
 		}
-		return exitInterrupted
-	case errors.Is(err, jobs.ErrTimeout):
-		return exitTimeout
-	case jobs.IsMachineFault(err):
-		// Before usage and bad input: an --out on a read-only file system
-		// is refused as unusable, but running again later (or elsewhere)
-		// is what fixes it.
-		return exitMachine
-	case errors.Is(err, jobs.ErrUsage):
-		return exitUsage
-	case errors.Is(err, jobs.ErrBadInput):
-		return exitBadInput
-	case errors.Is(err, jobs.ErrTraining):
-		return exitTraining
-	case errors.Is(err, jobs.ErrRejected):
-		return exitRejected
-	case errors.Is(err, jobs.ErrLocked):
-		return exitLocked
-	case errors.Is(err, jobs.ErrVerify):
-		return exitMismatch
 	}
 	return exitInternal
+}
+
+// is returns a test for errors wrapping target.
+func is(target error) func(error) bool {
+	return func(err error) bool { return errors.Is(err, target) }
+}
+
+// stoppedBy returns a test for a run stopped by sig; nil: by any signal.
+func stoppedBy(sig os.Signal) func(error) bool {
+	return func(err error) bool {
+		var s signalError
+		return errors.As(err, &s) && (sig == nil || s.sig == sig)
+	}
 }
