@@ -357,7 +357,6 @@ func readTrainingInput(ctx context.Context, o TrainOptions, cfg ResolvedConfig, 
 	if cfg.MaxRows > 0 {
 		opts.Rand = streamRand(cfg.Seed, "sample")
 	}
-	parquet.PrepareHeap()
 	log.Info("reading input", "files", len(files))
 	table, err := parquet.ReadInputs(ctx, files, sel, opts)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/vaejob/vaejob/jobs"
+	"github.com/vaejob/vaejob/parquet"
 )
 
 // Exit codes: the one table of them, documented in the README and in
@@ -45,6 +46,9 @@ func main() {
 		cancel(signalError{sig})
 		signal.Stop(sigs) // a second signal kills the process at once
 	}()
+	// Before any command reads a table: the decoder's buffers then come
+	// from memory backed by huge pages (see parquet.PrepareHeap).
+	parquet.PrepareHeap()
 	app := newApp()
 	err := app.RunContext(ctx, os.Args)
 	if err != nil && errors.Is(err, context.Canceled) {
