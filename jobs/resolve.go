@@ -218,26 +218,34 @@ func (m *ModelOptions) checkPositive() error {
 }
 
 // bind lays the knobs given in m over the preset's cfg and fills the others
-// in from it: afterwards m and cfg hold the same model, each knob paired
-// with its vae.Config field here only.
+// in from it: afterwards m and cfg hold the same model. Each knob is paired
+// with its vae.Config field here and nowhere else.
 func (m *ModelOptions) bind(cfg *vae.Config) {
 	if len(m.Hidden) > 0 {
 		cfg.Hidden = m.Hidden
 	}
 	m.Hidden = cfg.Hidden
-	bindOptional(&m.LatentDim, &cfg.Latent)
-	bindOptional(&m.Epochs, &cfg.Epochs)
-	bindOptional(&m.Steps, &cfg.Steps)
-	bindOptional(&m.BatchSize, &cfg.BatchSize)
-	bindOptional(&m.LearningRate, &cfg.LearningRate)
-	bindString(&m.Objective, &cfg.Objective)
-	bindString(&m.Likelihood, &cfg.Likelihood)
-	bindString(&m.Init, &cfg.Init)
-	bindOptional(&m.Beta, &cfg.Beta)
-	bindOptional(&m.WarmupSteps, &cfg.WarmupSteps)
-	bindOptional(&m.Trim, &cfg.Trim)
-	bindOptional(&m.TrimFrom, &cfg.TrimFrom)
-	bindString(&m.ScoreKind, &cfg.Score)
+	for _, k := range []struct {
+		opt   *Optional[int]
+		field *int
+	}{
+		{&m.LatentDim, &cfg.Latent}, {&m.Epochs, &cfg.Epochs}, {&m.Steps, &cfg.Steps},
+		{&m.BatchSize, &cfg.BatchSize}, {&m.WarmupSteps, &cfg.WarmupSteps}, {&m.TrimFrom, &cfg.TrimFrom},
+	} {
+		bindOptional(k.opt, k.field)
+	}
+	for _, k := range []struct {
+		opt   *Optional[float64]
+		field *float64
+	}{{&m.LearningRate, &cfg.LearningRate}, {&m.Beta, &cfg.Beta}, {&m.Trim, &cfg.Trim}} {
+		bindOptional(k.opt, k.field)
+	}
+	for _, k := range []struct{ opt, field *string }{
+		{&m.Objective, (*string)(&cfg.Objective)}, {&m.Likelihood, (*string)(&cfg.Likelihood)},
+		{&m.Init, (*string)(&cfg.Init)}, {&m.ScoreKind, (*string)(&cfg.Score)},
+	} {
+		bindString(k.opt, k.field)
+	}
 	if m.Trainer != "" {
 		cfg.Fused = m.Trainer == TrainerFused
 	}
@@ -257,9 +265,9 @@ func bindOptional[T int | float64](opt *Optional[T], field *T) {
 
 // bindString sets *field to *opt when it is not empty, else *opt to
 // *field.
-func bindString[S ~string](opt *string, field *S) {
+func bindString(opt, field *string) {
 	if *opt != "" {
-		*field = S(*opt)
+		*field = *opt
 	}
-	*opt = string(*field)
+	*opt = *field
 }

@@ -11,7 +11,8 @@ import (
 )
 
 // This file holds the app and what its commands share: the usage errors,
-// the --out, --log-format and label flags, and the output helpers. Each
+// the --log-format logger and the output helpers (flags.go holds the
+// shared flags). Each
 // command is in its cmd_<name>.go; main.go turns errors into exit codes.
 
 // newApp returns the vaejob command line.
@@ -47,9 +48,6 @@ func onUsageError(_ *cli.Context, err error, _ bool) error {
 	return fmt.Errorf("%w: %v", jobs.ErrUsage, err)
 }
 
-// env names the environment variable of a flag: VAEJOB_ and its name.
-func env(name string) []string { return []string{"VAEJOB_" + name} }
-
 // usageError marks a command-line mistake found while binding flags.
 func usageError(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", jobs.ErrUsage, fmt.Sprintf(format, args...))
@@ -67,24 +65,11 @@ func unknownCommand(name string) error {
 	return &commandError{fmt.Sprintf("unknown command %q; see vaejob --help", name)}
 }
 
-// outFlag binds --out, the output directory of train, promote and runs.
-func outFlag(dst *string) cli.Flag {
-	return &cli.StringFlag{Name: "out", Usage: "output directory (holds runs/ and latest)", EnvVars: env("OUT"), Destination: dst}
-}
-
-// labelFlags bind --label-column and --normal-value.
-func labelFlags(l *jobs.Labels) []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "label-column", Usage: "column that marks anomalies (never a feature)", EnvVars: env("LABEL_COLUMN"), Destination: &l.Column},
-		&cli.StringFlag{Name: "normal-value", Usage: "value of --label-column for normal rows; every other value is an anomaly (default: the column holds 0 = normal, 1 = anomaly)", EnvVars: env("NORMAL_VALUE"), Destination: &l.Normal},
-	}
-}
-
 // logFlags is the --log-format setting of a command that logs.
 type logFlags struct{ format string }
 
 func (l *logFlags) flag() cli.Flag {
-	return &cli.StringFlag{Name: "log-format", Usage: "log lines as text (for people) or json (for log shippers)", Value: "text", EnvVars: env("LOG_FORMAT"), Destination: &l.format}
+	return &cli.StringFlag{Name: "log-format", Usage: "log lines as text (for people) or json (for log shippers)", Value: "text", EnvVars: env("log-format"), Destination: &l.format}
 }
 
 // logger returns the logger --log-format asks for and makes it the one
@@ -120,11 +105,6 @@ func (l *logFlags) progress(c *cli.Context) io.Writer {
 // failureLogKey names, in the app's Metadata, the JSON logger main reports
 // the final error through when a command logs JSON.
 const failureLogKey = "failure-log"
-
-// jsonFlag binds --json, which prints a command's result as JSON.
-func jsonFlag(dst *bool, usage string) cli.Flag {
-	return &cli.BoolFlag{Name: "json", Usage: usage, Destination: dst}
-}
 
 // printResult prints v as JSON when asJSON, else as text.
 func printResult(w io.Writer, asJSON bool, v fmt.Stringer) error {
