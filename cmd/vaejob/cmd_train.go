@@ -17,7 +17,7 @@ import (
 func trainCommand() *cli.Command {
 	var (
 		o      jobs.TrainOptions
-		inputs cli.StringSlice // --input, repeatable: o.Inputs
+		inputs cli.StringSlice // --input, repeatable: o.Inputs once read
 		logs   logFlags
 	)
 	var flags []cli.Flag
@@ -28,14 +28,14 @@ func trainCommand() *cli.Command {
 	flags = append(flags, gateFlags(&o.Gate)...)
 	flags = append(flags, logs.flag())
 	return command("train", "train a model on a Parquet table and publish OUT/runs/<run-id> and OUT/latest", flags, func(c *cli.Context) error {
-		o.Inputs = inputs.Value()
-		return train(c, &o, &logs)
+		return train(c, &o, &inputs, &logs)
 	})
 }
 
 // train runs jobs.Train with the options the flags, the VAEJOB_*
-// variables and --config set, and prints the run's folder.
-func train(c *cli.Context, o *jobs.TrainOptions, logs *logFlags) error {
+// variables and --config set, and prints the run's folder. The repeatable
+// --input is bound to a cli.StringSlice, read once --config is applied.
+func train(c *cli.Context, o *jobs.TrainOptions, inputs *cli.StringSlice, logs *logFlags) error {
 	if c.NArg() > 0 {
 		return usageError("unexpected arguments %q: train takes flags only", strings.Join(c.Args().Slice(), " "))
 	}
@@ -47,6 +47,7 @@ func train(c *cli.Context, o *jobs.TrainOptions, logs *logFlags) error {
 	if err := applyConfig(c, o.ConfigFile); err != nil {
 		return err
 	}
+	o.Inputs = inputs.Value()
 	if o.RunID == "" {
 		o.RunID = jobs.NewRunID(time.Now())
 	}
