@@ -8,12 +8,29 @@ import (
 	"testing"
 )
 
+// setCase is a flag value and what Optional.Set makes of it.
+type setCase[T int | float64] struct {
+	in      string
+	want    T
+	wantErr string // "": none
+}
+
+func checkSet[T int | float64](t *testing.T, cases []setCase[T]) {
+	t.Helper()
+	for _, tc := range cases {
+		var o Optional[T]
+		err := o.Set(tc.in)
+		switch {
+		case tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr || o.IsSet()):
+			t.Errorf("Set(%q): err %v, set %v; want %q and unset", tc.in, err, o.IsSet(), tc.wantErr)
+		case tc.wantErr == "" && (err != nil || !o.IsSet() || o.Get() != tc.want):
+			t.Errorf("Set(%q) = %v, %v (set %v); want %v", tc.in, o.Get(), err, o.IsSet(), tc.want)
+		}
+	}
+}
+
 func TestOptionalSet(t *testing.T) {
-	ints := []struct {
-		in      string
-		want    int
-		wantErr string
-	}{
+	checkSet(t, []setCase[int]{
 		{"3", 3, ""},
 		{"0", 0, ""},
 		{"-2", -2, ""},
@@ -21,44 +38,14 @@ func TestOptionalSet(t *testing.T) {
 		{"abc", 0, "parse error"},
 		{"1.5", 0, "parse error"},
 		{"99999999999999999999", 0, "value out of range"},
-	}
-	for _, tc := range ints {
-		var o Optional[int]
-		err := o.Set(tc.in)
-		if tc.wantErr != "" {
-			if err == nil || err.Error() != tc.wantErr || o.IsSet() {
-				t.Errorf("Set(%q): err %v, set %v; want %q and unset", tc.in, err, o.IsSet(), tc.wantErr)
-			}
-			continue
-		}
-		if err != nil || !o.IsSet() || o.Get() != tc.want {
-			t.Errorf("Set(%q) = %v, %v (set %v); want %d", tc.in, o.Get(), err, o.IsSet(), tc.want)
-		}
-	}
-	floats := []struct {
-		in      string
-		want    float64
-		wantErr string
-	}{
+	})
+	checkSet(t, []setCase[float64]{
 		{"0.5", 0.5, ""},
 		{"0", 0, ""},
 		{"1e-3", 1e-3, ""},
 		{"x", 0, "parse error"},
 		{"1e999", 0, "value out of range"},
-	}
-	for _, tc := range floats {
-		var o Optional[float64]
-		err := o.Set(tc.in)
-		if tc.wantErr != "" {
-			if err == nil || err.Error() != tc.wantErr || o.IsSet() {
-				t.Errorf("Set(%q): err %v, set %v; want %q and unset", tc.in, err, o.IsSet(), tc.wantErr)
-			}
-			continue
-		}
-		if err != nil || !o.IsSet() || o.Get() != tc.want {
-			t.Errorf("Set(%q) = %v, %v (set %v); want %g", tc.in, o.Get(), err, o.IsSet(), tc.want)
-		}
-	}
+	})
 	var nan Optional[float64]
 	if err := nan.Set("NaN"); err != nil || !math.IsNaN(nan.Get()) {
 		t.Errorf("Set(NaN) = %v, %v; want NaN, for resolve to refuse", nan.Get(), err)

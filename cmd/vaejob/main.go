@@ -1,5 +1,11 @@
 // Command vaejob trains a VAE anomaly detector on a Parquet table and exports
 // it as one ONNX file; see the README for the commands and exit codes.
+//
+// The command line is thin: each cmd_<verb>.go binds its flags straight to
+// the fields of its jobs options struct (flags.go and values.go hold the
+// shared flags and the typed values) and makes one call into jobs, which
+// owns every default and check. app.go is the app and its logger; main.go
+// handles signals and holds the one exit-code table.
 package main
 
 import (
