@@ -2,9 +2,11 @@ package jobs
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -224,5 +226,39 @@ func TestChangedFiles(t *testing.T) {
 		if got := changedFiles(before, tc.after, tc.digested); got != tc.want {
 			t.Errorf("%s: changedFiles = %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestRunConfigKeys: run.json's config is the resolved TrainOptions; its
+// keys stay those of schema 3, whatever field holds them.
+func TestRunConfigKeys(t *testing.T) {
+	o := TrainOptions{Inputs: []string{"in.parquet"}, Out: "out", RunID: "r", Force: true, ConfigFile: "job.yaml",
+		Features: []string{"a"}, Labels: Labels{Column: "y", Normal: "ok"}, Filter: "a > 0", MaxRows: 100,
+		TimeColumn: "t", Keep: 2, Timeout: time.Minute, Gate: GateOptions{MaxAlertRate: 0.5, MaxScoreDrift: 0.1}}
+	c, err := o.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]json.RawMessage
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"batch_size", "beta", "constant_columns", "digest", "epochs", "features", "filter", "gate", "hidden",
+		"init", "keep", "label_column", "latent_dim", "learning_rate", "likelihood", "logvar_bound", "max_rows", "missing",
+		"normal_value", "objective", "preset", "scaler", "score_kind", "seed", "steps", "threshold", "time_column", "timeout",
+		"train_on", "trainer", "trim", "trim_from", "validation_fraction", "warmup_steps"}
+	if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, want) {
+		t.Errorf("config keys\n got %v\nwant %v", keys, want)
+	}
+	if string(got["timeout"]) != `"1m0s"` || string(got["gate"]) != `{"allow_schema_change":false,"min_rows_fraction":0.5,"max_metric_drop":0.05,"max_alert_rate":0.5,"max_score_drift":0.1}` {
+		t.Errorf("timeout %s, gate %s", got["timeout"], got["gate"])
+	}
+	var back RunRecord
+	if err := json.Unmarshal([]byte(`{"config":`+string(b)+`}`), &back); err != nil || back.Config.Steps.Get() != 2000 || !back.Config.Steps.IsSet() {
+		t.Errorf("read back: steps %v, %v", back.Config.Steps, err)
 	}
 }
