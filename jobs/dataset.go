@@ -85,9 +85,9 @@ func splitRows(in *trainingInput, cfg ResolvedConfig) (pipeline.Split, error) {
 	var split pipeline.Split
 	var err error
 	if in.times != nil {
-		split, err = pipeline.TimeSplit(in.times, cfg.ValidationFraction)
+		split, err = pipeline.TimeSplit(in.times, cfg.ValidationFraction.Get())
 	} else {
-		split, err = pipeline.RandomSplit(in.table.Rows, cfg.ValidationFraction, streamRand(cfg.Seed, "split"))
+		split, err = pipeline.RandomSplit(in.table.Rows, cfg.ValidationFraction.Get(), streamRand(cfg.Seed, "split"))
 	}
 	return split, kind(ErrBadInput, err)
 }
@@ -97,7 +97,7 @@ func splitRows(in *trainingInput, cfg ResolvedConfig) (pipeline.Split, error) {
 // train on: the training rows, less the anomalous ones under --train-on
 // normal.
 func (ds *dataset) splitLabels(labels []bool, split pipeline.Split, cfg ResolvedConfig) ([]int, error) {
-	rec := &LabelRecord{Column: cfg.LabelColumn, NormalValue: cfg.NormalValue, TrainOn: cfg.TrainOn}
+	rec := &LabelRecord{Column: cfg.Labels.Column, NormalValue: cfg.Labels.Normal, TrainOn: cfg.TrainOn}
 	for _, i := range split.Train {
 		if labels[i] {
 			rec.TrainAnomalies++

@@ -21,26 +21,28 @@ var ErrRejected = errors.New("promotion gate rejected the model")
 
 // GateOptions set the promotion gate. The default gate rejects only what is
 // clearly broken or clearly worse than latest; the stricter checks are off
-// until given a limit.
+// until given a limit. Resolved (defaults filled in), they are run.json's
+// config.gate.
 type GateOptions struct {
 	// AllowSchemaChange lets a model with other features (names, order or
 	// count) than latest's be promoted.
-	AllowSchemaChange bool
+	AllowSchemaChange bool `json:"allow_schema_change"`
 	// MinRowsFraction: reject when the run trained on fewer rows than this
-	// fraction of latest's training rows. Nil: 0.5; 0 turns the check off.
-	MinRowsFraction *float64
+	// fraction of latest's training rows. Not set: DefaultMinRowsFraction;
+	// 0 turns the check off.
+	MinRowsFraction Optional[float64] `json:"min_rows_fraction"`
 	// MaxMetricDrop: with labels, reject when the new model's validation
 	// ROC-AUC or PR-AUC is lower than latest's on the same rows by more than
-	// this. Nil: 0.05.
-	MaxMetricDrop *float64
+	// this. Not set: DefaultMaxMetricDrop.
+	MaxMetricDrop Optional[float64] `json:"max_metric_drop"`
 	// MaxAlertRate, when above 0, rejects a model that alerts on more than
 	// this fraction of latest's validation sample or of its own validation
 	// rows.
-	MaxAlertRate float64
+	MaxAlertRate float64 `json:"max_alert_rate,omitempty"`
 	// MaxScoreDrift, when above 0, rejects a run whose validation rows latest
 	// scores differently from latest's own validation rows: the
 	// Kolmogorov–Smirnov statistic between the two score samples.
-	MaxScoreDrift float64
+	MaxScoreDrift float64 `json:"max_score_drift,omitempty"`
 }
 
 // Gate defaults.
@@ -49,27 +51,19 @@ const (
 	DefaultMaxMetricDrop   = 0.05
 )
 
-func (g GateOptions) minRowsFraction() float64 {
-	if g.MinRowsFraction == nil {
-		return DefaultMinRowsFraction
-	}
-	return *g.MinRowsFraction
-}
+func (g GateOptions) minRowsFraction() float64 { return g.MinRowsFraction.Or(DefaultMinRowsFraction) }
 
-func (g GateOptions) maxMetricDrop() float64 {
-	if g.MaxMetricDrop == nil {
-		return DefaultMaxMetricDrop
-	}
-	return *g.MaxMetricDrop
-}
+func (g GateOptions) maxMetricDrop() float64 { return g.MaxMetricDrop.Or(DefaultMaxMetricDrop) }
 
+// check refuses limits out of their range. Its errors wrap ErrUsage and
+// name the flags.
 func (g GateOptions) check() error {
 	bad := func(v float64) bool { return math.IsNaN(v) || v < 0 || v > 1 }
 	switch {
-	case g.MinRowsFraction != nil && bad(*g.MinRowsFraction):
-		return fmt.Errorf("%w: --gate-min-rows-fraction %g: want a fraction from 0 to 1", ErrUsage, *g.MinRowsFraction)
-	case g.MaxMetricDrop != nil && bad(*g.MaxMetricDrop):
-		return fmt.Errorf("%w: --gate-max-metric-drop %g: want a number from 0 to 1", ErrUsage, *g.MaxMetricDrop)
+	case bad(g.minRowsFraction()):
+		return fmt.Errorf("%w: --gate-min-rows-fraction %g: want a fraction from 0 to 1", ErrUsage, g.minRowsFraction())
+	case bad(g.maxMetricDrop()):
+		return fmt.Errorf("%w: --gate-max-metric-drop %g: want a number from 0 to 1", ErrUsage, g.maxMetricDrop())
 	case bad(g.MaxAlertRate):
 		return fmt.Errorf("%w: --gate-max-alert-rate %g: want a fraction from 0 to 1 (0: off)", ErrUsage, g.MaxAlertRate)
 	case bad(g.MaxScoreDrift):
@@ -78,18 +72,11 @@ func (g GateOptions) check() error {
 	return nil
 }
 
-// GateConfig is the gate's settings as recorded in run.json.
-type GateConfig struct {
-	AllowSchemaChange bool    `json:"allow_schema_change"`
-	MinRowsFraction   float64 `json:"min_rows_fraction"`
-	MaxMetricDrop     float64 `json:"max_metric_drop"`
-	MaxAlertRate      float64 `json:"max_alert_rate,omitempty"`
-	MaxScoreDrift     float64 `json:"max_score_drift,omitempty"`
-}
-
-func (g GateOptions) resolved() GateConfig {
-	return GateConfig{AllowSchemaChange: g.AllowSchemaChange, MinRowsFraction: g.minRowsFraction(),
-		MaxMetricDrop: g.maxMetricDrop(), MaxAlertRate: g.MaxAlertRate, MaxScoreDrift: g.MaxScoreDrift}
+// fillDefaults sets the limits not given to their defaults, as run.json
+// records them.
+func (g *GateOptions) fillDefaults() {
+	g.MinRowsFraction.orDefault(DefaultMinRowsFraction)
+	g.MaxMetricDrop.orDefault(DefaultMaxMetricDrop)
 }
 
 // GateRecord is the gate's decision, kept in run.json.

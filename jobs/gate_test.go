@@ -72,7 +72,7 @@ func TestGate(t *testing.T) {
 		}
 		return in
 	}
-	f := func(v float64) *float64 { return &v }
+	f := OptionalOf[float64]
 	nanModel := centreModel(ab, float32(math.NaN()), 1)
 	for _, tc := range []struct {
 		name   string
@@ -112,7 +112,7 @@ func TestGate(t *testing.T) {
 }
 
 func TestGateOptionsCheck(t *testing.T) {
-	f := func(v float64) *float64 { return &v }
+	f := OptionalOf[float64]
 	for _, g := range []GateOptions{
 		{MinRowsFraction: f(-0.1)}, {MinRowsFraction: f(1.5)}, {MaxMetricDrop: f(math.NaN())},
 		{MaxAlertRate: 2}, {MaxScoreDrift: -1},

@@ -2,9 +2,11 @@ package jobs
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,38 +26,39 @@ func TestResolve(t *testing.T) {
 		errMsg string // "" = no error
 	}{
 		{"defaults", func(*TrainOptions) {}, func(c ResolvedConfig) bool {
-			return c.Preset == "default" && c.Likelihood == "laplace" && c.Scaler == "robust" && c.Beta == 4 && c.Objective == "elbo" && c.Steps == 2000 &&
-				c.ValidationFraction == 0.2 && c.Threshold == "quantile:0.99" && c.TrainOn == "all"
+			return c.Preset == "default" && c.Likelihood == "laplace" && c.Scaler == "robust" && c.Beta.Get() == 4 && c.Objective == "elbo" && c.Steps.Get() == 2000 &&
+				c.ValidationFraction.Get() == 0.2 && c.Threshold == "quantile:0.99" && c.TrainOn == "all"
 		}, ""},
 		{"tutorial", func(o *TrainOptions) { o.Preset = "tutorial" }, func(c ResolvedConfig) bool {
-			return c.Epochs == 100 && c.Steps == 0 && c.BatchSize == 256 && c.LatentDim == 10 && c.LearningRate == 1e-3 &&
+			return c.Epochs.Get() == 100 && c.Steps.Get() == 0 && c.BatchSize.Get() == 256 && c.LatentDim.Get() == 10 && c.LearningRate.Get() == 1e-3 &&
 				slices.Equal(c.Hidden, []int{32, 16}) && c.Likelihood == "bernoulli" && c.Objective == "tutorial" &&
-				c.ScoreKind == "mse_mu" && c.Trim == 0
+				c.ScoreKind == "mse_mu" && c.Trim.Get() == 0
 		}, ""},
 		{"model knobs", func(o *TrainOptions) {
-			zero, steps, beta := 0.0, 500, 0.5
-			o.Model = ModelOptions{Hidden: []int{8}, Score: "nll_mu", Steps: &steps, Beta: &beta, Trim: &zero}
+			o.ModelOptions = ModelOptions{Hidden: []int{8}, ScoreKind: "nll_mu", Steps: OptionalOf(500), Beta: OptionalOf(0.5), Trim: OptionalOf(0.0)}
 		}, func(c ResolvedConfig) bool {
-			return slices.Equal(c.Hidden, []int{8}) && c.ScoreKind == "nll_mu" && c.Steps == 500 && c.Beta == 0.5 && c.Trim == 0
+			return slices.Equal(c.Hidden, []int{8}) && c.ScoreKind == "nll_mu" && c.Steps.Get() == 500 && c.Beta.Get() == 0.5 && c.Trim.Get() == 0 && c.Trim.IsSet()
 		}, ""},
-		{"bad knob", func(o *TrainOptions) { o.Model.Likelihood = "poisson" }, nil, "unknown likelihood"},
-		{"score needs gaussian", func(o *TrainOptions) { o.Preset, o.Model.Score = "tutorial", "elbo_mu" }, nil, "needs the gaussian or laplace likelihood"},
+		{"bad knob", func(o *TrainOptions) { o.Likelihood = "poisson" }, nil, "unknown likelihood"},
+		{"score needs gaussian", func(o *TrainOptions) { o.Preset, o.ScoreKind = "tutorial", "elbo_mu" }, nil, "needs the gaussian or laplace likelihood"},
 		{"tutorial with overrides", func(o *TrainOptions) {
-			o.Preset, o.Epochs, o.BatchSize, o.LatentDim, o.LearningRate = "tutorial", 7, 64, 3, 0.01
+			o.Preset, o.Epochs, o.BatchSize, o.LatentDim, o.LearningRate = "tutorial", OptionalOf(7), OptionalOf(64), OptionalOf(3), OptionalOf(0.01)
 		}, func(c ResolvedConfig) bool {
-			return c.Preset == "tutorial" && c.Epochs == 7 && c.BatchSize == 64 && c.LatentDim == 3 && c.LearningRate == 0.01
+			return c.Preset == "tutorial" && c.Epochs.Get() == 7 && c.BatchSize.Get() == 64 && c.LatentDim.Get() == 3 && c.LearningRate.Get() == 0.01
 		}, ""},
 		{"no input", func(o *TrainOptions) { o.Inputs = nil }, nil, "--input is required"},
 		{"no out", func(o *TrainOptions) { o.Out = "" }, nil, "--out is required"},
 		{"features and exclude", func(o *TrainOptions) { o.Features, o.Exclude = []string{"a"}, []string{"b"} }, nil, "cannot be used together"},
 		{"unknown preset", func(o *TrainOptions) { o.Preset = "big" }, nil, "unknown preset"},
-		{"negative epochs", func(o *TrainOptions) { o.Epochs = -1 }, nil, "must be positive"},
-		{"fraction too big", func(o *TrainOptions) { o.ValidationFraction = 1 }, nil, "--validation-fraction"},
+		{"negative epochs", func(o *TrainOptions) { o.Epochs = OptionalOf(-1) }, nil, "--epochs -1: want a positive number"},
+		{"zero learning rate", func(o *TrainOptions) { o.LearningRate = OptionalOf(0.0) }, nil, "--learning-rate 0: want a positive number"},
+		{"zero validation fraction", func(o *TrainOptions) { o.ValidationFraction = OptionalOf(0.0) }, nil, "--validation-fraction 0: want a positive number"},
+		{"fraction too big", func(o *TrainOptions) { o.ValidationFraction = OptionalOf(1.0) }, nil, "--validation-fraction"},
 		{"bad threshold", func(o *TrainOptions) { o.Threshold = "top:5" }, nil, "unknown method"},
 		{"bad run id", func(o *TrainOptions) { o.RunID = "a/b" }, nil, "run id"},
-		{"fused trainer", func(o *TrainOptions) { o.Model.Trainer = "fused" }, func(c ResolvedConfig) bool { return c.Trainer == "fused" && c.vae.Fused }, ""},
-		{"graph trainer", func(o *TrainOptions) { o.Model.Trainer = "graph" }, func(c ResolvedConfig) bool { return c.Trainer == "graph" && !c.vae.Fused }, ""},
-		{"unknown trainer", func(o *TrainOptions) { o.Model.Trainer = "gpu" }, nil, "--trainer"},
+		{"fused trainer", func(o *TrainOptions) { o.Trainer = "fused" }, func(c ResolvedConfig) bool { return c.Trainer == "fused" && c.vae.Fused }, ""},
+		{"graph trainer", func(o *TrainOptions) { o.Trainer = "graph" }, func(c ResolvedConfig) bool { return c.Trainer == "graph" && !c.vae.Fused }, ""},
+		{"unknown trainer", func(o *TrainOptions) { o.Trainer = "gpu" }, nil, "--trainer"},
 		{"bad filter", func(o *TrainOptions) { o.Filter = "a = " }, nil, "--filter"},
 		{"bad missing policy", func(o *TrainOptions) { o.Missing = "zero" }, nil, "--missing"},
 		{"negative keep", func(o *TrainOptions) { o.Keep = -1 }, nil, "--keep"},
@@ -223,5 +226,39 @@ func TestChangedFiles(t *testing.T) {
 		if got := changedFiles(before, tc.after, tc.digested); got != tc.want {
 			t.Errorf("%s: changedFiles = %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestRunConfigKeys: run.json's config is the resolved TrainOptions; its
+// keys stay those of schema 3, whatever field holds them.
+func TestRunConfigKeys(t *testing.T) {
+	o := TrainOptions{Inputs: []string{"in.parquet"}, Out: "out", RunID: "r", Force: true, ConfigFile: "job.yaml",
+		Features: []string{"a"}, Labels: Labels{Column: "y", Normal: "ok"}, Filter: "a > 0", MaxRows: 100,
+		TimeColumn: "t", Keep: 2, Timeout: time.Minute, Gate: GateOptions{MaxAlertRate: 0.5, MaxScoreDrift: 0.1}}
+	c, err := o.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]json.RawMessage
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"batch_size", "beta", "constant_columns", "digest", "epochs", "features", "filter", "gate", "hidden",
+		"init", "keep", "label_column", "latent_dim", "learning_rate", "likelihood", "logvar_bound", "max_rows", "missing",
+		"normal_value", "objective", "preset", "scaler", "score_kind", "seed", "steps", "threshold", "time_column", "timeout",
+		"train_on", "trainer", "trim", "trim_from", "validation_fraction", "warmup_steps"}
+	if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, want) {
+		t.Errorf("config keys\n got %v\nwant %v", keys, want)
+	}
+	if string(got["timeout"]) != `"1m0s"` || string(got["gate"]) != `{"allow_schema_change":false,"min_rows_fraction":0.5,"max_metric_drop":0.05,"max_alert_rate":0.5,"max_score_drift":0.1}` {
+		t.Errorf("timeout %s, gate %s", got["timeout"], got["gate"])
+	}
+	var back RunRecord
+	if err := json.Unmarshal([]byte(`{"config":`+string(b)+`}`), &back); err != nil || back.Config.Steps.Get() != 2000 || !back.Config.Steps.IsSet() {
+		t.Errorf("read back: steps %v, %v", back.Config.Steps, err)
 	}
 }

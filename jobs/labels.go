@@ -12,10 +12,10 @@ import (
 
 // Labels name the column that says which rows are anomalies.
 type Labels struct {
-	Column string
+	Column string `json:"label_column,omitempty"`
 	// Normal is the value of a normal row; every other value is an anomaly.
 	// Empty: the column must hold 0 (normal) and 1 (anomaly).
-	Normal string
+	Normal string `json:"normal_value,omitempty"`
 }
 
 // read returns one flag per row of t (true = anomaly). The column must

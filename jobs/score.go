@@ -68,7 +68,6 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		return nil, err
 	}
 	m := loaded.model
-	parquet.PrepareHeap()
 	ins, err := parquet.ResolveInputs([]string{o.Input})
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("read %s: %w", o.Input, err))

@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -134,7 +133,7 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 	}
 	trainDone := time.Now()
 	model := fit.model
-	rec.Training = trainingRecord(fit.history, min(cfg.BatchSize, ds.rows.Train))
+	rec.Training = trainingRecord(fit.history, min(cfg.BatchSize.Get(), ds.rows.Train))
 
 	val, err := pickThreshold(cfg, model, ds, in.labels != nil, log)
 	if err != nil {
@@ -193,7 +192,7 @@ func readTrainingInput(ctx context.Context, o TrainOptions, cfg ResolvedConfig, 
 		return nil, err
 	}
 	in := &trainingInput{digestKind: cfg.Digest}
-	sel := parquet.Selection{Features: o.Features, Exclude: o.Exclude, AllowMissing: cmp.Or(o.Missing, MissingFail) != MissingFail,
+	sel := parquet.Selection{Features: o.Features, Exclude: o.Exclude, AllowMissing: cfg.Missing != MissingFail,
 		MaxMagnitude: pipeline.MaxFeatureMagnitude}
 	// The label and the time column are kept but are never features, not
 	// even through a --features or --exclude pattern.
@@ -214,7 +213,6 @@ func readTrainingInput(ctx context.Context, o TrainOptions, cfg ResolvedConfig, 
 	if cfg.MaxRows > 0 {
 		opts.Rand = streamRand(cfg.Seed, "sample")
 	}
-	parquet.PrepareHeap()
 	log.Info("reading input", "files", len(files))
 	table, err := parquet.ReadInputs(ctx, files, sel, opts)
 	if err != nil {

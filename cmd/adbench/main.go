@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -45,19 +44,19 @@ func main() {
 	data := flag.String("data", "../shared/datasets/adbench-dev", "folder of DATASET/seedK/{train,test}.parquet")
 	var opts jobs.TrainOptions
 	flag.StringVar(&opts.Preset, "preset", "default", "model preset")
-	flag.IntVar(&opts.Epochs, "epochs", 0, "epochs (0: the preset's)")
-	flag.IntVar(&opts.LatentDim, "latent-dim", 0, "latent dimension (0: the preset's)")
-	flag.Float64Var(&opts.LearningRate, "learning-rate", 0, "learning rate (0: the preset's)")
-	flag.StringVar(&opts.Model.Scaler, "scaler", "", "minmax or robust (default: the preset's)")
-	flag.StringVar(&opts.Model.Likelihood, "likelihood", "", "bernoulli, gaussian or laplace (default: the preset's)")
-	flag.StringVar(&opts.Model.Score, "score", "", "score kind (default: the preset's)")
-	flag.Func("steps", "optimiser step budget (default: the preset's)", intFlag(&opts.Model.Steps))
-	flag.Func("beta", "KL weight (default: the preset's)", floatFlag(&opts.Model.Beta))
-	flag.Func("trim", "trimmed fraction of each minibatch (default: the preset's)", floatFlag(&opts.Model.Trim))
-	flag.Func("trim-from", "first optimiser step that trims (default: the preset's)", intFlag(&opts.Model.TrimFrom))
+	flag.Var(&opts.Epochs, "epochs", "epochs (default: the preset's)")
+	flag.Var(&opts.LatentDim, "latent-dim", "latent dimension (default: the preset's)")
+	flag.Var(&opts.LearningRate, "learning-rate", "learning rate (default: the preset's)")
+	flag.StringVar(&opts.Scaler, "scaler", "", "minmax or robust (default: the preset's)")
+	flag.StringVar(&opts.Likelihood, "likelihood", "", "bernoulli, gaussian or laplace (default: the preset's)")
+	flag.StringVar(&opts.ScoreKind, "score", "", "score kind (default: the preset's)")
+	flag.Var(&opts.Steps, "steps", "optimiser step budget (default: the preset's)")
+	flag.Var(&opts.Beta, "beta", "KL weight (default: the preset's)")
+	flag.Var(&opts.Trim, "trim", "trimmed fraction of each minibatch (default: the preset's)")
+	flag.Var(&opts.TrimFrom, "trim-from", "first optimiser step that trims (default: the preset's)")
 	flag.StringVar(&opts.ConstantColumns, "constant-columns", "keep", "features constant on the training rows: keep, drop or fail, as vaejob train's flag")
-	flag.StringVar(&opts.Model.Trainer, "trainer", "", "graph or fused (default: the preset's)")
-	flag.Func("warmup-steps", "steps over which beta rises from 0 (default: the preset's)", intFlag(&opts.Model.WarmupSteps))
+	flag.StringVar(&opts.Trainer, "trainer", "", "graph or fused (default: the preset's)")
+	flag.Var(&opts.WarmupSteps, "warmup-steps", "steps over which beta rises from 0 (default: the preset's)")
 	only := flag.String("datasets", "", "comma-separated dataset names (default: all)")
 	workers := flag.Int("workers", 2, "runs in parallel")
 	repeats := flag.Int("repeats", 1, "training runs per split, with job seeds K, K+1000, K+2000, ... (more repeats average out the seed noise of one run)")
@@ -109,23 +108,6 @@ func main() {
 	close(next)
 	wg.Wait()
 	report(tasks, opts.Preset, time.Since(start))
-}
-
-// intFlag and floatFlag set an optional knob when its flag is given.
-func intFlag(dst **int) func(string) error {
-	return func(s string) error {
-		v, err := strconv.Atoi(s)
-		*dst = &v
-		return err
-	}
-}
-
-func floatFlag(dst **float64) func(string) error {
-	return func(s string) error {
-		v, err := strconv.ParseFloat(s, 64)
-		*dst = &v
-		return err
-	}
 }
 
 // run trains on one split with the benchmark's options, as vaejob train

@@ -1,5 +1,11 @@
 // Command vaejob trains a VAE anomaly detector on a Parquet table and exports
 // it as one ONNX file; see the README for the commands and exit codes.
+//
+// The command line is thin: each cmd_<verb>.go binds its flags straight to
+// the fields of its jobs options struct (flags.go and values.go hold the
+// shared flags and the typed values) and makes one call into jobs, which
+// owns every default and check. app.go is the app and its logger; main.go
+// handles signals and holds the one exit-code table.
 package main
 
 import (
@@ -12,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/vaejob/vaejob/jobs"
+	"github.com/vaejob/vaejob/parquet"
 )
 
 // Exit codes: the one table of them, documented in the README and in
@@ -45,6 +52,9 @@ func main() {
 		cancel(signalError{sig})
 		signal.Stop(sigs) // a second signal kills the process at once
 	}()
+	// Before any command reads a table: the decoder's buffers then come
+	// from memory backed by huge pages (see parquet.PrepareHeap).
+	parquet.PrepareHeap()
 	app := newApp()
 	err := app.RunContext(ctx, os.Args)
 	if err != nil && errors.Is(err, context.Canceled) {
@@ -66,36 +76,49 @@ func main() {
 	os.Exit(code)
 }
 
+// exitCodes is the exit-code table: the first row whose test the error
+// passes decides the exit code; an error that passes none is internal.
+var exitCodes = []struct {
+	matches func(error) bool
+	code    int
+}{
+	{stoppedBy(syscall.SIGTERM), exitTerminated},
+	{stoppedBy(nil), exitInterrupted}, // SIGINT
+	{is(jobs.ErrTimeout), exitTimeout},
+	// Before usage and bad input: an --out on a read-only file system is
+	// refused as unusable, but running again later (or elsewhere) is what
+	// fixes it.
+	{jobs.IsMachineFault, exitMachine},
+	{is(jobs.ErrUsage), exitUsage},
+	{is(jobs.ErrBadInput), exitBadInput},
+	{is(jobs.ErrTraining), exitTraining},
+	{is(jobs.ErrRejected), exitRejected},
+	{is(jobs.ErrLocked), exitLocked},
+	{is(jobs.ErrVerify), exitMismatch},
+}
+
 // exitCode maps an error to the process exit code.
 func exitCode(err error) int {
-	var sig signalError
-	switch {
-	case err == nil:
+	if err == nil {
 		return exitOK
-	case errors.As(err, &sig):
-		if sig.sig == syscall.SIGTERM {
-			return exitTerminated
+	}
+	for _, row := range exitCodes {
+		if row.matches(err) {
+			return row.code
 		}
-		return exitInterrupted
-	case errors.Is(err, jobs.ErrTimeout):
-		return exitTimeout
-	case jobs.IsMachineFault(err):
-		// Before usage and bad input: an --out on a read-only file system
-		// is refused as unusable, but running again later (or elsewhere)
-		// is what fixes it.
-		return exitMachine
-	case errors.Is(err, jobs.ErrUsage):
-		return exitUsage
-	case errors.Is(err, jobs.ErrBadInput):
-		return exitBadInput
-	case errors.Is(err, jobs.ErrTraining):
-		return exitTraining
-	case errors.Is(err, jobs.ErrRejected):
-		return exitRejected
-	case errors.Is(err, jobs.ErrLocked):
-		return exitLocked
-	case errors.Is(err, jobs.ErrVerify):
-		return exitMismatch
 	}
 	return exitInternal
+}
+
+// is returns a test for errors wrapping target.
+func is(target error) func(error) bool {
+	return func(err error) bool { return errors.Is(err, target) }
+}
+
+// stoppedBy returns a test for a run stopped by sig; nil: by any signal.
+func stoppedBy(sig os.Signal) func(error) bool {
+	return func(err error) bool {
+		var s signalError
+		return errors.As(err, &s) && (sig == nil || s.sig == sig)
+	}
 }

@@ -27,6 +27,7 @@ func TestExitCode(t *testing.T) {
 		{"success", nil, exitOK},
 		{"unknown", errors.New("index out of range"), exitInternal},
 		{"usage", fmt.Errorf("%w: --epochs 0", jobs.ErrUsage), exitUsage},
+		{"unknown command", unknownCommand("foo"), exitUsage},
 		{"bad input", fmt.Errorf("%w: not a Parquet file", jobs.ErrBadInput), exitBadInput},
 		{"training", fmt.Errorf("%w: loss diverged", jobs.ErrTraining), exitTraining},
 		{"rejected", fmt.Errorf("%w: gate", jobs.ErrRejected), exitRejected},

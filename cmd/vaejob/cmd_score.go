@@ -1,0 +1,28 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+	"github.com/vaejob/vaejob/jobs"
+)
+
+// scoreCommand is vaejob score: its flags are bound to a jobs.ScoreOptions.
+func scoreCommand() *cli.Command {
+	var o jobs.ScoreOptions
+	flags := []cli.Flag{
+		textFlag("model", "model.onnx to score with", "", &o.Model),
+		textFlag("input", "Parquet file to score", "", &o.Input),
+		textFlag("output", "output file: Parquet, or CSV when it ends in .csv", "", &o.Output),
+		valueFlag("keep-columns", "comma-separated input columns to carry into the output (e.g. ids)", "", columnsValue{&o.Keep}),
+	}
+	return command("score", "score every row of a Parquet file with a model", flags, func(c *cli.Context) error {
+		res, err := jobs.Score(c.Context, o)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.App.ErrWriter, "scored %d rows: %d anomalies (%d with a missing or non-finite value); wrote %s\n",
+			res.Rows, res.Anomalies, res.Missing, o.Output)
+		return nil
+	})
+}
