@@ -122,7 +122,31 @@ func (d *outDir) check() error {
 	case !fi.IsDir():
 		return fmt.Errorf("%w: --out %s is a file, not a directory: choose a directory for runs/ and latest", ErrUsage, d.root)
 	}
+	if err := d.checkRunsDir(); err != nil {
+		return err
+	}
 	return d.checkLatestLink()
+}
+
+// checkRunsDir refuses a runs/ that is there but is no folder: a file, or
+// a link whose target is missing or is not a folder (a link to a folder,
+// say on another volume, is fine). Its errors wrap ErrUsage.
+func (d *outDir) checkRunsDir() error {
+	runs := d.runsDir()
+	if _, err := os.Lstat(runs); errors.Is(err, fs.ErrNotExist) {
+		return nil // created by the first run
+	}
+	fi, err := os.Stat(runs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		target, _ := os.Readlink(runs)
+		return fmt.Errorf("%w: --out %s: %s is a link to %s, which does not exist: create that folder or remove the link", ErrUsage, d.root, runs, target)
+	case err != nil:
+		return fmt.Errorf("%w: --out %s: %w", ErrUsage, d.root, err)
+	case !fi.IsDir():
+		return fmt.Errorf("%w: --out %s: %s is not a folder: move it away so that runs/ can hold the runs", ErrUsage, d.root, runs)
+	}
+	return nil
 }
 
 // checkLatestLink refuses a latest that exists and is not a symbolic link
