@@ -5,7 +5,7 @@
 //
 //	go run ./cmd/scorebench [--data DIR] [--rows 1000000] [--cols 32] [--runs 3]
 //
-// It generates the table once (cmd/internal/benchdata: seeded normal
+// It generates the table once (cmd/internal/bench: seeded normal
 // float64 columns, one snappy Parquet file), trains a model on it with
 // `vaejob train --max-rows 100000`, then times:
 //
