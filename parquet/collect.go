@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -69,46 +68,13 @@ func (c *collectSink) add(b *rowBatch) error {
 }
 
 func (c *collectSink) finish() (*Table, error) {
-	t := c.t
-	if t.Rows == 0 {
-		return nil, noRows(c.sinkStart)
-	}
-	if !c.sel.AllowMissing {
-		if err := checkStats(t.Names, c.stats); err != nil {
-			return nil, err
-		}
-	}
-	cols := make([]arrow.Column, len(c.kept))
-	for k, kc := range c.kept {
-		field, chunks := kc.field, kc.chunks
+	return c.finishTable(c.stats, len(c.kept), func(k int) (arrow.Field, []arrow.Array, error) {
+		kc := c.kept[k]
 		if kc.mixed {
-			var err error
-			if field, chunks, err = unifyKept(c.mem, field, chunks); err != nil {
-				return nil, err
-			}
+			return unifyKept(c.mem, kc.field, kc.chunks)
 		}
-		cols[k] = keptArrowColumn(field, chunks)
-	}
-	t.Kept = keptTable(cols, t.Rows)
-	return t, nil
-}
-
-// keptArrowColumn makes a column of Table.Kept, without the reader's
-// metadata.
-func keptArrowColumn(field arrow.Field, chunks []arrow.Array) arrow.Column {
-	ch := arrow.NewChunked(field.Type, chunks)
-	defer ch.Release()
-	field.Metadata = arrow.Metadata{}
-	return *arrow.NewColumn(field, ch)
-}
-
-// keptTable makes Table.Kept of its columns.
-func keptTable(cols []arrow.Column, rows int) arrow.Table {
-	fields := make([]arrow.Field, len(cols))
-	for k := range cols {
-		fields[k] = cols[k].Field()
-	}
-	return array.NewTable(arrow.NewSchema(fields, nil), cols, int64(rows))
+		return kc.field, kc.chunks, nil
+	})
 }
 
 // unifyKept converts the chunks of a kept column whose type differs between

@@ -3,9 +3,7 @@ package parquet
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -159,34 +157,15 @@ func toFloat32(arr arrow.Array, dst []float32, stride int, st *valueStats) error
 
 // toFloat32Range converts entries lo..hi-1 of arr into dst[(i-lo)*stride].
 func toFloat32Range(arr arrow.Array, lo, hi int, dst []float32, stride int, st *valueStats) error {
-	switch a := arr.(type) {
-	case *array.Int8:
-		fillNumbers(a.Int8Values(), arr, lo, hi, dst, stride, st)
-	case *array.Int16:
-		fillNumbers(a.Int16Values(), arr, lo, hi, dst, stride, st)
-	case *array.Int32:
-		fillNumbers(a.Int32Values(), arr, lo, hi, dst, stride, st)
-	case *array.Int64:
-		fillNumbers(a.Int64Values(), arr, lo, hi, dst, stride, st)
-	case *array.Uint8:
-		fillNumbers(a.Uint8Values(), arr, lo, hi, dst, stride, st)
-	case *array.Uint16:
-		fillNumbers(a.Uint16Values(), arr, lo, hi, dst, stride, st)
-	case *array.Uint32:
-		fillNumbers(a.Uint32Values(), arr, lo, hi, dst, stride, st)
-	case *array.Uint64:
-		fillNumbers(a.Uint64Values(), arr, lo, hi, dst, stride, st)
-	case *array.Float32:
-		fillNumbers(a.Float32Values(), arr, lo, hi, dst, stride, st)
-	case *array.Float64:
-		fillNumbers(a.Float64Values(), arr, lo, hi, dst, stride, st)
-	default:
-		value, err := valueFunc(arr)
-		if err != nil {
-			return err
-		}
-		fillFunc(arr, value, lo, hi, dst, stride, st)
+	if k, ok := numberKinds[arr.DataType().ID()]; ok {
+		k.fill(arr, lo, hi, dst, stride, st)
+		return nil
 	}
+	value, err := valueFunc(arr)
+	if err != nil {
+		return err
+	}
+	fillFunc(arr, value, lo, hi, dst, stride, st)
 	return nil
 }
 
@@ -235,29 +214,12 @@ func convertBatch(features [][]arrow.Array, names []string, n int, dst []float32
 // valueFunc returns a function reading entry i of arr as float64, for any
 // type isConvertible accepts. Null entries must be skipped by the caller.
 func valueFunc(arr arrow.Array) (func(i int) float64, error) {
+	if k, ok := numberKinds[arr.DataType().ID()]; ok {
+		return k.value(arr), nil
+	}
 	switch a := arr.(type) {
-	case *array.Int8:
-		return func(i int) float64 { return float64(a.Value(i)) }, nil
-	case *array.Int16:
-		return func(i int) float64 { return float64(a.Value(i)) }, nil
-	case *array.Int32:
-		return func(i int) float64 { return float64(a.Value(i)) }, nil
-	case *array.Int64:
-		return func(i int) float64 { return float64(a.Value(i)) }, nil
-	case *array.Uint8:
-		return func(i int) float64 { return float64(a.Value(i)) }, nil
-	case *array.Uint16:
-		return func(i int) float64 { return float64(a.Value(i)) }, nil
-	case *array.Uint32:
-		return func(i int) float64 { return float64(a.Value(i)) }, nil
-	case *array.Uint64:
-		return func(i int) float64 { return float64(a.Value(i)) }, nil
 	case *array.Float16:
 		return func(i int) float64 { return float64(a.Value(i).Float32()) }, nil
-	case *array.Float32:
-		return func(i int) float64 { return float64(a.Value(i)) }, nil
-	case *array.Float64:
-		return a.Value, nil
 	case *array.Boolean:
 		return func(i int) float64 {
 			if a.Value(i) {
@@ -266,11 +228,9 @@ func valueFunc(arr arrow.Array) (func(i int) float64, error) {
 			return 0
 		}, nil
 	case *array.Decimal128:
-		scale := a.DataType().(*arrow.Decimal128Type).Scale
-		return func(i int) float64 { return a.Value(i).ToFloat64(scale) }, nil
+		return decimalValue(a), nil
 	case *array.Decimal256:
-		scale := a.DataType().(*arrow.Decimal256Type).Scale
-		return func(i int) float64 { return a.Value(i).ToFloat64(scale) }, nil
+		return decimalValue(a), nil
 	case *array.Dictionary:
 		dict := a.Dictionary()
 		inner, err := valueFunc(dict)
@@ -288,144 +248,63 @@ func valueFunc(arr arrow.Array) (func(i int) float64, error) {
 	return nil, fmt.Errorf("type %s cannot be converted to numbers", typeName(arr.DataType()))
 }
 
-// formatter returns a function rendering entry i of arr as CSV text. Nulls
-// render as the empty string; floats in their shortest exact form; decimals
-// (of any width) as their exact decimal text with scale digits after the
-// point; binaries in base64; durations as the count and unit (90s);
-// intervals as JSON ({"months":1}); nested values as Arrow's JSON; dates as
-// 2006-01-02; times of day as 15:04:05 with as many fractional digits as
-// the value needs; timestamps as timestampFormatter does.
-func formatter(arr arrow.Array) func(i int) string {
-	var f func(i int) string
-	switch a := arr.(type) {
-	case *array.Float32:
-		f = func(i int) string { return strconv.FormatFloat(float64(a.Value(i)), 'g', -1, 32) }
-	case *array.Float64:
-		f = func(i int) string { return strconv.FormatFloat(a.Value(i), 'g', -1, 64) }
-	case *array.Float16:
-		f = func(i int) string { return strconv.FormatFloat(float64(a.Value(i).Float32()), 'g', -1, 32) }
-	case *array.Int8:
-		f = func(i int) string { return strconv.FormatInt(int64(a.Value(i)), 10) }
-	case *array.Int16:
-		f = func(i int) string { return strconv.FormatInt(int64(a.Value(i)), 10) }
-	case *array.Int32:
-		f = func(i int) string { return strconv.FormatInt(int64(a.Value(i)), 10) }
-	case *array.Int64:
-		f = func(i int) string { return strconv.FormatInt(a.Value(i), 10) }
-	case *array.Uint8:
-		f = func(i int) string { return strconv.FormatUint(uint64(a.Value(i)), 10) }
-	case *array.Uint16:
-		f = func(i int) string { return strconv.FormatUint(uint64(a.Value(i)), 10) }
-	case *array.Uint32:
-		f = func(i int) string { return strconv.FormatUint(uint64(a.Value(i)), 10) }
-	case *array.Uint64:
-		f = func(i int) string { return strconv.FormatUint(a.Value(i), 10) }
-	case *array.Boolean:
-		f = func(i int) string { return strconv.FormatBool(a.Value(i)) }
-	case *array.String:
-		f = a.Value
-	case *array.LargeString:
-		f = a.Value
-	case *array.Dictionary:
-		inner := formatter(a.Dictionary())
-		f = func(i int) string { return inner(a.GetValueIndex(i)) }
-	case *array.RunEndEncoded:
-		// Nulls are in the values, which inner prints as "".
-		inner := formatter(a.Values())
-		f = func(i int) string { return inner(a.GetPhysicalIndex(i)) }
-	case *array.StringView:
-		f = a.Value
-	case *array.Null:
-		f = func(int) string { return "" }
-	case *array.MonthInterval:
-		// As Arrow prints the other intervals: {"days":1,"milliseconds":2}.
-		f = func(i int) string { return `{"months":` + strconv.FormatInt(int64(a.Value(i)), 10) + "}" }
-	case *array.Decimal32:
-		scale := a.DataType().(*arrow.Decimal32Type).Scale
-		f = func(i int) string { return scaledText(int64(a.Value(i)), scale) }
-	case *array.Decimal64:
-		scale := a.DataType().(*arrow.Decimal64Type).Scale
-		f = func(i int) string { return scaledText(int64(a.Value(i)), scale) }
-	case *array.Decimal128:
-		scale := a.DataType().(*arrow.Decimal128Type).Scale
-		f = func(i int) string { return a.Value(i).ToString(scale) }
-	case *array.Decimal256:
-		scale := a.DataType().(*arrow.Decimal256Type).Scale
-		f = func(i int) string { return a.Value(i).ToString(scale) }
-	case *array.Timestamp:
-		f = timestampFormatter(a)
-	case *array.Date32:
-		f = func(i int) string { return a.Value(i).ToTime().Format(time.DateOnly) }
-	case *array.Date64:
-		f = func(i int) string { return a.Value(i).ToTime().Format(time.DateOnly) }
-	case *array.Time32:
-		unit := a.DataType().(*arrow.Time32Type).Unit
-		f = func(i int) string { return a.Value(i).ToTime(unit).Format(timeOfDayLayout) }
-	case *array.Time64:
-		unit := a.DataType().(*arrow.Time64Type).Unit
-		f = func(i int) string { return a.Value(i).ToTime(unit).Format(timeOfDayLayout) }
-	default:
-		f = arr.ValueStr
-	}
-	if arr.NullN() == 0 {
-		return f
-	}
-	return func(i int) string {
-		if arr.IsNull(i) {
-			return ""
-		}
-		return f(i)
+// valueArray is an Arrow array whose entry i is Value(i), of type T.
+type valueArray[T any] interface {
+	arrow.Array
+	Value(i int) T
+}
+
+// valuesArray is an Arrow array backed by a Go slice of T, as arrow-go's
+// integer and float arrays are.
+type valuesArray[T any] interface {
+	arrow.Array
+	Values() []T
+}
+
+// numberKind is how the arrays of an Arrow type backed by a Go slice of
+// numbers become numbers.
+type numberKind struct {
+	// fill converts entries lo..hi-1 of arr into dst[(i-lo)*stride], as
+	// fillNumbers does.
+	fill func(arr arrow.Array, lo, hi int, dst []float32, stride int, st *valueStats)
+	// value returns a function reading entry i of arr as float64.
+	value func(arr arrow.Array) func(i int) float64
+}
+
+// numberKindOf returns the numberKind of the arrays backed by a []T.
+func numberKindOf[T number]() numberKind {
+	return numberKind{
+		fill: func(arr arrow.Array, lo, hi int, dst []float32, stride int, st *valueStats) {
+			fillNumbers(arr.(valuesArray[T]).Values(), arr, lo, hi, dst, stride, st)
+		},
+		value: func(arr arrow.Array) func(i int) float64 {
+			vals := arr.(valuesArray[T]).Values()
+			return func(i int) float64 { return float64(vals[i]) }
+		},
 	}
 }
 
-// scaledText renders the decimal whose unscaled value is v and whose scale
-// is scale (v × 10^-scale) exactly, with scale digits after the point.
-// (decimal32 and decimal64 ToString go through binary floating point.)
-func scaledText(v int64, scale int32) string {
-	digits := strconv.FormatInt(v, 10)
-	sign := ""
-	if v < 0 {
-		sign, digits = "-", digits[1:]
-	}
-	switch {
-	case scale < 0:
-		if v == 0 {
-			return "0"
-		}
-		return sign + digits + strings.Repeat("0", int(-scale))
-	case scale == 0:
-		return sign + digits
-	}
-	if pad := int(scale) + 1 - len(digits); pad > 0 {
-		digits = strings.Repeat("0", pad) + digits
-	}
-	point := len(digits) - int(scale)
-	return sign + digits[:point] + "." + digits[point:]
+// numberKinds holds the numberKind of every Arrow type whose arrays are a
+// Go slice of numbers; the other convertible types go through valueFunc's
+// cases.
+var numberKinds = map[arrow.Type]numberKind{
+	arrow.INT8:    numberKindOf[int8](),
+	arrow.INT16:   numberKindOf[int16](),
+	arrow.INT32:   numberKindOf[int32](),
+	arrow.INT64:   numberKindOf[int64](),
+	arrow.UINT8:   numberKindOf[uint8](),
+	arrow.UINT16:  numberKindOf[uint16](),
+	arrow.UINT32:  numberKindOf[uint32](),
+	arrow.UINT64:  numberKindOf[uint64](),
+	arrow.FLOAT32: numberKindOf[float32](),
+	arrow.FLOAT64: numberKindOf[float64](),
 }
 
-// Layouts of times of day and naive timestamps: fractional seconds as
-// needed, up to nanoseconds, without trailing zeros.
-const (
-	timeOfDayLayout      = "15:04:05.999999999"
-	naiveTimestampLayout = "2006-01-02T15:04:05.999999999"
-	zonedTimestampLayout = "2006-01-02T15:04:05.999999999Z07:00"
-)
-
-// timestampFormatter renders a timestamp without a time zone (a local,
-// "naive" time) as 2006-01-02T15:04:05.999999999 with no Z or offset, and
-// one with a time zone in RFC 3339 with the zone's offset at that instant
-// (Z for UTC). A zone the system's tz database does not know is printed in
-// UTC, which names the same instant.
-func timestampFormatter(a *array.Timestamp) func(i int) string {
-	dt := a.DataType().(*arrow.TimestampType)
-	if dt.TimeZone == "" {
-		return func(i int) string { return a.Value(i).ToTime(dt.Unit).Format(naiveTimestampLayout) }
-	}
-	loc, err := dt.GetZone()
-	if err != nil {
-		loc = time.UTC
-	}
-	return func(i int) string { return a.Value(i).ToTime(dt.Unit).In(loc).Format(zonedTimestampLayout) }
+// decimalValue returns a function reading entry i of a Decimal128 or
+// Decimal256 array as float64, at the scale of its type.
+func decimalValue[T interface{ ToFloat64(scale int32) float64 }](a valueArray[T]) func(i int) float64 {
+	scale := a.DataType().(arrow.DecimalType).GetScale()
+	return func(i int) float64 { return a.Value(i).ToFloat64(scale) }
 }
 
 // checkStats reports every feature column holding missing values: nulls,

@@ -30,16 +30,27 @@
 // the Arrow buffers (memory.DefaultAllocator when nil).
 //
 // Where the code is: read.go holds the entry points and the types they
-// share; reader.go the loop that opens each file, checks it and reads it
-// batch by batch (sources.go and direct.go decode the batches); plan.go
-// decides from the first file which columns are features and which are
-// kept; schema.go checks every later file against that plan; each batch
-// then goes to a sink (sink.go): collect.go gathers every row, sample.go
-// keeps a reservoir sample, stream.go hands the batches to the caller.
-// open.go opens files; inputs.go resolves arguments into files; ipc.go
-// opens Arrow IPC inputs once ipccheck.go has checked the metadata that
-// arrow-go would otherwise trust (sizes and counts a corrupt file could
-// make it allocate without bound).
+// share; reader.go the loop that opens each file, finds its columns and
+// reads it batch by batch, filtering each batch (filter.go parses and
+// evaluates the Filter); sources.go and direct.go decode the batches,
+// codec.go, flba.go and logicaltype.go cover what arrow-go cannot decode
+// alone, and unsupported.go tells a file vaejob cannot decode from a
+// corrupt one. plan.go decides from the first file which columns are
+// features and which are kept; schema.go holds every later file to that
+// plan and turns hive partition keys into columns. Each batch then goes to
+// a sink (sink.go, which also completes the Table of a sink that keeps the
+// rows): collect.go gathers every row, sample.go keeps a reservoir sample,
+// stream.go hands the batches to the caller. convert.go owns turning
+// values into float32 features (one table of the Arrow types backed by Go
+// slices of numbers), text.go how a value reads as text (the CSV output,
+// the filter, sampled kept text; a table keyed by Arrow type ID), kept.go
+// the Table's accessors of kept columns, scoretypes.go how kept columns
+// travel into a score file, write.go the score writers. open.go opens files; inputs.go resolves arguments
+// into files; ipc.go opens Arrow IPC inputs once ipccheck.go has checked
+// the metadata that arrow-go would otherwise trust (sizes and counts a
+// corrupt file could make it allocate without bound), with an allocator
+// that refuses any buffer the file cannot back. digest.go fingerprints
+// files; PrepareHeap (hugepages_*.go) tunes the process for large reads.
 //
 // Flat numeric columns (float64, float32, int32, int64) are decoded straight
 // from their column chunks into Go slices; others go through pqarrow. A row
@@ -70,8 +81,18 @@
 // unknown column, a non-numeric feature, no rows, missing values) wrap
 // [ErrBadInput]; mistakes in how the package is called (contradictory or
 // duplicate names in a [Selection] or a column list) wrap [ErrUsage]. Callers
-// map them to exit codes with errors.Is. Panics raised by the Arrow decoder on
-// corrupt files are recovered and reported as [ErrBadInput]. Messages name
+// map them to exit codes with errors.Is.
+//
+// A fault in a file is an error, never a panic, wherever the reader runs:
+// arrow-go panics on some corrupt files (and this package's own checks
+// refuse an impossible buffer size by panicking inside the decoder), and
+// the reader recovers every panic on its goroutine, the callback of
+// [StreamInputs] included, and reports it as [ErrBadInput]; the fuzz tests
+// (fuzz_test.go) hold every read to that. Arrow arrays are not fully
+// validated when they are decoded (arrow-go does not check, for one, the
+// indices of an Arrow IPC dictionary), so a caller that converts a
+// [Batch] ([Batch.Features]) or writes its kept columns on a goroutine of
+// its own recovers there, as jobs does when it scores. Messages name
 // files, columns and the package's own settings, never a command-line flag:
 // an error about one setting (a Features pattern, the Filter) carries a
 // [FieldError], through which a caller names the setting as its users know

@@ -346,23 +346,24 @@ func (p *filterParser) accept(kind, text string) bool {
 	return false
 }
 
+// or parses operands joined by OR, left to right.
 func (p *filterParser) or() (filterNode, error) {
-	n, err := p.and()
-	for err == nil && p.accept("keyword", "OR") {
-		var b filterNode
-		if b, err = p.and(); err == nil {
-			n = orNode{n, b}
-		}
-	}
-	return n, err
+	return p.joined("OR", p.and, func(a, b filterNode) filterNode { return orNode{a, b} })
 }
 
+// and parses operands joined by AND, left to right.
 func (p *filterParser) and() (filterNode, error) {
-	n, err := p.not()
-	for err == nil && p.accept("keyword", "AND") {
+	return p.joined("AND", p.not, func(a, b filterNode) filterNode { return andNode{a, b} })
+}
+
+// joined parses operands (each by operand) joined by the keyword op, and
+// combines them from the left with join.
+func (p *filterParser) joined(op string, operand func() (filterNode, error), join func(a, b filterNode) filterNode) (filterNode, error) {
+	n, err := operand()
+	for err == nil && p.accept("keyword", op) {
 		var b filterNode
-		if b, err = p.not(); err == nil {
-			n = andNode{n, b}
+		if b, err = operand(); err == nil {
+			n = join(n, b)
 		}
 	}
 	return n, err

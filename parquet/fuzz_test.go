@@ -60,7 +60,7 @@ func fuzzRead(t *testing.T, path string, data []byte) {
 		t.Fatal(err)
 	}
 	before := heapAllocs()
-	alloc := &maxAllocator{Allocator: memory.NewGoAllocator()}
+	alloc := newMaxAllocator()
 	check := func(what string, err error) {
 		t.Helper()
 		if n := alloc.max.Load(); n > fuzzAllocLimit {
@@ -246,8 +246,14 @@ func capMinimization(f *testing.F, limit string) {
 // maxAllocator records the largest buffer asked of the Go allocator it
 // wraps.
 type maxAllocator struct {
-	memory.Allocator
+	checkedAllocator
 	max atomic.Int64
+}
+
+func newMaxAllocator() *maxAllocator {
+	a := &maxAllocator{}
+	a.checkedAllocator = checkedAllocator{Allocator: memory.NewGoAllocator(), check: a.note}
+	return a
 }
 
 func (a *maxAllocator) note(size int) {
@@ -257,16 +263,6 @@ func (a *maxAllocator) note(size int) {
 			return
 		}
 	}
-}
-
-func (a *maxAllocator) Allocate(size int) []byte {
-	a.note(size)
-	return a.Allocator.Allocate(size)
-}
-
-func (a *maxAllocator) Reallocate(size int, b []byte) []byte {
-	a.note(size)
-	return a.Allocator.Reallocate(size, b)
 }
 
 // corpusInput reads the input of a file of Go's fuzzing corpus.
@@ -358,7 +354,7 @@ func TestArrowDeclaredSizes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			alloc := &maxAllocator{Allocator: memory.NewGoAllocator()}
+			alloc := newMaxAllocator()
 			_, err = ReadInputs(context.Background(), ins, Selection{AllowMissing: true}, ReadOptions{Allocator: alloc})
 			if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want ErrBadInput and %q", err, tc.want)

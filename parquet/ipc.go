@@ -58,7 +58,12 @@ func openArrow(f inputFile, format InputFormat, mem memory.Allocator) (batchSour
 // newBoundedAllocator returns mem refusing any buffer that a file of size
 // bytes cannot back: a compressed buffer is allocated at the uncompressed
 // size its first 8 bytes declare, which may be at most
-// maxDecompressionRatio times the file.
+// maxDecompressionRatio times the file. It refuses a buffer above that
+// limit, which only a corrupt size asks for, by panicking with an error
+// wrapping ErrBadInput; the IPC reader and readFile recover it.
+// Allocating would fail the same way later, when the data is short, after
+// the system had been asked for the memory (or, above what it can give,
+// the process had died).
 func newBoundedAllocator(mem memory.Allocator, size int64) memory.Allocator {
 	limit := int64(minIPCAllocLimit)
 	if size < (1<<62)/maxDecompressionRatio {
@@ -66,32 +71,26 @@ func newBoundedAllocator(mem memory.Allocator, size int64) memory.Allocator {
 	} else {
 		limit = 1 << 62
 	}
-	return &boundedAllocator{Allocator: mem, limit: limit, fileSize: size}
+	return &checkedAllocator{Allocator: mem, check: func(n int) {
+		if int64(n) > limit {
+			panic(fmt.Errorf("%w: the file is corrupt: it declares a buffer of %d bytes, more than a file of %d bytes can hold; re-create it", ErrBadInput, n, size))
+		}
+	}}
 }
 
-// boundedAllocator refuses a buffer above limit bytes, which only a
-// corrupt size in a file of fileSize bytes asks for, by panicking with an
-// error wrapping ErrBadInput; the IPC reader and readFile recover it.
-// Allocating would fail the same way later, when the data is short, after
-// the system had been asked for the memory (or, above what it can give,
-// the process had died).
-type boundedAllocator struct {
+// checkedAllocator is an Allocator that hands the size of every buffer
+// asked of it to check first, which may refuse it by panicking.
+type checkedAllocator struct {
 	memory.Allocator
-	limit, fileSize int64
+	check func(size int)
 }
 
-func (a *boundedAllocator) check(size int) {
-	if int64(size) > a.limit {
-		panic(fmt.Errorf("%w: the file is corrupt: it declares a buffer of %d bytes, more than a file of %d bytes can hold; re-create it", ErrBadInput, size, a.fileSize))
-	}
-}
-
-func (a *boundedAllocator) Allocate(size int) []byte {
+func (a *checkedAllocator) Allocate(size int) []byte {
 	a.check(size)
 	return a.Allocator.Allocate(size)
 }
 
-func (a *boundedAllocator) Reallocate(size int, b []byte) []byte {
+func (a *checkedAllocator) Reallocate(size int, b []byte) []byte {
 	a.check(size)
 	return a.Allocator.Reallocate(size, b)
 }

@@ -27,18 +27,48 @@ type role struct {
 // order, with the index of its field. Partition keys are never features by
 // default, only when named.
 func plan(fields []arrow.Field, sel Selection, t *Table) ([]role, []int, error) {
+	sel, err := expandSelection(fields, sel)
+	if err != nil {
+		return nil, nil, err
+	}
+	cols := indexColumns(fields)
+	keepIdx, err := cols.lookup("kept", sel.Keep)
+	if err != nil {
+		return nil, nil, err
+	}
+	var featIdx []int
+	if len(sel.Features) > 0 {
+		featIdx, err = cols.namedFeatures(sel.Features, t)
+	} else {
+		featIdx, err = cols.defaultFeatures(sel.Exclude, t)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkFeatureNames(fields, featIdx); err != nil {
+		return nil, nil, err
+	}
+	roles, idx := assignRoles(fields, featIdx, keepIdx)
+	return roles, idx, nil
+}
+
+// expandSelection refuses a label or time column (Selection.Reserved)
+// named as a feature, expands the patterns of Features and Exclude against
+// fields, and, when the features are left to the default, excludes the
+// reserved columns the file holds.
+func expandSelection(fields []arrow.Field, sel Selection) (Selection, error) {
 	var err error
 	for _, r := range sel.Reserved {
 		if slices.Contains(sel.Features, r) {
-			return nil, nil, usageError("column %q is the label or time column and cannot also be a feature", r)
+			return sel, usageError("column %q is the label or time column and cannot also be a feature", r)
 		}
 	}
 	reserved := func(f arrow.Field) bool { return slices.Contains(sel.Reserved, f.Name) }
 	if sel.Features, err = expandPatterns("Features", sel.Features, slices.DeleteFunc(slices.Clone(fields), reserved), true); err != nil {
-		return nil, nil, err
+		return sel, err
 	}
 	if sel.Exclude, err = expandPatterns("Exclude", sel.Exclude, fields, false); err != nil {
-		return nil, nil, err
+		return sel, err
 	}
 	if len(sel.Features) == 0 {
 		for _, r := range sel.Reserved {
@@ -47,94 +77,119 @@ func plan(fields []arrow.Field, sel Selection, t *Table) ([]role, []int, error) 
 			}
 		}
 	}
-	byName := make(map[string][]int, len(fields))
-	all := make([]string, len(fields))
+	return sel, nil
+}
+
+// columnIndex finds the columns of a file by name.
+type columnIndex struct {
+	fields []arrow.Field
+	byName map[string][]int // the positions of each name
+	all    []string         // every name, in file order
+}
+
+func indexColumns(fields []arrow.Field) columnIndex {
+	c := columnIndex{fields: fields, byName: make(map[string][]int, len(fields)), all: make([]string, len(fields))}
 	for i, f := range fields {
-		all[i] = f.Name
-		byName[f.Name] = append(byName[f.Name], i)
+		c.all[i] = f.Name
+		c.byName[f.Name] = append(c.byName[f.Name], i)
 	}
-	// lookup resolves names that must exist exactly once in the file.
-	lookup := func(what string, names []string) ([]int, error) {
-		idx := make([]int, len(names))
-		var missing []string
-		for i, n := range names {
-			switch found := byName[n]; len(found) {
-			case 0:
-				missing = append(missing, n)
-			case 1:
-				idx[i] = found[0]
-			default:
-				return nil, badInput("column name %q appears %d times in the file; column names must be unique", n, len(found))
-			}
-		}
-		if len(missing) > 0 {
-			return nil, missingColumns(what, missing, all)
-		}
-		return idx, nil
-	}
+	return c
+}
 
-	keepIdx, err := lookup("kept", sel.Keep)
+// lookup resolves names that must exist exactly once in the file; what
+// says what the names are for ("kept", "feature", "excluded").
+func (c columnIndex) lookup(what string, names []string) ([]int, error) {
+	idx := make([]int, len(names))
+	var missing []string
+	for i, n := range names {
+		switch found := c.byName[n]; len(found) {
+		case 0:
+			missing = append(missing, n)
+		case 1:
+			idx[i] = found[0]
+		default:
+			return nil, duplicateColumn(n, len(found))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, missingColumns(what, missing, c.all)
+	}
+	return idx, nil
+}
+
+// duplicateColumn refuses a name that n columns of the file share.
+func duplicateColumn(name string, n int) error {
+	return badInput("column name %q appears %d times in the file; column names must be unique", name, n)
+}
+
+// namedFeatures resolves the features named in the Selection, which must
+// convert to numbers, and sets t.Names to them.
+func (c columnIndex) namedFeatures(names []string, t *Table) ([]int, error) {
+	featIdx, err := c.lookup("feature", names)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	var wrong []string
+	for i, fi := range featIdx {
+		if dt := c.fields[fi].Type; !isConvertible(dt) {
+			wrong = append(wrong, fmt.Sprintf("%q is %s", names[i], typeName(dt)))
+		}
+	}
+	if len(wrong) > 0 {
+		return nil, badInput("feature columns must be numeric (integer, float, decimal or bool), but %s; leave them out of the features", strings.Join(wrong, ", "))
+	}
+	t.Names = append([]string(nil), names...)
+	return featIdx, nil
+}
 
+// defaultFeatures takes every numeric column that is neither a partition
+// key nor excluded as a feature, in file order, appending its name to
+// t.Names; the non-numeric columns not excluded go to t.Skipped.
+func (c columnIndex) defaultFeatures(exclude []string, t *Table) ([]int, error) {
+	exIdx, err := c.lookup("excluded", exclude)
+	if err != nil {
+		return nil, err
+	}
+	excluded := make(map[int]bool, len(exIdx))
+	for _, i := range exIdx {
+		excluded[i] = true
+	}
 	var featIdx []int
-	if len(sel.Features) > 0 {
-		featIdx, err = lookup("feature", sel.Features)
-		if err != nil {
-			return nil, nil, err
+	numeric := 0
+	for i, f := range c.fields {
+		if isPartition(f) {
+			continue
 		}
-		var wrong []string
-		for i, fi := range featIdx {
-			if dt := fields[fi].Type; !isConvertible(dt) {
-				wrong = append(wrong, fmt.Sprintf("%q is %s", sel.Features[i], typeName(dt)))
+		if !isNumeric(f.Type) {
+			if !excluded[i] {
+				t.Skipped = append(t.Skipped, SkippedColumn{Name: f.Name, Type: typeName(f.Type)})
 			}
+			continue
 		}
-		if len(wrong) > 0 {
-			return nil, nil, badInput("feature columns must be numeric (integer, float, decimal or bool), but %s; leave them out of the features", strings.Join(wrong, ", "))
+		numeric++
+		if excluded[i] {
+			continue
 		}
-		t.Names = append([]string(nil), sel.Features...)
-	} else {
-		exIdx, err := lookup("excluded", sel.Exclude)
-		if err != nil {
-			return nil, nil, err
+		if n := len(c.byName[f.Name]); n > 1 {
+			return nil, duplicateColumn(f.Name, n)
 		}
-		excluded := make(map[int]bool, len(exIdx))
-		for _, i := range exIdx {
-			excluded[i] = true
-		}
-		numeric := 0
-		for i, f := range fields {
-			if isPartition(f) {
-				continue
-			}
-			if !isNumeric(f.Type) {
-				if !excluded[i] {
-					t.Skipped = append(t.Skipped, SkippedColumn{Name: f.Name, Type: typeName(f.Type)})
-				}
-				continue
-			}
-			numeric++
-			if excluded[i] {
-				continue
-			}
-			if n := len(byName[f.Name]); n > 1 {
-				return nil, nil, badInput("column name %q appears %d times in the file; column names must be unique", f.Name, n)
-			}
-			featIdx = append(featIdx, i)
-			t.Names = append(t.Names, f.Name)
-		}
-		switch {
-		case numeric == 0:
-			return nil, nil, badInput("the file has no numeric columns (columns: %s); features must be integer, float or decimal columns", describe(fields))
-		case len(featIdx) == 0:
-			return nil, nil, badInput("every numeric column was excluded; exclude fewer columns")
-		}
+		featIdx = append(featIdx, i)
+		t.Names = append(t.Names, f.Name)
 	}
+	switch {
+	case numeric == 0:
+		return nil, badInput("the file has no numeric columns (columns: %s); features must be integer, float or decimal columns", describe(c.fields))
+	case len(featIdx) == 0:
+		return nil, badInput("every numeric column was excluded; exclude fewer columns")
+	}
+	return featIdx, nil
+}
 
-	if err := checkFeatureNames(fields, featIdx); err != nil {
-		return nil, nil, err
-	}
+// assignRoles gives each column read its role, from the field indices of
+// the features (in Table.Names order) and of the kept columns (in
+// Selection.Keep order): the roles in file order, with their field
+// indices.
+func assignRoles(fields []arrow.Field, featIdx, keepIdx []int) ([]role, []int) {
 	roles := make(map[int]*role)
 	get := func(fi int) *role {
 		r, ok := roles[fi]
@@ -158,7 +213,7 @@ func plan(fields []arrow.Field, sel Selection, t *Table) ([]role, []int, error) 
 			idx = append(idx, i)
 		}
 	}
-	return out, idx, nil
+	return out, idx
 }
 
 // missingColumns explains that names do not exist and lists the columns

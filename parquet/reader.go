@@ -6,7 +6,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -69,15 +68,7 @@ var newSource = openSource
 
 // readFile reads input i, turning panics inside Arrow into ErrBadInput.
 func (d *datasetReader) readFile(i int) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			if e, ok := r.(error); ok && isSystemError(e) {
-				err = badInput("cannot read the file: %w", e)
-				return
-			}
-			err = badInput("the file is corrupt (the decoder failed: %v); re-create or re-download it", r)
-		}
-	}()
+	defer recoverDecoderPanic(&err)
 	if err := d.ctx.Err(); err != nil {
 		return err
 	}
@@ -91,35 +82,61 @@ func (d *datasetReader) readFile(i int) (err error) {
 	if err != nil {
 		return err
 	}
-	fields, err := d.fieldsOf(src, in)
+	c, err := d.columnsOf(src, in, i)
 	if err != nil {
 		return err
 	}
-	d.fileRowsHint, d.fileStartRows = src.rowsHint(), d.t.RowsRead
-	var idx []int // the field index of each role in this file
-	if i == 0 {
-		if d.roles, idx, err = plan(fields, d.sel, d.t); err != nil {
-			return err
-		}
-		d.first = fields
-		kept := make([]arrow.Field, len(d.sel.Keep))
-		for r, role := range d.roles {
-			if role.kept >= 0 {
-				kept[role.kept] = fields[idx[r]]
-			}
-		}
-		d.sink.begin(sinkStart{t: d.t, sel: d.sel, kept: kept, expectRows: d.expectRows, filter: d.opts.Filter, mem: d.mem})
-	} else if idx, err = d.match(fields, in); err != nil {
+	if err := d.readBatches(src, c); err != nil {
 		return err
+	}
+	d.done += in.Size
+	d.report(in, true)
+	return nil
+}
+
+// recoverDecoderPanic, deferred, turns a panic of the Arrow decoder into
+// *err: a failing read of the system says the file cannot be read, any
+// other panic that the file is corrupt. Both wrap ErrBadInput.
+func recoverDecoderPanic(err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if e, ok := r.(error); ok && isSystemError(e) {
+		*err = badInput("cannot read the file: %w", e)
+		return
+	}
+	*err = badInput("the file is corrupt (the decoder failed: %v); re-create or re-download it", r)
+}
+
+// fileColumns is where a file holds what the read needs.
+type fileColumns struct {
+	in     Input
+	fields []arrow.Field  // the file's fields, its partition keys last
+	idx    []int          // the field of each role
+	filter map[string]int // the field of each of the filter's columns, by name
+	want   []int          // the fields decoded from the file, in file order
+}
+
+// columnsOf finds in the fields of input i (src) the columns to read, and
+// refuses a file that a read gathering every row could not hold.
+func (d *datasetReader) columnsOf(src batchSource, in Input, i int) (*fileColumns, error) {
+	fields, err := d.fieldsOf(src, in)
+	if err != nil {
+		return nil, err
+	}
+	d.fileRowsHint, d.fileStartRows = src.rowsHint(), d.t.RowsRead
+	idx, err := d.placeRoles(fields, in, i)
+	if err != nil {
+		return nil, err
 	}
 	nf := len(d.t.Names)
 	if h := src.rowsHint(); h > 0 && d.collects() && int64(d.t.Rows)+h > maxCells/int64(nf) {
-		return badInput("the input is too large: %d rows × %d features exceeds %d values; select fewer rows or features, or sample with a row limit", int64(d.t.Rows)+h, nf, int64(maxCells))
+		return nil, badInput("the input is too large: %d rows × %d features exceeds %d values; select fewer rows or features, or sample with a row limit", int64(d.t.Rows)+h, nf, int64(maxCells))
 	}
-	// The filter's columns, by name, and every field to read.
 	filterIdx, err := d.filterColumns(fields, in, i)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var want []int
 	for _, fi := range append(slices.Clone(idx), slices.Collect(maps.Values(filterIdx))...) {
@@ -128,54 +145,91 @@ func (d *datasetReader) readFile(i int) (err error) {
 		}
 	}
 	slices.Sort(want)
-	column := func(cols map[int][]arrow.Array, fi, n int) []arrow.Array {
-		if isPartition(fields[fi]) {
-			p := in.Partition[fi-len(src.fields())]
-			iv, _ := strconv.ParseInt(p.Value, 10, 64)
-			return []arrow.Array{constantArray(d.mem, fields[fi].Type, p.Value, iv, n)}
-		}
-		return cols[fi]
+	return &fileColumns{in: in, fields: fields, idx: idx, filter: filterIdx, want: want}, nil
+}
+
+// placeRoles returns the field of each role in input i: the first file
+// decides the roles (plan.go) and starts the sink; every later one is
+// held to them (schema.go).
+func (d *datasetReader) placeRoles(fields []arrow.Field, in Input, i int) ([]int, error) {
+	if i > 0 {
+		return d.match(fields, in)
 	}
+	roles, idx, err := plan(fields, d.sel, d.t)
+	if err != nil {
+		return nil, err
+	}
+	d.roles, d.first = roles, fields
+	kept := make([]arrow.Field, len(d.sel.Keep))
+	for r, role := range d.roles {
+		if role.kept >= 0 {
+			kept[role.kept] = fields[idx[r]]
+		}
+	}
+	d.sink.begin(sinkStart{t: d.t, sel: d.sel, kept: kept, expectRows: d.expectRows, filter: d.opts.Filter, mem: d.mem})
+	return idx, nil
+}
+
+// readBatches reads the batches of a file and adds each to the read,
+// checking ctx before every one.
+func (d *datasetReader) readBatches(src batchSource, c *fileColumns) error {
 	for {
 		if err := d.ctx.Err(); err != nil {
 			return err
 		}
-		n, cols, err := src.next(want)
+		n, cols, err := src.next(c.want)
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if n == 0 {
-			continue
-		}
-		d.t.RowsRead += n
-		chunks := make([][]arrow.Array, len(idx))
-		for r, fi := range idx {
-			chunks[r] = column(cols, fi, n)
-		}
-		if d.opts.Filter != nil {
-			arrays := map[string]arrow.Array{}
-			for name, fi := range filterIdx {
-				arrays[name] = singleIn(d.mem, column(cols, fi, n))
-			}
-			if n, err = d.filter(n, arrays, chunks); err != nil {
-				return err
-			}
-		}
-		if n == 0 {
-			continue
-		}
-		d.t.RowsMatched += n
-		if err := d.sink.add(d.split(n, fields, idx, chunks, in)); err != nil {
+		if err := d.addBatch(c, n, cols); err != nil {
 			return err
 		}
-		d.report(in, false)
 	}
-	d.done += in.Size
-	d.report(in, true)
+}
+
+// addBatch counts a batch of n rows (cols, by field), filters it, and
+// hands the rows left to the sink.
+func (d *datasetReader) addBatch(c *fileColumns, n int, cols map[int][]arrow.Array) error {
+	if n == 0 {
+		return nil
+	}
+	d.t.RowsRead += n
+	chunks := make([][]arrow.Array, len(c.idx))
+	for r, fi := range c.idx {
+		chunks[r] = d.column(c, cols, fi, n)
+	}
+	if d.opts.Filter != nil {
+		arrays := map[string]arrow.Array{}
+		for name, fi := range c.filter {
+			arrays[name] = singleIn(d.mem, d.column(c, cols, fi, n))
+		}
+		var err error
+		if n, err = d.filter(n, arrays, chunks); err != nil {
+			return err
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	d.t.RowsMatched += n
+	if err := d.sink.add(d.split(n, c.fields, c.idx, chunks, c.in)); err != nil {
+		return err
+	}
+	d.report(c.in, false)
 	return nil
+}
+
+// column returns the chunks of field fi in a batch of n rows: those
+// decoded (cols), or for a partition key its value n times.
+func (d *datasetReader) column(c *fileColumns, cols map[int][]arrow.Array, fi, n int) []arrow.Array {
+	if !isPartition(c.fields[fi]) {
+		return cols[fi]
+	}
+	k := fi - (len(c.fields) - len(c.in.Partition))
+	return []arrow.Array{partitionArray(d.mem, c.fields[fi].Type, c.in.Partition[k].Value, n)}
 }
 
 // collects reports whether the read gathers every row in memory.
@@ -317,28 +371,4 @@ func footerRows(path string, mem memory.Allocator) (int64, bool) {
 		return 0, false
 	}
 	return src.rowsHint(), true
-}
-
-// constantArray returns an array of n copies of v (string or int64), or
-// of nulls for hive's null marker.
-func constantArray(mem memory.Allocator, dt arrow.DataType, v string, iv int64, n int) arrow.Array {
-	if v == HiveNull {
-		return array.MakeArrayOfNull(mem, dt, n)
-	}
-	if dt.ID() == arrow.INT64 {
-		b := array.NewInt64Builder(mem)
-		defer b.Release()
-		b.Reserve(n)
-		for range n {
-			b.UnsafeAppend(iv)
-		}
-		return b.NewArray()
-	}
-	b := array.NewStringBuilder(mem)
-	defer b.Release()
-	b.Reserve(n)
-	for range n {
-		b.Append(v)
-	}
-	return b.NewArray()
 }

@@ -75,22 +75,10 @@ func (s *sampleSink) add(b *rowBatch) error {
 }
 
 func (s *sampleSink) finish() (*Table, error) {
-	t := s.t
-	if t.Rows == 0 {
-		return nil, noRows(s.sinkStart)
-	}
-	if !s.sel.AllowMissing {
-		if err := checkStats(t.Names, s.stats); err != nil {
-			return nil, err
-		}
-	}
-	cols := make([]arrow.Column, len(s.kept))
-	for k := range s.kept {
-		field, chunks := s.kept[k].array(s.mem, s.sel.Keep[k], t.Rows)
-		cols[k] = keptArrowColumn(field, chunks)
-	}
-	t.Kept = keptTable(cols, t.Rows)
-	return t, nil
+	return s.finishTable(s.stats, len(s.kept), func(k int) (arrow.Field, []arrow.Array, error) {
+		field, chunks := s.kept[k].array(s.mem, s.sel.Keep[k], s.t.Rows)
+		return field, chunks, nil
+	})
 }
 
 // keptStore holds a kept column of a sampled read, one value per reservoir

@@ -3,8 +3,11 @@ package parquet
 import (
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // This file checks each file after the first against the columns the first
@@ -91,4 +94,31 @@ func (d *datasetReader) match(fields []arrow.Field, in Input) ([]int, error) {
 		d.t.Notes = append(d.t.Notes, fmt.Sprintf("%s: columns in another order than in %s; read by name", in.Path, first))
 	}
 	return idx, nil
+}
+
+// partitionArray returns the column of a partition key over a batch of n
+// rows: its value v n times, as an int64 or a string as the key's type dt
+// says, or n nulls for hive's null marker.
+func partitionArray(mem memory.Allocator, dt arrow.DataType, v string, n int) arrow.Array {
+	if v == HiveNull {
+		return array.MakeArrayOfNull(mem, dt, n)
+	}
+	if dt.ID() == arrow.INT64 {
+		iv, _ := strconv.ParseInt(v, 10, 64)
+		return repeatValue(array.NewInt64Builder(mem), iv, n)
+	}
+	return repeatValue(array.NewStringBuilder(mem), v, n)
+}
+
+// repeatValue builds with b, which it releases, an array of n copies of v.
+func repeatValue[T any](b interface {
+	array.Builder
+	Append(T)
+}, v T, n int) arrow.Array {
+	defer b.Release()
+	b.Reserve(n)
+	for range n {
+		b.Append(v)
+	}
+	return b.NewArray()
 }

@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -55,4 +56,49 @@ func noRows(s sinkStart) error {
 		return fieldError(ErrBadInput, "Filter", "%s keeps none of the %d rows read; check the condition", s.filter, s.t.RowsRead)
 	}
 	return badInput("the input has no rows; a non-empty table is needed")
+}
+
+// finishTable completes the Table of a sink that holds the rows itself
+// (collectSink, sampleSink): it refuses a read without rows and, unless
+// Selection.AllowMissing is set, feature columns holding missing values
+// (stats, by feature); then column(k) gives kept column k, as its field
+// and chunks.
+func (s sinkStart) finishTable(stats []valueStats, kept int, column func(k int) (arrow.Field, []arrow.Array, error)) (*Table, error) {
+	t := s.t
+	if t.Rows == 0 {
+		return nil, noRows(s)
+	}
+	if !s.sel.AllowMissing {
+		if err := checkStats(t.Names, stats); err != nil {
+			return nil, err
+		}
+	}
+	cols := make([]arrow.Column, kept)
+	for k := range cols {
+		field, chunks, err := column(k)
+		if err != nil {
+			return nil, err
+		}
+		cols[k] = keptArrowColumn(field, chunks)
+	}
+	t.Kept = keptTable(cols, t.Rows)
+	return t, nil
+}
+
+// keptArrowColumn makes a column of Table.Kept, without the reader's
+// metadata.
+func keptArrowColumn(field arrow.Field, chunks []arrow.Array) arrow.Column {
+	ch := arrow.NewChunked(field.Type, chunks)
+	defer ch.Release()
+	field.Metadata = arrow.Metadata{}
+	return *arrow.NewColumn(field, ch)
+}
+
+// keptTable makes Table.Kept of its columns.
+func keptTable(cols []arrow.Column, rows int) arrow.Table {
+	fields := make([]arrow.Field, len(cols))
+	for k := range cols {
+		fields[k] = cols[k].Field()
+	}
+	return array.NewTable(arrow.NewSchema(fields, nil), cols, int64(rows))
 }

@@ -25,7 +25,6 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/vaejob/vaejob/cmd/internal/bench"
@@ -139,32 +138,21 @@ func measure(name string, args ...string) (childResult, float64, error) {
 	if err != nil {
 		return childResult{}, 0, err
 	}
-	return res, peakMB(ps), nil
-}
-
-func peakMB(ps *os.ProcessState) float64 {
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		return float64(ru.Maxrss) / 1024 // kilobytes on Linux
-	}
-	return 0
+	return res, bench.PeakMB(ps), nil
 }
 
 // measureTrain builds vaejob and trains it on the dataset with --max-rows.
 func measureTrain(data string, sample int) (peak, seconds float64, err error) {
-	dir, err := os.MkdirTemp("", "readbench-train-")
+	dir, bin, err := bench.TempVaejob("readbench-train-")
 	if err != nil {
 		return 0, 0, err
 	}
 	defer os.RemoveAll(dir)
-	bin, err := bench.BuildVaejob(dir)
-	if err != nil {
-		return 0, 0, err
-	}
 	secs, ps, err := bench.WallTime(bin, "train", "--input", data, "--out", filepath.Join(dir, "out"), "--max-rows", strconv.Itoa(sample), "--digest", "size+footer")
 	if err != nil {
 		return 0, 0, err
 	}
-	return peakMB(ps), secs, nil
+	return bench.PeakMB(ps), secs, nil
 }
 
 // childRead reads the dataset as vaejob train does and prints the time.

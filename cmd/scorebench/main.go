@@ -5,7 +5,7 @@
 //
 //	go run ./cmd/scorebench [--data DIR] [--rows 1000000] [--cols 32] [--runs 3]
 //
-// It generates the table once (cmd/internal/benchdata: seeded normal
+// It generates the table once (cmd/internal/bench: seeded normal
 // float64 columns, one snappy Parquet file), trains a model on it with
 // `vaejob train --max-rows 100000`, then times:
 //
@@ -30,7 +30,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/vaejob/vaejob/cmd/internal/bench"
@@ -58,122 +57,170 @@ func run(data string, rows, cols, runs int, threads []string) error {
 		return err
 	}
 	input := filepath.Join(data, "part-0000.parquet")
-	tmp, err := os.MkdirTemp("", "scorebench-")
+	tmp, bin, err := bench.TempVaejob("scorebench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-
-	bin, err := bench.BuildVaejob(tmp)
-	if err != nil {
-		return err
-	}
 	out := filepath.Join(tmp, "out")
 	if _, _, err := bench.WallTime(bin, "train", "--input", input, "--out", out, "--max-rows", "100000", "--seed", "1"); err != nil {
 		return err
 	}
 	model := filepath.Join(out, "latest", "model.onnx")
 
-	// vaejob score, the whole process.
+	var r results
 	scored := filepath.Join(tmp, "scores.parquet")
-	var goTimes []float64
-	var peakRSS float64 // MB, the largest of the runs
-	for range runs {
-		secs, ps, err := bench.WallTime(bin, "score", "--model", model, "--input", input, "--output", scored)
-		if err != nil {
-			return err
-		}
-		goTimes = append(goTimes, secs)
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			peakRSS = max(peakRSS, float64(ru.Maxrss)/1024) // kilobytes on Linux
-		}
-	}
-
-	// The same rows for ONNX Runtime, as raw float32.
-	mb, err := os.ReadFile(model)
-	if err != nil {
+	if r.process, r.peakMB, err = timeScoreCommand(bin, model, input, scored, runs); err != nil {
 		return err
 	}
-	mod, _, err := onnx.Decode(mb)
-	if err != nil {
-		return err
-	}
-	t, err := parquet.ReadTable(context.Background(), input, parquet.Selection{Features: mod.Features})
+	mod, err := readModel(model)
 	if err != nil {
 		return err
 	}
 	rowsFile := filepath.Join(tmp, "rows.f32")
-	if err := writeFloat32s(rowsFile, t.Data); err != nil {
+	if r.inMemory, err = timeScorer(mod, input, rowsFile, runs); err != nil {
 		return err
 	}
-	// vaejob's scorer alone, on the rows in memory, as ONNX Runtime below.
-	var memTimes []float64
-	inMemory := make([]float32, rows)
+	ortScores := filepath.Join(tmp, "ort.f32")
+	if r.ort, err = timeORT(model, rowsFile, ortScores, len(mod.Features), rows, threads, runs); err != nil {
+		return err
+	}
+	if r.maxRel, r.flagDiff, err = compareScores(scored, ortScores, mod.Threshold); err != nil {
+		return err
+	}
+	r.print(rows, cols, runs, float64(bench.Bytes(data))/1e6, mod)
+	return nil
+}
+
+// results are the measurements of a run; times in seconds, each the
+// median of the runs.
+type results struct {
+	process  float64 // vaejob score, the whole process
+	peakMB   float64 // its peak resident memory, the largest of the runs
+	inMemory float64 // vaejob's scorer on the rows in memory
+	ort      []ortRun
+	maxRel   float64 // the largest difference of a score
+	flagDiff int     // anomaly flags that differ
+}
+
+// ortRun is ONNX Runtime's time on a number of threads.
+type ortRun struct {
+	threads string
+	seconds float64
+}
+
+// timeScoreCommand times `vaejob score` as a whole process, Parquet in
+// (input) and out (scored): the median seconds of runs, and the peak
+// resident memory of the largest run in MB.
+func timeScoreCommand(bin, model, input, scored string, runs int) (seconds, peakMB float64, err error) {
+	var times []float64
+	for range runs {
+		secs, ps, err := bench.WallTime(bin, "score", "--model", model, "--input", input, "--output", scored)
+		if err != nil {
+			return 0, 0, err
+		}
+		times = append(times, secs)
+		peakMB = max(peakMB, bench.PeakMB(ps))
+	}
+	return bench.Median(times), peakMB, nil
+}
+
+// readModel reads the model file vaejob train wrote.
+func readModel(path string) (*pipeline.Model, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	mod, _, err := onnx.Decode(b)
+	return mod, err
+}
+
+// timeScorer reads the model's features from input, writes them to
+// rowsFile as raw float32 for ONNX Runtime, and times vaejob's scorer
+// alone on the rows in memory, as ONNX Runtime is timed: the median
+// seconds of runs.
+func timeScorer(mod *pipeline.Model, input, rowsFile string, runs int) (float64, error) {
+	t, err := parquet.ReadTable(context.Background(), input, parquet.Selection{Features: mod.Features})
+	if err != nil {
+		return 0, err
+	}
+	if err := writeFloat32s(rowsFile, t.Data); err != nil {
+		return 0, err
+	}
+	var times []float64
+	scores := make([]float32, t.Rows)
 	for range runs {
 		start := time.Now()
-		mod.ScoreRowsTo(inMemory, t.Data)
-		memTimes = append(memTimes, time.Since(start).Seconds())
+		mod.ScoreRowsTo(scores, t.Data)
+		times = append(times, time.Since(start).Seconds())
 	}
-	t.Data = nil
+	return bench.Median(times), nil
+}
+
+// timeORT times ONNX Runtime scoring the rows of rowsFile (rows × d) with
+// model on each number of threads, the median seconds of runs each; the
+// scores of the last run are left in ortScores.
+func timeORT(model, rowsFile, ortScores string, d, rows int, threads []string, runs int) ([]ortRun, error) {
 	script := filepath.Join(repo.Root(), "cmd", "scorebench", "testdata", "ort_score.js")
-	ortScores := filepath.Join(tmp, "ort.f32")
-	type ortRun struct {
-		threads string
-		seconds float64
-	}
-	var ortRuns []ortRun
+	var out []ortRun
 	for _, th := range threads {
 		var times []float64
 		for range runs {
-			res, err := ortScore(script, model, rowsFile, len(mod.Features), th, ortScores)
+			res, err := ortScore(script, model, rowsFile, d, th, ortScores)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if res.Rows != rows {
-				return fmt.Errorf("ONNX Runtime scored %d rows, want %d", res.Rows, rows)
+				return nil, fmt.Errorf("ONNX Runtime scored %d rows, want %d", res.Rows, rows)
 			}
 			times = append(times, res.ScoreSeconds)
 		}
-		ortRuns = append(ortRuns, ortRun{th, bench.Median(times)})
+		out = append(out, ortRun{th, bench.Median(times)})
 	}
+	return out, nil
+}
 
-	// Agreement: every score of vaejob's file against ONNX Runtime's.
+// compareScores compares every score of vaejob's output file (scored)
+// with ONNX Runtime's (ortScores): the largest difference (relative, or
+// absolute below 1) and how many anomaly flags at threshold differ.
+func compareScores(scored, ortScores string, threshold float32) (maxRel float64, flagDiff int, err error) {
 	got, err := parquet.ReadTable(context.Background(), scored, parquet.Selection{Features: []string{parquet.ScoreColumn}, AllowMissing: true})
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	want, err := readFloat32s(ortScores)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	if len(got.Data) != len(want) {
-		return fmt.Errorf("vaejob wrote %d scores, ONNX Runtime gave %d", len(got.Data), len(want))
+		return 0, 0, fmt.Errorf("vaejob wrote %d scores, ONNX Runtime gave %d", len(got.Data), len(want))
 	}
-	var maxRel float64
-	flagDiff := 0
 	for i, g := range got.Data {
 		w := want[i]
 		maxRel = max(maxRel, math.Abs(float64(g)-float64(w))/max(1, math.Abs(float64(w))))
-		if pipeline.IsAnomaly(g, mod.Threshold) != pipeline.IsAnomaly(w, mod.Threshold) {
+		if pipeline.IsAnomaly(g, threshold) != pipeline.IsAnomaly(w, threshold) {
 			flagDiff++
 		}
 	}
+	return maxRel, flagDiff, nil
+}
 
-	g := bench.Median(goTimes)
-	mt := bench.Median(memTimes)
-	base := ortRuns[len(ortRuns)-1] // the baseline: ONNX Runtime on the most threads asked for
+// print writes the results on a table of rows × cols (dataMB) scored by
+// mod as a Markdown table, each time beside ONNX Runtime's on the most
+// threads asked for (the baseline).
+func (r results) print(rows, cols, runs int, dataMB float64, mod *pipeline.Model) {
+	base := r.ort[len(r.ort)-1]
 	fmt.Printf("%d rows × %d float64 columns, one snappy Parquet file (%.0f MB); model d-%s; median of %d runs\n\n",
-		rows, cols, float64(bench.Bytes(data))/1e6, architecture(mod), runs)
+		rows, cols, dataMB, architecture(mod), runs)
 	fmt.Printf("| scorer | what is timed | seconds | rows/s | time vs ONNX Runtime, %s thread(s) |\n", base.threads)
 	fmt.Println("|---|---|---:|---:|---:|")
-	fmt.Printf("| vaejob score | the whole process: read Parquet, score, write Parquet | %.3f | %.0f | %.2f |\n", g, float64(rows)/g, g/base.seconds)
-	fmt.Printf("| vaejob scorer (Model.ScoreRows), 2 goroutines | the rows in memory | %.3f | %.0f | %.2f |\n", mt, float64(rows)/mt, mt/base.seconds)
-	for _, r := range ortRuns {
-		fmt.Printf("| ONNX Runtime, %s thread(s) | session.run on the rows in memory, batches of 65,536 | %.3f | %.0f | %.2f |\n", r.threads, r.seconds, float64(rows)/r.seconds, r.seconds/base.seconds)
+	fmt.Printf("| vaejob score | the whole process: read Parquet, score, write Parquet | %.3f | %.0f | %.2f |\n", r.process, float64(rows)/r.process, r.process/base.seconds)
+	fmt.Printf("| vaejob scorer (Model.ScoreRows), 2 goroutines | the rows in memory | %.3f | %.0f | %.2f |\n", r.inMemory, float64(rows)/r.inMemory, r.inMemory/base.seconds)
+	for _, o := range r.ort {
+		fmt.Printf("| ONNX Runtime, %s thread(s) | session.run on the rows in memory, batches of 65,536 | %.3f | %.0f | %.2f |\n", o.threads, o.seconds, float64(rows)/o.seconds, o.seconds/base.seconds)
 	}
-	fmt.Printf("\nvaejob score's peak resident memory: %.0f MB\n", peakRSS)
-	fmt.Printf("scores: largest difference %.2g (relative, or absolute below 1); anomaly flags differing: %d of %d\n", maxRel, flagDiff, rows)
-	return nil
+	fmt.Printf("\nvaejob score's peak resident memory: %.0f MB\n", r.peakMB)
+	fmt.Printf("scores: largest difference %.2g (relative, or absolute below 1); anomaly flags differing: %d of %d\n", r.maxRel, r.flagDiff, rows)
 }
 
 // ortResult is what ort_score.js prints.

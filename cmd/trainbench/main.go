@@ -116,15 +116,11 @@ func main() {
 // against the PyTorch script doing the same work, on each input: wall time
 // of the whole process, median of runs.
 func wholeJobs(inputs []string, runs int) error {
-	dir, err := os.MkdirTemp("", "trainbench-job-")
+	dir, bin, err := bench.TempVaejob("trainbench-job-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin, err := bench.BuildVaejob(dir)
-	if err != nil {
-		return err
-	}
 	script := filepath.Join(repo.Root(), "cmd", "trainbench", "testdata", "job_torch.py")
 	fmt.Println("| input | rows × d | vaejob train (s) | PyTorch script (s) | vaejob / PyTorch |")
 	fmt.Println("|---|---:|---:|---:|---:|")

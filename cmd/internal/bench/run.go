@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vaejob/vaejob/cmd/internal/repo"
@@ -24,6 +25,30 @@ func BuildVaejob(dir string) (string, error) {
 		return "", fmt.Errorf("build vaejob: %v\n%s", err, out)
 	}
 	return bin, nil
+}
+
+// TempVaejob makes a temporary folder named with prefix and builds the
+// checkout's vaejob command into it. It returns the folder, which the
+// caller removes, and the binary's path; on error it leaves nothing.
+func TempVaejob(prefix string) (dir, bin string, err error) {
+	dir, err = os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", "", err
+	}
+	if bin, err = BuildVaejob(dir); err != nil {
+		os.RemoveAll(dir)
+		return "", "", err
+	}
+	return dir, bin, nil
+}
+
+// PeakMB returns the peak resident memory of a finished process in MB, or
+// 0 where the system does not report it.
+func PeakMB(ps *os.ProcessState) float64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return float64(ru.Maxrss) / 1024 // kilobytes on Linux
+	}
+	return 0
 }
 
 // RunJSON runs a command, decodes the JSON it prints into dst and returns
