@@ -29,6 +29,13 @@ func withFlags(err error) error {
 	if !ok {
 		return err
 	}
+	if fe.With != "" {
+		with, ok := flagOf[fe.With]
+		if !ok {
+			return err
+		}
+		flag += " and " + with
+	}
 	msg := strings.Replace(err.Error(), fe.Error(), flag+" "+fe.Err.Error(), 1)
 	return &flaggedError{msg: msg, err: err}
 }

@@ -73,14 +73,17 @@ func (r *ResolvedConfig) resolveData() error {
 	switch {
 	case len(r.Inputs) == 0 || slices.Contains(r.Inputs, ""):
 		return usagef("--input is required: the Parquet or Arrow data to train on (a file, a folder or a glob)")
-	case len(r.Features) > 0 && len(r.Exclude) > 0:
-		return usagef("--features and --exclude cannot be used together: name the features, or name what to leave out")
 	case r.MaxRows < 0:
 		return usagef("--max-rows %d: want a positive number of rows (0: all)", r.MaxRows)
 	case r.MaxRows > 0 && r.MaxRows < 10:
 		return usagef("--max-rows %d is too few rows to train on; keep at least 10", r.MaxRows)
 	case r.TimeColumn != "" && (slices.Contains(r.Features, r.TimeColumn) || r.TimeColumn == r.Labels.Column):
 		return usagef("--time-column %q is also a feature or the label column; the time orders the rows and is never a feature", r.TimeColumn)
+	}
+	// The reader owns the rules of a column selection; checking them here
+	// refuses a bad one before --out is touched.
+	if err := (parquet.Selection{Features: r.Features, Exclude: r.Exclude}).Validate(); err != nil {
+		return kind(ErrUsage, withFlags(err))
 	}
 	r.Missing = cmp.Or(r.Missing, DefaultMissing)
 	r.ConstantColumns = cmp.Or(r.ConstantColumns, DefaultConstantColumns)

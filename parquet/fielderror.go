@@ -15,11 +15,19 @@ type FieldError struct {
 	// Field is the Go name of the setting: "Features", "Exclude",
 	// "Keep" or "Filter".
 	Field string
+	// With, when set, is the other setting Field cannot be given with
+	// ("features and exclude cannot be used together").
+	With string
 	// Err says what is wrong, without the setting's name.
 	Err error
 }
 
-func (e *FieldError) Error() string { return strings.ToLower(e.Field) + " " + e.Err.Error() }
+func (e *FieldError) Error() string {
+	if e.With != "" {
+		return strings.ToLower(e.Field) + " and " + strings.ToLower(e.With) + " " + e.Err.Error()
+	}
+	return strings.ToLower(e.Field) + " " + e.Err.Error()
+}
 
 func (e *FieldError) Unwrap() error { return e.Err }
 

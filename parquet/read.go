@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand"
 	"strings"
@@ -43,10 +44,14 @@ type Selection struct {
 	MaxMagnitude float64
 }
 
-// validate checks the Selection on its own, before any file is opened.
-func (s Selection) validate() error {
+// Validate checks the Selection on its own, before any file is opened:
+// Features and Exclude not both given, no empty or repeated name. Its
+// errors wrap ErrUsage; one about a field is a *FieldError. The readers
+// call it; a caller may call it first to refuse a bad selection early.
+func (s Selection) Validate() error {
 	if len(s.Features) > 0 && len(s.Exclude) > 0 {
-		return usageError("Features and Exclude were both given; name the features explicitly or exclude columns from the default selection, not both")
+		return fmt.Errorf("%w: %w", ErrUsage, &FieldError{Field: "Features", With: "Exclude",
+			Err: errors.New("cannot be used together: name the features, or name what to leave out")})
 	}
 	if s.MaxMagnitude < 0 {
 		return usageError("MaxMagnitude %g is negative; give a bound above 0, or 0 for none", s.MaxMagnitude)
@@ -167,7 +172,7 @@ func ReadTable(ctx context.Context, path string, sel Selection) (*Table, error) 
 // contents wrap [ErrBadInput]; errors in sel itself wrap [ErrUsage].
 func ReadDataset(ctx context.Context, inputs []string, sel Selection) (*Table, error) {
 	wrap := func(err error) error { return fmt.Errorf("read %s: %w", strings.Join(inputs, ", "), err) }
-	if err := sel.validate(); err != nil {
+	if err := sel.Validate(); err != nil {
 		return nil, wrap(err)
 	}
 	ins, err := ResolveInputs(inputs)
@@ -186,7 +191,7 @@ func ReadDataset(ctx context.Context, inputs []string, sel Selection) (*Table, e
 // ReadInputs is ReadDataset for inputs already resolved by ResolveInputs,
 // with options for filtering, sampling, progress and the allocator.
 func ReadInputs(ctx context.Context, ins []Input, sel Selection, opts ReadOptions) (*Table, error) {
-	if err := sel.validate(); err != nil {
+	if err := sel.Validate(); err != nil {
 		return nil, err
 	}
 	if len(ins) == 0 {

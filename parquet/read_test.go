@@ -448,7 +448,7 @@ func TestReadTableBadInput(t *testing.T) {
 			name:  "features and exclude",
 			setup: func(t *testing.T) string { return writeFixture(t, "x.parquet", 0, col{"x", f64s([]float64{1})}) },
 			sel:   Selection{Features: []string{"x"}, Exclude: []string{"y"}},
-			want:  ErrUsage, msgs: []string{"both"},
+			want:  ErrUsage, msgs: []string{"features and exclude cannot be used together"},
 		},
 		{
 			name:  "duplicate feature",

@@ -45,7 +45,7 @@ type Batch struct {
 // type in every file. An error from each stops the read and is returned
 // as it is.
 func StreamInputs(ctx context.Context, ins []Input, sel Selection, opts ReadOptions, each func(*Batch) error) (*Table, error) {
-	if err := sel.validate(); err != nil {
+	if err := sel.Validate(); err != nil {
 		return nil, err
 	}
 	switch {
