@@ -43,8 +43,8 @@ func (o *Optional[T]) orDefault(def T) {
 	}
 }
 
-// Set parses s as the value. Its errors read as the standard flag
-// package's for numbers ("parse error", "value out of range").
+// Set parses s as the value. Its errors say what a value must look like
+// ("want a whole number", "want a number") or that it is out of range.
 func (o *Optional[T]) Set(s string) error {
 	var v T
 	var err error
@@ -57,17 +57,21 @@ func (o *Optional[T]) Set(s string) error {
 		*p, err = strconv.ParseFloat(s, 64)
 	}
 	if err != nil {
-		return numberError(err)
+		return numberError[T](err)
 	}
 	*o = OptionalOf(v)
 	return nil
 }
 
-// numberError words a strconv error as the flag package does.
-func numberError(err error) error {
+// numberError words a strconv error for a person.
+func numberError[T int | float64](err error) error {
+	var zero T
+	_, whole := any(zero).(int)
 	switch {
+	case errors.Is(err, strconv.ErrSyntax) && whole:
+		return errors.New("want a whole number, e.g. 100")
 	case errors.Is(err, strconv.ErrSyntax):
-		return errors.New("parse error")
+		return errors.New("want a number, e.g. 0.5")
 	case errors.Is(err, strconv.ErrRange):
 		return errors.New("value out of range")
 	}

@@ -35,15 +35,15 @@ func TestOptionalSet(t *testing.T) {
 		{"0", 0, ""},
 		{"-2", -2, ""},
 		{"0x10", 16, ""}, // as the flag package reads ints
-		{"abc", 0, "parse error"},
-		{"1.5", 0, "parse error"},
+		{"abc", 0, "want a whole number, e.g. 100"},
+		{"1.5", 0, "want a whole number, e.g. 100"},
 		{"99999999999999999999", 0, "value out of range"},
 	})
 	checkSet(t, []setCase[float64]{
 		{"0.5", 0.5, ""},
 		{"0", 0, ""},
 		{"1e-3", 1e-3, ""},
-		{"x", 0, "parse error"},
+		{"x", 0, "want a number, e.g. 0.5"},
 		{"1e999", 0, "value out of range"},
 	})
 	var nan Optional[float64]

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
 
 	"github.com/urfave/cli/v2"
 	"github.com/vaejob/vaejob/jobs"
+	"github.com/vaejob/vaejob/parquet"
 )
 
 // This file holds the app and what its commands share: the usage errors,
@@ -44,9 +46,21 @@ func newApp() *cli.App {
 const unknownCommandKey = "unknown-command"
 
 // onUsageError marks flag parsing errors as usage errors (exit code 2).
+// A value the flag's own parser refused reads as the rest of vaejob's
+// usage errors do: --hidden "0,8": want positive widths...
 func onUsageError(_ *cli.Context, err error, _ bool) error {
-	return fmt.Errorf("%w: %v", jobs.ErrUsage, err)
+	msg := err.Error()
+	if m := refusedFlagValue.FindStringSubmatch(msg); m != nil {
+		msg = "--" + m[2] + " " + m[1] + ": " + m[3]
+	}
+	return fmt.Errorf("%w: %s", jobs.ErrUsage, msg)
 }
+
+// refusedFlagValue matches the standard flag package's message for a
+// value a flag's Set refused ("invalid value %q for flag -%s: %v"), less
+// the usage-error prefix the value's own error may carry.
+var refusedFlagValue = regexp.MustCompile(`^invalid value (".*") for flag -([a-z0-9-]+): (?:` +
+	regexp.QuoteMeta(parquet.ErrUsage.Error()+": ") + `)?(.*)$`)
 
 // usageError marks a command-line mistake found while binding flags.
 func usageError(format string, args ...any) error {
