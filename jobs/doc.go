@@ -51,29 +51,39 @@
 //	OUT/latest -> runs/<run-id>               moved by one rename: the commit point of a promotion
 //	OUT/audit.jsonl                           one line per promotion, rejection and orphaned run
 //
-// # Errors and exit codes
+// # Settings
+//
+// TrainOptions (options.go) is the one representation of train's
+// settings: cmd/vaejob binds each flag straight to a field, a number whose
+// "not given" means "the preset's value" is an Optional (optional.go), and
+// every default is a Default* constant there. resolve (resolve.go) checks
+// each concern in its own validator (data, output, model, labels,
+// threshold, gate), fills in the preset and the defaults, and returns the
+// ResolvedConfig that run.json records as config: the same struct, filled
+// in. Its errors wrap ErrUsage and name the flags.
+//
+// # Errors
 //
 // Every error a command returns for a known cause wraps one of eight
-// sentinel kinds; cmd/vaejob (exitCode in main.go, the one table) turns a
-// kind into the process's exit code:
+// sentinel kinds; cmd/vaejob's exitCodes table (main.go) turns a kind into
+// the process's exit code, and the README's "Exit codes" says what a
+// scheduler should do about each:
 //
-//	ErrUsage      2    the options or the setup are wrong (errors.go)
-//	ErrBadInput   3    the input data or --model cannot be used (errors.go)
-//	ErrTraining   4    training failed: the loss diverged (errors.go)
-//	ErrRejected   5    the promotion gate rejected the model (gate.go)
-//	ErrLocked     6    another run holds the lock on --out (lock.go)
-//	ErrVerify     7    the model file is damaged (errors.go)
-//	ErrMachine    8    the machine failed: full, read-only, I/O error (errors.go)
-//	ErrTimeout    124  --timeout was reached (errors.go)
+//	ErrUsage      the options or the setup are wrong (errors.go)
+//	ErrBadInput   the input data or --model cannot be used (errors.go)
+//	ErrTraining   training failed: the loss diverged (errors.go)
+//	ErrRejected   the promotion gate rejected the model (gate.go)
+//	ErrLocked     another run holds the lock on --out (lock.go)
+//	ErrVerify     the model file is damaged (errors.go)
+//	ErrMachine    the machine failed: full, read-only, I/O error (errors.go)
+//	ErrTimeout    --timeout was reached (errors.go)
 //
-// Any other error is an internal one, exit 1. A machine fault need not
-// wrap ErrMachine: IsMachineFault also finds the errno in the chain, and
-// it wins over ErrUsage and ErrBadInput (a read-only --out is fixed by
-// running elsewhere, not by changing the job); ErrTimeout wins over the
-// other kinds.
-// A signal is cmd/vaejob's own: 130 for SIGINT, 143 for SIGTERM. kind
-// (errors.go) marks an error with its kind without changing its message,
-// and inputErr gives the parquet package's kinds their jobs kinds.
+// A machine fault need not wrap ErrMachine: IsMachineFault also finds the
+// errno in the chain, and cmd/vaejob ranks it above ErrUsage and
+// ErrBadInput (a read-only --out is fixed by running elsewhere, not by
+// changing the job). kind (errors.go) marks an error with its kind without
+// changing its message, and inputErr gives the parquet package's kinds
+// their jobs kinds. Nothing in jobs panics on user data.
 //
 // Bad input is found before anything is written.
 package jobs
