@@ -83,7 +83,7 @@
 // ErrBadInput (a read-only --out is fixed by running elsewhere, not by
 // changing the job). kind (errors.go) marks an error with its kind without
 // changing its message, and inputErr gives the parquet package's kinds
-// their jobs kinds. Nothing in jobs panics on user data.
+// their jobs kinds.
 //
 // Bad input is found before anything is written.
 package jobs
