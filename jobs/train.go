@@ -144,6 +144,9 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 	rec.Latent = model.Latent(ds.train[:min(len(ds.train), latentRows*len(ds.names))])
 	log.Info("trained", "epochs", fit.epochs, "steps", fit.steps, "active_latent_units", rec.Latent.Active, "threshold", val.threshold.Value)
 	rec.ValidationMetrics = validationMetrics(val.scores, ds.valLabels, val.threshold.Value, log)
+	if rec.ValidationMetrics != nil {
+		rec.ValidationCurves = validationCurves(val.scores, ds.valLabels)
+	}
 	rec.Threshold = thresholdRecord(val.threshold, cfg.threshold.String(), val.thresholdScores)
 
 	files, err := exportModel(model, runID, in.digest, cfg.Seed, val)
