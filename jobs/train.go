@@ -19,6 +19,9 @@ const (
 	ModelFile            = "model.onnx"
 	RecordFile           = "run.json"
 	ValidationSampleFile = "validation_sample.json"
+	// ReportFile is the run's report, drawn from its record by the
+	// TrainOptions.Report function.
+	ReportFile = "report.html"
 )
 
 // latentRows bounds the training rows the latent statistics are computed on.
@@ -168,6 +171,9 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 		Train:  trainDone.Sub(readDone).Seconds(),
 		Export: exportDone.Sub(trainDone).Seconds(),
 		Total:  rec.FinishedAt.Sub(start).Seconds(),
+	}
+	if files, err = withReport(o.Report, rec, base, files); err != nil {
+		return nil, err
 	}
 	return publishRun(ctx, out, rec, files, model, log)
 }

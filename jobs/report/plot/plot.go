@@ -58,7 +58,8 @@ type Axis struct {
 	Min, Max float64
 	// Log draws a base-10 logarithmic axis; Min must then be above 0.
 	Log bool
-	// Integer keeps the ticks on whole numbers (unit indices, epochs).
+	// Integer keeps the ticks on whole numbers (unit indices, epochs). On
+	// a log axis it marks counts: ticks from 1 up, the axis from 0.5.
 	Integer bool
 }
 
@@ -68,6 +69,8 @@ type Line struct {
 	Label string
 	X, Y  []float64
 	Style Style
+	// Marks draws a dot at every point too (for lines of few points).
+	Marks bool
 }
 
 // Bars are the bars of a histogram or bar chart: bar i spans
@@ -124,8 +127,8 @@ func (f *Figure) SVG() string {
 	for _, l := range f.Lines {
 		drawLine(&b, l, xs, ys)
 	}
-	for _, r := range f.Rules {
-		drawRule(&b, r, xs, ys)
+	for i, r := range f.Rules {
+		drawRule(&b, r, i, xs, ys)
 	}
 	for _, p := range f.Points {
 		drawPoint(&b, p, xs, ys)
@@ -230,9 +233,19 @@ func drawLine(b *strings.Builder, l Line, xs, ys scale) {
 		return
 	}
 	fmt.Fprintf(b, `<path d="%s" fill="none" stroke="%s" stroke-width="2" stroke-linejoin="round"%s/>`, d.String(), lk.color, dashAttr(lk))
+	if !l.Marks {
+		return
+	}
+	for i := range min(len(l.X), len(l.Y)) {
+		if xs.ok(l.X[i]) && ys.ok(l.Y[i]) {
+			fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>`, xs.px(l.X[i]), ys.px(l.Y[i]), lk.color)
+		}
+	}
 }
 
-func drawRule(b *strings.Builder, r Rule, xs, ys scale) {
+// drawRule draws the i-th rule of a figure; the labels of vertical rules
+// go one under the other, so that two rules close together stay readable.
+func drawRule(b *strings.Builder, r Rule, i int, xs, ys scale) {
 	lk := looks[r.Style]
 	if r.Vertical {
 		if !xs.ok(r.At) {
@@ -244,7 +257,7 @@ func drawRule(b *strings.Builder, r Rule, xs, ys scale) {
 			anchor, dx = "end", -4
 		}
 		fmt.Fprintf(b, `<path d="M%.1f %.1fV%.1f" stroke="%s" stroke-width="2"%s/>`, x, ys.lo, ys.hi, lk.color, dashAttr(lk))
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="%s">%s</text>`, x+dx, ys.hi+14+16*float64(r.Style%2), anchor, lk.color, esc(r.Label))
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="%s">%s</text>`, x+dx, ys.hi+14+16*float64(i), anchor, lk.color, esc(r.Label))
 		return
 	}
 	if !ys.ok(r.At) {
@@ -261,12 +274,16 @@ func drawPoint(b *strings.Builder, p Point, xs, ys scale) {
 	}
 	lk := looks[p.Style]
 	x, y := xs.px(p.X), ys.px(p.Y)
-	anchor, dx := "start", 8.0
+	// The label goes inwards from the point, away from the nearer edges.
+	anchor, dx, dy := "start", 8.0, 16.0
 	if x > (xs.lo+xs.hi)/2 {
 		anchor, dx = "end", -8
 	}
+	if y > (ys.lo+ys.hi)/2 {
+		dy = -10
+	}
 	fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="5" fill="%s" stroke="#fff"/>`, x, y, lk.color)
-	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="%s">%s</text>`, x+dx, y+16, anchor, lk.color, esc(p.Label))
+	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="%s">%s</text>`, x+dx, y+dy, anchor, lk.color, esc(p.Label))
 }
 
 func dashAttr(lk look) string {

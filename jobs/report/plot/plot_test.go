@@ -121,3 +121,13 @@ func TestFigureSVG(t *testing.T) {
 		t.Error("not one svg element")
 	}
 }
+
+func TestCountAxis(t *testing.T) {
+	s := newScale(Axis{Min: 0, Max: 60, Log: true, Integer: true}, 300, 100)
+	if got := labels(s.ticks); !reflect.DeepEqual(got, []string{"1", "2", "5", "10", "20", "50", "100"}) {
+		t.Errorf("count axis ticks %q", got)
+	}
+	if s.px(1) >= 300 {
+		t.Errorf("a count of 1 sits on the axis floor (px %v): its bar would not show", s.px(1))
+	}
+}

@@ -27,11 +27,30 @@ const maxTicks = 7
 func newScale(a Axis, lo, hi float64) scale {
 	s := scale{lo: lo, hi: hi, log: a.Log}
 	var ts []Tick
-	if a.Log {
+	switch {
+	case a.Log && a.Integer:
+		// Counts: ticks from 1 up, and half a decade below 1 so that a
+		// count of 1 still shows.
+		ts = LogTicks(1, math.Max(a.Max, 1))
+		s.min, s.max = math.Log10(0.5), math.Log10(ts[len(ts)-1].Value)
+	case a.Log:
 		ts = LogTicks(a.Min, a.Max)
 		s.min, s.max = math.Log10(ts[0].Value), math.Log10(ts[len(ts)-1].Value)
-	} else {
-		ts = LinearTicks(a.Min, a.Max, maxTicks, a.Integer)
+	case a.Integer:
+		// Whole numbers (epochs, unit indices): the range as given, not
+		// widened, with the ticks inside it.
+		lo, hi := cleanRange(a.Min, a.Max)
+		if lo == hi {
+			lo, hi = lo-0.5, hi+0.5
+		}
+		s.min, s.max = lo, hi
+		for _, t := range LinearTicks(lo, hi, maxTicks, true) {
+			if t.Value >= lo && t.Value <= hi {
+				ts = append(ts, t)
+			}
+		}
+	default:
+		ts = LinearTicks(a.Min, a.Max, maxTicks, false)
 		s.min, s.max = ts[0].Value, ts[len(ts)-1].Value
 	}
 	s.ticks = ts
