@@ -257,7 +257,7 @@ func drawRule(b *strings.Builder, r Rule, i int, xs, ys scale) {
 			anchor, dx = "end", -4
 		}
 		fmt.Fprintf(b, `<path d="M%.1f %.1fV%.1f" stroke="%s" stroke-width="2"%s/>`, x, ys.lo, ys.hi, lk.color, dashAttr(lk))
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="%s">%s</text>`, x+dx, ys.hi+14+16*float64(i), anchor, lk.color, esc(r.Label))
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="%s"`+halo+`>%s</text>`, x+dx, ys.hi+14+16*float64(i), anchor, lk.color, esc(r.Label))
 		return
 	}
 	if !ys.ok(r.At) {
@@ -265,7 +265,7 @@ func drawRule(b *strings.Builder, r Rule, i int, xs, ys scale) {
 	}
 	y := ys.px(r.At)
 	fmt.Fprintf(b, `<path d="M%.1f %.1fH%.1f" stroke="%s" stroke-width="1.5"%s/>`, xs.lo, y, xs.hi, lk.color, dashAttr(lk))
-	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end" fill="%s">%s</text>`, xs.hi-4, y-4, lk.color, esc(r.Label))
+	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end" fill="%s"`+halo+`>%s</text>`, xs.hi-4, y-4, lk.color, esc(r.Label))
 }
 
 func drawPoint(b *strings.Builder, p Point, xs, ys scale) {
@@ -283,8 +283,12 @@ func drawPoint(b *strings.Builder, p Point, xs, ys scale) {
 		dy = -10
 	}
 	fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="5" fill="%s" stroke="#fff"/>`, x, y, lk.color)
-	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="%s">%s</text>`, x+dx, y+dy, anchor, lk.color, esc(p.Label))
+	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="%s"`+halo+`>%s</text>`, x+dx, y+dy, anchor, lk.color, esc(p.Label))
 }
+
+// halo outlines a label over data in white, so that it stays readable
+// where it crosses bars or lines.
+const halo = ` stroke="#fff" stroke-width="3" paint-order="stroke"`
 
 func dashAttr(lk look) string {
 	if lk.dashes == "" {
