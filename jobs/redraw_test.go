@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -59,6 +60,8 @@ func TestRedrawReport(t *testing.T) {
 				t.Fatalf("error %v, want %v", err, tc.err)
 			case tc.want != "" && err != nil:
 				t.Fatal(err)
+			case err != nil && tc.err == ErrUsage && !strings.Contains(err.Error(), tc.run) && !strings.Contains(err.Error(), "an .html file") && !strings.Contains(err.Error(), "inside"):
+				t.Errorf("error %q names neither the run, the file --output takes, nor where it lies", err)
 			}
 			if tc.want == "" {
 				if fi, err := os.Lstat(out); out != "" && err == nil && fi.Mode().IsRegular() && filepath.Dir(out) == elsewhere {

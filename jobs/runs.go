@@ -348,6 +348,9 @@ type ReportOptions struct {
 	Draw DrawReport
 }
 
+// reportFileWanted is what vaejob report's --output names.
+const reportFileWanted = "an .html file"
+
 // RedrawnReport says what vaejob report drew.
 type RedrawnReport struct {
 	// Replaced is the run the report compares with (gate.baseline_run_id),
@@ -364,7 +367,7 @@ type RedrawnReport struct {
 // SHA-256 stay as published.
 func RedrawReport(o ReportOptions) (*RedrawnReport, error) {
 	if err := checkRequired(requiredFlag{"--out", o.Out, "the output folder of vaejob train"},
-		requiredFlag{"--output", o.Output, "the .html file to write"}); err != nil {
+		requiredFlag{"--output", o.Output, reportFileWanted + " to write"}); err != nil {
 		return nil, err
 	}
 	if err := CheckRunID(o.RunID); err != nil {
@@ -377,7 +380,7 @@ func RedrawReport(o ReportOptions) (*RedrawnReport, error) {
 	if err := d.checkRunFolder(o.RunID); err != nil {
 		return nil, noRunError(err, d, o.RunID)
 	}
-	if _, err := checkOutputPath("--output", o.Output); err != nil {
+	if _, err := checkOutputPath("--output", reportFileWanted, o.Output); err != nil {
 		return nil, err
 	}
 	if err := d.checkOutsideRuns("--output", o.Output); err != nil {
@@ -407,7 +410,7 @@ func RedrawReport(o ReportOptions) (*RedrawnReport, error) {
 	})
 	var notRegular *notRegularTargetError
 	if errors.As(err, &notRegular) {
-		return nil, checkOutputMode("--output", o.Output, notRegular.Mode)
+		return nil, checkOutputMode("--output", reportFileWanted, o.Output, notRegular.Mode)
 	}
 	return res, err
 }

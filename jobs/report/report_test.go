@@ -50,6 +50,7 @@ func rich(t *testing.T) *jobs.RunRecord {
 		RowsWithMissing: 455, Values: map[string]float32{"mean_texture": 18.84}}
 	r.Skipped = []jobs.SkippedCol{{Name: "comment & notes", Type: "utf8"}}
 	r.ConfigFile = &jobs.InputFile{Path: "/etc/vaejob/job.yaml", Size: 321, SHA256: strings.Repeat("ab", 32)}
+	r.Threshold.Histogram.Counts[2] = 400 // a crowded bin: the counts axis turns logarithmic
 	return r
 }
 
@@ -154,12 +155,14 @@ func TestPageLeavesOutItself(t *testing.T) {
 	}
 }
 
+// TestPageEscapes also checks the crowded histogram's log axis.
 func TestPageEscapes(t *testing.T) {
 	page, err := HTML(rich(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"&lt;img src=x onerror=alert(1)&gt;", "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;", "comment &amp; notes"} {
+	for _, want := range []string{"&lt;img src=x onerror=alert(1)&gt;", "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;", "comment &amp; notes",
+		"validation rows per bin (log scale)"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("page lacks the escaped %q", want)
 		}
