@@ -50,9 +50,9 @@ func browse(t *testing.T, bin, page string, args ...string) []byte {
 
 var (
 	domFigure = regexp.MustCompile(`(?s)<svg [^>]*data-figure="([^"]+)".*?</svg>`)
-	// The frame and the grid are drawn with M…V/H; data with M…L paths,
-	// bars with a height, dots.
-	domShape = regexp.MustCompile(`<(path d="M[^"]+L|rect x="[^"]+" y="[^"]+" width="[^"]+" height="[1-9]|circle )`)
+	// A figure's data (its bars and lines) are drawn inside this group.
+	domShape    = regexp.MustCompile(`(?s)<g data-role="data">(.*?)</g>`)
+	shapeTagDOM = regexp.MustCompile(`<(path|rect|circle) `)
 )
 
 // Every run writes report.html, listed with its SHA-256 in run.json; it
@@ -127,7 +127,8 @@ func checkDrawn(t *testing.T, dom string, figures []string) {
 	t.Helper()
 	drawn := map[string]bool{}
 	for _, m := range domFigure.FindAllStringSubmatch(dom, -1) {
-		drawn[m[1]] = domShape.MatchString(m[0])
+		g := domShape.FindStringSubmatch(m[0])
+		drawn[m[1]] = g != nil && shapeTagDOM.MatchString(g[1])
 	}
 	for _, f := range figures {
 		if ok, found := drawn[f]; !found || !ok {

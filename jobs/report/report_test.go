@@ -104,7 +104,8 @@ func TestPageGolden(t *testing.T) {
 var (
 	svgElem    = regexp.MustCompile(`(?s)<svg [^>]*data-figure="([^"]+)".*?</svg>`)
 	fetching   = regexp.MustCompile(`<[a-zA-Z][^>]*\ssrc=[^>]*>`)
-	drawnShape = regexp.MustCompile(`<(path d="M[^"]+L|rect x="[^"]+" y="[^"]+" width="[^"]+" height="[1-9]|circle )`)
+	drawnShape = regexp.MustCompile(`(?s)<g data-role="data">(.*?)</g>`)
+	shapeTag   = regexp.MustCompile(`<(path|rect|circle) `)
 )
 
 // checkPage checks that every figure named is drawn (a line of at least
@@ -114,8 +115,9 @@ func checkPage(t *testing.T, page string, figures, absent []string) {
 	t.Helper()
 	drawn := map[string]bool{}
 	for _, m := range svgElem.FindAllStringSubmatch(page, -1) {
-		// The frame and the grid are drawn with M…V/H; data are M…L, bars, dots.
-		drawn[m[1]] = drawnShape.MatchString(m[0])
+		// plot draws a figure's data (its bars and lines) inside a group.
+		g := drawnShape.FindStringSubmatch(m[0])
+		drawn[m[1]] = g != nil && shapeTag.MatchString(g[1])
 	}
 	for _, f := range figures {
 		if ok, found := drawn[f]; !found || !ok {

@@ -100,7 +100,9 @@ type Point struct {
 	Style Style
 }
 
-// Figure is one chart. Name becomes its data-figure attribute.
+// Figure is one chart. Name becomes its data-figure attribute; the bars
+// and the lines but the Reference ones are drawn inside a group
+// <g data-role="data">.
 type Figure struct {
 	Name   string
 	Title  string
@@ -121,11 +123,22 @@ func (f *Figure) SVG() string {
 	fmt.Fprintf(&b, `<text x="%d" y="20" font-size="15" font-weight="600" fill="#222">%s</text>`, marginLeft, esc(f.Title))
 	f.legend(&b)
 	drawAxes(&b, f.X, f.Y, xs, ys)
+	// The data (bars and lines but guides) in one group, so that a reader
+	// (or a test) tells a figure with data from an empty frame.
+	b.WriteString(`<g data-role="data">`)
 	for _, bars := range f.Bars {
 		drawBars(&b, bars, xs, ys)
 	}
 	for _, l := range f.Lines {
-		drawLine(&b, l, xs, ys)
+		if l.Style != Reference {
+			drawLine(&b, l, xs, ys)
+		}
+	}
+	b.WriteString(`</g>`)
+	for _, l := range f.Lines {
+		if l.Style == Reference {
+			drawLine(&b, l, xs, ys)
+		}
 	}
 	for i, r := range f.Rules {
 		drawRule(&b, r, i, xs, ys)
