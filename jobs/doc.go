@@ -48,6 +48,7 @@
 //	OUT/runs/<run-id>/model.onnx              the artifact
 //	OUT/runs/<run-id>/run.json                the audit record (RunRecord, with its RunStatus)
 //	OUT/runs/<run-id>/validation_sample.json  validation rows and their scores, for verify
+//	OUT/runs/<run-id>/report.html             the run in pictures, drawn by TrainOptions.Report (jobs/report)
 //	OUT/latest -> runs/<run-id>               moved by one rename: the commit point of a promotion
 //	OUT/audit.jsonl                           one line per promotion, rejection and orphaned run
 //

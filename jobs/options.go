@@ -68,6 +68,10 @@ type TrainOptions struct {
 
 	Logger   *slog.Logger `json:"-"` // nil: discard
 	Progress io.Writer    `json:"-"` // where the terminal progress line goes; nil: none
+	// Report draws the run's report.html (ReportFile); nil: none. vaejob
+	// sets it to report.HTML (package jobs/report draws from RunRecord, so
+	// jobs cannot import it).
+	Report DrawReport `json:"-"`
 }
 
 // ModelOptions override a preset's model and training settings. An empty

@@ -20,10 +20,11 @@ import (
 // and a socket, which a rename would replace. It returns what is at the
 // path now (nil when nothing is); its errors wrap ErrUsage, and the
 // system's error where a check failed (an I/O error stays a machine fault,
-// see IsMachineFault).
-func checkOutputPath(flag, path string) (fs.FileInfo, error) {
+// see IsMachineFault). wants names the file the flag takes, for the
+// messages ("a .parquet or .csv file").
+func checkOutputPath(flag, wants, path string) (fs.FileInfo, error) {
 	if strings.HasSuffix(path, "/") || strings.HasSuffix(path, string(filepath.Separator)) {
-		return nil, fmt.Errorf("%w: %s %s ends in a path separator, so it names a folder; name a .parquet or .csv file", ErrUsage, flag, path)
+		return nil, fmt.Errorf("%w: %s %s ends in a path separator, so it names a folder; name %s", ErrUsage, flag, path, wants)
 	}
 	dir := filepath.Dir(path)
 	fi, err := os.Stat(dir)
@@ -40,15 +41,15 @@ func checkOutputPath(flag, path string) (fs.FileInfo, error) {
 	case err != nil:
 		return nil, fmt.Errorf("%w: %s %s cannot be checked (%w); choose a path in a folder this user can read and write", ErrUsage, flag, path, err)
 	}
-	if err := checkOutputMode(flag, path, fi.Mode()); err != nil {
+	if err := checkOutputMode(flag, wants, path, fi.Mode()); err != nil {
 		return nil, err
 	}
 	return fi, nil
 }
 
 // checkOutputMode refuses anything but a regular file at an output path,
-// mode being what Lstat found there.
-func checkOutputMode(flag, path string, mode fs.FileMode) error {
+// mode being what Lstat found there; wants is as checkOutputPath's.
+func checkOutputMode(flag, wants, path string, mode fs.FileMode) error {
 	switch {
 	case mode.IsRegular():
 		return nil
@@ -56,9 +57,9 @@ func checkOutputMode(flag, path string, mode fs.FileMode) error {
 		target, _ := os.Readlink(path)
 		return fmt.Errorf("%w: %s %s is a symbolic link (to %s); vaejob writes a regular file and never follows a link there: name the file itself, or remove the link", ErrUsage, flag, path, target)
 	case mode.IsDir():
-		return fmt.Errorf("%w: %s %s is a directory; name a .parquet or .csv file (e.g. inside it)", ErrUsage, flag, path)
+		return fmt.Errorf("%w: %s %s is a directory; name %s (e.g. inside it)", ErrUsage, flag, path, wants)
 	}
-	return fmt.Errorf("%w: %s %s is a %s, which vaejob will not replace: it writes only regular files; name a .parquet or .csv file", ErrUsage, flag, path, regfile.Kind(mode))
+	return fmt.Errorf("%w: %s %s is a %s, which vaejob will not replace: it writes only regular files; name %s", ErrUsage, flag, path, regfile.Kind(mode), wants)
 }
 
 // outputSource is a flag that names files a run reads: Arg as given, and

@@ -20,6 +20,31 @@ type namedFile struct {
 	data []byte
 }
 
+// DrawReport draws a run's report.html from its record and the record of
+// the run it replaced (nil when there is none, or when it cannot be read).
+type DrawReport func(run, replaced *RunRecord) ([]byte, error)
+
+// withReport adds report.html, drawn by draw from the finished record rec,
+// to the run's files, and lists it in rec's artifacts; a nil draw adds
+// nothing. It is drawn before anything is written, so it is published
+// with the run, in runs/<id>/ from the first moment (see publish).
+func withReport(draw DrawReport, rec *RunRecord, base *baseline, files []namedFile) ([]namedFile, error) {
+	if draw == nil {
+		return files, nil
+	}
+	var replaced *RunRecord
+	if base != nil {
+		replaced = base.record
+	}
+	page, err := draw(rec, replaced)
+	if err != nil {
+		return nil, fmt.Errorf("draw %s: %w", ReportFile, err)
+	}
+	files = append(slices.Clip(files), namedFile{ReportFile, page})
+	rec.Artifacts = artifacts(files)
+	return files, nil
+}
+
 // publish writes a finished run into runs/ and, when rec.Status is
 // StatusSucceeded (the gate promoted it), points latest at it. The caller
 // holds the lock. The steps, as Prometheus' tsdb creates a block:

@@ -1,8 +1,10 @@
 package jobs
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/vaejob/vaejob/parquet"
@@ -68,6 +70,9 @@ type RunRecord struct {
 	// ValidationMetrics are present when the run had labels and its
 	// validation rows hold both classes.
 	ValidationMetrics *LabelMetrics `json:"validation_metrics,omitempty"`
+	// ValidationCurves are present with ValidationMetrics: the ROC and
+	// precision-recall curves behind them.
+	ValidationCurves *ValidationCurves `json:"validation_curves,omitempty"`
 	// Gate is the promotion gate's decision and its checks.
 	Gate      *GateRecord `json:"gate,omitempty"`
 	Timings   Timings     `json:"timings_seconds"`
@@ -169,6 +174,82 @@ type ThresholdRecord struct {
 	ValidationRows   int                `json:"validation_rows"`
 	ValidationScores map[string]float32 `json:"validation_score_quantiles"`
 	ValidationAlerts int                `json:"validation_alerts"`
+	// Histogram counts the same validation scores in equal-width bins.
+	Histogram ScoreHistogram `json:"validation_score_histogram"`
+}
+
+// histogramBins is the number of bins of a validation score histogram.
+const histogramBins = 40
+
+// ScoreHistogram counts scores in equal-width bins: Counts[i] scores lie
+// in [Edges[i], Edges[i+1]), the last bin holding its upper edge too.
+type ScoreHistogram struct {
+	Edges  []float32 `json:"edges"`
+	Counts []int     `json:"counts"`
+}
+
+// scoreHistogram counts the finite scores in histogramBins bins from the
+// lowest to the highest (one bin when they are all equal).
+func scoreHistogram(scores []float32) ScoreHistogram {
+	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
+	for _, s := range scores {
+		if !math.IsInf(float64(s), 0) && s == s {
+			lo, hi = min(lo, s), max(hi, s)
+		}
+	}
+	if lo > hi {
+		return ScoreHistogram{Edges: []float32{}, Counts: []int{}}
+	}
+	bins := histogramBins
+	if lo == hi {
+		bins = 1
+	}
+	h := ScoreHistogram{Edges: make([]float32, bins+1), Counts: make([]int, bins)}
+	for i := range h.Edges {
+		h.Edges[i] = float32(float64(lo) + (float64(hi)-float64(lo))*float64(i)/float64(bins))
+	}
+	h.Edges[bins] = hi
+	for _, s := range scores {
+		if math.IsInf(float64(s), 0) || s != s {
+			continue
+		}
+		// The first edge above s closes its bin; the top edge is in the
+		// last bin.
+		i, _ := slices.BinarySearch(h.Edges, s)
+		if i == len(h.Edges) || h.Edges[i] > s {
+			i--
+		}
+		h.Counts[min(i, bins-1)]++
+	}
+	return h
+}
+
+// ValidationCurves are the ROC and precision-recall curves of a labelled
+// run's validation scores (see pipeline.ROCCurve), at most curvePoints
+// points each.
+type ValidationCurves struct {
+	ROC []pipeline.ROCPoint `json:"roc"`
+	PR  []pipeline.PRPoint  `json:"precision_recall"`
+}
+
+// curvePoints bounds the points of each validation curve in run.json.
+const curvePoints = 300
+
+// validationCurves computes the curves of a labelled run; nil without
+// labels or when they hold one class.
+func validationCurves(scores []float32, labels []bool) *ValidationCurves {
+	if labels == nil {
+		return nil
+	}
+	roc, err := pipeline.ROCCurve(scores, labels, curvePoints)
+	if err != nil {
+		return nil
+	}
+	pr, err := pipeline.PRCurve(scores, labels, curvePoints)
+	if err != nil {
+		return nil
+	}
+	return &ValidationCurves{ROC: roc, PR: pr}
 }
 
 // Timings are wall-clock durations of the phases of a run, in seconds.

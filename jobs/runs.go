@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -39,6 +40,8 @@ type RunSummary struct {
 // intact, and the audit events that name it.
 type RunDetail struct {
 	RunSummary
+	// Report is the path of the run's report.html, when the run has one.
+	Report string       `json:"report,omitempty"`
 	Record *RunRecord   `json:"record"`
 	Audit  []AuditEvent `json:"audit_events"`
 }
@@ -130,6 +133,9 @@ func ShowRun(out, runID string) (*RunDetail, error) {
 		return nil, err
 	}
 	detail := &RunDetail{RunSummary: s, Record: rec, Audit: []AuditEvent{}}
+	if rec != nil && slices.ContainsFunc(rec.Artifacts, func(a Artifact) bool { return a.Name == ReportFile }) {
+		detail.Report = filepath.Join(d.runDir(runID), ReportFile)
+	}
 	if torn > 0 {
 		detail.Problems = append(detail.Problems, fmt.Sprintf("%s holds %d damaged lines (skipped)", d.auditPath(), torn))
 	}
@@ -314,6 +320,9 @@ func (d *RunDetail) String() string {
 	if d.Intact {
 		b.WriteString("files:      intact (every artifact matches its recorded SHA-256)\n")
 	}
+	if d.Report != "" {
+		fmt.Fprintf(&b, "report:     %s\n", d.Report)
+	}
 	for _, p := range d.Problems {
 		fmt.Fprintf(&b, "PROBLEM:    %s\n", p)
 	}
@@ -328,4 +337,97 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// ReportOptions name a run whose report vaejob report draws again.
+type ReportOptions struct {
+	Out, RunID string
+	// Output is the file to write; it must not be inside OUT/runs/.
+	Output string
+	// Draw draws the page (report.HTML).
+	Draw DrawReport
+}
+
+// reportFileWanted is what vaejob report's --output names.
+const reportFileWanted = "an .html file"
+
+// RedrawnReport says what vaejob report drew.
+type RedrawnReport struct {
+	// Replaced is the run the report compares with (gate.baseline_run_id),
+	// empty when there is none.
+	Replaced string
+	// ReplacedMissing says the replaced run's record could not be read
+	// (removed by --keep, or damaged): the report then compares nothing.
+	ReplacedMissing error
+}
+
+// RedrawReport draws the report of a run in Out again, from its run.json
+// and the run.json of the run it replaced, into Output, written atomically
+// (see createAtomic). It changes nothing in Out: the run's files and their
+// SHA-256 stay as published.
+func RedrawReport(o ReportOptions) (*RedrawnReport, error) {
+	if err := checkRequired(requiredFlag{"--out", o.Out, "the output folder of vaejob train"},
+		requiredFlag{"--output", o.Output, reportFileWanted + " to write"}); err != nil {
+		return nil, err
+	}
+	if err := CheckRunID(o.RunID); err != nil {
+		return nil, err
+	}
+	d := viewOut(o.Out)
+	if err := d.checkView(); err != nil {
+		return nil, err
+	}
+	if err := d.checkRunFolder(o.RunID); err != nil {
+		return nil, noRunError(err, d, o.RunID)
+	}
+	if _, err := checkOutputPath("--output", reportFileWanted, o.Output); err != nil {
+		return nil, err
+	}
+	if err := d.checkOutsideRuns("--output", o.Output); err != nil {
+		return nil, err
+	}
+	rec, err := d.readRun(o.RunID)
+	if err != nil {
+		return nil, fmt.Errorf("%w: run %s: %w", ErrBadInput, o.RunID, err)
+	}
+	res := &RedrawnReport{}
+	var replaced *RunRecord
+	if rec.Gate != nil && rec.Gate.Baseline != "" {
+		res.Replaced = rec.Gate.Baseline
+		if err := CheckRunID(res.Replaced); err != nil {
+			res.ReplacedMissing = err
+		} else if replaced, err = d.readRun(res.Replaced); err != nil {
+			res.ReplacedMissing = err
+		}
+	}
+	page, err := o.Draw(rec, replaced)
+	if err != nil {
+		return nil, fmt.Errorf("draw the report of run %s: %w", o.RunID, err)
+	}
+	err = createAtomic(diskFS, o.Output, 0o644, func(w io.Writer) error {
+		_, err := w.Write(page)
+		return err
+	})
+	var notRegular *notRegularTargetError
+	if errors.As(err, &notRegular) {
+		return nil, checkOutputMode("--output", reportFileWanted, o.Output, notRegular.Mode)
+	}
+	return res, err
+}
+
+// checkOutsideRuns refuses an output file inside runs/: vaejob writes
+// there only when it publishes a run. Links in the path are resolved.
+func (d *outDir) checkOutsideRuns(flag, path string) error {
+	dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("%w: %s %s: %w", ErrUsage, flag, path, err)
+	}
+	runs, err := filepath.EvalSymlinks(d.runsDir())
+	if err != nil {
+		return nil // no runs/ folder: nothing to protect
+	}
+	if rel, err := filepath.Rel(runs, dir); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("%w: %s %s is inside %s; a run's files stay as published (their SHA-256 are in run.json): write the report elsewhere", ErrUsage, flag, path, d.runsDir())
+	}
+	return nil
 }

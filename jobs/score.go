@@ -31,6 +31,9 @@ type ScoreResult struct {
 	Missing int
 }
 
+// scoreFileWanted is what vaejob score's --output names.
+const scoreFileWanted = "a .parquet or .csv file"
+
 // Score scores every row of the input with the model's Go scorer (the same
 // numbers as its ONNX graph) and writes one output row per input row, in
 // input order. The input is streamed: one goroutine decodes a row group
@@ -55,11 +58,11 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	if err := checkRequired(
 		requiredFlag{"--model", o.Model, ""},
 		requiredFlag{"--input", o.Input, "the Parquet file to score"},
-		requiredFlag{"--output", o.Output, "a .parquet or .csv file to write"},
+		requiredFlag{"--output", o.Output, scoreFileWanted + " to write"},
 	); err != nil {
 		return nil, err
 	}
-	existing, err := checkOutputPath("--output", o.Output)
+	existing, err := checkOutputPath("--output", scoreFileWanted, o.Output)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +101,7 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		return nil, ctx.Err()
 	case errors.As(err, &notRegular):
 		// Swapped for a link, device or the like while scoring.
-		return nil, checkOutputMode("--output", o.Output, notRegular.Mode)
+		return nil, checkOutputMode("--output", scoreFileWanted, o.Output, notRegular.Mode)
 	case errors.As(err, &re):
 		return nil, inputErr(fmt.Errorf("read %s: %w", o.Input, re.err))
 	case errors.Is(err, parquet.ErrBadInput), errors.Is(err, parquet.ErrUsage):

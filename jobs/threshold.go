@@ -127,6 +127,7 @@ func thresholdRecord(t pipeline.Threshold, method string, scores []float32) Thre
 	r := ThresholdRecord{
 		Value: t.Value, Method: method, MethodValue: t.MethodValue, Placement: t.Placement,
 		MovedRows: t.Moved, ValidationRows: len(scores), ValidationScores: map[string]float32{},
+		Histogram: scoreHistogram(scores),
 	}
 	if t.Placement != pipeline.PlacedBelowMin {
 		r.ScoreBelow = &t.Below

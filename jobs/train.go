@@ -19,6 +19,9 @@ const (
 	ModelFile            = "model.onnx"
 	RecordFile           = "run.json"
 	ValidationSampleFile = "validation_sample.json"
+	// ReportFile is the run's report, drawn from its record by the
+	// TrainOptions.Report function.
+	ReportFile = "report.html"
 )
 
 // latentRows bounds the training rows the latent statistics are computed on.
@@ -144,6 +147,9 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 	rec.Latent = model.Latent(ds.train[:min(len(ds.train), latentRows*len(ds.names))])
 	log.Info("trained", "epochs", fit.epochs, "steps", fit.steps, "active_latent_units", rec.Latent.Active, "threshold", val.threshold.Value)
 	rec.ValidationMetrics = validationMetrics(val.scores, ds.valLabels, val.threshold.Value, log)
+	if rec.ValidationMetrics != nil {
+		rec.ValidationCurves = validationCurves(val.scores, ds.valLabels)
+	}
 	rec.Threshold = thresholdRecord(val.threshold, cfg.threshold.String(), val.thresholdScores)
 
 	files, err := exportModel(model, runID, in.digest, cfg.Seed, val)
@@ -165,6 +171,9 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 		Train:  trainDone.Sub(readDone).Seconds(),
 		Export: exportDone.Sub(trainDone).Seconds(),
 		Total:  rec.FinishedAt.Sub(start).Seconds(),
+	}
+	if files, err = withReport(o.Report, rec, base, files); err != nil {
+		return nil, err
 	}
 	return publishRun(ctx, out, rec, files, model, log)
 }

@@ -62,17 +62,9 @@ func ROCAUC(scores []float32, labels []bool) (float64, error) {
 // thresholds (scikit-learn's average_precision_score); tied scores form one
 // threshold.
 func AveragePrecision(scores []float32, labels []bool) (float64, error) {
-	if err := checkRankable(scores, labels); err != nil {
+	nPos, _, err := classCounts(scores, labels)
+	if err != nil {
 		return 0, err
-	}
-	var nPos float64
-	for _, l := range labels {
-		if l {
-			nPos++
-		}
-	}
-	if nPos == 0 || nPos == float64(len(labels)) {
-		return 0, ErrOneClass
 	}
 	var ap, prevRecall float64
 	walkCuts(scores, labels, func(tp, fp int, _, _ float32) bool {
@@ -228,4 +220,103 @@ func sortedNaNLast(v []float32) []float32 {
 		return 0
 	})
 	return s
+}
+
+// ROCPoint is one point of an ROC curve: the false and true positive
+// rates of alerting on every score >= Score.
+type ROCPoint struct {
+	FPR   float64 `json:"fpr"`
+	TPR   float64 `json:"tpr"`
+	Score float32 `json:"score"`
+}
+
+// PRPoint is one point of a precision-recall curve: the recall and
+// precision of alerting on every score >= Score.
+type PRPoint struct {
+	Recall    float64 `json:"recall"`
+	Precision float64 `json:"precision"`
+	Score     float32 `json:"score"`
+}
+
+// ROCCurve returns the ROC curve of scores against labels (true = anomaly),
+// one point per distinct score from the highest down (the curve begins at
+// (0, 0), which is not listed), thinned to at most about maxPoints points
+// (see thin); the last point, (1, 1), is always kept.
+func ROCCurve(scores []float32, labels []bool, maxPoints int) ([]ROCPoint, error) {
+	nPos, nNeg, err := classCounts(scores, labels)
+	if err != nil {
+		return nil, err
+	}
+	var pts []ROCPoint
+	walkCuts(scores, labels, func(tp, fp int, at, _ float32) bool {
+		pts = append(pts, ROCPoint{FPR: float64(fp) / nNeg, TPR: float64(tp) / nPos, Score: at})
+		return true
+	})
+	return thin(pts, maxPoints, func(p ROCPoint) (float64, float64) { return p.FPR, p.TPR }), nil
+}
+
+// PRCurve returns the precision-recall curve of scores against labels,
+// one point per distinct score from the highest down, thinned as ROCCurve's.
+func PRCurve(scores []float32, labels []bool, maxPoints int) ([]PRPoint, error) {
+	nPos, _, err := classCounts(scores, labels)
+	if err != nil {
+		return nil, err
+	}
+	var pts []PRPoint
+	walkCuts(scores, labels, func(tp, fp int, at, _ float32) bool {
+		pts = append(pts, PRPoint{Recall: float64(tp) / nPos, Precision: float64(tp) / float64(tp+fp), Score: at})
+		return true
+	})
+	return thin(pts, maxPoints, func(p PRPoint) (float64, float64) { return p.Recall, p.Precision }), nil
+}
+
+// classCounts checks scores and labels for the ranking curves and counts
+// the anomalies and the normal rows; one class alone is ErrOneClass.
+func classCounts(scores []float32, labels []bool) (nPos, nNeg float64, err error) {
+	if err := checkRankable(scores, labels); err != nil {
+		return 0, 0, err
+	}
+	for _, l := range labels {
+		if l {
+			nPos++
+		} else {
+			nNeg++
+		}
+	}
+	if nPos == 0 || nNeg == 0 {
+		return 0, 0, ErrOneClass
+	}
+	return nPos, nNeg, nil
+}
+
+// thin keeps the first and the last of pts and, between them, a point
+// each time the curve has moved at least 2/maxPoints (in the sum of the
+// two coordinates' changes, both in [0, 1]) from the last point kept. A
+// curve whose coordinates only grow, as ROC's, keeps at most about
+// maxPoints points; a precision-recall curve that zig-zags may keep more,
+// and is then thinned again by taking every k-th point. maxPoints < 2
+// keeps every point.
+func thin[P any](pts []P, maxPoints int, xy func(P) (float64, float64)) []P {
+	if maxPoints < 2 || len(pts) <= maxPoints {
+		return pts
+	}
+	step := 2 / float64(maxPoints)
+	kept := []P{pts[0]}
+	lx, ly := xy(pts[0])
+	for _, p := range pts[1 : len(pts)-1] {
+		x, y := xy(p)
+		if math.Abs(x-lx)+math.Abs(y-ly) >= step {
+			kept = append(kept, p)
+			lx, ly = x, y
+		}
+	}
+	if len(kept) > maxPoints-1 {
+		k := (len(kept) + maxPoints - 2) / (maxPoints - 1)
+		every := kept[:0:0]
+		for i := 0; i < len(kept); i += k {
+			every = append(every, kept[i])
+		}
+		kept = every
+	}
+	return append(kept, pts[len(pts)-1])
 }

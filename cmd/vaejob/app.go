@@ -37,7 +37,7 @@ func newApp() *cli.App {
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main decides exit codes
 		Commands: []*cli.Command{trainCommand(), scoreCommand(), evaluateCommand(), verifyCommand(),
-			promoteCommand(), runsCommand()},
+			promoteCommand(), runsCommand(), reportCommand()},
 	}
 }
 

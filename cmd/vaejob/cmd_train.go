@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"github.com/vaejob/vaejob/jobs"
+	"github.com/vaejob/vaejob/jobs/report"
 )
 
 // trainCommand is vaejob train. Its flags are bound to the fields of one
@@ -56,6 +57,7 @@ func train(c *cli.Context, o *jobs.TrainOptions, inputs *cli.StringSlice, logs *
 		return err
 	}
 	o.Logger, o.Progress = log, logs.progress(c)
+	o.Report = report.HTML
 	res, err := jobs.Train(c.Context, *o)
 	if res != nil {
 		fmt.Fprintln(c.App.Writer, res.RunDir)
