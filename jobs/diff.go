@@ -12,7 +12,7 @@ import (
 
 // RunDiff is vaejob runs diff: two runs' records compared field by field.
 // Fields holds every compared field of run.json, in the order of
-// DiffSections, each named by its dotted path in run.json (config.seed,
+// diffSections, each named by its dotted path in run.json (config.seed,
 // threshold.value, gate.checks.schema.passed; an element of a list of
 // named objects is keyed by its name, any other by its index from 0).
 type RunDiff struct {
@@ -65,13 +65,14 @@ type FieldDiff struct {
 	A       json.RawMessage `json:"a"`
 	B       json.RawMessage `json:"b"`
 	Differ  bool            `json:"differ"`
-	section int             // index in DiffSections
+	section int             // index in diffSections
 	label   string
 }
 
-// DiffSections are the sections of vaejob runs diff in the order it
-// prints them, each with the run.json fields (path prefixes) it holds.
-var DiffSections = []struct {
+// diffSections are the sections of vaejob runs diff in the order it
+// prints them, each with the run.json fields (path prefixes) it holds; a
+// field in none is not compared.
+var diffSections = []struct {
 	Name   string
 	Fields []string
 }{
@@ -90,12 +91,17 @@ var DiffSections = []struct {
 // differ between any two runs (ids, times, the model's files) or are
 // learnt numbers rather than settings or outcomes (the scaler, the
 // imputation medians, every epoch's losses: the final ones are compared
-// as training.final_epoch).
+// as training.final_epoch). A field named notComparedKey is left out too,
+// wherever it is.
 var notCompared = []string{
 	"run_id", "started_at", "finished_at", "timings_seconds", "artifacts", "scaler",
 	"latent.posterior_mean_variance", "training.epochs", "missing.policy", "missing.imputation_values",
 	finalEpoch + ".steps", // training.steps
 }
+
+// notComparedKey is the gate checks' detail: the sentence that says what
+// their value, limit and passed say.
+const notComparedKey = "detail"
 
 // finalEpoch is the path under which the last epoch's losses are compared.
 const finalEpoch = "training.final_epoch"
@@ -161,7 +167,7 @@ func diffRuns(a, b DiffSide) (*RunDiff, error) {
 		return nil, fmt.Errorf("run %s: %w", b.RunID, err)
 	}
 	d := &RunDiff{A: a, B: b, Features: featureDiff(a.record.Features, b.record.Features)}
-	for _, s := range DiffSections {
+	for _, s := range diffSections {
 		d.Sections = append(d.Sections, SectionDiff{Name: s.Name})
 	}
 	for _, f := range alignLeaves(la, lb) {
@@ -203,13 +209,17 @@ func diffLeaves(rec *RunRecord) ([]leaf, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := flattenJSON([]segment{{key: "training"}, {key: "final_epoch"}}, last, &all); err != nil {
+		var at []segment
+		for _, key := range strings.Split(finalEpoch, ".") {
+			at = append(at, segment{key: key})
+		}
+		if err := flattenJSON(at, last, &all); err != nil {
 			return nil, err
 		}
 	}
 	var out []leaf
 	for _, l := range all {
-		if sec := sectionOf(l.path); sec >= 0 && !underAny(l.path, notCompared) && !strings.HasSuffix(l.path, ".detail") {
+		if sec := sectionOf(l.path); sec >= 0 && !underAny(l.path, notCompared) && !strings.HasSuffix(l.path, "."+notComparedKey) {
 			l.section = sec
 			out = append(out, l)
 		}
@@ -218,10 +228,10 @@ func diffLeaves(rec *RunRecord) ([]leaf, error) {
 	return out, nil
 }
 
-// sectionOf returns the index in DiffSections of the section that holds
+// sectionOf returns the index in diffSections of the section that holds
 // path, -1 for none.
 func sectionOf(path string) int {
-	for i, s := range DiffSections {
+	for i, s := range diffSections {
 		if underAny(path, s.Fields) {
 			return i
 		}
@@ -365,50 +375,37 @@ func newLeaf(at []segment, raw json.RawMessage) leaf {
 }
 
 // alignLeaves pairs the leaves of two records by path, in A's order with
-// B's other leaves after the leaf that precedes them in B.
+// each leaf only B has after the leaf that precedes it in B.
 func alignLeaves(a, b []leaf) []FieldDiff {
-	inA := make(map[string]int, len(a))
-	for i, l := range a {
-		inA[l.path] = i
+	inA := make(map[string]json.RawMessage, len(a))
+	for _, l := range a {
+		inA[l.path] = l.value
 	}
-	inB := make(map[string]leaf, len(b))
-	type placed struct {
-		l     leaf
-		order float64
+	inB := make(map[string]json.RawMessage, len(b))
+	onlyB := map[string][]leaf{} // by the path of the leaf before them in B; "": first
+	prev := ""
+	for _, l := range b {
+		inB[l.path] = l.value
+		if _, ok := inA[l.path]; ok {
+			prev = l.path
+		} else {
+			onlyB[prev] = append(onlyB[prev], l)
+		}
 	}
-	var all []placed
-	for i, l := range a {
-		all = append(all, placed{l, float64(i)})
+	order := onlyB[""]
+	for _, l := range a {
+		order = append(order, l)
+		order = append(order, onlyB[l.path]...)
 	}
-	after := -1.0
-	for j, l := range b {
-		inB[l.path] = l
-		if i, ok := inA[l.path]; ok {
-			after = float64(i)
-			continue
+	slices.SortStableFunc(order, func(x, y leaf) int { return x.section - y.section })
+	out := make([]FieldDiff, 0, len(order))
+	for _, l := range order {
+		f := FieldDiff{Section: diffSections[l.section].Name, Path: l.path, section: l.section, label: l.label, A: jsonNull, B: jsonNull}
+		if v, ok := inA[l.path]; ok {
+			f.A = v
 		}
-		all = append(all, placed{l, after + 0.5 + float64(j)/float64(2*len(b)+2)})
-	}
-	slices.SortStableFunc(all, func(x, y placed) int {
-		if x.l.section != y.l.section {
-			return x.l.section - y.l.section
-		}
-		if x.order < y.order {
-			return -1
-		}
-		if x.order > y.order {
-			return 1
-		}
-		return 0
-	})
-	out := make([]FieldDiff, 0, len(all))
-	for _, p := range all {
-		f := FieldDiff{Section: DiffSections[p.l.section].Name, Path: p.l.path, section: p.l.section, label: p.l.label, A: jsonNull, B: jsonNull}
-		if i, ok := inA[p.l.path]; ok {
-			f.A = a[i].value
-		}
-		if l, ok := inB[p.l.path]; ok {
-			f.B = l.value
+		if v, ok := inB[l.path]; ok {
+			f.B = v
 		}
 		f.Differ = !sameJSON(f.A, f.B)
 		out = append(out, f)
@@ -457,7 +454,7 @@ func featureDiff(a, b []string) FeatureDiff {
 
 // unlabelledHeads are the first keys of paths whose label leaves them
 // out: the section's name says it.
-var unlabelledHeads = []string{"rows", "threshold", "validation_metrics", "gate", "training", "versions"}
+var unlabelledHeads = []string{"rows", "missing", "threshold", "validation_metrics", "gate", "training", "versions"}
 
 // labelWords are the words people read for some run.json keys; any
 // other key reads with its underscores as spaces.
@@ -468,9 +465,14 @@ var labelWords = map[string]string{
 	"checks": "check", "baseline_run_id": "baseline run", "final_epoch": "final",
 	"effective_batch_size": "batch size", "constant_features": "constant", "skipped_columns": "skipped",
 	"constant_in_training": "constant in training only", "ignored_features": "ignored",
-	"per_column": "missing values in", "vcs_revision": "VCS revision", "go": "Go",
+	"per_column": "missing values in", "rows_with_missing": "rows with missing values",
+	"rows_dropped": "rows dropped for missing values", "vcs_revision": "VCS revision", "go": "Go",
 	"schema_version": "run.json schema",
 }
+
+// columnMaps are the run.json objects keyed by column names, which
+// labels keep as they are.
+var columnMaps = []string{"per_column"}
 
 // label is a path's name for people: a setting reads as its flag
 // (config.gate.max_alert_rate is gate-max-alert-rate), any other field as
@@ -488,7 +490,7 @@ func label(at []segment) string {
 	for i, s := range at {
 		switch {
 		case i == 0 && len(at) > 1 && slices.Contains(unlabelledHeads, s.key):
-		case s.named:
+		case s.named || i > 0 && slices.Contains(columnMaps, at[i-1].key):
 			words = append(words, s.key)
 		case s.index > 0:
 			words = append(words, strconv.Itoa(s.index))
@@ -544,7 +546,7 @@ func plural(n int, one, many string) string {
 // settingsNote says how many settings are equal, for the summary line.
 func settingsNote(sections []SectionDiff) string {
 	for _, s := range sections {
-		if s.Name == DiffSections[0].Name {
+		if s.Name == diffSections[0].Name {
 			return fmt.Sprintf("; %d of %d settings equal", s.Compared-s.Differing, s.Compared)
 		}
 	}

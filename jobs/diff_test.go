@@ -154,11 +154,12 @@ func orEmpty(s []string) []string {
 }
 
 // TestDiffFields checks the shape of the fields: every path once, in its
-// section, in the order of DiffSections; a field one run lacks is null
+// section, in the order of diffSections; a field one run lacks is null
 // on its side; numbers compare by value.
 func TestDiffFields(t *testing.T) {
 	a, b := diffRecord(t, "night-02"), diffRecord(t, "night-03")
 	labelled(b)
+	b.Missing.PerColumn["mean_area"] = 3
 	d, err := diffRuns(intactSide(a), intactSide(b))
 	if err != nil {
 		t.Fatal(err)
@@ -170,8 +171,8 @@ func TestDiffFields(t *testing.T) {
 			t.Errorf("%s is compared twice", f.Path)
 		}
 		seen[f.Path] = true
-		if sec := sectionOf(f.Path); DiffSections[sec].Name != f.Section || sec < last {
-			t.Errorf("%s is in section %s, after section %s", f.Path, f.Section, DiffSections[last].Name)
+		if sec := sectionOf(f.Path); diffSections[sec].Name != f.Section || sec < last {
+			t.Errorf("%s is in section %s, after section %s", f.Path, f.Section, diffSections[last].Name)
 		} else {
 			last = sec
 		}
@@ -195,6 +196,7 @@ func TestDiffFields(t *testing.T) {
 		"training.final_epoch.validation_kl": "final validation KL", "validation_metrics.at_threshold.f1": "at threshold F1",
 		"threshold.validation_score_quantiles.p99": "validation score p99", "rows.train": "train",
 		"labels.anomalies_in_validation_split": "label anomalies in validation split",
+		"missing.per_column.mean_area":         "missing values in mean_area", "missing.rows_dropped": "rows dropped for missing values",
 	} {
 		if got := field(path).label; got != want {
 			t.Errorf("label of %s = %q, want %q", path, got, want)
@@ -218,6 +220,9 @@ func TestDiffText(t *testing.T) {
 	changed.Threshold.Value, changed.Threshold.ValidationAlerts = 0.0017, 40
 	changed.Inputs[0].Path = "/data/2026-12-05/demo.parquet"
 	changed.Training.Epochs[1].Loss = -3.5
+	changed.Config.Missing = MissingDropRows
+	changed.Missing = &MissingRecord{Policy: MissingDropRows, PerColumn: map[string]int{"mean_area": 3}, RowsWithMissing: 3, RowsDropped: 3}
+	changed.Rows.Used, changed.Rows.Train = 566, 452
 	damaged := intactSide(changed)
 	damaged.Ref, damaged.Latest = "latest", true
 	damaged.Intact, damaged.Problems = false, []string{"model.onnx does not match its recorded SHA-256"}
