@@ -16,8 +16,10 @@ import (
 // threshold.value, gate.checks.schema.passed; an element of a list of
 // named objects is keyed by its name, any other by its index from 0).
 type RunDiff struct {
-	A DiffSide `json:"a"`
-	B DiffSide `json:"b"`
+	// Schema is DiffSchema.
+	Schema int      `json:"schema_version"`
+	A      DiffSide `json:"a"`
+	B      DiffSide `json:"b"`
 	// Compared counts the fields compared; Differing those that differ.
 	Compared  int           `json:"compared"`
 	Differing int           `json:"differing"`
@@ -26,6 +28,10 @@ type RunDiff struct {
 	Features FeatureDiff `json:"features"`
 	Fields   []FieldDiff `json:"fields"`
 }
+
+// DiffSchema is the version of vaejob runs diff --json's layout; it
+// changes when a field changes meaning or goes away.
+const DiffSchema = 1
 
 // DiffSide names one of the two runs compared and whether its files are
 // intact, as vaejob runs show reports it.
@@ -166,7 +172,7 @@ func diffRuns(a, b DiffSide) (*RunDiff, error) {
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", b.RunID, err)
 	}
-	d := &RunDiff{A: a, B: b, Features: featureDiff(a.record.Features, b.record.Features)}
+	d := &RunDiff{Schema: DiffSchema, A: a, B: b, Features: featureDiff(a.record.Features, b.record.Features)}
 	for _, s := range diffSections {
 		d.Sections = append(d.Sections, SectionDiff{Name: s.Name})
 	}
@@ -257,16 +263,23 @@ type segment struct {
 	index int // a list element's index + 1; 0: not a list element
 }
 
+// maxFlattenDepth bounds the depth of the paths flattenJSON makes (each
+// level reads its value again); a value deeper is one leaf. run.json
+// nests 4 levels deep.
+const maxFlattenDepth = 16
+
 // flattenJSON appends the leaves of a JSON value below the path at: an object
 // gives one leaf for each of its fields, recursively; a list of objects
 // one for each element (keyed by its "name" when every element has one,
-// else by its index); a list of scalars and a scalar are one leaf. Empty
-// lists and objects and null give none.
+// else by its index); a list of scalars and a scalar are one leaf, as is
+// any value maxFlattenDepth deep. Empty lists and objects and null give
+// none.
 func flattenJSON(at []segment, raw json.RawMessage, out *[]leaf) error {
 	raw = bytes.TrimSpace(raw)
 	switch {
 	case len(raw) == 0 || string(raw) == "null":
 		return nil
+	case len(at) >= maxFlattenDepth:
 	case raw[0] == '{':
 		fields, err := objectFields(raw)
 		if err != nil {
@@ -356,11 +369,15 @@ func objectFields(raw json.RawMessage) ([]jsonField, error) {
 		if err != nil {
 			return nil, err
 		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, fmt.Errorf("a JSON object's key is %v", tok)
+		}
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
 			return nil, err
 		}
-		fields = append(fields, jsonField{key: tok.(string), value: v})
+		fields = append(fields, jsonField{key: key, value: v})
 	}
 	return fields, nil
 }

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -321,4 +322,32 @@ func TestDiffRunsOnDisk(t *testing.T) {
 	if _, err := DiffRuns(filepath.Join(out, "nowhere"), "night-02", "night-03"); !errors.Is(err, ErrUsage) {
 		t.Errorf("a missing --out: %v, want a usage error", err)
 	}
+}
+
+// FuzzFlattenJSON flattens any JSON: it must not panic, and every leaf
+// must hold valid JSON that is not an object (objects are flattened) but
+// at the depth limit.
+func FuzzFlattenJSON(f *testing.F) {
+	rec, err := json.Marshal(&RunRecord{Features: []string{"a", "b"}, Gate: &GateRecord{Checks: []GateCheck{{Name: "schema"}}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range []string{string(rec), `{"a":[{"name":"x","v":1},{"name":"x"}]}`, `[1,[2],{"a":null}]`, `{"a":{"b":[]}}`, `[{"name":1},3]`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		if !json.Valid([]byte(doc)) {
+			return
+		}
+		var leaves []leaf
+		if err := flattenJSON(nil, json.RawMessage(doc), &leaves); err != nil {
+			return
+		}
+		for _, l := range leaves {
+			object := bytes.HasPrefix(bytes.TrimSpace(l.value), []byte("{"))
+			if !json.Valid(l.value) || object && strings.Count(l.path, ".") < maxFlattenDepth-1 {
+				t.Errorf("leaf %s holds %q", l.path, l.value)
+			}
+		}
+	})
 }
