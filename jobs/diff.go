@@ -621,8 +621,8 @@ func (d *RunDiff) field(t *diffTable, f FieldDiff) {
 		t.row(mark, f.label, a, b, change(f.A, f.B))
 		return
 	}
-	na, nb := len(d.A.record.Features), len(d.B.record.Features)
-	t.row(mark, f.label, fmt.Sprintf("%d", na), fmt.Sprintf("%d", nb), change(json.RawMessage(strconv.Itoa(na)), json.RawMessage(strconv.Itoa(nb))))
+	na, nb := json.RawMessage(strconv.Itoa(listLen(f.A))), json.RawMessage(strconv.Itoa(listLen(f.B)))
+	t.row(mark, f.label, string(na), string(nb), change(na, nb))
 	for _, l := range []struct {
 		name     string
 		names    []string
@@ -640,6 +640,15 @@ func (d *RunDiff) field(t *diffTable, f FieldDiff) {
 		}
 		t.row(mark, "  "+l.name, a, b, "")
 	}
+}
+
+// listLen is the length of a JSON list, 0 for anything else.
+func listLen(v json.RawMessage) int {
+	var l []json.RawMessage
+	if json.Unmarshal(v, &l) != nil {
+		return 0
+	}
+	return len(l)
 }
 
 // valueText renders a JSON value of a field for people: numbers with six
