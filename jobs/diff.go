@@ -653,8 +653,8 @@ func listLen(v json.RawMessage) int {
 
 // valueText renders a JSON value of a field for people: numbers with six
 // significant digits (all of them when that would hide a difference from
-// other), digests cut to 16 characters, lists joined by commas, nothing
-// as —.
+// other), digests cut to 16 characters, lists joined by commas (counted
+// when that is wider than a column), nothing as —.
 func valueText(path string, v, other json.RawMessage) string {
 	var x any
 	dec := json.NewDecoder(bytes.NewReader(v))
@@ -679,7 +679,10 @@ func valueText(path string, v, other json.RawMessage) string {
 		for i, e := range x {
 			parts[i] = fmt.Sprint(e)
 		}
-		return strings.Join(parts, ", ")
+		if joined := strings.Join(parts, ", "); len(joined) <= maxColumn {
+			return joined
+		}
+		return fmt.Sprintf("%d values", len(x))
 	}
 	return string(v)
 }
@@ -699,8 +702,11 @@ func shortNumber(n json.Number) string {
 
 // change is B's value less A's when both are numbers that differ, with
 // the relative change when they are not whole numbers (counts, seeds)
-// and A is not 0.
+// and A is not 0; for lists of text, the values B adds and leaves out.
 func change(a, b json.RawMessage) string {
+	if d, ok := listChange(a, b); ok {
+		return d
+	}
 	x, errA := strconv.ParseFloat(string(a), 64)
 	y, errB := strconv.ParseFloat(string(b), 64)
 	if errA != nil || errB != nil || x == y {
@@ -714,6 +720,27 @@ func change(a, b json.RawMessage) string {
 		return delta
 	}
 	return fmt.Sprintf("%s (%+.1f%%)", delta, 100*(y-x)/abs(x))
+}
+
+// listChange says which values B's list adds to A's (+) and which it
+// leaves out (-), when both are lists of text.
+func listChange(a, b json.RawMessage) (string, bool) {
+	var x, y []string
+	if !bytes.HasPrefix(a, []byte("[")) || !bytes.HasPrefix(b, []byte("[")) || json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return "", false
+	}
+	var out []string
+	for _, v := range y {
+		if !slices.Contains(x, v) {
+			out = append(out, "+"+v)
+		}
+	}
+	for _, v := range x {
+		if !slices.Contains(y, v) {
+			out = append(out, "-"+v)
+		}
+	}
+	return strings.Join(out, ", "), true
 }
 
 func abs(x float64) float64 {

@@ -351,3 +351,36 @@ func FuzzFlattenJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestDiffValueText(t *testing.T) {
+	long := `["mean_radius","mean_texture","mean_perimeter","mean_area","mean_smoothness"]`
+	tests := []struct {
+		path, a, b   string
+		wantA, wantB string
+		change       string
+	}{
+		{"threshold.value", "60.705017", "61.25", "60.705", "61.25", "+0.545 (+0.9%)"},
+		{"threshold.value", "0.10000001", "0.1", "0.10000001", "0.1", "-1e-08 (-0.0%)"},
+		{"rows.train", "455", "452", "455", "452", "-3"},
+		{"config.seed", "0", "3", "0", "3", "+3"},
+		{"config.learning_rate", "0", "0.001", "0", "0.001", "+0.001"},
+		{"config.exclude", `["patient_id","diagnosis"]`, `["patient_id"]`, "patient_id, diagnosis", "patient_id", "-diagnosis"},
+		{"config.features", long, `["mean_radius","worst_area"]`, "5 values", "mean_radius, worst_area", "+worst_area, -mean_texture, -mean_perimeter, -mean_area, -mean_smoothness"},
+		{"config.hidden", "[64,32]", "[32,16]", "64, 32", "32, 16", ""},
+		{"gate.reasons", "null", `["schema: missing a"]`, "—", "schema: missing a", ""},
+		{"inputs.0.sha256", `"98ed46113ce5017055f8c800ef40263822c1d17b6c9ba3a209210f2e7ebe4f43"`, `"0f16"`, "98ed46113ce50170…", "0f16", ""},
+		{"gate.checks.schema.passed", "true", "false", "true", "false", ""},
+	}
+	for _, tc := range tests {
+		a, b := json.RawMessage(tc.a), json.RawMessage(tc.b)
+		if got := valueText(tc.path, a, b); got != tc.wantA {
+			t.Errorf("%s: A %s reads %q, want %q", tc.path, tc.a, got, tc.wantA)
+		}
+		if got := valueText(tc.path, b, a); got != tc.wantB {
+			t.Errorf("%s: B %s reads %q, want %q", tc.path, tc.b, got, tc.wantB)
+		}
+		if got := change(a, b); got != tc.change {
+			t.Errorf("%s: change from %s to %s reads %q, want %q", tc.path, tc.a, tc.b, got, tc.change)
+		}
+	}
+}
