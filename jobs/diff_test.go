@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -383,4 +384,64 @@ func TestDiffValueText(t *testing.T) {
 			t.Errorf("%s: change from %s to %s reads %q, want %q", tc.path, tc.a, tc.b, got, tc.change)
 		}
 	}
+}
+
+// ExampleDiffRuns compares two runs of an output folder, the second one
+// latest, and prints what differs.
+func ExampleDiffRuns() {
+	out, err := os.MkdirTemp("", "vaejob-diff-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(out)
+	model := []byte("model")
+	for _, run := range []struct {
+		id, threshold string
+		value         float64
+	}{{"night-01", "quantile:0.99", 0.157871}, {"night-02", "quantile:0.9", 0.136659}} {
+		dir := filepath.Join(out, "runs", run.id)
+		rec := map[string]any{
+			"run_id": run.id, "status": "succeeded", "finished_at": "2026-12-05T02:30:00Z",
+			"config":    map[string]any{"preset": "tutorial", "seed": 0, "threshold": run.threshold},
+			"features":  []string{"mean_radius", "mean_texture"},
+			"threshold": map[string]any{"value": run.value, "method": run.threshold},
+			"artifacts": []Artifact{{Name: ModelFile, Size: int64(len(model)), SHA256: sha256Hex(model)}},
+		}
+		b, _ := json.Marshal(rec)
+		if err := errors.Join(os.MkdirAll(dir, 0o755), os.WriteFile(filepath.Join(dir, ModelFile), model, 0o644),
+			os.WriteFile(filepath.Join(dir, RecordFile), b, 0o644)); err != nil {
+			panic(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join("runs", "night-02"), filepath.Join(out, "latest")); err != nil {
+		panic(err)
+	}
+	d, err := DiffRuns(out, "night-01", "latest")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Print(d.Text(false))
+	// Output:
+	// A: night-01          B: night-02
+	//    status     succeeded            succeeded, latest
+	//    finished   2026-12-05 02:30:00  2026-12-05 02:30:00
+	//    files      intact               intact
+	//
+	// 3 of 50 fields differ; 26 of 27 settings equal
+	//
+	// settings: 1 differs, 26 equal
+	// *  threshold  quantile:0.99        quantile:0.9
+	//
+	// inputs: none in either run
+	// rows: all 6 equal
+	// features: equal
+	//
+	// threshold: 2 differ, 5 equal
+	// *  value      0.157871             0.136659             -0.02121 (-13.4%)
+	// *  method     quantile:0.99        quantile:0.9
+	//
+	// validation metrics: none in either run
+	// gate: equal
+	// training: all 3 equal
+	// versions: all 5 equal
 }
