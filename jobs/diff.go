@@ -279,7 +279,7 @@ func flattenJSON(at []segment, raw json.RawMessage, out *[]leaf) error {
 	switch {
 	case len(raw) == 0 || string(raw) == "null":
 		return nil
-	case len(at) >= maxFlattenDepth:
+	case len(at) >= maxFlattenDepth: // one leaf, below
 	case raw[0] == '{':
 		fields, err := objectFields(raw)
 		if err != nil {
