@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -719,7 +720,7 @@ func change(a, b json.RawMessage) string {
 	if x == 0 || !bytes.ContainsAny(a, ".eE") && !bytes.ContainsAny(b, ".eE") {
 		return delta
 	}
-	return fmt.Sprintf("%s (%+.1f%%)", delta, 100*(y-x)/abs(x))
+	return fmt.Sprintf("%s (%+.1f%%)", delta, 100*(y-x)/math.Abs(x))
 }
 
 // listChange says which values B's list adds to A's (+) and which it
@@ -741,13 +742,6 @@ func listChange(a, b json.RawMessage) (string, bool) {
 		}
 	}
 	return strings.Join(out, ", "), true
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 // diffTable lays out runs diff's text: rows of a mark, a label, A's and
