@@ -1,6 +1,6 @@
 // Package jobs runs one vaejob command from start to finish: Train, Score,
 // Evaluate, Verify, Promote and the views of the output folder (ListRuns,
-// ShowRun). It resolves the options, reads the input through parquet, calls
+// ShowRun, DiffRuns). It resolves the options, reads the input through parquet, calls
 // pipeline to split, scale, train and pick a threshold, calls onnx to export
 // and re-check the model, and publishes the run into the output folder
 // (--out).

@@ -7,12 +7,13 @@ import (
 	"github.com/vaejob/vaejob/jobs"
 )
 
-// runsCommand is vaejob runs list and vaejob runs show RUN.
+// runsCommand is vaejob runs list, vaejob runs show RUN and vaejob runs
+// diff A B.
 func runsCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "runs",
-		Usage:       "list the runs in OUT, or show one",
-		Subcommands: []*cli.Command{runsListCommand(), runsShowCommand()},
+		Usage:       "list the runs in OUT, show one, or compare two",
+		Subcommands: []*cli.Command{runsListCommand(), runsShowCommand(), runsDiffCommand()},
 	}
 }
 
@@ -60,5 +61,29 @@ func runsShowCommand() *cli.Command {
 		return printResult(c.App.Writer, f.asJSON, d)
 	})
 	cmd.ArgsUsage = "RUN"
+	return cmd
+}
+
+func runsDiffCommand() *cli.Command {
+	var (
+		f   runsFlags
+		all bool
+	)
+	flags := append(f.flags(), &cli.BoolFlag{Name: "all", Usage: "show the fields that are equal too, after those that differ", Destination: &all})
+	cmd := command("diff", "compare two runs side by side: settings, inputs, rows, features, threshold, metrics, gate, training and versions", flags, func(c *cli.Context) error {
+		if c.NArg() != 2 || f.out == "" {
+			return usageError("runs diff takes --out and two runs, each a run id or latest")
+		}
+		d, err := jobs.DiffRuns(f.out, c.Args().Get(0), c.Args().Get(1))
+		if err != nil {
+			return err
+		}
+		if f.asJSON {
+			return writeJSON(c.App.Writer, d)
+		}
+		_, err = fmt.Fprint(c.App.Writer, d.Text(all))
+		return err
+	})
+	cmd.ArgsUsage = "A B"
 	return cmd
 }
