@@ -10,6 +10,9 @@
 //   threshold    vaejob.threshold from the model's metadata_props, as text
 //   test_vector  the embedded test vector scored by ONNX Runtime:
 //                {rows, max_rel_err, ok, flags_ok} or null if absent
+//   feature_scores_bits, latent_score_bits, tail_probability_bits
+//                the float32 bits of those outputs (feature_scores
+//                row-major), or null for a graph without them
 //
 // onnxruntime-node does not expose a model's metadata_props, so this script
 // reads that one field of the ModelProto (field 14) from the file itself.
@@ -79,7 +82,16 @@ async function score(session, data, n, d) {
   return {
     score: out.score.data,
     isAnomaly: Array.from(out.is_anomaly.data, (v) => Boolean(v)),
+    explained: out,
   };
+}
+
+// bits returns the float32 bits of an output, or null when the graph has
+// no such output.
+function bits(out, name) {
+  const t = out[name];
+  if (!t) return null;
+  return Array.from(new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length));
 }
 
 async function main() {
@@ -127,6 +139,9 @@ async function main() {
     is_anomaly: got.isAnomaly,
     threshold,
     test_vector: testVector,
+    feature_scores_bits: bits(got.explained, 'feature_scores'),
+    latent_score_bits: bits(got.explained, 'latent_score'),
+    tail_probability_bits: bits(got.explained, 'tail_probability'),
   }) + '\n');
 }
 
