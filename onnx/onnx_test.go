@@ -509,6 +509,18 @@ func TestVerifyMismatch(t *testing.T) {
 		t.Errorf("bad test vector: err = %v", err)
 	}
 
+	// A test vector whose tail probabilities do not match the model.
+	bad = meta
+	bad.TestVector.TailProbability = append([]float32(nil), meta.TestVector.TailProbability...)
+	bad.TestVector.TailProbability[1] = 1 - bad.TestVector.TailProbability[1]/2
+	data3, err := Encode(m, bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(data3, nil, 0, nil); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "recorded tail_probability") {
+		t.Errorf("bad test vector tail probabilities: err = %v", err)
+	}
+
 	// Bad arguments are errors, not mismatches.
 	if _, err := Verify(data, rows[:5], 2, nil); err == nil || errors.Is(err, ErrMismatch) {
 		t.Errorf("bad rows: err = %v", err)
@@ -559,6 +571,7 @@ func decodeEarlier(t *testing.T, file string, edit func(want *pipeline.Model)) (
 	}
 	want := withoutLogVar(m)
 	want.Tail = nil
+	meta.TestVector.TailProbability = nil
 	edit(want)
 	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(gotMeta, meta) {
 		t.Errorf("%s does not decode to the tiny model", file)
