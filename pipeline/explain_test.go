@@ -314,3 +314,19 @@ func TestTailTableValidate(t *testing.T) {
 		})
 	}
 }
+
+func ExampleNewTailTable() {
+	// Ten validation rows scored 1, 2, ..., 10.
+	tab := NewTailTable([]float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
+	for _, s := range []float32{0.5, 1, 7, 9.5, 10, 40, float32(math.NaN())} {
+		fmt.Printf("score %v: tail probability %.3g\n", s, tab.Probability(s))
+	}
+	// Output:
+	// score 0.5: tail probability 1
+	// score 1: tail probability 1
+	// score 7: tail probability 0.4
+	// score 9.5: tail probability 0.1
+	// score 10: tail probability 0.1
+	// score 40: tail probability 0.0909
+	// score NaN: tail probability 0
+}
