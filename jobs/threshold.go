@@ -22,7 +22,8 @@ type validation struct {
 
 // pickThreshold is the threshold stage: it scores the validation rows with
 // the trained model, chooses the threshold on them (chooseThreshold), sets
-// it in the model and checks the model whole. A row scored NaN or ±Inf is
+// it and the tail table of the scores it was chosen on in the model, and
+// checks the model whole. A row scored NaN or ±Inf is
 // left out of the threshold and the validation sample; the gate then
 // rejects the model for it.
 func pickThreshold(cfg ResolvedConfig, model *pipeline.Model, ds *dataset, haveLabels bool, log *slog.Logger) (*validation, error) {
@@ -44,6 +45,7 @@ func pickThreshold(cfg ResolvedConfig, model *pipeline.Model, ds *dataset, haveL
 	}
 	model.Threshold = threshold.Value
 	model.ThresholdMethod = cfg.threshold.String()
+	model.Tail = pipeline.NewTailTable(thresholdScores)
 	if err := model.Validate(); err != nil {
 		return nil, kind(ErrTraining, fmt.Errorf("trained model is invalid: %w", err))
 	}

@@ -52,7 +52,15 @@ func replaceOnce(t *testing.T, data []byte, old, new string) []byte {
 
 func TestDecodeBadInput(t *testing.T) {
 	golden := goldenBytes(t)
+	goldenV3, err := os.ReadFile(filepath.Join("testdata", "tiny_v3.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	props, err := ReadMetadataProps(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	propsV3, err := ReadMetadataProps(goldenV3) // a file whose outputs are score and is_anomaly
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +93,7 @@ func TestDecodeBadInput(t *testing.T) {
 			nodeProto("r", "Relu", []string{InputName}, []string{"r"}),
 			nodeProto("s", "ReduceMean", []string{"r"}, []string{ScoreName}, intsAttr("axes", 1), intAttr("keepdims", 0)),
 			nodeProto("n", "IsNaN", []string{ScoreName}, []string{IsAnomalyName}),
-		}, nil, []string{ScoreName, IsAnomalyName}, props), `"scaler_offset" is not an initializer`},
+		}, nil, []string{ScoreName, IsAnomalyName}, propsV3), `"scaler_offset" is not an initializer`},
 		{"unsupported operator", replaceOnce(t, golden, "Relu", "Celu"), "Celu"},
 		{"missing initializer", replaceOnce(t, golden, "mu_B", "mu_X"), "mu_X"},
 		{"scaler op changed", replaceOnce(t, golden, "Sub", "Mul"), "not the one vaejob writes"},
@@ -93,8 +101,12 @@ func TestDecodeBadInput(t *testing.T) {
 		{"threshold metadata differs", replaceOnce(t, golden, FormatThreshold(mustThreshold(t, props)), bump(FormatThreshold(mustThreshold(t, props)))), "threshold"},
 		{"architecture differs", replaceOnce(t, golden, `"activation":"relu"`, `"activation":"tanh"`), KeyArchitecture},
 		{"scaler metadata differs", replaceOnce(t, golden, `"kind":"minmax"`, `"kind":"maxmin"`), KeyScaler},
-		{"format version", replaceOnce(t, golden, "format_version\x12\x013", "format_version\x12\x011"), KeyFormatVersion},
-		{"version 3 graph labelled version 2", replaceOnce(t, golden, "format_version\x12\x013", "format_version\x12\x012"), "not the one vaejob writes"},
+		{"format version", replaceOnce(t, golden, "format_version\x12\x014", "format_version\x12\x011"), KeyFormatVersion},
+		{"version 4 file labelled version 3", replaceOnce(t, golden, "format_version\x12\x014", "format_version\x12\x013"), KeyTailTable},
+		{"version 3 graph labelled version 2", replaceOnce(t, goldenV3, "format_version\x12\x013", "format_version\x12\x012"), "not the one vaejob writes"},
+		{"no tail table", replaceOnce(t, golden, KeyTailTable, "vaejob.tail_tablx"), KeyTailTable + " is missing"},
+		{"tail table counts damaged", replaceOnce(t, golden, `"at_least":[200,199,`, `"at_least":[200,200,`), "tail table"},
+		{"tail table differs from the graph", replaceOnce(t, replaceOnce(t, golden, `"validation_rows":200`, `"validation_rows":201`), `"at_least":[200,`, `"at_least":[201,`), "not the one vaejob writes"},
 		{"duplicate metadata key", withDup, "appears twice"},
 	}
 	for _, tt := range tests {

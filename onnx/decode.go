@@ -116,7 +116,7 @@ func extract(g *Graph, props []Prop, data []byte) (*pipeline.Model, Metadata, er
 		return nil, Metadata{}, err
 	}
 	m := desc.model
-	if err := checkInterface(g, len(m.Features)); err != nil {
+	if err := checkInterface(g, len(m.Features), desc.version); err != nil {
 		return nil, Metadata{}, err
 	}
 	if err := rebuild(g, m, &desc.arch); err != nil {
@@ -126,30 +126,31 @@ func extract(g *Graph, props []Prop, data []byte) (*pipeline.Model, Metadata, er
 		return nil, Metadata{}, err
 	}
 	m.LegacyMissing = desc.version == legacyFormatVersion
-	if err := sameGraph(m, data); err != nil {
+	if err := sameGraph(m, desc.version, data); err != nil {
 		return nil, Metadata{}, err
 	}
 	return m, desc.meta, nil
 }
 
-// checkInterface checks the graph's input (d features) and outputs.
-func checkInterface(g *Graph, d int) error {
+// checkInterface checks the graph's input (d features) and outputs, those
+// of format version.
+func checkInterface(g *Graph, d int, version string) error {
 	if g.input != InputName {
 		return fmt.Errorf("graph input is %q, want %q", g.input, InputName)
 	}
 	if g.inputDim != d {
 		return fmt.Errorf("graph input has %d features, metadata names %d", g.inputDim, d)
 	}
-	if !slices.Equal(g.outputs, []string{ScoreName, IsAnomalyName}) {
-		return fmt.Errorf("graph outputs are %q, want %q", g.outputs, []string{ScoreName, IsAnomalyName})
+	if want := outputNames(version); !slices.Equal(g.outputs, want) {
+		return fmt.Errorf("graph outputs are %q, want %q", g.outputs, want)
 	}
 	return nil
 }
 
 // sameGraph checks that the graph of the file data is, byte for byte, the
-// one Encode writes for m.
-func sameGraph(m *pipeline.Model, data []byte) error {
-	want, err := encodeGraph(m, m.LegacyMissing)
+// one Encode writes for m in the layout of format version.
+func sameGraph(m *pipeline.Model, version string, data []byte) error {
+	want, err := encodeGraph(m, version)
 	if err != nil {
 		return err
 	}

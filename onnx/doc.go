@@ -20,6 +20,15 @@
 //	          weighted per feature, plus ½‖mu‖² or the KL term; Abs,
 //	          Exp, Add, Tanh for the bounded log-variance)
 //	is_anomaly bool [N]   = score > threshold or score is NaN       Greater, IsNaN, Or
+//	feature_scores float32 [N, d] = the per-feature terms before the mean,
+//	          over d, in feature order                              Mul (Gather)
+//	latent_score float32 [N] = ½‖mu‖² or the KL term, or 0          Identity or Where
+//	tail_probability float32 [N] = the tail table's probability for the
+//	          number of its edges below the score; 0 for NaN        Greater, Cast, ReduceSum, Gather, Where
+//
+// A row's feature_scores and latent_score sum to its score (within float32
+// rounding); tail_probability is pipeline.TailTable's, read from the
+// initializers tail_edge and tail_share.
 //
 // A missing value (as pipeline.IsMissing says) takes the training median when
 // the model imputes, and NaN otherwise; a row with a NaN score is never
@@ -31,9 +40,11 @@
 // "vaejob.": format and producer version, run id, feature names (JSON),
 // threshold (as FormatThreshold writes it, equal to the graph's float32),
 // threshold method, score kind, scaler (JSON), training data SHA-256,
-// architecture (JSON) and a test vector (JSON pipeline.TestVector: synthetic
+// architecture (JSON), a test vector (JSON pipeline.TestVector: synthetic
 // rows and their expected scores) that any runtime can use to check the file
-// it loaded. ReadMetadataProps reads them back.
+// it loaded, and the tail table (JSON pipeline.TailTable). ReadMetadataProps
+// reads them back. Decode reads files of format versions 2 and 3 too (see
+// FormatVersion), whose graphs have the outputs score and is_anomaly only.
 //
 // # Reading it back
 //

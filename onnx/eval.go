@@ -3,6 +3,7 @@ package onnx
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Run evaluates the graph on n rows of raw features x (row-major, n×d
@@ -11,34 +12,70 @@ import (
 // would do more multiply-adds, is refused with an error before it allocates
 // (see budget): vaejob's graphs never need more.
 func (g *Graph) Run(x []float32, n int) (score []float32, isAnomaly []bool, err error) {
+	out, err := g.RunAll(x, n)
+	return out.Score, out.IsAnomaly, err
+}
+
+// Outputs are the values of a graph's outputs for n rows.
+type Outputs struct {
+	Score     []float32
+	IsAnomaly []bool
+	// FeatureScores (n×d, row-major), LatentScore and TailProbability are
+	// nil for a graph without them (format version 3 and earlier).
+	FeatureScores, LatentScore, TailProbability []float32
+}
+
+// RunAll evaluates the graph as Run does and returns all its outputs:
+// score and is_anomaly, and feature_scores, latent_score and
+// tail_probability when the graph has them.
+func (g *Graph) RunAll(x []float32, n int) (Outputs, error) {
 	if n < 0 {
-		return nil, nil, fmt.Errorf("run graph: %d rows", n)
+		return Outputs{}, fmt.Errorf("run graph: %d rows", n)
 	}
 	d := g.inputDim
 	if d == 0 {
 		if n == 0 {
-			return nil, nil, fmt.Errorf("run graph: input width unknown and no rows")
+			return Outputs{}, fmt.Errorf("run graph: input width unknown and no rows")
 		}
 		d = len(x) / n
 	}
 	if len(x) != n*d {
-		return nil, nil, fmt.Errorf("run graph: %d values for %d rows of %d features", len(x), n, d)
+		return Outputs{}, fmt.Errorf("run graph: %d values for %d rows of %d features", len(x), n, d)
 	}
 	out, err := g.evaluate(&value{shape: []int{n, d}, f: x})
 	if err != nil {
-		return nil, nil, fmt.Errorf("run graph: %w", err)
+		return Outputs{}, fmt.Errorf("run graph: %w", err)
 	}
 	s, a := out[ScoreName], out[IsAnomalyName]
 	switch {
 	case s == nil || a == nil:
-		return nil, nil, fmt.Errorf("run graph: outputs %q and %q are required, the graph has %q", ScoreName, IsAnomalyName, g.outputs)
+		return Outputs{}, fmt.Errorf("run graph: outputs %q and %q are required, the graph has %q", ScoreName, IsAnomalyName, g.outputs)
 	case !s.isFloat() || len(s.shape) != 1 || s.shape[0] != n:
-		return nil, nil, fmt.Errorf("run graph: %s is %s%v, want float32[%d]", ScoreName, s.dtype(), s.shape, n)
+		return Outputs{}, fmt.Errorf("run graph: %s is %s%v, want float32[%d]", ScoreName, s.dtype(), s.shape, n)
 	case !a.isBool || len(a.shape) != 1 || a.shape[0] != n:
-		return nil, nil, fmt.Errorf("run graph: %s is %s%v, want bool[%d]", IsAnomalyName, a.dtype(), a.shape, n)
+		return Outputs{}, fmt.Errorf("run graph: %s is %s%v, want bool[%d]", IsAnomalyName, a.dtype(), a.shape, n)
 	}
 	// Copies, so that no caller can reach a value the graph holds.
-	return append([]float32(nil), s.f...), append([]bool(nil), a.b...), nil
+	res := Outputs{Score: slices.Clone(s.f), IsAnomaly: slices.Clone(a.b)}
+	for _, o := range []struct {
+		name  string
+		shape []int
+		dst   *[]float32
+	}{
+		{FeatureScoresName, []int{n, d}, &res.FeatureScores},
+		{LatentScoreName, []int{n}, &res.LatentScore},
+		{TailProbabilityName, []int{n}, &res.TailProbability},
+	} {
+		v := out[o.name]
+		if v == nil {
+			continue
+		}
+		if !v.isFloat() || !slices.Equal(v.shape, o.shape) {
+			return Outputs{}, fmt.Errorf("run graph: %s is %s%v, want float32%v", o.name, v.dtype(), v.shape, o.shape)
+		}
+		*o.dst = slices.Clone(v.f)
+	}
+	return res, nil
 }
 
 // budget bounds the work of one evaluation relative to its size: one node

@@ -61,5 +61,5 @@ func Example() {
 	// row 0: score 0.0534 anomaly false
 	// row 1: score 0.3034 anomaly true
 	// row 2: score NaN anomaly true
-	// verified 6 checks, 0 failed
+	// verified 9 checks, 0 failed
 }

@@ -103,23 +103,69 @@ func TestONNXChecker(t *testing.T) {
 
 // ortResult is what testdata/ort/score.js prints.
 type ortResult struct {
-	ScoreBits  []uint32 `json:"score_bits"`
-	IsAnomaly  []bool   `json:"is_anomaly"`
-	Threshold  string   `json:"threshold"`
-	TestVector *struct {
+	ScoreBits           []uint32 `json:"score_bits"`
+	FeatureScoresBits   []uint32 `json:"feature_scores_bits"`
+	LatentScoreBits     []uint32 `json:"latent_score_bits"`
+	TailProbabilityBits []uint32 `json:"tail_probability_bits"`
+	IsAnomaly           []bool   `json:"is_anomaly"`
+	Threshold           string   `json:"threshold"`
+	TestVector          *struct {
 		Rows      int     `json:"rows"`
 		MaxRelErr float64 `json:"max_rel_err"`
 		OK        bool    `json:"ok"`
 		FlagsOK   bool    `json:"flags_ok"`
+		TailOK    *bool   `json:"tail_ok"`
 	} `json:"test_vector"`
 }
 
-func TestONNXRuntime(t *testing.T) {
+// needORT returns the path of node, skipping the test when node or
+// onnxruntime-node is missing.
+func needORT(t *testing.T) string {
+	t.Helper()
 	node, err := exec.LookPath("node")
 	needTool(t, err == nil, "node not on PATH")
 	_, err = os.Stat(filepath.Join("testdata", "ort", "node_modules", "onnxruntime-node"))
 	needTool(t, err == nil, "onnxruntime-node not installed (cd onnx/testdata/ort && ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm ci)")
+	return node
+}
 
+// runORT scores rows (row-major, d values each) with ONNX Runtime on the
+// model data, through testdata/ort/score.js, with its files in dir named
+// for name.
+func runORT(t *testing.T, node, dir, name string, data []byte, rows []float32, d int) ortResult {
+	t.Helper()
+	modelPath := filepath.Join(dir, name+".onnx")
+	rowsPath := filepath.Join(dir, name+".f32")
+	var raw bytes.Buffer
+	if err := binary.Write(&raw, binary.LittleEndian, rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(modelPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rowsPath, raw.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, filepath.Join("testdata", "ort", "score.js"), modelPath, rowsPath, strconv.Itoa(d))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("score.js: %v\n%s", err, stderr.Bytes())
+	}
+	var res ortResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("score.js output: %v\n%s", err, out)
+	}
+	n := len(rows) / d
+	if len(res.ScoreBits) != n || len(res.IsAnomaly) != n {
+		t.Fatalf("ONNX Runtime gave %d scores and %d flags for %d rows", len(res.ScoreBits), len(res.IsAnomaly), n)
+	}
+	return res
+}
+
+func TestONNXRuntime(t *testing.T) {
+	node := needORT(t)
 	dir := t.TempDir()
 	for i, a := range externalCases {
 		t.Run(a.name, func(t *testing.T) {
@@ -130,43 +176,36 @@ func TestONNXRuntime(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := m.Dim()
-			all := append(append([]float32(nil), rows...), specialRows(d)...)
-			n := len(all) / d
-			modelPath := filepath.Join(dir, a.name+".onnx")
-			rowsPath := filepath.Join(dir, a.name+".f32")
-			var raw bytes.Buffer
-			if err := binary.Write(&raw, binary.LittleEndian, all); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(modelPath, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(rowsPath, raw.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command(node, filepath.Join("testdata", "ort", "score.js"), modelPath, rowsPath, strconv.Itoa(d))
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("score.js: %v\n%s", err, stderr.Bytes())
-			}
-			var res ortResult
-			if err := json.Unmarshal(out, &res); err != nil {
-				t.Fatalf("score.js output: %v\n%s", err, out)
-			}
-			if len(res.ScoreBits) != n || len(res.IsAnomaly) != n {
-				t.Fatalf("ONNX Runtime gave %d scores and %d flags for %d rows", len(res.ScoreBits), len(res.IsAnomaly), n)
-			}
+			all := append(append([]float32(nil), rows...), specialRows(m.Dim())...)
+			res := runORT(t, node, dir, a.name, data, all, m.Dim())
 			if res.Threshold != FormatThreshold(m.Threshold) {
 				t.Errorf("metadata threshold read by node %q, want %q", res.Threshold, FormatThreshold(m.Threshold))
 			}
 			compareORT(t, m, all, res)
-			if res.TestVector == nil || res.TestVector.Rows == 0 || !res.TestVector.OK || !res.TestVector.FlagsOK {
+			checkExplained(t, m, all, res.outputs())
+			if tv := res.TestVector; tv == nil || tv.Rows == 0 || !tv.OK || !tv.FlagsOK || tv.TailOK == nil || !*tv.TailOK {
 				t.Errorf("embedded test vector under ONNX Runtime: %+v", res.TestVector)
 			}
 		})
+	}
+}
+
+// outputs returns ONNX Runtime's outputs as Graph.RunAll returns them.
+func (res ortResult) outputs() Outputs {
+	floats := func(bits []uint32) []float32 {
+		if bits == nil {
+			return nil
+		}
+		f := make([]float32, len(bits))
+		for i, b := range bits {
+			f[i] = math.Float32frombits(b)
+		}
+		return f
+	}
+	return Outputs{
+		Score: floats(res.ScoreBits), IsAnomaly: res.IsAnomaly,
+		FeatureScores: floats(res.FeatureScoresBits), LatentScore: floats(res.LatentScoreBits),
+		TailProbability: floats(res.TailProbabilityBits),
 	}
 }
 

@@ -11,7 +11,8 @@ import (
 
 // Graph is an ONNX graph as onnx-go decodes it, ready to evaluate. It runs
 // the operators vaejob emits (Sub, Mul, Add, Exp, Abs, Tanh, Gemm, Relu, Sigmoid,
-// Identity, ReduceMean, Greater, IsNaN, IsInf, Or, Where, Gather, Concat) node by node in topological order, with
+// Identity, ReduceMean, ReduceSum, Greater, IsNaN, IsInf, Or, Where, Gather,
+// Concat, Cast) node by node in topological order, with
 // ONNX (numpy) broadcasting, in float32. It is the independent "onnx-go"
 // answer that Verify compares with the Go scorer.
 //
@@ -38,6 +39,7 @@ type node struct {
 	axes           []int64
 	keepDims       bool
 	axis           int64 // Gather, Concat
+	to             int64 // Cast: the ONNX data type to cast to
 }
 
 // value is a tensor during evaluation: float32, bool or int64 data,
@@ -248,8 +250,10 @@ func (n *node) setAttribute(k string, v any) error {
 		}
 		n.axes = append([]int64(nil), a...)
 		return nil
-	case n.op == "ReduceMean" && k == "keepdims":
+	case (n.op == "ReduceMean" || n.op == "ReduceSum") && k == "keepdims":
 		return readFlagAttr(k, v, &n.keepDims)
+	case n.op == "Cast" && k == "to":
+		return readIntAttr(k, v, &n.to)
 	case (n.op == "Gather" || n.op == "Concat") && k == "axis":
 		return readIntAttr(k, v, &n.axis)
 	}

@@ -28,15 +28,24 @@ const (
 	initOne            = "one"
 	initLogVarBound    = "logvar_bound_value"
 	initLogVarInvBound = "logvar_inverse_bound"
+	initZero           = "zero"
+	initShareScale     = "share_scale"   // 1/d: a feature's share of a mean over d features
+	initFeatureOrder   = "feature_order" // int64 position of each feature among the deviations
+	initTailEdge       = "tail_edge"     // [T, 1] the tail table's edges
+	initTailShare      = "tail_share"    // [T+1] the probability for each count of edges below
+	initTailAxis       = "tail_axis"     // int64 [1] = {0}, ReduceSum's axes
 )
 
 // graphDoc is the doc string of the graph.
 const graphDoc = "score = ReduceMean((scaled - decoder(mu(encoder(scaled))))^2, axis 1) with scaled = (features - scaler_offset) * scaler_scale; is_anomaly = score > threshold or score is NaN."
 
-// encodeGraph writes the graph of m. legacy writes the layout of format
-// version 2 (Decode rebuilds version 2 files with it): a missing value is NaN
-// or ±Inf only, and it is left to make the score NaN unless imputed.
-func encodeGraph(m *pipeline.Model, legacy bool) ([]byte, error) {
+// encodeGraph writes the graph of m in the layout of format version (one of
+// FormatVersion, unexplainedFormatVersion and legacyFormatVersion; Decode
+// rebuilds earlier files with it). Version 2 takes a missing value as NaN or
+// ±Inf only, and leaves it to make the score NaN unless imputed; versions 2
+// and 3 have the outputs score and is_anomaly only.
+func encodeGraph(m *pipeline.Model, version string) ([]byte, error) {
+	legacy := version == legacyFormatVersion
 	var w graphWriter
 	raw := w.missingValues(m, legacy)
 	w.scaler(m, raw)
@@ -49,18 +58,30 @@ func encodeGraph(m *pipeline.Model, legacy bool) ([]byte, error) {
 		return nil, err
 	}
 	deviation := w.deviation(m, netIn, recon)
-	if err := w.score(m, deviation); err != nil {
+	terms, latent, err := w.score(m, deviation)
+	if err != nil {
 		return nil, err
 	}
 	w.alert(m)
 	d := int64(m.Dim())
+	outputs := [][]byte{valueInfo(ScoreName, dataTypeFloat, dim{param: "N"}), valueInfo(IsAnomalyName, dataTypeBool, dim{param: "N"})}
+	if version == FormatVersion {
+		w.scalar(initZero, 0)
+		w.featureScores(m, terms)
+		w.latentScore(latent)
+		w.tailProbability(m)
+		outputs = append(outputs,
+			valueInfo(FeatureScoresName, dataTypeFloat, dim{param: "N"}, dim{value: d}),
+			valueInfo(LatentScoreName, dataTypeFloat, dim{param: "N"}),
+			valueInfo(TailProbabilityName, dataTypeFloat, dim{param: "N"}))
+	}
 	return graphProto{
 		name:    "vaejob",
 		doc:     graphDoc,
 		nodes:   w.nodes,
 		inits:   w.inits,
 		inputs:  [][]byte{valueInfo(InputName, dataTypeFloat, dim{param: "N"}, dim{value: d})},
-		outputs: [][]byte{valueInfo(ScoreName, dataTypeFloat, dim{param: "N"}), valueInfo(IsAnomalyName, dataTypeBool, dim{param: "N"})},
+		outputs: outputs,
 	}.encode(), nil
 }
 
@@ -268,35 +289,40 @@ func (w *graphWriter) square(copyNode, squareNode, in, out string) {
 }
 
 // score writes the score of m's kind from the deviation: its mean for MSE,
-// the weighted negative log-likelihood, plus ½‖mu‖² or the KL term.
-func (w *graphWriter) score(m *pipeline.Model, deviation string) error {
+// the weighted negative log-likelihood, plus ½‖mu‖² or the KL term. It
+// returns the names of the per-feature terms whose mean is the score's
+// reconstruction part (in the order of the deviations) and of its latent
+// term ("" for a kind without one).
+func (w *graphWriter) score(m *pipeline.Model, deviation string) (terms, latent string, err error) {
 	switch m.Score {
 	case pipeline.ScoreMSE:
 		w.node("score_mean", "ReduceMean", []string{deviation}, []string{ScoreName}, intsAttr("axes", 1), intAttr("keepdims", 0))
+		return deviation, "", nil
 	case pipeline.ScoreNLL:
-		w.negativeLogLikelihood(m, deviation, ScoreName)
+		return w.negativeLogLikelihood(m, deviation, ScoreName), "", nil
 	case pipeline.ScoreNLLLatent:
-		w.negativeLogLikelihood(m, deviation, "nll")
+		terms = w.negativeLogLikelihood(m, deviation, "nll")
 		w.square("latent_mu_copy", "latent_mu_square", "mu", "mu_squared")
 		w.latentHalfSum(m, "mu_squared", "latent")
 		w.node("score_add", "Add", []string{"nll", "latent"}, []string{ScoreName})
+		return terms, "latent", nil
 	case pipeline.ScoreELBO:
-		w.negativeLogLikelihood(m, deviation, "nll")
+		terms = w.negativeLogLikelihood(m, deviation, "nll")
 		w.klDivergence(m)
 		w.node("score_add", "Add", []string{"nll", "kl"}, []string{ScoreName})
-	default:
-		return fmt.Errorf("unsupported score kind %q", m.Score)
+		return terms, "kl", nil
 	}
-	return nil
+	return "", "", fmt.Errorf("unsupported score kind %q", m.Score)
 }
 
 // negativeLogLikelihood writes out = the mean over features of the
 // deviation weighted by scoreWeights: the negative log-likelihood up to a
-// constant.
-func (w *graphWriter) negativeLogLikelihood(m *pipeline.Model, deviation, out string) {
+// constant. It returns the name of the weighted deviations.
+func (w *graphWriter) negativeLogLikelihood(m *pipeline.Model, deviation, out string) string {
 	w.initializer(floatTensor(initScoreWeight, []int64{int64(m.Dim())}, scoreWeights(m)))
 	w.node("score_weigh", "Mul", []string{deviation, initScoreWeight}, []string{"weighted"})
 	w.node("score_nll", "ReduceMean", []string{"weighted"}, []string{out}, intsAttr("axes", 1), intAttr("keepdims", 0))
+	return "weighted"
 }
 
 // klDivergence writes kl = ½ Σ (mu² + exp(lv) - lv - 1) over the latent
@@ -325,6 +351,53 @@ func (w *graphWriter) alert(m *pipeline.Model) {
 	w.node("alert_greater", "Greater", []string{ScoreName, initThreshold}, []string{"above_threshold"})
 	w.node("alert_isnan", "IsNaN", []string{ScoreName}, []string{"score_is_nan"})
 	w.node("alert_or", "Or", []string{"above_threshold", "score_is_nan"}, []string{IsAnomalyName})
+}
+
+// featureScores writes feature_scores = terms / d, each feature's share of
+// the score's mean over the d features, in the order of the features: the
+// terms are in the order of the deviations (the varying features, then the
+// constant ones), which a Gather puts back when m has constant features.
+func (w *graphWriter) featureScores(m *pipeline.Model, terms string) {
+	d := m.Dim()
+	w.scalar(initShareScale, float32(1/float64(d)))
+	if len(m.Constant) == 0 {
+		w.node("explain_share", "Mul", []string{terms, initShareScale}, []string{FeatureScoresName})
+		return
+	}
+	order := make([]int64, d)
+	for pos, j := range append(pipeline.Varying(d, m.Constant), m.Constant...) {
+		order[j] = int64(pos)
+	}
+	w.initializer(int64Tensor(initFeatureOrder, []int64{int64(d)}, order))
+	w.node("explain_share", "Mul", []string{terms, initShareScale}, []string{"shares_by_deviation"})
+	w.node("explain_order", "Gather", []string{"shares_by_deviation", initFeatureOrder}, []string{FeatureScoresName}, intAttr("axis", 1))
+}
+
+// latentScore writes latent_score: the latent term, or 0 for every row
+// (Where on the score's NaN test, both branches 0) when the score has none.
+func (w *graphWriter) latentScore(latent string) {
+	if latent == "" {
+		w.node("latent_none", "Where", []string{"score_is_nan", initZero, initZero}, []string{LatentScoreName})
+		return
+	}
+	w.node("latent_out", "Identity", []string{latent}, []string{LatentScoreName})
+}
+
+// tailProbability writes tail_probability from m's tail table (see
+// pipeline.TailTable.Lookup): the number of edges below the score, counted
+// as Σ Cast(score > edge) over the table, picks the probability; a NaN
+// score gets 0.
+func (w *graphWriter) tailProbability(m *pipeline.Model) {
+	edges, prob := m.Tail.Lookup()
+	w.initializer(
+		floatTensor(initTailEdge, []int64{int64(len(edges)), 1}, edges),
+		floatTensor(initTailShare, []int64{int64(len(prob))}, prob),
+		int64Tensor(initTailAxis, []int64{1}, []int64{0}))
+	w.node("tail_above", "Greater", []string{ScoreName, initTailEdge}, []string{"tail_above"})
+	w.node("tail_cast", "Cast", []string{"tail_above"}, []string{"tail_above_count"}, intAttr("to", dataTypeInt64))
+	w.node("tail_count", "ReduceSum", []string{"tail_above_count", initTailAxis}, []string{"tail_index"}, intAttr("keepdims", 0))
+	w.node("tail_lookup", "Gather", []string{initTailShare, "tail_index"}, []string{"tail_share_of_score"}, intAttr("axis", 0))
+	w.node("tail_nan", "Where", []string{"score_is_nan", initZero, "tail_share_of_score"}, []string{TailProbabilityName})
 }
 
 // scoreWeights returns the per-feature factors of the likelihood scores:

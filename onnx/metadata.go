@@ -32,6 +32,10 @@ const (
 	// constant on the training rows (see pipeline.Model.Constant); absent
 	// when there are none.
 	KeyConstantFeatures = "vaejob.constant_features"
+	// KeyTailTable holds the tail table (JSON pipeline.TailTable: the
+	// number of validation rows, the edges and the counts) that the graph's
+	// tail_probability reads; present from format version 4 on.
+	KeyTailTable = "vaejob.tail_table"
 )
 
 var reservedKeys = map[string]bool{
@@ -39,7 +43,7 @@ var reservedKeys = map[string]bool{
 	KeyFeatureNames: true, KeyScoreKind: true, KeyThreshold: true,
 	KeyThresholdMethod: true, KeyScaler: true, KeyTrainingDataSHA256: true,
 	KeyArchitecture: true, KeyTestVector: true, KeyVariance: true, KeyLaplaceScale: true,
-	KeyConstantFeatures: true,
+	KeyConstantFeatures: true, KeyTailTable: true,
 }
 
 // Metadata is what an ONNX file carries about the run that produced it,
@@ -174,6 +178,15 @@ func Props(m *pipeline.Model, meta Metadata) ([]Prop, error) {
 		}
 		props = append(props, Prop{KeyConstantFeatures, v})
 	}
+	tail := m.Tail
+	if tail == nil {
+		tail = &pipeline.TailTable{} // no validation rows
+	}
+	tailJSON, err := jsonOf(KeyTailTable, tail)
+	if err != nil {
+		return nil, err
+	}
+	props = append(props, Prop{KeyTailTable, tailJSON})
 	extra := make([]string, 0, len(meta.Extra))
 	for k := range meta.Extra {
 		if !strings.HasPrefix(k, "vaejob.") || len(k) == len("vaejob.") {
@@ -229,8 +242,8 @@ func readDescription(props []Prop) (*described, error) {
 	if desc.version, err = required(kv, KeyFormatVersion); err != nil {
 		return nil, err
 	}
-	if desc.version != FormatVersion && desc.version != legacyFormatVersion {
-		return nil, fmt.Errorf("metadata %s is %q, this version reads %q and %q", KeyFormatVersion, desc.version, FormatVersion, legacyFormatVersion)
+	if versions := []string{FormatVersion, unexplainedFormatVersion, legacyFormatVersion}; !slices.Contains(versions, desc.version) {
+		return nil, fmt.Errorf("metadata %s is %q, this version reads %q", KeyFormatVersion, desc.version, versions)
 	}
 	if err := desc.readJSON(kv); err != nil {
 		return nil, err
@@ -281,6 +294,7 @@ func (desc *described) readJSON(kv map[string]string) error {
 		{KeyVariance, &desc.model.Variance, false},
 		{KeyLaplaceScale, &desc.model.LaplaceScale, false},
 		{KeyConstantFeatures, &desc.constant, false},
+		{KeyTailTable, &desc.model.Tail, desc.version == FormatVersion},
 	} {
 		v, ok := kv[e.key]
 		if !ok {
@@ -292,6 +306,9 @@ func (desc *described) readJSON(kv map[string]string) error {
 		if err := json.Unmarshal([]byte(v), e.dst); err != nil {
 			return fmt.Errorf("metadata %s: %w", e.key, err)
 		}
+	}
+	if desc.model.Tail != nil && desc.version != FormatVersion {
+		return fmt.Errorf("metadata %s in a file of format version %s, which has no tail probability", KeyTailTable, desc.version)
 	}
 	return nil
 }

@@ -132,12 +132,14 @@ func withoutLogVar(m *pipeline.Model) *pipeline.Model {
 
 // setThreshold puts m's threshold at the 0.9-quantile of its scores on rows,
 // midway between two scores so that no row sits on the threshold, where
-// runtimes may legitimately disagree on the flag.
+// runtimes may legitimately disagree on the flag, and builds its tail table
+// from those scores.
 func setThreshold(m *pipeline.Model, rows []float32) {
 	sorted := m.ScoreRows(rows)
 	slices.Sort(sorted)
 	n := len(sorted)
 	m.Threshold = sorted[n*9/10] + (sorted[n*9/10+1]-sorted[n*9/10])/2
+	m.Tail = pipeline.NewTailTable(sorted)
 }
 
 // withScore switches m to score kind k, with random per-feature variances
@@ -507,6 +509,18 @@ func TestVerifyMismatch(t *testing.T) {
 		t.Errorf("bad test vector: err = %v", err)
 	}
 
+	// A test vector whose tail probabilities do not match the model.
+	bad = meta
+	bad.TestVector.TailProbability = append([]float32(nil), meta.TestVector.TailProbability...)
+	bad.TestVector.TailProbability[1] = 1 - bad.TestVector.TailProbability[1]/2
+	data3, err := Encode(m, bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(data3, nil, 0, nil); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "recorded tail_probability") {
+		t.Errorf("bad test vector tail probabilities: err = %v", err)
+	}
+
 	// Bad arguments are errors, not mismatches.
 	if _, err := Verify(data, rows[:5], 2, nil); err == nil || errors.Is(err, ErrMismatch) {
 		t.Errorf("bad rows: err = %v", err)
@@ -541,12 +555,13 @@ func TestScoresAgree(t *testing.T) {
 	}
 }
 
-// TestDecodeFormatV2 reads the golden file as format version 2 wrote it
-// (before constant features and the missing-value bound): files published
-// by earlier versions still decode, to the same model.
-func TestDecodeFormatV2(t *testing.T) {
+// decodeEarlier decodes testdata/file, the golden file as an earlier format
+// version wrote it, and checks that it decodes to the tiny model without a
+// tail table, as edit makes it; it returns the model and the graph.
+func decodeEarlier(t *testing.T, file string, edit func(want *pipeline.Model)) (*pipeline.Model, *Graph) {
+	t.Helper()
 	m, meta := tinyModel(t)
-	data, err := os.ReadFile(filepath.Join("testdata", "tiny_v2.onnx"))
+	data, err := os.ReadFile(filepath.Join("testdata", file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -555,14 +570,24 @@ func TestDecodeFormatV2(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := withoutLogVar(m)
-	want.LegacyMissing = true
+	want.Tail = nil
+	meta.TestVector.TailProbability = nil
+	edit(want)
 	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(gotMeta, meta) {
-		t.Error("format version 2 file does not decode to the tiny model")
+		t.Errorf("%s does not decode to the tiny model", file)
 	}
 	g, err := DecodeGraph(data)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return got, g
+}
+
+// TestDecodeFormatV2 reads the golden file as format version 2 wrote it
+// (before constant features and the missing-value bound): files published
+// by earlier versions still decode, to the same model.
+func TestDecodeFormatV2(t *testing.T) {
+	got, g := decodeEarlier(t, "tiny_v2.onnx", func(want *pipeline.Model) { want.LegacyMissing = true })
 	if slices.Contains(g.Ops(), "Abs") {
 		t.Errorf("version 2 graph ops %v", g.Ops())
 	}
@@ -592,6 +617,30 @@ func TestDecodeFormatV2(t *testing.T) {
 		}
 		if f := nan || s > got.Threshold; f != flags[i] {
 			t.Errorf("row %d: Go flag %v, graph %v (score %v)", i, f, flags[i], s)
+		}
+	}
+}
+
+// TestDecodeFormatV3 reads the golden file as format version 3 wrote it
+// (before feature_scores, latent_score and tail_probability): it decodes to
+// the same model without a tail table, its graph has the outputs score and
+// is_anomaly only, and they agree with the Go scorer.
+func TestDecodeFormatV3(t *testing.T) {
+	got, g := decodeEarlier(t, "tiny_v3.onnx", func(*pipeline.Model) {})
+	if !slices.Equal(g.Outputs(), []string{ScoreName, IsAnomalyName}) {
+		t.Errorf("version 3 graph outputs %q", g.Outputs())
+	}
+	rows := append(slices.Clone(got.Scaler.Min), got.Scaler.Max...)
+	out, err := g.RunAll(rows, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.FeatureScores != nil || out.LatentScore != nil || out.TailProbability != nil {
+		t.Errorf("version 3 graph gave explained outputs %+v", out)
+	}
+	for i, s := range got.ScoreRows(rows) {
+		if !ScoresAgree(out.Score[i], s) {
+			t.Errorf("row %d: graph %v, Go scorer %v", i, out.Score[i], s)
 		}
 	}
 }

@@ -46,6 +46,12 @@ var operators = map[string]operator{
 	"ReduceMean": {1, 1, func(n *node, _ *budget, args []*value) (*value, error) {
 		return n.reduceMean(args[0])
 	}},
+	"ReduceSum": {2, 2, func(n *node, _ *budget, args []*value) (*value, error) {
+		return n.reduceSum(args[0], args[1])
+	}},
+	"Cast": {1, 1, func(n *node, _ *budget, args []*value) (*value, error) {
+		return n.cast(args[0])
+	}},
 }
 
 func relu(x float32) float32 {
@@ -228,48 +234,97 @@ func (n *node) reduceMean(x *value) (*value, error) {
 	if !x.isFloat() {
 		return nil, fmt.Errorf("input is %s, want float32", x.dtype())
 	}
-	r := len(x.shape)
-	reduce := make([]bool, r)
-	if len(n.axes) == 0 {
+	r, err := newReduction(x.shape, n.axes, n.keepDims)
+	if err != nil {
+		return nil, err
+	}
+	sums := make([]float64, r.size)
+	r.each(x.shape, func(o, j int) { sums[j] += float64(x.f[o]) })
+	out := &value{shape: r.outShape, f: make([]float32, r.size)}
+	for i, s := range sums {
+		out.f[i] = float32(s / float64(r.count))
+	}
+	return out, nil
+}
+
+// reduceSum is ReduceSum of operator set 13 on int64 data (what the tail
+// lookup counts): the sum over the axes given by the int64 input axes.
+func (n *node) reduceSum(x, axes *value) (*value, error) {
+	if !x.isInt || !axes.isInt || len(axes.shape) != 1 || len(axes.i) == 0 {
+		return nil, fmt.Errorf("inputs are %s%v and %s%v, want int64 data and int64[k] axes", x.dtype(), x.shape, axes.dtype(), axes.shape)
+	}
+	r, err := newReduction(x.shape, axes.i, n.keepDims)
+	if err != nil {
+		return nil, err
+	}
+	out := &value{shape: r.outShape, isInt: true, i: make([]int64, r.size)}
+	r.each(x.shape, func(o, j int) { out.i[j] += x.i[o] })
+	return out, nil
+}
+
+// reduction is where each element of a tensor goes when some of its axes
+// are reduced.
+type reduction struct {
+	outShape  []int // the output's shape ([] for a scalar)
+	keptShape []int // the input's shape with 1 on each reduced axis
+	size      int   // elements of the output
+	count     int   // input elements per output element
+}
+
+// newReduction resolves axes (all axes when none; negative ones count from
+// the end) for a tensor of the given shape.
+func newReduction(shape []int, axes []int64, keepDims bool) (reduction, error) {
+	rank := len(shape)
+	reduce := make([]bool, rank)
+	if len(axes) == 0 {
 		for k := range reduce {
 			reduce[k] = true
 		}
 	}
-	for _, ax := range n.axes {
+	for _, ax := range axes {
+		if ax < int64(-rank) || ax >= int64(rank) {
+			return reduction{}, fmt.Errorf("axis %d out of range for rank %d", ax, rank)
+		}
 		a := int(ax)
 		if a < 0 {
-			a += r
-		}
-		if a < 0 || a >= r || ax < int64(-r) || ax >= int64(r) {
-			return nil, fmt.Errorf("axis %d out of range for rank %d", ax, r)
+			a += rank
 		}
 		reduce[a] = true
 	}
-	var outShape, keptShape []int
-	count := 1
-	for k, d := range x.shape {
+	r := reduction{outShape: []int{}, count: 1}
+	for k, d := range shape {
 		if reduce[k] {
-			count *= d
-			keptShape = append(keptShape, 1)
-			if n.keepDims {
-				outShape = append(outShape, 1)
+			r.count *= d
+			r.keptShape = append(r.keptShape, 1)
+			if keepDims {
+				r.outShape = append(r.outShape, 1)
 			}
 			continue
 		}
-		keptShape = append(keptShape, d)
-		outShape = append(outShape, d)
+		r.keptShape = append(r.keptShape, d)
+		r.outShape = append(r.outShape, d)
 	}
-	size := shapeSize(keptShape)
-	sums := make([]float64, size)
-	// Map each input element to its output element by broadcasting the
-	// kept shape against the input shape.
-	broadcast(x.shape, x.shape, keptShape, func(o, _, j int) { sums[j] += float64(x.f[o]) })
-	out := &value{shape: outShape, f: make([]float32, size)}
-	for i, s := range sums {
-		out.f[i] = float32(s / float64(count))
+	r.size = shapeSize(r.keptShape)
+	return r, nil
+}
+
+// each calls add(o, j) for each element o of a tensor of the given shape
+// and the output element j it reduces onto, in order of o.
+func (r reduction) each(shape []int, add func(o, j int)) {
+	broadcast(shape, shape, r.keptShape, func(o, _, j int) { add(o, j) })
+}
+
+// cast is ONNX Cast from bool to int64 (false 0, true 1), the one cast
+// vaejob's graphs make.
+func (n *node) cast(x *value) (*value, error) {
+	if !x.isBool || n.to != dataTypeInt64 {
+		return nil, fmt.Errorf("cast from %s to data type %d, want bool to int64 (%d)", x.dtype(), n.to, dataTypeInt64)
 	}
-	if outShape == nil {
-		out.shape = []int{}
+	out := &value{shape: x.shape, isInt: true, i: make([]int64, len(x.b))}
+	for k, b := range x.b {
+		if b {
+			out.i[k] = 1
+		}
 	}
 	return out, nil
 }

@@ -80,6 +80,26 @@ func (r *Report) score(check string, row int, got, want float32) {
 	}
 }
 
+// tail checks a runtime's tail probability got of a row whose score the
+// reference gives as score: got must be what tab gives some score within
+// Tolerance of it (tab's probability falls with the score, so a runtime
+// whose score agrees reads a probability in that range), and 0 for NaN.
+func (r *Report) tail(check string, row int, got, score float32, tab *pipeline.TailTable) {
+	r.Checks++
+	ok := got == 0
+	if score == score {
+		margin := float32(0) // an infinite score has none
+		if !math.IsInf(float64(score), 0) {
+			margin = float32(Tolerance * math.Max(1, math.Abs(float64(score))))
+		}
+		ok = got >= tab.Probability(score+margin) && got <= tab.Probability(score-margin)
+	}
+	if !ok {
+		r.fail(Mismatch{Check: check, Row: row, Got: got, Want: tab.Probability(score),
+			Detail: fmt.Sprintf("tail probability %v for score %v, want %v", got, score, tab.Probability(score))})
+	}
+}
+
 func (r *Report) flag(check string, row int, score float32, got bool) {
 	r.Checks++
 	if want := pipeline.IsAnomaly(score, r.Threshold); got != want {
@@ -113,10 +133,12 @@ func (r *Report) Err() error {
 // the n raw rows in rows (row-major) and on the test vector embedded in its
 // metadata:
 //
-//   - the graph evaluated by onnx-go's decoding (Graph.Run) against the Go
-//     scorer (pipeline.Scorer) of the decoded Model;
+//   - the graph evaluated by onnx-go's decoding (Graph.RunAll) against the Go
+//     scorer (pipeline.Scorer) of the decoded Model: scores, and tail
+//     probabilities where the graph has them (see Report.tail);
 //   - both against want, recorded scores of the same rows, when want is not
-//     nil, and against the test vector's recorded scores;
+//     nil, and against the test vector's recorded scores (and tail
+//     probabilities);
 //   - the graph's is_anomaly against its own score and threshold.
 //
 // Scores agree within Tolerance. A file that does not decode gives that
@@ -134,30 +156,37 @@ func Verify(data []byte, rows []float32, n int, want []float32) (*Report, error)
 		return nil, fmt.Errorf("verify onnx: %d recorded scores for %d rows", len(want), n)
 	}
 	tv := meta.TestVector
-	if len(tv.Rows) != len(tv.Scores) {
-		return nil, fmt.Errorf("verify onnx: test vector has %d rows and %d scores", len(tv.Rows), len(tv.Scores))
+	if len(tv.Rows) != len(tv.Scores) || tv.TailProbability != nil && len(tv.TailProbability) != len(tv.Rows) {
+		return nil, fmt.Errorf("verify onnx: test vector has %d rows, %d scores and %d tail probabilities", len(tv.Rows), len(tv.Scores), len(tv.TailProbability))
 	}
 	r := &Report{Rows: n, TestVectorRows: len(tv.Rows), Threshold: m.Threshold}
 	scorer := pipeline.NewScorer(m)
 
-	check := func(label string, x []float32, n int, recorded []float32) error {
-		got, flags, err := g.Run(x, n)
+	check := func(label string, x []float32, n int, recorded, recordedTail []float32) error {
+		out, err := g.RunAll(x, n)
 		if err != nil {
 			return err
 		}
+		got := out.Score
 		for i := 0; i < n; i++ {
 			goScore := scorer.Score(x[i*d : (i+1)*d])
 			r.score("onnx-go vs go scorer"+label, i, got[i], goScore)
-			r.flag("onnx-go is_anomaly"+label, i, got[i], flags[i])
+			r.flag("onnx-go is_anomaly"+label, i, got[i], out.IsAnomaly[i])
+			if out.TailProbability != nil {
+				r.tail("onnx-go tail_probability vs go scorer"+label, i, out.TailProbability[i], goScore, m.Tail)
+			}
 			if recorded != nil {
 				r.score("go scorer vs recorded"+label, i, goScore, recorded[i])
 				r.score("onnx-go vs recorded"+label, i, got[i], recorded[i])
+			}
+			if recordedTail != nil {
+				r.tail("recorded tail_probability vs go scorer"+label, i, recordedTail[i], goScore, m.Tail)
 			}
 		}
 		return nil
 	}
 	if n > 0 {
-		if err := check("", rows, n, want); err != nil {
+		if err := check("", rows, n, want, nil); err != nil {
 			return nil, fmt.Errorf("verify onnx: %w", err)
 		}
 	}
@@ -169,7 +198,7 @@ func Verify(data []byte, rows []float32, n int, want []float32) (*Report, error)
 			}
 			flat = append(flat, row...)
 		}
-		if err := check(" (test vector)", flat, len(tv.Rows), tv.Scores); err != nil {
+		if err := check(" (test vector)", flat, len(tv.Rows), tv.Scores, tv.TailProbability); err != nil {
 			return nil, fmt.Errorf("verify onnx: test vector: %w", err)
 		}
 	}

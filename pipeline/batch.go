@@ -32,8 +32,9 @@ func newBatchScorer(m *Model) *batchScorer {
 }
 
 // score writes the scores of the rows of x (row-major, at most batchRows
-// rows) to out.
-func (bs *batchScorer) score(x, out []float32) {
+// rows) to parts.Scores and, when parts has them, their features' shares
+// and latent terms (see Scorer.ScoreParts).
+func (bs *batchScorer) score(x []float32, parts ScoreParts) {
 	m := bs.m
 	d := m.Dim()
 	n := len(x) / d
@@ -63,7 +64,15 @@ func (bs *batchScorer) score(x, out []float32) {
 	recon := bs.chain(m.Decoder, mu, n)
 	dv := m.NetworkDim()
 	for r := 0; r < n; r++ {
-		out[r] = bs.s.scoreFrom(scaled[r*d:(r+1)*d], mu[r*L:(r+1)*L], lv[r*L:(r+1)*L], recon[r*dv:(r+1)*dv])
+		var shares []float32
+		if parts.Features != nil {
+			shares = parts.Features[r*d : (r+1)*d]
+		}
+		score, latent := bs.s.scoreFrom(scaled[r*d:(r+1)*d], mu[r*L:(r+1)*L], lv[r*L:(r+1)*L], recon[r*dv:(r+1)*dv], shares)
+		parts.Scores[r] = score
+		if parts.Latent != nil {
+			parts.Latent[r] = latent
+		}
 	}
 }
 

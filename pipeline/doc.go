@@ -10,7 +10,10 @@
 //     network does not see;
 //   - model.go: Model, its layers (Dense), its score kinds and Validate;
 //   - score.go and batch.go: the Scorer, the one place a row's anomaly score
-//     is computed, row by row or (ScoreRows) a block of rows at a time;
+//     is computed, row by row or (ScoreRows) a block of rows at a time, and
+//     split into its features' shares and latent term (ScoreParts);
+//   - tail.go: the tail table, which turns a score into the share of
+//     validation rows scoring at least as high (TailTable);
 //   - loss.go: the training objective at the posterior mean (Scorer.Loss),
 //     the trainer's validation loss;
 //   - latent.go and testvector.go: how the encoder uses its latent space,

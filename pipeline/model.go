@@ -155,6 +155,10 @@ type Model struct {
 	// Threshold: a row is an anomaly when its score is strictly greater.
 	Threshold       float32
 	ThresholdMethod string // as given, e.g. "quantile:0.99"
+	// Tail turns a score into its tail probability among the validation
+	// rows the threshold was chosen on (see TailTable); nil for a model
+	// read from a file of an earlier format, which has none.
+	Tail *TailTable
 }
 
 // Dim returns the number of input features.
@@ -179,6 +183,9 @@ func (m *Model) Validate() error {
 	}
 	if math.IsNaN(float64(m.Threshold)) {
 		return errors.New("threshold is NaN")
+	}
+	if m.Tail != nil {
+		return m.Tail.validate()
 	}
 	return nil
 }

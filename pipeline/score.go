@@ -124,55 +124,84 @@ func (s *Scorer) chain(layers []Dense, in []float32) []float32 {
 // Score returns the anomaly score of one raw row (see ScoreKind).
 func (s *Scorer) Score(x []float32) float32 {
 	scaled, mu, recon := s.Reconstruct(x)
-	return s.scoreFrom(scaled, mu, s.lv, recon)
+	score, _ := s.scoreFrom(scaled, mu, s.lv, recon, nil)
+	return score
+}
+
+// ScoreParts returns the anomaly score of one raw row, as Score does, and
+// splits it into its additive parts: it writes each feature's share of the
+// score to shares (Model.Dim values, in the order of Model.Features) and
+// returns the latent term, so that the shares and the latent term sum to
+// the score within float32 rounding. A feature's share is its weighted
+// deviation from its reconstruction: (x - x̂)²/d for ScoreMSE, ½(x - x̂)²/σ²
+// or |x - x̂|/b for the likelihood scores; a constant feature's share is its
+// departure term. The latent term is KL(N(mu, exp(lv)) ‖ N(0, I)) for
+// ScoreELBO, ½‖mu‖² for ScoreNLLLatent and 0 for the other kinds. A row
+// that scores NaN has NaN shares.
+func (s *Scorer) ScoreParts(x, shares []float32) (score, latent float32) {
+	if len(shares) != s.m.Dim() {
+		panic(fmt.Sprintf("ScoreParts: %d shares for %d features", len(shares), s.m.Dim()))
+	}
+	scaled, mu, recon := s.Reconstruct(x)
+	return s.scoreFrom(scaled, mu, s.lv, recon, shares)
 }
 
 // scoreFrom computes the score of a row from its scaled values (all
 // features), latent mean and log-variance (for ScoreELBO) and the
-// reconstruction of the varying features. The varying features' terms are
-// summed first, in feature order, then the constant features' terms (their
-// scaled value, whose reconstruction is 0), as the ONNX graph lays them out.
-func (s *Scorer) scoreFrom(scaled, mu, lv, recon []float32) float32 {
-	var sum float64
-	constant := s.m.Constant
+// reconstruction of the varying features, and returns it with its latent
+// term. It is the one place the score's arithmetic is written. Each
+// feature's term is computed in float64; shares, when not nil, receives
+// them rounded to float32 (see ScoreParts). The terms are summed first for
+// the varying features, in feature order, then for the constant features
+// (their scaled value, whose reconstruction is 0), as the ONNX graph lays
+// them out; the score is that sum (its mean for ScoreMSE) plus the latent
+// term, rounded once.
+func (s *Scorer) scoreFrom(scaled, mu, lv, recon, shares []float32) (score, latent float32) {
+	div := 1.0 // the mean's divisor for ScoreMSE
 	if s.m.Score == ScoreMSE {
-		for k, j := range s.varying {
-			diff := float64(scaled[j] - recon[k])
-			sum += diff * diff
-		}
-		for _, j := range constant {
-			diff := float64(scaled[j])
-			sum += diff * diff
-		}
-		return float32(sum / float64(len(scaled)))
+		div = float64(len(scaled))
 	}
-	if s.m.LaplaceScale != nil {
-		for k, j := range s.varying {
-			sum += math.Abs(float64(scaled[j]-recon[k])) * s.weight[j]
-		}
-		for _, j := range constant {
-			sum += math.Abs(float64(scaled[j])) * s.weight[j]
-		}
-	} else {
-		for k, j := range s.varying {
-			diff := float64(scaled[j] - recon[k])
-			sum += diff * diff * s.weight[j]
-		}
-		for _, j := range constant {
-			diff := float64(scaled[j])
-			sum += diff * diff * s.weight[j]
+	var sum float64
+	add := func(j int, term float64) {
+		sum += term
+		if shares != nil {
+			shares[j] = float32(term / div)
 		}
 	}
+	for k, j := range s.varying {
+		add(j, s.term(j, float64(scaled[j]-recon[k])))
+	}
+	for _, j := range s.m.Constant {
+		add(j, s.term(j, float64(scaled[j])))
+	}
+	var lat float64
 	switch s.m.Score {
+	case ScoreMSE:
+		return float32(sum / div), 0
 	case ScoreELBO:
-		sum += KL(mu, lv)
-
+		lat = KL(mu, lv)
+		sum += lat
 	case ScoreNLLLatent:
 		for _, m := range mu {
-			sum += 0.5 * float64(m) * float64(m)
+			t := 0.5 * float64(m) * float64(m)
+			lat += t
+			sum += t
 		}
 	}
-	return float32(sum)
+	return float32(sum), float32(lat)
+}
+
+// term returns feature j's term of the score for the deviation diff of its
+// scaled value from its reconstruction: diff² for ScoreMSE (before the
+// mean), |diff|/b for a Laplace likelihood and ½ diff²/σ² for a Gaussian.
+func (s *Scorer) term(j int, diff float64) float64 {
+	switch {
+	case s.m.Score == ScoreMSE:
+		return diff * diff
+	case s.m.LaplaceScale != nil:
+		return math.Abs(diff) * s.weight[j]
+	}
+	return diff * diff * s.weight[j]
 }
 
 // IsAnomaly is the alert rule of every runtime: a score strictly above the
@@ -213,15 +242,47 @@ func (m *Model) ScoreRows(x []float32) []float32 {
 // ScoreRowsTo scores the rows of x (row-major, m.Dim() values each) into
 // out, which must have one entry per row.
 func (m *Model) ScoreRowsTo(out, x []float32) {
-	d := m.Dim()
-	if len(out) != len(x)/d {
-		panic(fmt.Sprintf("ScoreRowsTo: %d scores for %d rows", len(out), len(x)/d))
+	if len(out) != len(x)/m.Dim() {
+		panic(fmt.Sprintf("ScoreRowsTo: %d scores for %d rows", len(out), len(x)/m.Dim()))
 	}
-	inHalves(len(out), func(lo, hi int) {
+	m.scoreParts(x, ScoreParts{Scores: out})
+}
+
+// ScoreParts holds the scores of rows split into their additive parts (see
+// Scorer.ScoreParts): row i's Features[i·d : (i+1)·d] and Latent[i] sum to
+// Scores[i] within float32 rounding.
+type ScoreParts struct {
+	Scores   []float32 // one per row
+	Features []float32 // row-major, Model.Dim() per row, in the order of Model.Features
+	Latent   []float32 // one per row; 0 for score kinds without a latent term
+}
+
+// ScoreParts scores the rows of x (row-major, m.Dim() values each) and
+// splits each score into its features' shares and its latent term, as
+// Scorer.ScoreParts does, a block of rows at a time (as ScoreRows).
+func (m *Model) ScoreParts(x []float32) ScoreParts {
+	n := len(x) / m.Dim()
+	p := ScoreParts{Scores: make([]float32, n), Features: make([]float32, n*m.Dim()), Latent: make([]float32, n)}
+	m.scoreParts(x, p)
+	return p
+}
+
+// scoreParts fills p (Scores always; Features and Latent when not nil) for
+// the rows of x, a block at a time.
+func (m *Model) scoreParts(x []float32, p ScoreParts) {
+	d := m.Dim()
+	inHalves(len(p.Scores), func(lo, hi int) {
 		bs := newBatchScorer(m)
 		for r := lo; r < hi; r += batchRows {
 			end := min(hi, r+batchRows)
-			bs.score(x[r*d:end*d], out[r:end])
+			block := ScoreParts{Scores: p.Scores[r:end]}
+			if p.Features != nil {
+				block.Features = p.Features[r*d : end*d]
+			}
+			if p.Latent != nil {
+				block.Latent = p.Latent[r:end]
+			}
+			bs.score(x[r*d:end*d], block)
 		}
 	})
 }

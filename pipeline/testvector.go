@@ -2,8 +2,8 @@ package pipeline
 
 import "math/rand"
 
-// TestVector is a handful of synthetic rows with the scores the Go scorer
-// gives them. It travels in the model's metadata so any runtime can check the
+// TestVector is a handful of synthetic rows with the scores (and tail
+// probabilities) the Go scorer gives them. It travels in the model's metadata so any runtime can check the
 // file it loaded. The rows are drawn uniformly within the training min/max of
 // each feature, never copied from the data; a constant feature (see
 // Model.Constant) holds its constant in the even rows and departs from it by
@@ -12,6 +12,9 @@ import "math/rand"
 type TestVector struct {
 	Rows   [][]float32 `json:"rows"`
 	Scores []float32   `json:"scores"`
+	// TailProbability holds each row's tail probability (see TailTable),
+	// when the model has a tail table.
+	TailProbability []float32 `json:"tail_probability,omitempty"`
 }
 
 // MakeTestVector draws n synthetic rows from rng and scores them with m.
@@ -34,6 +37,9 @@ func MakeTestVector(m *Model, rng *rand.Rand, n int) TestVector {
 		}
 		tv.Rows[i] = row
 		tv.Scores[i] = s.Score(row)
+		if m.Tail != nil {
+			tv.TailProbability = append(tv.TailProbability, m.Tail.Probability(tv.Scores[i]))
+		}
 	}
 	return tv
 }

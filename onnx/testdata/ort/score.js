@@ -9,7 +9,14 @@
 //   is_anomaly   the is_anomaly output as booleans
 //   threshold    vaejob.threshold from the model's metadata_props, as text
 //   test_vector  the embedded test vector scored by ONNX Runtime:
-//                {rows, max_rel_err, ok, flags_ok} or null if absent
+//                {rows, max_rel_err, ok, flags_ok, tail_ok} or null if
+//                absent; tail_ok: ONNX Runtime's tail_probability and the
+//                recorded one both read the model's vaejob.tail_table at a
+//                score within 1e-4 of the recorded score (null when the
+//                model has no tail table)
+//   feature_scores_bits, latent_score_bits, tail_probability_bits
+//                the float32 bits of those outputs (feature_scores
+//                row-major), or null for a graph without them
 //
 // onnxruntime-node does not expose a model's metadata_props, so this script
 // reads that one field of the ModelProto (field 14) from the file itself.
@@ -79,7 +86,37 @@ async function score(session, data, n, d) {
   return {
     score: out.score.data,
     isAnomaly: Array.from(out.is_anomaly.data, (v) => Boolean(v)),
+    explained: out,
   };
+}
+
+// bits returns the float32 bits of an output, or null when the graph has
+// no such output.
+function bits(out, name) {
+  const t = out[name];
+  if (!t) return null;
+  return Array.from(new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length));
+}
+
+// tailProbability reads a vaejob.tail_table as the Go scorer does: the
+// probability of the step whose edges enclose the score, 1/(n+1) beyond the
+// last edge, 0 for NaN.
+function tailProbability(table, s) {
+  if (Number.isNaN(s)) return 0;
+  const up = table.upper || [];
+  if (up.length === 0) return 1;
+  let k = 0;
+  while (k < up.length && up[k] < s) k++;
+  const n = table.validation_rows;
+  return Math.fround(k < up.length ? table.at_least[k] / n : 1 / (n + 1));
+}
+
+// tailAgrees reports whether p is the table's probability of some score
+// within 1e-4·max(1, |s|) of s (the table falls with the score).
+function tailAgrees(table, p, s) {
+  if (Number.isNaN(s)) return p === 0;
+  const m = Number.isFinite(s) ? 1e-4 * Math.max(1, Math.abs(s)) : 0;
+  return p >= tailProbability(table, s + m) && p <= tailProbability(table, s - m);
 }
 
 async function main() {
@@ -110,6 +147,8 @@ async function main() {
       let maxRel = 0;
       let ok = true;
       let flagsOk = true;
+      const table = props['vaejob.tail_table'] ? JSON.parse(props['vaejob.tail_table']) : null;
+      let tailOk = table && tv.tail_probability && res.explained.tail_probability ? true : null;
       tvRows.forEach((_, i) => {
         const a = res.score[i];
         const b = tv.scores[i];
@@ -117,8 +156,10 @@ async function main() {
         maxRel = Math.max(maxRel, rel);
         if (!(rel <= 1e-4)) ok = false;
         if (res.isAnomaly[i] !== (a > thr || Number.isNaN(a))) flagsOk = false;
+        if (tailOk !== null && !(tailAgrees(table, res.explained.tail_probability.data[i], b) &&
+            tailAgrees(table, Math.fround(tv.tail_probability[i]), b))) tailOk = false;
       });
-      testVector = { rows: tvRows.length, max_rel_err: maxRel, ok, flags_ok: flagsOk };
+      testVector = { rows: tvRows.length, max_rel_err: maxRel, ok, flags_ok: flagsOk, tail_ok: tailOk };
     }
   }
 
@@ -127,6 +168,9 @@ async function main() {
     is_anomaly: got.isAnomaly,
     threshold,
     test_vector: testVector,
+    feature_scores_bits: bits(got.explained, 'feature_scores'),
+    latent_score_bits: bits(got.explained, 'latent_score'),
+    tail_probability_bits: bits(got.explained, 'tail_probability'),
   }) + '\n');
 }
 
