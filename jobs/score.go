@@ -47,6 +47,11 @@ const scoreFileWanted = "a .parquet or .csv file"
 // while another scores and writes the one before, so memory holds a few
 // row groups, not the table. The output file appears whole or not at all.
 //
+// After score and is_anomaly every row gets its tail_probability, read
+// from the model's tail table as the ONNX graph reads it (null, and
+// ScoreResult.NoTail, for a model that predates tail tables: never a
+// made-up value), and with Explain > 0 its explanation (see explainer).
+//
 // A row with a missing (null) or non-finite feature scores NaN and is
 // flagged, as in the ONNX graph. Cancelling ctx stops the run and leaves
 // no output. An input with no rows writes an output with the kept

@@ -151,3 +151,29 @@ func checkExplainedAgainstORT(t *testing.T, m *pipeline.Model, model string, res
 	}
 	t.Logf("%d rows: tail_probability equal to ONNX Runtime's but for %d rows whose scores straddle a table edge; the 3 explained shares agree with feature_scores", scores.Len(), straddle)
 }
+
+// TestScoreOldModelWarns scores with a model of format version 3, which
+// has no tail table: vaejob score says so once on stderr and leaves
+// tail_probability empty, never a made-up 1.
+func TestScoreOldModelWarns(t *testing.T) {
+	dir := t.TempDir()
+	cols := []column{{name: "f0", vals: []float64{0, 1}}, {name: "f1", vals: []float64{0, 2}}, {name: "f2", vals: []float64{0, 3}}}
+	input := writeParquet(t, dir, "in.parquet", cols)
+	out := filepath.Join(dir, "scores.csv")
+	res := vaejob(t, "score", "--model", "../../onnx/testdata/tiny_v3.onnx", "--input", input, "--output", out)
+	if res.code != 0 {
+		t.Fatalf("score: exit %d: %s", res.code, res.stderr)
+	}
+	if n := strings.Count(res.stderr, "predates tail tables"); n != 1 {
+		t.Errorf("stderr says %d times that the model predates tail tables, want once:\n%s", n, res.stderr)
+	}
+	header, rows := readCSVScores(t, out)
+	if !slices.Equal(header, []string{"score", "is_anomaly", "tail_probability"}) || len(rows) != 2 {
+		t.Fatalf("header %q and %d rows", header, len(rows))
+	}
+	for i, r := range rows {
+		if r[2] != "" {
+			t.Errorf("row %d: tail_probability %q, want empty", i, r[2])
+		}
+	}
+}
