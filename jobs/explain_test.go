@@ -128,6 +128,7 @@ func TestScoreTailAndExplain(t *testing.T) {
 	input := filepath.Join(dir, "in.parquet")
 	writeColumns(t, input, []string{"a", "b", "c"}, [][]float64{{1.3, 10.6, 103}, {2, 14, 103}, {math.NaN(), 10.6, 90}, {9, 10, 100}})
 	model := writeModelFile(t, filepath.Join(dir, "model.onnx"), m)
+	var plain []string // the score column without --explain
 	for _, k := range []int{0, 2} {
 		out := filepath.Join(dir, "scores.csv")
 		res, err := Score(context.Background(), ScoreOptions{Model: model, Input: input, Output: out, Explain: k})
@@ -146,6 +147,11 @@ func TestScoreTailAndExplain(t *testing.T) {
 			t.Fatalf("--explain %d: header %s, want %s", k, got, wantHeader)
 		}
 		for i, r := range recs[1:] {
+			if k == 0 {
+				plain = append(plain, r[0])
+			} else if r[0] != plain[i] {
+				t.Errorf("row %d: score %s with --explain, %s without", i, r[0], plain[i])
+			}
 			score, _ := strconv.ParseFloat(r[0], 32)
 			want := strconv.FormatFloat(float64(m.Tail.Probability(float32(score))), 'g', -1, 32)
 			if r[2] != want {

@@ -184,7 +184,7 @@ func demoAcrossRuntimes(t *testing.T, preset string) {
 			t.Errorf("embedded test vector under ONNX Runtime: %+v", res.TestVector)
 		}
 		t.Logf("569 rows: max relative score difference ONNX Runtime vs vaejob score %.3g", maxRel)
-		checkExplainedAgainstORT(t, m, model, res)
+		checkExplainedAgainstORT(t, m, model, res, goScores)
 	})
 
 	t.Run("onnx-go", func(t *testing.T) {

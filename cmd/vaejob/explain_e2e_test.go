@@ -112,8 +112,9 @@ func TestExplainFindsShiftedColumn(t *testing.T) {
 // Runtime's outputs res for the same rows: tail_probability equals the
 // graph's (except where the two runtimes' scores, within their tolerance,
 // fall on either side of an edge of the tail table), and each explained
-// share agrees with the graph's feature_scores entry of that feature.
-func checkExplainedAgainstORT(t *testing.T, m *pipeline.Model, model string, res ortResult) {
+// share agrees with the graph's feature_scores entry of that feature. The
+// scores are those of vaejob score without --explain, plain, bit for bit.
+func checkExplainedAgainstORT(t *testing.T, m *pipeline.Model, model string, res ortResult, plain []float32) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "explained.parquet")
 	if r := vaejob(t, "score", "--model", model, "--input", demo, "--output", out, "--explain", "3"); r.code != 0 {
@@ -131,6 +132,9 @@ func checkExplainedAgainstORT(t *testing.T, m *pipeline.Model, model string, res
 	for i := range scores.Len() {
 		ort := math.Float32frombits(res.TailProbabilityBits[i])
 		goScore, ortScore := scores.Value(i), math.Float32frombits(res.ScoreBits[i])
+		if math.Float32bits(goScore) != math.Float32bits(plain[i]) {
+			t.Errorf("row %d: score %v with --explain, %v without", i, goScore, plain[i])
+		}
 		if got := tails.Value(i); got != ort {
 			if m.Tail.Probability(goScore) == m.Tail.Probability(ortScore) {
 				t.Errorf("row %d: tail_probability %v, ONNX Runtime %v", i, got, ort)
