@@ -20,8 +20,9 @@
 //     the scaler on the training rows and settles --constant-columns;
 //  3. train: fitModel (train.go) trains the network (pipeline/vae) and
 //     completes the model with the scaler, imputation and constant features;
-//  4. threshold: pickThreshold (threshold.go) scores the validation rows
-//     and chooses the threshold on them;
+//  4. threshold: pickThreshold (threshold.go) scores the validation rows,
+//     splitting each score into its features' shares in the same pass,
+//     chooses the threshold and builds the tail table on them;
 //  5. export and re-check: exportModel (export.go) encodes the model as
 //     ONNX and checks the bytes against the Go scorer on the validation
 //     sample (sample.go);

@@ -67,6 +67,12 @@ type RunRecord struct {
 	Training        TrainingRecord       `json:"training"`
 	Latent          pipeline.LatentStats `json:"latent"`
 	Threshold       ThresholdRecord      `json:"threshold"`
+	// TailTable is the model's table of tail probabilities, as the ONNX
+	// graph holds it.
+	TailTable *TailRecord `json:"tail_table,omitempty"`
+	// FeatureShares is each feature's mean share of the score on the
+	// validation rows that alert and on all of them.
+	FeatureShares *FeatureShares `json:"feature_shares,omitempty"`
 	// ValidationMetrics are present when the run had labels and its
 	// validation rows hold both classes.
 	ValidationMetrics *LabelMetrics `json:"validation_metrics,omitempty"`
@@ -176,6 +182,47 @@ type ThresholdRecord struct {
 	ValidationAlerts int                `json:"validation_alerts"`
 	// Histogram counts the same validation scores in equal-width bins.
 	Histogram ScoreHistogram `json:"validation_score_histogram"`
+}
+
+// TailRecord is a model's tail table (pipeline.TailTable) as the ONNX
+// graph reads it: a score s that is not NaN has the tail probability
+// Shares[k], the share of the N validation rows scoring at least as high,
+// for k = the number of Edges below s. Shares holds one more entry than
+// Edges; the last, beyond the largest validation score, is the bound
+// 1/(N+1).
+type TailRecord struct {
+	Rows   int       `json:"validation_rows"`
+	Edges  []float32 `json:"edges"`
+	Shares []float32 `json:"shares"`
+}
+
+// tailRecord is run.json's account of t; nil for a table of no rows.
+func tailRecord(t *pipeline.TailTable) *TailRecord {
+	if t == nil || len(t.Upper) == 0 {
+		return nil
+	}
+	edges, shares := t.Lookup()
+	return &TailRecord{Rows: t.Rows, Edges: edges, Shares: shares}
+}
+
+// FeatureShares says which features make up the scores of the validation
+// rows the threshold was chosen on (the rows of ThresholdRecord): each
+// feature's additive share of the score (pipeline.Model.ScoreParts),
+// averaged over the rows that alert and over all of them, and so the
+// score's latent term. The means over alerts are 0 when no row alerts.
+type FeatureShares struct {
+	Rows         int            `json:"validation_rows"`
+	Alerts       int            `json:"validation_alerts"`
+	Features     []FeatureShare `json:"features"`
+	LatentAll    float32        `json:"mean_latent_all"`
+	LatentAlerts float32        `json:"mean_latent_alerts"`
+}
+
+// FeatureShare is one feature's mean share of the score, in model order.
+type FeatureShare struct {
+	Name   string  `json:"name"`
+	All    float32 `json:"mean_share_all"`
+	Alerts float32 `json:"mean_share_alerts"`
 }
 
 // histogramBins is the number of bins of a validation score histogram.

@@ -115,15 +115,9 @@ func (d *outDir) checkView() error {
 
 // ShowRun describes one run in full.
 func ShowRun(out, runID string) (*RunDetail, error) {
-	if err := CheckRunID(runID); err != nil {
+	d, err := viewRun(out, runID)
+	if err != nil {
 		return nil, err
-	}
-	d := viewOut(out)
-	if err := d.checkView(); err != nil {
-		return nil, err
-	}
-	if err := d.checkRunFolder(runID); err != nil {
-		return nil, noRunError(err, d, runID)
 	}
 	latest, _ := d.latest()
 	rec, recErr := d.readRun(runID)
@@ -145,6 +139,22 @@ func ShowRun(out, runID string) (*RunDetail, error) {
 		}
 	}
 	return detail, nil
+}
+
+// viewRun opens out read-only for the run a user named: a valid id whose
+// folder is a folder of its own in runs/. Its errors wrap ErrUsage.
+func viewRun(out, runID string) (*outDir, error) {
+	if err := CheckRunID(runID); err != nil {
+		return nil, err
+	}
+	d := viewOut(out)
+	if err := d.checkView(); err != nil {
+		return nil, err
+	}
+	if err := d.checkRunFolder(runID); err != nil {
+		return nil, noRunError(err, d, runID)
+	}
+	return d, nil
 }
 
 // noRunError words checkRunFolder's error for a run id a user gave.
@@ -216,15 +226,8 @@ func Promote(ctx context.Context, o PromoteOptions) (*AuditEvent, error) {
 	if o.Out == "" || o.RunID == "" {
 		return nil, fmt.Errorf("%w: promote needs --out and the run id (see vaejob runs list)", ErrUsage)
 	}
-	if err := CheckRunID(o.RunID); err != nil {
+	if _, err := viewRun(o.Out, o.RunID); err != nil {
 		return nil, err
-	}
-	view := viewOut(o.Out)
-	if err := view.checkView(); err != nil {
-		return nil, err
-	}
-	if err := view.checkRunFolder(o.RunID); err != nil {
-		return nil, noRunError(err, view, o.RunID)
 	}
 	d, err := openOut(o.Out, "promote", o.RunID, log)
 	if err != nil {
@@ -370,15 +373,9 @@ func RedrawReport(o ReportOptions) (*RedrawnReport, error) {
 		requiredFlag{"--output", o.Output, reportFileWanted + " to write"}); err != nil {
 		return nil, err
 	}
-	if err := CheckRunID(o.RunID); err != nil {
+	d, err := viewRun(o.Out, o.RunID)
+	if err != nil {
 		return nil, err
-	}
-	d := viewOut(o.Out)
-	if err := d.checkView(); err != nil {
-		return nil, err
-	}
-	if err := d.checkRunFolder(o.RunID); err != nil {
-		return nil, noRunError(err, d, o.RunID)
 	}
 	if _, err := checkOutputPath("--output", reportFileWanted, o.Output); err != nil {
 		return nil, err

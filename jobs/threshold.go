@@ -18,16 +18,21 @@ type validation struct {
 	finiteRows, finiteScores []float32
 	threshold                pipeline.Threshold
 	thresholdScores          []float32 // the scores the threshold was chosen on
+	// shares is each feature's mean share of the score, on the alerts and
+	// on all of the rows the threshold was chosen on.
+	shares *FeatureShares
 }
 
 // pickThreshold is the threshold stage: it scores the validation rows with
 // the trained model, chooses the threshold on them (chooseThreshold), sets
 // it and the tail table of the scores it was chosen on in the model, and
-// checks the model whole. A row scored NaN or ±Inf is
-// left out of the threshold and the validation sample; the gate then
-// rejects the model for it.
+// checks the model whole. The one pass that scores the validation rows
+// splits their scores into the features' shares too (featureShares). A row
+// scored NaN or ±Inf is left out of the threshold and the validation
+// sample; the gate then rejects the model for it.
 func pickThreshold(cfg ResolvedConfig, model *pipeline.Model, ds *dataset, haveLabels bool, log *slog.Logger) (*validation, error) {
-	v := &validation{scores: model.ScoreRows(ds.val)}
+	parts := model.ScoreParts(ds.val)
+	v := &validation{scores: parts.Scores}
 	var finiteLabels []bool
 	v.finiteRows, v.finiteScores, finiteLabels = finiteOnly(ds.val, v.scores, ds.valLabels, len(ds.names))
 	if len(v.finiteScores) == 0 {
@@ -46,6 +51,9 @@ func pickThreshold(cfg ResolvedConfig, model *pipeline.Model, ds *dataset, haveL
 	model.Threshold = threshold.Value
 	model.ThresholdMethod = cfg.threshold.String()
 	model.Tail = pipeline.NewTailTable(thresholdScores)
+	v.shares = featureShares(model.Features, parts, threshold.Value, func(i int) bool {
+		return !normalOnly(cfg, ds.valLabels) || !ds.valLabels[i]
+	})
 	if err := model.Validate(); err != nil {
 		return nil, kind(ErrTraining, fmt.Errorf("trained model is invalid: %w", err))
 	}
@@ -68,7 +76,7 @@ func chooseThreshold(cfg ResolvedConfig, scores []float32, labels []bool, haveLa
 		}
 		return t, scores, nil
 	}
-	if labels != nil && cfg.TrainOn == TrainOnNormal {
+	if normalOnly(cfg, labels) {
 		// The threshold comes from the normal rows and keeps clear of the
 		// anomalous ones too.
 		var normal, anomalous []float32
@@ -87,6 +95,12 @@ func chooseThreshold(cfg ResolvedConfig, scores []float32, labels []bool, haveLa
 	}
 	t, err := m.Choose(scores, nil)
 	return t, scores, thresholdErr(err)
+}
+
+// normalOnly reports whether the threshold is chosen on the normal
+// validation rows only: a score-only method, trained on normal rows.
+func normalOnly(cfg ResolvedConfig, labels []bool) bool {
+	return labels != nil && cfg.TrainOn == TrainOnNormal && !cfg.threshold.NeedsLabels()
 }
 
 // thresholdErr marks a method's value that no float32 threshold can hold
@@ -163,4 +177,46 @@ func validationMetrics(scores []float32, labels []bool, threshold float32, log *
 	log.Info("validation metrics", "roc_auc", metrics.ROCAUC, "pr_auc", metrics.PRAUC,
 		"precision", metrics.At.Precision, "recall", metrics.At.Recall, "f1", metrics.At.F1)
 	return metrics
+}
+
+// featureShares averages each feature's share of the score (and the latent
+// term) over the validation rows the threshold was chosen on (a finite
+// score, and on(i)), and over those of them that alert (score above
+// threshold). names are the model's features, in the order of
+// parts.Features.
+func featureShares(names []string, parts pipeline.ScoreParts, threshold float32, on func(i int) bool) *FeatureShares {
+	d := len(names)
+	all, alerts := make([]float64, d+1), make([]float64, d+1) // the latent term last
+	fs := &FeatureShares{}
+	for i, s := range parts.Scores {
+		if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) || !on(i) {
+			continue
+		}
+		alert := s > threshold
+		fs.Rows++
+		if alert {
+			fs.Alerts++
+		}
+		for j := range d + 1 {
+			v := float64(parts.Latent[i])
+			if j < d {
+				v = float64(parts.Features[i*d+j])
+			}
+			all[j] += v
+			if alert {
+				alerts[j] += v
+			}
+		}
+	}
+	mean := func(sum float64, n int) float32 {
+		if n == 0 {
+			return 0
+		}
+		return float32(sum / float64(n))
+	}
+	for j, name := range names {
+		fs.Features = append(fs.Features, FeatureShare{Name: name, All: mean(all[j], fs.Rows), Alerts: mean(alerts[j], fs.Alerts)})
+	}
+	fs.LatentAll, fs.LatentAlerts = mean(all[d], fs.Rows), mean(alerts[d], fs.Alerts)
+	return fs
 }

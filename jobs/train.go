@@ -151,6 +151,7 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 		rec.ValidationCurves = validationCurves(val.scores, ds.valLabels)
 	}
 	rec.Threshold = thresholdRecord(val.threshold, cfg.threshold.String(), val.thresholdScores)
+	rec.TailTable, rec.FeatureShares = tailRecord(model.Tail), val.shares
 
 	files, err := exportModel(model, runID, in.digest, cfg.Seed, val)
 	if err != nil {

@@ -243,31 +243,37 @@ type PRPoint struct {
 // (0, 0), which is not listed), thinned to at most about maxPoints points
 // (see thin); the last point, (1, 1), is always kept.
 func ROCCurve(scores []float32, labels []bool, maxPoints int) ([]ROCPoint, error) {
-	nPos, nNeg, err := classCounts(scores, labels)
-	if err != nil {
-		return nil, err
-	}
-	var pts []ROCPoint
-	walkCuts(scores, labels, func(tp, fp int, at, _ float32) bool {
-		pts = append(pts, ROCPoint{FPR: float64(fp) / nNeg, TPR: float64(tp) / nPos, Score: at})
-		return true
-	})
-	return thin(pts, maxPoints, func(p ROCPoint) (float64, float64) { return p.FPR, p.TPR }), nil
+	return curve(scores, labels, maxPoints,
+		func(tp, fp int, nPos, nNeg float64, at float32) ROCPoint {
+			return ROCPoint{FPR: float64(fp) / nNeg, TPR: float64(tp) / nPos, Score: at}
+		},
+		func(p ROCPoint) (float64, float64) { return p.FPR, p.TPR })
 }
 
 // PRCurve returns the precision-recall curve of scores against labels,
 // one point per distinct score from the highest down, thinned as ROCCurve's.
 func PRCurve(scores []float32, labels []bool, maxPoints int) ([]PRPoint, error) {
-	nPos, _, err := classCounts(scores, labels)
+	return curve(scores, labels, maxPoints,
+		func(tp, fp int, nPos, _ float64, at float32) PRPoint {
+			return PRPoint{Recall: float64(tp) / nPos, Precision: float64(tp) / float64(tp+fp), Score: at}
+		},
+		func(p PRPoint) (float64, float64) { return p.Recall, p.Precision })
+}
+
+// curve walks the cuts of scores from the highest down, makes a point of
+// each with point, and thins them by the coordinates xy gives.
+func curve[P any](scores []float32, labels []bool, maxPoints int,
+	point func(tp, fp int, nPos, nNeg float64, at float32) P, xy func(P) (float64, float64)) ([]P, error) {
+	nPos, nNeg, err := classCounts(scores, labels)
 	if err != nil {
 		return nil, err
 	}
-	var pts []PRPoint
+	var pts []P
 	walkCuts(scores, labels, func(tp, fp int, at, _ float32) bool {
-		pts = append(pts, PRPoint{Recall: float64(tp) / nPos, Precision: float64(tp) / float64(tp+fp), Score: at})
+		pts = append(pts, point(tp, fp, nPos, nNeg, at))
 		return true
 	})
-	return thin(pts, maxPoints, func(p PRPoint) (float64, float64) { return p.Recall, p.Precision }), nil
+	return thin(pts, maxPoints, xy), nil
 }
 
 // classCounts checks scores and labels for the ranking curves and counts

@@ -65,7 +65,7 @@ func TestReportInChromium(t *testing.T) {
 	if shots == "" {
 		shots = t.TempDir()
 	}
-	always := []string{"training-loss", "training-reconstruction", "training-kl", "scores", "latent"}
+	always := []string{"training-loss", "training-reconstruction", "training-kl", "scores", "tail", "feature-shares", "latent"}
 	labelled := []string{"--exclude", "patient_id", "--label-column", "diagnosis", "--normal-value", "benign"}
 	unlabelled := []string{"--exclude", "patient_id,diagnosis"}
 	cases := []struct {

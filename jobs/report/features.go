@@ -1,9 +1,13 @@
 package report
 
 import (
+	"cmp"
+	"fmt"
+	"html/template"
 	"slices"
 
 	"github.com/vaejob/vaejob/jobs"
+	"github.com/vaejob/vaejob/jobs/report/plot"
 )
 
 // featureRow is one feature of the model as the data section lists it.
@@ -22,15 +26,55 @@ type features struct {
 	Run     *jobs.RunRecord
 	Rows    []featureRow
 	Dropped []jobs.ConstantFeature // constant features not among the model's (--constant-columns drop)
+	Shares  template.HTML          // the chart of the features' mean shares of the score
+}
+
+// shownShares is the most features the chart of shares draws.
+const shownShares = 20
+
+// sharesFigure draws each feature's mean share of the score on the
+// validation rows that alert and on all of them, the features with the
+// largest share on alerts first (on all rows when none alerts), at most
+// shownShares of them. It is empty for a run without the shares.
+func sharesFigure(fs *jobs.FeatureShares) template.HTML {
+	if fs == nil || len(fs.Features) == 0 {
+		return ""
+	}
+	sorted := slices.Clone(fs.Features)
+	key := func(f jobs.FeatureShare) float32 { return f.Alerts }
+	if fs.Alerts == 0 {
+		key = func(f jobs.FeatureShare) float32 { return f.All }
+	}
+	slices.SortStableFunc(sorted, func(a, b jobs.FeatureShare) int {
+		return cmp.Or(cmp.Compare(key(b), key(a)), cmp.Compare(b.All, a.All), cmp.Compare(a.Name, b.Name))
+	})
+	c := plot.BarChart{Name: "feature-shares", Title: "Mean share of the score per feature"}
+	if len(sorted) > shownShares {
+		c.Note = fmt.Sprintf("and %d more features with smaller shares", len(sorted)-shownShares)
+		sorted = sorted[:shownShares]
+	}
+	alerts := plot.Series{Label: fmt.Sprintf("the %d validation rows that alert", fs.Alerts), Style: plot.Highlight}
+	all := plot.Series{Label: fmt.Sprintf("all %d validation rows", fs.Rows), Style: plot.Primary}
+	for _, f := range sorted {
+		c.Categories = append(c.Categories, f.Name)
+		alerts.Values = append(alerts.Values, float64(f.Alerts))
+		all.Values = append(all.Values, float64(f.All))
+	}
+	if fs.Alerts > 0 {
+		c.Series = append(c.Series, alerts)
+	}
+	c.Series = append(c.Series, all)
+	lo, hi := spanOf(alerts.Values, all.Values, []float64{0})
+	c.Value = plot.Axis{Label: "mean share of the score (score units)", Min: lo, Max: hi}
+	return template.HTML(c.SVG()) // plot escapes every text it writes
 }
 
 // featuresSection lists the model's features with their scaling, missing
 // values and imputation, the constant and ignored features, and the
-// columns the selection skipped. (The mean share of each feature in the
-// score, on alerts and on all validation rows, joins it once run.json
-// records it.)
+// columns the selection skipped, under a chart of each feature's mean share
+// of the score on the validation alerts and on all validation rows.
 func featuresSection(run, _ *jobs.RunRecord) (*section, error) {
-	f := features{Run: run}
+	f := features{Run: run, Shares: sharesFigure(run.FeatureShares)}
 	constant := map[string]*jobs.ConstantFeature{}
 	for i := range run.ConstantFeatures {
 		c := &run.ConstantFeatures[i]

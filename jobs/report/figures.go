@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"sort"
 
 	"github.com/vaejob/vaejob/jobs"
 	"github.com/vaejob/vaejob/jobs/report/plot"
@@ -77,7 +78,7 @@ func spanOf(lists ...[]float64) (lo, hi float64) {
 
 type scores struct {
 	Run, Replaced *jobs.RunRecord
-	Figure        template.HTML
+	Figure, Tail  template.HTML
 	LogCounts     bool
 	Quantiles     []setting
 }
@@ -86,7 +87,7 @@ type scores struct {
 var quantileNames = []string{"min", "p01", "p05", "p25", "p50", "p75", "p95", "p99", "p999", "max"}
 
 // scoresSection draws the validation score histogram with the threshold
-// and the alerts, over the replaced run's.
+// and the alerts, over the replaced run's, and the tail probability curve.
 func scoresSection(run, replaced *jobs.RunRecord) (*section, error) {
 	h := run.Threshold.Histogram
 	if len(h.Counts) == 0 {
@@ -125,7 +126,7 @@ func scoresSection(run, replaced *jobs.RunRecord) (*section, error) {
 	}
 	f.X = plot.Axis{Label: "score (higher: more unusual)", Min: xlo, Max: xhi}
 	f.Y = plot.Axis{Label: yLabel, Min: 0, Max: float64(most), Log: s.LogCounts, Integer: true}
-	s.Figure = svg(f)
+	s.Figure, s.Tail = svg(f), tailFigure(run)
 	return newSection("scores", "Scores", s)
 }
 
@@ -155,10 +156,57 @@ func countSpan(lists ...[]int) (most, fewest int) {
 	return most, max(fewest, 1)
 }
 
-// tailSection will draw the tail probability curve from the table of
-// validation scores the model carries (issue 15, part 2). run.json holds
-// no such table yet, so the section is left out.
-func tailSection(_, _ *jobs.RunRecord) (*section, error) { return nil, nil }
+// tailFigure draws the tail probability against the score, from the
+// model's table of validation scores (run.json's tail_table): a step down
+// at each edge, on a log axis since the tail is what matters, with the
+// threshold and the 1/(n+1) floor beyond the largest validation score
+// marked. It is empty for a run without the table.
+func tailFigure(run *jobs.RunRecord) template.HTML {
+	t := run.TailTable
+	if t == nil || len(t.Edges) == 0 || len(t.Shares) != len(t.Edges)+1 {
+		return ""
+	}
+	edges, shares := t.Edges, t.Shares
+	floor := float64(shares[len(shares)-1])
+	th := float64(run.Threshold.Value)
+	lo, hi := spanOf(f64s(edges), []float64{th})
+	if q, ok := run.Threshold.ValidationScores["min"]; ok {
+		lo = math.Min(lo, float64(q))
+	}
+	hi += 0.08 * math.Max(hi-lo, 1e-9) // room for the floor beyond the last edge
+	x, y := []float64{lo}, []float64{float64(shares[0])}
+	for i, e := range edges {
+		x = append(x, float64(e), float64(e))
+		y = append(y, float64(shares[i]), float64(shares[i+1]))
+	}
+	x, y = append(x, hi), append(y, floor)
+	atThreshold := shares[sort.Search(len(edges), func(i int) bool { return !(edges[i] < run.Threshold.Value) })]
+	last := float64(edges[len(edges)-1])
+	f := plot.Figure{
+		Name: "tail", Title: "Tail probability",
+		X: plot.Axis{Label: "score (higher: more unusual)", Min: lo, Max: hi},
+		Y: plot.Axis{Label: "share scoring at least as high (log scale)", Min: floor, Max: 1, Log: true},
+		Lines: []plot.Line{
+			{Label: fmt.Sprintf("tail probability, from %d validation rows", t.Rows), X: x, Y: y, Style: plot.Primary},
+		},
+		Rules: []plot.Rule{
+			{Vertical: true, At: th, Style: plot.Highlight, Label: fmt.Sprintf("threshold %s: tail probability %s", num(run.Threshold.Value), num(atThreshold))},
+			{At: floor, Style: plot.Reference},
+		},
+		Points: []plot.Point{{X: last, Y: floor, Style: plot.Reference,
+			Label: fmt.Sprintf("beyond the largest validation score: 1/(n+1) = %s", num(float32(floor)))}},
+	}
+	return svg(f)
+}
+
+// f64s widens v.
+func f64s(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
 
 type latent struct {
 	Run    *jobs.RunRecord

@@ -44,7 +44,7 @@ func HTML(run, replaced *jobs.RunRecord) ([]byte, error) {
 		return nil, fmt.Errorf("report: no run record")
 	}
 	builders := []func(*jobs.RunRecord, *jobs.RunRecord) (*section, error){
-		glanceSection, trainingSection, scoresSection, tailSection, featuresSection,
+		glanceSection, trainingSection, scoresSection, featuresSection,
 		latentSection, labelsSection, changesSection,
 	}
 	data := pageData{Run: run}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -43,6 +44,8 @@ func rich(t *testing.T) *jobs.RunRecord {
 	r.Gate.Reasons = []string{"schema: " + r.Gate.Checks[1].Detail}
 	r.Features[0] = `<img src=x onerror=alert(1)>`
 	r.Features = append(r.Features, "flat", "empty")
+	r.FeatureShares.Features[0].Name = r.Features[0]
+	r.FeatureShares.Features = append(r.FeatureShares.Features, jobs.FeatureShare{Name: "flat", All: 0.5, Alerts: 40}, jobs.FeatureShare{Name: "empty"})
 	r.ConstantFeatures = []jobs.ConstantFeature{{Name: "flat", Value: 3, DepartureScale: 0.5}, {Name: "dropped_flat", Value: 1, DepartureScale: 1}}
 	r.ConstantInTraining = []string{"flat"}
 	r.IgnoredFeatures = []string{"empty"}
@@ -62,14 +65,14 @@ var cases = []struct {
 	absent   []string // section ids it must not hold
 }{
 	{"first", func(t *testing.T) *jobs.RunRecord { return load(t, "first.json") }, nil,
-		[]string{"training-loss", "training-reconstruction", "training-kl", "scores", "latent"}, []string{"labels", "changes"}},
+		[]string{"training-loss", "training-reconstruction", "training-kl", "scores", "tail", "feature-shares", "latent"}, []string{"labels", "changes"}},
 	{"labelled-replaced", func(t *testing.T) *jobs.RunRecord { return load(t, "labelled.json") },
 		func(t *testing.T) *jobs.RunRecord { return load(t, "first.json") },
-		[]string{"training-loss", "training-reconstruction", "training-kl", "scores", "latent", "roc", "precision-recall"}, nil},
+		[]string{"training-loss", "training-reconstruction", "training-kl", "scores", "tail", "feature-shares", "latent", "roc", "precision-recall"}, nil},
 	{"labelled-replaced-unreadable", func(t *testing.T) *jobs.RunRecord { return load(t, "labelled.json") }, nil,
 		[]string{"scores", "roc", "precision-recall"}, nil},
 	{"rich-rejected", rich, func(t *testing.T) *jobs.RunRecord { return load(t, "first.json") },
-		[]string{"scores", "latent", "roc", "precision-recall"}, nil},
+		[]string{"scores", "tail", "feature-shares", "latent", "roc", "precision-recall"}, nil},
 }
 
 func TestPageGolden(t *testing.T) {
@@ -174,5 +177,55 @@ func TestPageEscapes(t *testing.T) {
 func TestPageNeedsARecord(t *testing.T) {
 	if _, err := HTML(nil, nil); err == nil {
 		t.Error("HTML(nil) drew a page")
+	}
+}
+
+// The tail figure steps down the model's tail table to the 1/(n+1) floor
+// and marks the threshold with its tail probability; the features' chart
+// draws the 20 features with the largest share on alerts, largest first,
+// and says how many it leaves out.
+func TestTailAndSharesFigures(t *testing.T) {
+	r := load(t, "first.json")
+	page, err := HTML(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := string(page)
+	n := r.TailTable.Rows
+	alerts := r.Threshold.ValidationAlerts
+	for _, want := range []string{
+		fmt.Sprintf("tail probability, from %d validation rows", n),
+		fmt.Sprintf("threshold %s: tail probability %s", num(r.Threshold.Value), num(float32(alerts)/float32(n))),
+		fmt.Sprintf("1/(n+1) = %s", num(float32(1/float64(n+1)))),
+		fmt.Sprintf("the %d validation rows that alert", r.FeatureShares.Alerts),
+		fmt.Sprintf("and %d more features with smaller shares", len(r.Features)-20),
+	} {
+		if !strings.Contains(p, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	chart := regexp.MustCompile(`(?s)<svg [^>]*data-figure="feature-shares".*?</svg>`).FindString(p)
+	names := regexp.MustCompile(`<title>([^<]*)</title>`).FindAllStringSubmatch(chart, -1)
+	if len(names) != 21 { // the chart's title and 20 features
+		t.Fatalf("feature chart names %d features, want 20", len(names)-1)
+	}
+	share := map[string]float32{}
+	for _, f := range r.FeatureShares.Features {
+		share[f.Name] = f.Alerts
+	}
+	for i := 2; i < len(names); i++ {
+		if share[names[i][1]] > share[names[i-1][1]] {
+			t.Errorf("feature %s (%g on alerts) after %s (%g)", names[i][1], share[names[i][1]], names[i-1][1], share[names[i-1][1]])
+		}
+	}
+	r.TailTable, r.FeatureShares = nil, nil // a run.json from before the shares
+	page, err = HTML(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fig := range []string{`data-figure="tail"`, `data-figure="feature-shares"`} {
+		if strings.Contains(string(page), fig) {
+			t.Errorf("a record without the data draws %s", fig)
+		}
 	}
 }

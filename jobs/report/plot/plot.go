@@ -150,27 +150,40 @@ func (f *Figure) SVG() string {
 	return b.String()
 }
 
+// legendItem is one entry of a legend: a bar's swatch or a line's stroke.
+type legendItem struct {
+	label string
+	style Style
+	bar   bool
+}
+
 // legend names every labelled series in one row under the title.
 func (f *Figure) legend(b *strings.Builder) {
+	var items []legendItem
+	for _, bars := range f.Bars {
+		items = append(items, legendItem{bars.Label, bars.Style, !bars.Outline})
+	}
+	for _, l := range f.Lines {
+		items = append(items, legendItem{l.Label, l.Style, false})
+	}
+	drawLegend(b, items)
+}
+
+// drawLegend draws the labelled items in one row under the title.
+func drawLegend(b *strings.Builder, items []legendItem) {
 	x := float64(marginLeft)
-	item := func(label string, st Style, bar bool) {
-		if label == "" {
-			return
+	for _, it := range items {
+		if it.label == "" {
+			continue
 		}
-		lk := looks[st]
-		if bar && lk.fill != "none" {
+		lk := looks[it.style]
+		if it.bar && lk.fill != "none" {
 			fmt.Fprintf(b, `<rect x="%.1f" y="31" width="14" height="10" fill="%s" stroke="%s"/>`, x, lk.fill, lk.color)
 		} else {
 			fmt.Fprintf(b, `<path d="M%.1f 36h18" stroke="%s" stroke-width="2"%s/>`, x, lk.color, dashAttr(lk))
 		}
-		fmt.Fprintf(b, `<text x="%.1f" y="40" fill="#333">%s</text>`, x+22, esc(label))
-		x += 22 + 6.5*float64(len([]rune(label))) + 18
-	}
-	for _, bars := range f.Bars {
-		item(bars.Label, bars.Style, !bars.Outline)
-	}
-	for _, l := range f.Lines {
-		item(l.Label, l.Style, false)
+		fmt.Fprintf(b, `<text x="%.1f" y="40" fill="#333">%s</text>`, x+22, esc(it.label))
+		x += 22 + 6.5*float64(len([]rune(it.label))) + 18
 	}
 }
 

@@ -1,6 +1,7 @@
 package plot
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -130,4 +131,42 @@ func TestCountAxis(t *testing.T) {
 	if s.px(1) >= 300 {
 		t.Errorf("a count of 1 sits on the axis floor (px %v): its bar would not show", s.px(1))
 	}
+}
+
+// A bar chart draws a bar per series and category from 0 (leftwards for a
+// negative value, none for NaN), escapes and cuts long names, keeps them
+// whole in their tooltips, and grows with its categories.
+func TestBarChart(t *testing.T) {
+	long := strings.Repeat("x", 40) + "<&>"
+	c := BarChart{Name: "shares", Title: "Shares", Value: Axis{Label: "share", Min: -1, Max: 4},
+		Categories: []string{"a", long, "c"},
+		Series: []Series{{Label: "alerts", Values: []float64{4, -1, math.NaN()}, Style: Highlight},
+			{Label: "all", Values: []float64{1, 0.5, 2}, Style: Primary}},
+		Note: "and 3 more"}
+	svg := c.SVG()
+	data := svg[strings.Index(svg, `<g data-role="data">`):]
+	if got := strings.Count(data, "<rect "); got != 5 {
+		t.Errorf("%d bars drawn, want 5", got)
+	}
+	for _, want := range []string{`data-figure="shares"`, "<title>" + esc(long) + "</title>", strings.Repeat("x", 27) + "…", "and 3 more", ">alerts<", ">all<"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("chart lacks %q", want)
+		}
+	}
+	if strings.Contains(svg, "<&>") {
+		t.Error("a name is not escaped")
+	}
+	one := BarChart{Value: c.Value, Categories: []string{"a"}, Series: c.Series}
+	if svgHeight(t, one.SVG()) >= svgHeight(t, svg) {
+		t.Error("a chart of one category is not shorter than one of three")
+	}
+}
+
+func svgHeight(t *testing.T, svg string) int {
+	t.Helper()
+	var w, h int
+	if _, err := fmt.Sscanf(svg[strings.Index(svg, "viewBox="):], `viewBox="0 0 %d %d"`, &w, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
