@@ -17,9 +17,9 @@ import (
 // out; a mean over no rows is null.
 type FeatureDriver struct {
 	Feature   string   `json:"feature"`
-	Anomalies *float64 `json:"mean_share_anomalies"`
-	Normal    *float64 `json:"mean_share_normal"`
-	Alerts    *float64 `json:"mean_share_alerts"`
+	Anomalies *float32 `json:"mean_share_anomalies"`
+	Normal    *float32 `json:"mean_share_normal"`
+	Alerts    *float32 `json:"mean_share_alerts"`
 }
 
 // driversShown is how many features evaluate's text output lists.
@@ -28,50 +28,39 @@ const driversShown = 5
 // featureDrivers returns every feature's driver figures, the features
 // with the largest mean share among the labelled anomalies first (equal
 // ones in feature order). parts are the scores of the rows split into
-// shares, labels mark the anomalies.
+// shares, labels mark the anomalies; the means are featureShares', the one
+// place shares are averaged.
 func featureDrivers(m *pipeline.Model, parts pipeline.ScoreParts, labels []bool) []FeatureDriver {
-	d := m.Dim()
-	type mean struct {
-		sum []float64
-		n   int
+	over := func(on func(i int) bool) *FeatureShares {
+		return featureShares(m.Features, parts, m.Threshold, on)
 	}
-	newMean := func() *mean { return &mean{sum: make([]float64, d)} }
-	anom, normal, alerts := newMean(), newMean(), newMean()
-	for i, score := range parts.Scores {
-		if score != score {
-			continue
-		}
-		groups := []*mean{normal}
-		if labels[i] {
-			groups[0] = anom
-		}
-		if pipeline.IsAnomaly(score, m.Threshold) {
-			groups = append(groups, alerts)
-		}
-		for _, g := range groups {
-			g.n++
-			for j, v := range parts.Features[i*d : (i+1)*d] {
-				g.sum[j] += float64(v)
-			}
-		}
-	}
-	at := func(g *mean, j int) *float64 {
-		if g.n == 0 {
+	anomalies := over(func(i int) bool { return labels[i] })
+	normal := over(func(i int) bool { return !labels[i] })
+	all := over(func(int) bool { return true })
+	mean := func(fs *FeatureShares, rows int, share func(FeatureShare) float32, j int) *float32 {
+		if rows == 0 {
 			return nil
 		}
-		v := g.sum[j] / float64(g.n)
+		v := share(fs.Features[j])
 		return &v
 	}
-	out := make([]FeatureDriver, d)
+	byAll := func(f FeatureShare) float32 { return f.All }
+	byAlerts := func(f FeatureShare) float32 { return f.Alerts }
+	out := make([]FeatureDriver, m.Dim())
 	for j, name := range m.Features {
-		out[j] = FeatureDriver{Feature: name, Anomalies: at(anom, j), Normal: at(normal, j), Alerts: at(alerts, j)}
+		out[j] = FeatureDriver{
+			Feature:   name,
+			Anomalies: mean(anomalies, anomalies.Rows, byAll, j),
+			Normal:    mean(normal, normal.Rows, byAll, j),
+			Alerts:    mean(all, all.Alerts, byAlerts, j),
+		}
 	}
 	slices.SortStableFunc(out, func(a, b FeatureDriver) int { return cmp.Compare(orZero(b.Anomalies), orZero(a.Anomalies)) })
 	return out
 }
 
 // orZero returns *v, or 0 for nil.
-func orZero(v *float64) float64 {
+func orZero(v *float32) float32 {
 	if v == nil {
 		return 0
 	}
@@ -85,7 +74,7 @@ func writeDrivers(w io.Writer, drivers []FeatureDriver) {
 	}
 	fmt.Fprintf(w, "drivers    mean share of the score, by the share among labelled anomalies (top %d of %d; all in --json)\n", min(driversShown, len(drivers)), len(drivers))
 	fmt.Fprintf(w, "           %-28s %10s %10s %10s\n", "feature", "anomalies", "normal", "alerts")
-	text := func(v *float64) string {
+	text := func(v *float32) string {
 		if v == nil {
 			return "-"
 		}

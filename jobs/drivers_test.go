@@ -15,8 +15,9 @@ func TestFeatureDrivers(t *testing.T) {
 	parts := pipeline.ScoreParts{
 		Scores:   []float32{0.3, 2, nan, 3},
 		Features: []float32{0.1, 0.1, 0.1 /**/, 0, 2, 0 /**/, nan, nan, nan /**/, 1, 0, 2},
+		Latent:   []float32{0, 0, nan, 0},
 	}
-	f := func(v float64) *float64 { return &v }
+	f := func(v float32) *float32 { return &v }
 	cases := []struct {
 		name   string
 		labels []bool
@@ -35,8 +36,8 @@ func TestFeatureDrivers(t *testing.T) {
 	}
 	// same compares two means: both null, or equal within float32 rounding
 	// (the shares are float32).
-	same := func(a, b *float64) bool {
-		return a == nil && b == nil || a != nil && b != nil && math.Abs(*a-*b) < 1e-6
+	same := func(a, b *float32) bool {
+		return a == nil && b == nil || a != nil && b != nil && math.Abs(float64(*a-*b)) < 1e-6
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -56,7 +57,7 @@ func TestFeatureDrivers(t *testing.T) {
 
 // driverText prints a driver for a test message.
 func driverText(d FeatureDriver) string {
-	text := func(v *float64) string {
+	text := func(v *float32) string {
 		if v == nil {
 			return "null"
 		}
