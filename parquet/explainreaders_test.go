@@ -71,10 +71,26 @@ func explainWant(rows ScoreRows) map[string][]*string {
 	return want
 }
 
+// explainReaderTypes is, per optional column and per reader (in the order
+// of readerNames), the type the reader reports: each reader's list of the
+// element type written (hyparquet reports the Parquet LIST group).
+var explainReaderTypes = []struct {
+	column string
+	types  [4]string
+}{
+	{TailColumn, [4]string{`FLOAT`, `Float32`, `Float32`, `FLOAT`}},
+	{ExplainFeatureColumn, [4]string{`VARCHAR[]`, `List(DataType(String))`, `List<Utf8>`, `LIST {"type":"LIST"}`}},
+	{ExplainShareColumn, [4]string{`FLOAT[]`, `List(DataType(Float32))`, `List<Float32>`, `LIST {"type":"LIST"}`}},
+	{ExplainValueColumn, [4]string{`DOUBLE[]`, `List(DataType(Float64))`, `List<Float64>`, `LIST {"type":"LIST"}`}},
+	{ExplainExpectedColumn, [4]string{`DOUBLE[]`, `List(DataType(Float64))`, `List<Float64>`, `LIST {"type":"LIST"}`}},
+	{ExplainImputedColumn, [4]string{`BOOLEAN[]`, `List(DataType(Bool))`, `List<Bool>`, `LIST {"type":"LIST"}`}},
+}
+
 // TestExplainColumnsReaders writes a score file with tail_probability and
 // the explain list columns and reads it with DuckDB, Polars, parquet-wasm
-// (arrow-rs) and hyparquet: every reader gets the values written, nulls
-// inside the lists included. It skips when the readers are not installed,
+// (arrow-rs) and hyparquet: every reader gets the types in
+// explainReaderTypes and the values written, nulls inside the lists
+// included. It skips when the readers are not installed,
 // unless VAEJOB_REQUIRE_READERS=1.
 func TestExplainColumnsReaders(t *testing.T) {
 	requireReaders(t)
@@ -96,11 +112,19 @@ func TestExplainColumnsReaders(t *testing.T) {
 	}
 	results, out := runReaders(t, path)
 	want := explainWant(rows)
-	for _, reader := range readerNames {
+	if len(explainReaderTypes) != len(want) {
+		t.Errorf("explainReaderTypes has %d columns, the file %d optional ones", len(explainReaderTypes), len(want))
+	}
+	for i, reader := range readerNames {
 		t.Run(reader, func(t *testing.T) {
 			res := results[reader]
 			if res.Error != "" {
 				t.Fatalf("%s failed: %s", reader, res.Error)
+			}
+			for _, rt := range explainReaderTypes {
+				if got := res.Types[rt.column]; got != rt.types[i] {
+					t.Errorf("%s: type %q, want %q", rt.column, got, rt.types[i])
+				}
 			}
 			for col, w := range want {
 				if got := res.Values[col]; !reflect.DeepEqual(got, w) {
