@@ -3,6 +3,7 @@ package parquet
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -213,4 +214,29 @@ func canonicalList(a arrow.Array, i int) *string {
 	b, _ := json.Marshal(items)
 	s := string(b)
 	return &s
+}
+
+// TestScoreLayoutNameClash: a kept column named like an output column of
+// the layout is refused (ErrUsage); one the layout does not write is not.
+func TestScoreLayoutNameClash(t *testing.T) {
+	cases := []struct {
+		kept   string
+		layout ScoreLayout
+		format Format
+		clash  bool
+	}{
+		{TailColumn, ScoreLayout{Tail: true}, Parquet, true},
+		{TailColumn, ScoreLayout{}, Parquet, false},
+		{ExplainShareColumn, ScoreLayout{Explain: true}, Parquet, true},
+		{ExplainShareColumn, ScoreLayout{Explain: true}, CSV, false},
+		{ExplainColumn, ScoreLayout{Explain: true}, CSV, true},
+		{ExplainColumn, ScoreLayout{Explain: true}, Parquet, false},
+	}
+	for _, c := range cases {
+		var buf bytes.Buffer
+		_, err := NewScoreWriterLayout(&buf, c.format, []arrow.Field{{Name: c.kept, Type: arrow.PrimitiveTypes.Int64}}, c.layout)
+		if c.clash != errors.Is(err, ErrUsage) || !c.clash && err != nil {
+			t.Errorf("kept %s, layout %+v, %s: %v", c.kept, c.layout, c.format, err)
+		}
+	}
 }
