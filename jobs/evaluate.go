@@ -24,6 +24,10 @@ type Evaluation struct {
 	Threshold float32 `json:"threshold"`
 	Method    string  `json:"threshold_method"`
 	LabelMetrics
+	// Drivers holds every feature's mean share of the score among the
+	// labelled anomalies, the normal rows and the alerts (see
+	// FeatureDriver), the largest among anomalies first.
+	Drivers []FeatureDriver `json:"feature_drivers"`
 }
 
 func (e *Evaluation) String() string {
@@ -36,11 +40,14 @@ func (e *Evaluation) String() string {
 	fmt.Fprintf(&b, "threshold  %s (%s)\n", onnx.FormatThreshold(e.Threshold), e.Method)
 	fmt.Fprintf(&b, "precision  %.4f   recall %.4f   F1 %.4f\n", c.Precision, c.Recall, c.F1)
 	fmt.Fprintf(&b, "alerts     TP %d  FP %d  FN %d  TN %d\n", c.TP, c.FP, c.FN, c.TN)
+	writeDrivers(&b, e.Drivers)
 	return b.String()
 }
 
 // Evaluate scores a labelled table with a model and measures the ranking
-// (ROC-AUC, PR-AUC) and the alerts at the model's threshold. The model is
+// (ROC-AUC, PR-AUC) and the alerts at the model's threshold, and which
+// features drive the scores of the labelled anomalies and of the normal
+// rows (see FeatureDriver). The model is
 // loaded and checked by loadModel: a damaged one is refused.
 func Evaluate(ctx context.Context, o EvaluateOptions) (*Evaluation, error) {
 	if err := checkRequired(
@@ -66,7 +73,9 @@ func Evaluate(ctx context.Context, o EvaluateOptions) (*Evaluation, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	scores := m.ScoreRows(t.Data)
+	parts := m.ScoreParts(t.Data)
+	drivers := featureDrivers(m, parts, labels)
+	scores := parts.Scores
 	// A NaN score (a row with a missing value) always alerts; for ranking it
 	// counts as the most anomalous.
 	for i, s := range scores {
@@ -78,5 +87,5 @@ func Evaluate(ctx context.Context, o EvaluateOptions) (*Evaluation, error) {
 	if err != nil {
 		return nil, kind(ErrBadInput, fmt.Errorf("%s: %w", o.Input, err))
 	}
-	return &Evaluation{Model: o.Model, Input: o.Input, Threshold: m.Threshold, Method: m.ThresholdMethod, LabelMetrics: *lm}, nil
+	return &Evaluation{Model: o.Model, Input: o.Input, Threshold: m.Threshold, Method: m.ThresholdMethod, LabelMetrics: *lm, Drivers: drivers}, nil
 }

@@ -21,6 +21,10 @@ type ScoreOptions struct {
 	Input  string
 	Output string   // Parquet, or CSV when it ends in .csv
 	Keep   []string // input columns carried into the output before score and is_anomaly
+	// Explain, when positive, adds per row the Explain features with the
+	// largest shares of the score (see explainer); at most the model's
+	// features.
+	Explain int
 }
 
 // ScoreResult summarises a score run.
@@ -29,6 +33,9 @@ type ScoreResult struct {
 	// Missing counts rows with a missing or non-finite feature (NaN score,
 	// flagged).
 	Missing int
+	// NoTail says the model predates tail tables (a file of format version
+	// 2 or 3): the tail_probability column is null.
+	NoTail bool
 }
 
 // scoreFileWanted is what vaejob score's --output names.
@@ -39,6 +46,11 @@ const scoreFileWanted = "a .parquet or .csv file"
 // input order. The input is streamed: one goroutine decodes a row group
 // while another scores and writes the one before, so memory holds a few
 // row groups, not the table. The output file appears whole or not at all.
+//
+// After score and is_anomaly every row gets its tail_probability, read
+// from the model's tail table as the ONNX graph reads it (null, and
+// ScoreResult.NoTail, for a model that predates tail tables: never a
+// made-up value), and with Explain > 0 its explanation (see explainer).
 //
 // A row with a missing (null) or non-finite feature scores NaN and is
 // flagged, as in the ONNX graph. Cancelling ctx stops the run and leaves
@@ -71,6 +83,9 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		return nil, err
 	}
 	m := loaded.model
+	if err := checkExplain(o.Explain, m.Dim()); err != nil {
+		return nil, err
+	}
 	ins, err := parquet.ResolveInputs([]string{o.Input})
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("read %s: %w", o.Input, err))
@@ -81,7 +96,12 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		return nil, err
 	}
 	sel := parquet.Selection{Features: m.Features, Keep: o.Keep, AllowMissing: true}
-	s := &scoreStream{ctx: ctx, m: m, format: parquet.FormatForPath(o.Output)}
+	s := &scoreStream{ctx: ctx, m: m, format: parquet.FormatForPath(o.Output),
+		layout: parquet.ScoreLayout{Tail: true, Explain: o.Explain > 0}}
+	s.res.NoTail = m.Tail == nil
+	if o.Explain > 0 {
+		s.explain = newExplainer(m, o.Explain)
+	}
 	err = createAtomic(diskFS, o.Output, 0o644, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
 		if err := s.run(ins, sel, bw); err != nil {
@@ -116,9 +136,11 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 // scoreStream converts, scores and writes batches on a goroutine of its
 // own while the reader decodes the next ones.
 type scoreStream struct {
-	ctx    context.Context
-	m      *pipeline.Model
-	format parquet.Format
+	ctx     context.Context
+	m       *pipeline.Model
+	format  parquet.Format
+	layout  parquet.ScoreLayout
+	explain *explainer // nil without --explain
 
 	todo     chan *parquet.Batch
 	failed   atomic.Bool
@@ -180,11 +202,10 @@ var errScoreFailed = errors.New("scoring or writing failed")
 // score is the scoring goroutine: it converts, scores and writes every
 // batch, and after a failure only drains them.
 func (s *scoreStream) score(w io.Writer) {
-	var x, scores []float32
-	var flags []bool
+	var buf scoreBuffers
 	for b := range s.todo {
 		if s.scoreErr == nil {
-			s.scoreErr = s.scoreSafely(w, b, &x, &scores, &flags)
+			s.scoreErr = s.scoreSafely(w, b, &buf)
 			if s.scoreErr != nil {
 				s.failed.Store(true)
 			}
@@ -195,43 +216,74 @@ func (s *scoreStream) score(w io.Writer) {
 // scoreSafely is scoreBatch with a panic of Arrow's converters on a corrupt
 // batch turned into an input error, as the reader does for its own: this
 // goroutine is beyond the reader's recover.
-func (s *scoreStream) scoreSafely(w io.Writer, b *parquet.Batch, x, scores *[]float32, flags *[]bool) (err error) {
+func (s *scoreStream) scoreSafely(w io.Writer, b *parquet.Batch, buf *scoreBuffers) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = readError{fmt.Errorf("%w: the file is corrupt (converting a batch failed: %v); re-create or re-download it", parquet.ErrBadInput, r)}
 		}
 	}()
-	return s.scoreBatch(w, b, x, scores, flags)
+	return s.scoreBatch(w, b, buf)
+}
+
+// scoreBuffers are the buffers a scoring goroutine reuses from batch to
+// batch.
+type scoreBuffers struct {
+	x, tail []float32
+	rows    parquet.ScoreRows
 }
 
 // scoreBatch scores one batch and writes its rows, in buffers it reuses.
 // The first batch starts the output file, before it is scored, so that a
 // kept column the output cannot carry is refused before any scoring.
-func (s *scoreStream) scoreBatch(w io.Writer, b *parquet.Batch, x, scores *[]float32, flags *[]bool) error {
+func (s *scoreStream) scoreBatch(w io.Writer, b *parquet.Batch, buf *scoreBuffers) error {
 	if s.sw == nil {
 		if err := s.start(w, b.KeptFields); err != nil {
 			return err
 		}
 	}
 	var err error
-	if *x, err = b.Features(*x); err != nil {
+	if buf.x, err = b.Features(buf.x); err != nil {
 		return readError{err}
 	}
 	n := b.Rows
-	*scores = slices.Grow((*scores)[:0], n)[:n]
-	*flags = slices.Grow((*flags)[:0], n)[:n]
-	s.m.ScoreRowsTo(*scores, *x)
-	for i, v := range *scores {
-		(*flags)[i] = pipeline.IsAnomaly(v, s.m.Threshold)
-		if (*flags)[i] {
+	rows := &buf.rows
+	rows.IsAnomaly = slices.Grow(rows.IsAnomaly[:0], n)[:n]
+	if s.explain != nil {
+		s.explainBatch(buf.x, rows)
+	} else {
+		rows.Score = slices.Grow(rows.Score[:0], n)[:n]
+		s.m.ScoreRowsTo(rows.Score, buf.x)
+	}
+	rows.Tail = nil // nulls: the model has no tail table
+	if s.m.Tail != nil {
+		buf.tail = slices.Grow(buf.tail[:0], n)[:n]
+		rows.Tail = buf.tail
+	}
+	for i, v := range rows.Score {
+		rows.IsAnomaly[i] = pipeline.IsAnomaly(v, s.m.Threshold)
+		if rows.IsAnomaly[i] {
 			s.res.Anomalies++
 		}
 		if v != v {
 			s.res.Missing++
 		}
+		if rows.Tail != nil {
+			rows.Tail[i] = s.m.Tail.Probability(v)
+		}
 	}
 	s.res.Rows += n
-	return s.sw.Write(b.Kept, *scores, *flags)
+	return s.sw.WriteRows(b.Kept, *rows)
+}
+
+// explainBatch scores the rows of x with their shares and explains each.
+func (s *scoreStream) explainBatch(x []float32, rows *parquet.ScoreRows) {
+	d := s.m.Dim()
+	parts := s.m.ScoreParts(x)
+	rows.Score = parts.Scores
+	rows.Explain = rows.Explain[:0]
+	for i, score := range parts.Scores {
+		rows.Explain = append(rows.Explain, s.explain.explain(x[i*d:(i+1)*d], parts.Features[i*d:(i+1)*d], score))
+	}
 }
 
 // readError marks an error of the input found while scoring (a value that
@@ -243,7 +295,7 @@ func (e readError) Unwrap() error { return e.err }
 
 // start begins the output file.
 func (s *scoreStream) start(w io.Writer, fields []arrow.Field) error {
-	sw, err := parquet.NewScoreWriter(w, s.format, fields)
+	sw, err := parquet.NewScoreWriterLayout(w, s.format, fields, s.layout)
 	if err != nil {
 		return err
 	}

@@ -19,8 +19,6 @@ import (
 	pq "github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
-
-	"github.com/vaejob/vaejob/onnx"
 )
 
 // writeScoreInput writes n rows of features a and b and a string id
@@ -62,14 +60,7 @@ func writeScoreInput(t *testing.T, path string, n, rowGroup int, idType arrow.Da
 func TestScoreStreams(t *testing.T) {
 	dir := t.TempDir()
 	m := centreModel([]string{"a", "b"}, 0.3, 0.05)
-	data, err := onnx.Encode(withTestVector(m))
-	if err != nil {
-		t.Fatal(err)
-	}
-	model := filepath.Join(dir, "model.onnx")
-	if err := os.WriteFile(model, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	model := writeModelFile(t, filepath.Join(dir, "model.onnx"), m)
 	const n = 70_000
 	input := filepath.Join(dir, "in.parquet")
 	writeScoreInput(t, input, n, 50_000, arrow.BinaryTypes.String)
@@ -247,7 +238,7 @@ func TestScoreEmptyInput(t *testing.T) {
 	for _, f := range sc.Fields() {
 		got = append(got, f.Name+" "+f.Type.String())
 	}
-	if want := []string{"id int64", "score float32", "is_anomaly bool"}; strings.Join(got, ", ") != strings.Join(want, ", ") {
+	if want := []string{"id int64", "score float32", "is_anomaly bool", "tail_probability float32"}; strings.Join(got, ", ") != strings.Join(want, ", ") {
 		t.Errorf("columns %q, want %q", got, want)
 	}
 	if pf.NumRows() != 0 {
@@ -262,7 +253,7 @@ func TestScoreEmptyInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(b), "id,score,is_anomaly\n"; got != want {
+	if got, want := string(b), "id,score,is_anomaly,tail_probability\n"; got != want {
 		t.Errorf("CSV %q, want %q", got, want)
 	}
 }

@@ -108,7 +108,11 @@
 //
 // [WriteScores] writes one row per input row, in input order: the kept
 // columns first, then "score" (float32) and "is_anomaly" (bool);
-// [ScoreWriter] does the same a batch at a time. The format
+// [ScoreWriter] does the same a batch at a time, and, started with
+// [NewScoreWriterLayout], adds the optional columns a [ScoreLayout] names:
+// "tail_probability" and the explanation of each row (Parquet: five
+// parallel list columns "explain_*"; CSV: one "explain" text, see
+// [ExplainText]). The format
 // is chosen by the caller, usually with [FormatForPath]. CSV floats are
 // written in the shortest form that reads back to the same float32,
 // decimals, dates, times and timestamps as their exact text; CSV refuses

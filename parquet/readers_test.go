@@ -117,40 +117,13 @@ type readerResult struct {
 // except for the gaps in knownReaderGaps. It skips when the readers are
 // not installed, unless VAEJOB_REQUIRE_READERS=1.
 func TestScoreFileReaders(t *testing.T) {
-	dir, err := filepath.Abs(filepath.Join("testdata", "readers"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err := exec.LookPath("node")
-	if err == nil {
-		_, err = os.Stat(filepath.Join(dir, "node_modules", "@duckdb", "node-api"))
-	}
-	if err != nil {
-		msg := "the score-file readers are not installed (" + err.Error() + "): run `npm install` in parquet/testdata/readers (Node 20), as .ci/test does"
-		if os.Getenv("VAEJOB_REQUIRE_READERS") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	requireReaders(t)
 	data, cases, score, flags := writeKeptFixture(t)
 	path := filepath.Join(t.TempDir(), "scores.parquet")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "read.mjs", path)
-	cmd.Dir = dir
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node read.mjs: %v\n%s", err, stderr.String())
-	}
-	var results map[string]readerResult
-	if err := json.Unmarshal(out, &results); err != nil {
-		t.Fatalf("read.mjs printed no JSON: %v\n%s\n%s", err, out, stderr.String())
-	}
+	results, out := runReaders(t, path)
 
 	want := map[string][]*string{}
 	for _, c := range cases {
@@ -244,4 +217,45 @@ func showAll(v []*string) string {
 		parts[i] = show(s)
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// readersDir is where read.mjs and its node_modules are.
+var readersDir = filepath.Join("testdata", "readers")
+
+// requireReaders skips the test when the readers of testdata/readers are
+// not installed, unless VAEJOB_REQUIRE_READERS=1.
+func requireReaders(t *testing.T) {
+	t.Helper()
+	_, err := exec.LookPath("node")
+	if err == nil {
+		_, err = os.Stat(filepath.Join(readersDir, "node_modules", "@duckdb", "node-api"))
+	}
+	if err != nil {
+		msg := "the score-file readers are not installed (" + err.Error() + "): run `npm install` in parquet/testdata/readers (Node 20), as .ci/test does"
+		if os.Getenv("VAEJOB_REQUIRE_READERS") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+}
+
+// runReaders reads the Parquet file at path with every reader of read.mjs
+// and returns their results and what read.mjs printed.
+func runReaders(t *testing.T, path string) (map[string]readerResult, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "read.mjs", path)
+	cmd.Dir = readersDir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node read.mjs: %v\n%s", err, stderr.String())
+	}
+	var results map[string]readerResult
+	if err := json.Unmarshal(out, &results); err != nil {
+		t.Fatalf("read.mjs printed no JSON: %v\n%s\n%s", err, out, stderr.String())
+	}
+	return results, out
 }

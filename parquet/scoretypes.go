@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -37,18 +38,19 @@ type keptConverter func(arrow.Array) (arrow.Array, error)
 // column is an error wrapping [ErrUsage]. NewScoreWriter makes the same
 // checks; calling this first lets a caller refuse before scoring.
 func CheckKeptFields(kept []arrow.Field, format Format) error {
-	_, _, err := planKeptFields(kept, format)
+	_, _, err := planKeptFields(kept, format, ScoreLayout{}.outputFields(format))
 	return err
 }
 
 // planKeptFields checks every kept column (see CheckKeptFields) and
 // returns the fields written for them and the conversions of their arrays
-// (nil: none).
-func planKeptFields(kept []arrow.Field, format Format) ([]arrow.Field, []keptConverter, error) {
+// (nil: none). outputs are the columns written after them, whose names a
+// kept column must not take.
+func planKeptFields(kept []arrow.Field, format Format, outputs []arrow.Field) ([]arrow.Field, []keptConverter, error) {
 	fields := make([]arrow.Field, len(kept))
 	convs := make([]keptConverter, len(kept))
 	for i, f := range kept {
-		if f.Name == ScoreColumn || f.Name == AnomalyColumn {
+		if slices.ContainsFunc(outputs, func(o arrow.Field) bool { return o.Name == f.Name }) {
 			return nil, nil, usageError("write scores: kept column %q clashes with the output column of the same name; do not keep it, or rename it in the input", f.Name)
 		}
 		out, conv, err := planKept(f, format)

@@ -97,6 +97,7 @@ func WriteScores(w io.Writer, format Format, kept arrow.Table, score []float32, 
 // the schema (Parquet), with no rows.
 type ScoreWriter struct {
 	format Format
+	layout ScoreLayout
 	kept   []arrow.Field
 	// CSV
 	csv *csv.Writer
@@ -120,31 +121,38 @@ type ScoreWriter struct {
 // and binary views as large strings and binaries. The Arrow schema is
 // stored in the file too, so Arrow readers get the exact types back.
 func NewScoreWriter(w io.Writer, format Format, kept []arrow.Field) (*ScoreWriter, error) {
+	return NewScoreWriterLayout(w, format, kept, ScoreLayout{})
+}
+
+// NewScoreWriterLayout is NewScoreWriter for a score file with the
+// optional columns layout names after score and is_anomaly (see
+// ScoreLayout); a kept column named like any output column is refused.
+func NewScoreWriterLayout(w io.Writer, format Format, kept []arrow.Field, layout ScoreLayout) (*ScoreWriter, error) {
 	if format != CSV && format != Parquet {
 		return nil, usageError("write scores: unknown format %v", format)
 	}
-	fields, conv, err := planKeptFields(kept, format)
+	outputs := layout.outputFields(format)
+	fields, conv, err := planKeptFields(kept, format, outputs)
 	if err != nil {
 		return nil, err
 	}
-	sw := &ScoreWriter{format: format, kept: kept, conv: conv}
+	sw := &ScoreWriter{format: format, layout: layout, kept: kept, conv: conv}
 	if format == CSV {
 		sw.csv = csv.NewWriter(w)
-		header := make([]string, 0, len(kept)+2)
+		header := make([]string, 0, len(kept)+len(outputs))
 		for _, f := range kept {
 			header = append(header, f.Name)
 		}
-		header = append(header, ScoreColumn, AnomalyColumn)
+		for _, f := range outputs {
+			header = append(header, f.Name)
+		}
 		if err := sw.csv.Write(header); err != nil {
 			return nil, fmt.Errorf("write scores: %w", err)
 		}
 		sw.rec = make([]string, len(header))
 		return sw, nil
 	}
-	fields = append(fields,
-		arrow.Field{Name: ScoreColumn, Type: arrow.PrimitiveTypes.Float32},
-		arrow.Field{Name: AnomalyColumn, Type: arrow.FixedWidthTypes.Boolean},
-	)
+	fields = append(fields, outputs...)
 	stored, err := storedSchemaMetadata(fields)
 	if err != nil {
 		return nil, fmt.Errorf("write scores: %w", err)
@@ -168,11 +176,20 @@ func NewScoreWriter(w io.Writer, format Format, kept []arrow.Field) (*ScoreWrite
 }
 
 // Write appends rows: kept holds one array per kept column, each with
-// len(score) rows, and isAnomaly one flag per score.
+// len(score) rows, and isAnomaly one flag per score. It is WriteRows
+// without the optional columns' values.
 func (sw *ScoreWriter) Write(kept []arrow.Array, score []float32, isAnomaly []bool) error {
-	if len(score) != len(isAnomaly) {
-		return usageError("write scores: %d scores but %d anomaly flags; both need one entry per row", len(score), len(isAnomaly))
+	return sw.WriteRows(kept, ScoreRows{Score: score, IsAnomaly: isAnomaly})
+}
+
+// WriteRows appends rows: kept holds one array per kept column, each with
+// as many rows as rows.Score, and rows the computed columns, the optional
+// ones as the writer's layout has them.
+func (sw *ScoreWriter) WriteRows(kept []arrow.Array, rows ScoreRows) error {
+	if err := rows.check(sw.layout); err != nil {
+		return err
 	}
+	score := rows.Score
 	if len(kept) != len(sw.kept) {
 		return usageError("write scores: %d kept columns, the writer was started with %d", len(kept), len(sw.kept))
 	}
@@ -185,9 +202,9 @@ func (sw *ScoreWriter) Write(kept []arrow.Array, score []float32, isAnomaly []bo
 		}
 	}
 	if sw.csv != nil {
-		return sw.writeCSV(kept, score, isAnomaly)
+		return sw.writeCSV(kept, rows)
 	}
-	return sw.writeParquet(kept, score, isAnomaly)
+	return sw.writeParquet(kept, rows)
 }
 
 // Close finishes the file (the Parquet footer, the CSV buffer); it does
@@ -206,18 +223,19 @@ func (sw *ScoreWriter) Close() error {
 	return nil
 }
 
-func (sw *ScoreWriter) writeCSV(kept []arrow.Array, score []float32, isAnomaly []bool) error {
+func (sw *ScoreWriter) writeCSV(kept []arrow.Array, rows ScoreRows) error {
 	formats := make([]func(int) string, len(kept))
 	for i, a := range kept {
 		formats[i] = formatter(a)
 	}
 	rec := sw.rec
-	for r := range score {
+	for r := range rows.Score {
 		for i, f := range formats {
 			rec[i] = f(r)
 		}
-		rec[len(kept)] = strconv.FormatFloat(float64(score[r]), 'g', -1, 32)
-		rec[len(kept)+1] = strconv.FormatBool(isAnomaly[r])
+		rec[len(kept)] = formatFloat32(rows.Score[r])
+		rec[len(kept)+1] = strconv.FormatBool(rows.IsAnomaly[r])
+		rows.csvOptional(sw.layout, r, rec[:len(kept)+2])
 		if err := sw.csv.Write(rec); err != nil {
 			return fmt.Errorf("write scores: %w", err)
 		}
@@ -229,17 +247,17 @@ func (sw *ScoreWriter) writeCSV(kept []arrow.Array, score []float32, isAnomaly [
 // caller's writer open.
 type writerOnly struct{ io.Writer }
 
-func (sw *ScoreWriter) writeParquet(kept []arrow.Array, score []float32, isAnomaly []bool) error {
+func (sw *ScoreWriter) writeParquet(kept []arrow.Array, rows ScoreRows) error {
 	mem := memory.DefaultAllocator
 	sb := array.NewFloat32Builder(mem)
 	defer sb.Release()
-	sb.AppendValues(score, nil)
+	sb.AppendValues(rows.Score, nil)
 	scoreArr := sb.NewArray()
 	defer scoreArr.Release()
 
 	bb := array.NewBooleanBuilder(mem)
 	defer bb.Release()
-	bb.AppendValues(isAnomaly, nil)
+	bb.AppendValues(rows.IsAnomaly, nil)
 	flagArr := bb.NewArray()
 	defer flagArr.Release()
 
@@ -256,7 +274,12 @@ func (sw *ScoreWriter) writeParquet(kept []arrow.Array, score []float32, isAnoma
 		cols = append(cols, a)
 	}
 	cols = append(cols, scoreArr, flagArr)
-	rec := array.NewRecord(sw.schema, cols, int64(len(score)))
+	optional := rows.parquetOptional(sw.layout)
+	for _, a := range optional {
+		defer a.Release()
+	}
+	cols = append(cols, optional...)
+	rec := array.NewRecord(sw.schema, cols, int64(len(rows.Score)))
 	defer rec.Release()
 	if err := sw.pq.WriteBuffered(rec); err != nil {
 		return fmt.Errorf("write scores: %w", err)

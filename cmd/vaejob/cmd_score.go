@@ -15,11 +15,15 @@ func scoreCommand() *cli.Command {
 		textFlag("input", "Parquet file to score", "", &o.Input),
 		textFlag("output", "output file: Parquet, or CSV when it ends in .csv", "", &o.Output),
 		valueFlag("keep-columns", "comma-separated input columns to carry into the output (e.g. ids)", "", columnsValue{&o.Keep}),
+		&cli.IntFlag{Name: "explain", Usage: "add per row the `K` features with the largest shares of the score, with their values and the values the model expected (0: none)", EnvVars: env("explain"), Destination: &o.Explain},
 	}
 	return command("score", "score every row of a Parquet file with a model", flags, func(c *cli.Context) error {
 		res, err := jobs.Score(c.Context, o)
 		if err != nil {
 			return err
+		}
+		if res.NoTail {
+			fmt.Fprintf(c.App.ErrWriter, "warning: %s predates tail tables (written before format version 4): tail_probability is null; retrain to get it\n", o.Model)
 		}
 		fmt.Fprintf(c.App.ErrWriter, "scored %d rows: %d anomalies (%d with a missing or non-finite value); wrote %s\n",
 			res.Rows, res.Anomalies, res.Missing, o.Output)

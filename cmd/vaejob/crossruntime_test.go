@@ -41,6 +41,8 @@ type ortResult struct {
 		OK      bool `json:"ok"`
 		FlagsOK bool `json:"flags_ok"`
 	} `json:"test_vector"`
+	FeatureScoresBits   []uint32 `json:"feature_scores_bits"`
+	TailProbabilityBits []uint32 `json:"tail_probability_bits"`
 }
 
 // scores returns the scores as float32 values.
@@ -105,7 +107,7 @@ func demoAcrossRuntimes(t *testing.T, preset string) {
 		t.Fatalf("score exit %d:\n%s", r.code, r.stderr)
 	}
 	header, rows := readCSVScores(t, scored)
-	if want := []string{"patient_id", "diagnosis", "score", "is_anomaly"}; !slices.Equal(header, want) {
+	if want := []string{"patient_id", "diagnosis", "score", "is_anomaly", "tail_probability"}; !slices.Equal(header, want) {
 		t.Fatalf("header %v, want %v", header, want)
 	}
 	if len(rows) != 569 {
@@ -182,6 +184,7 @@ func demoAcrossRuntimes(t *testing.T, preset string) {
 			t.Errorf("embedded test vector under ONNX Runtime: %+v", res.TestVector)
 		}
 		t.Logf("569 rows: max relative score difference ONNX Runtime vs vaejob score %.3g", maxRel)
+		checkExplainedAgainstORT(t, m, model, res, goScores)
 	})
 
 	t.Run("onnx-go", func(t *testing.T) {

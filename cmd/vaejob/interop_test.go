@@ -38,7 +38,8 @@ import (
 //     float32 rows and seed give the same bits);
 //   - scores it with the reference model, keeping every column: the kept
 //     values must equal the generated table and the scores the reference
-//     file's scores, bit for bit.
+//     file's scores, bit for bit; with --explain, so must each row's
+//     tail_probability and explained features.
 
 const interopDir = "testdata/interop"
 
@@ -191,6 +192,30 @@ type interopRef struct {
 	model  string
 	run    map[string]json.RawMessage // run.json sections a case's run must equal
 	scores []float32
+	// explained holds, per row, its tail_probability and explained
+	// features (score --explain interopExplain) as text.
+	explained []string
+}
+
+// interopExplain is the --explain every score run of the suite takes.
+const interopExplain = "2"
+
+// explainedRows renders each row's tail_probability and explain_feature
+// list of a score file's columns, or says what is wrong with them.
+func explainedRows(tbl map[string]arrow.Array) ([]string, error) {
+	tails, ok := tbl["tail_probability"].(*array.Float32)
+	if !ok {
+		return nil, fmt.Errorf("the tail_probability column is %T", tbl["tail_probability"])
+	}
+	feats, ok := tbl["explain_feature"].(*array.List)
+	if !ok {
+		return nil, fmt.Errorf("the explain_feature column is %T", tbl["explain_feature"])
+	}
+	rows := make([]string, tails.Len())
+	for i := range rows {
+		rows[i] = fmt.Sprintf("%08x %s", math.Float32bits(tails.Value(i)), feats.ValueStr(i))
+	}
+	return rows, nil
 }
 
 // runSections are the run.json sections that depend only on the values read.
@@ -206,7 +231,7 @@ func interopReference(t *testing.T, dir string) interopRef {
 		t.Fatal("the reference file does not train")
 	}
 	scores := filepath.Join(dir, "reference-scores.parquet")
-	res := vaejob(t, "score", "--model", model, "--input", path, "--output", scores)
+	res := vaejob(t, "score", "--model", model, "--input", path, "--output", scores, "--explain", interopExplain)
 	if res.code != 0 {
 		t.Fatalf("score the reference file: exit %d: %s", res.code, res.stderr)
 	}
@@ -215,7 +240,11 @@ func interopReference(t *testing.T, dir string) interopRef {
 	if !ok {
 		t.Fatalf("reference scores: the score column is %T", tbl["score"])
 	}
-	return interopRef{model: model, run: run, scores: slices.Clone(s.Float32Values())}
+	explained, err := explainedRows(tbl)
+	if err != nil {
+		t.Fatalf("reference scores: %v", err)
+	}
+	return interopRef{model: model, run: run, scores: slices.Clone(s.Float32Values()), explained: explained}
 }
 
 // interopRecord is the table as one Arrow record.
@@ -404,7 +433,7 @@ func interopTrain(t *testing.T, ref interopRef, path, out string) string {
 
 func interopScore(t *testing.T, ref interopRef, path, output string) string {
 	t.Helper()
-	res := vaejob(t, "score", "--model", ref.model, "--input", path, "--output", output, "--keep-columns", strings.Join(interopKeep, ","))
+	res := vaejob(t, "score", "--model", ref.model, "--input", path, "--output", output, "--keep-columns", strings.Join(interopKeep, ","), "--explain", interopExplain)
 	if res.code != 0 {
 		t.Errorf("vaejob score: exit %d: %s", res.code, lastLine(res.stderr))
 		return fmt.Sprintf("fails: exit %d: %s", res.code, shortError(res.stderr, path))
@@ -425,6 +454,10 @@ func interopScore(t *testing.T, ref interopRef, path, output string) string {
 	case !slices.EqualFunc(s.Float32Values(), ref.scores, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }):
 		t.Errorf("scores differ from the reference file's: the features were read differently")
 		bad = append(bad, "score")
+	}
+	if explained, err := explainedRows(tbl); err != nil || !slices.Equal(explained, ref.explained) {
+		t.Errorf("tail probabilities or explained features differ from the reference file's (%v)", err)
+		bad = append(bad, "tail_probability/explain")
 	}
 	if len(bad) > 0 {
 		return "fails: wrong values in " + strings.Join(bad, ", ")

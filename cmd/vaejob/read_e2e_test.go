@@ -391,8 +391,8 @@ func TestScoreEmptyPartitions(t *testing.T) {
 			}
 			if name == "s.csv" {
 				header, rows := readCSVScores(t, o)
-				if strings.Join(header, ",") != "tag,dt,score,is_anomaly" || len(rows) != 0 {
-					t.Errorf("header %q and %d rows, want tag,dt,score,is_anomaly and none", header, len(rows))
+				if strings.Join(header, ",") != "tag,dt,score,is_anomaly,tail_probability" || len(rows) != 0 {
+					t.Errorf("header %q and %d rows, want tag,dt,score,is_anomaly,tail_probability and none", header, len(rows))
 				}
 			} else if st, err := os.Stat(o); err != nil || st.Size() == 0 {
 				t.Errorf("no output file: %v", err)

@@ -7,7 +7,8 @@
 //   exact decimal text; binaries and UUIDs in lower-case hex; dates as days
 //   since the epoch; times of day and timestamps as nanoseconds (since
 //   midnight, since the epoch); intervals as months/days/nanoseconds;
-//   nulls as null.
+//   nulls as null; lists as a JSON array of their elements in that form
+//   (the score file's explain columns).
 // A reader that throws reports {"error": "..."} instead.
 //
 // Usage: node read.mjs FILE.parquet
@@ -53,8 +54,12 @@ async function duckdb() {
   return out;
 }
 
+// listText renders a list's elements, each by render, as a JSON array.
+const listText = (items, render) => JSON.stringify(Array.from(items, render));
+
 function duckValue(v) {
   if (v === null || v === undefined) return null;
+  if (v.constructor?.name === 'DuckDBListValue') return listText(v.items, duckValue);
   switch (typeof v) {
     case 'bigint': case 'boolean': case 'string': return String(v);
     case 'number': return String(v);
@@ -120,11 +125,13 @@ function polarsValues(pl, s, dt) {
   if (dt === 'Date') return ints(s.cast(pl.Int32), 1n);
   if (dt === 'Time') return ints(s.cast(pl.Int64), 1n);
   if (dt.startsWith('Decimal')) return s.cast(pl.Utf8).toArray();
-  return s.toArray().map((v) => {
+  const value = (v) => {
     if (v === null || v === undefined) return null;
     if (v instanceof Uint8Array) return hex(v);
     return String(v);
-  });
+  };
+  if (dt.startsWith('List')) return s.toArray().map((v) => (v === null ? null : listText(v, value)));
+  return s.toArray().map(value);
 }
 
 async function parquetWasm() {
@@ -163,6 +170,14 @@ function arrowValue(arrow, data, i) {
       return String(data.values[j]);
     }
     case T.Bool: return String(arrow.makeVector(data).get(i));
+    case T.List: {
+      const child = data.children[0];
+      const items = [];
+      for (let k = data.valueOffsets[j]; k < data.valueOffsets[j + 1]; k++) {
+        items.push(child.getValid(k - child.offset) ? arrowValue(arrow, child, k - child.offset) : null);
+      }
+      return JSON.stringify(items);
+    }
     case T.Utf8: case T.LargeUtf8: case T.Dictionary: return String(arrow.makeVector(data).get(i));
     case T.Binary: case T.LargeBinary: case T.FixedSizeBinary: return hex(arrow.makeVector(data).get(i));
     case T.Decimal: {
@@ -233,6 +248,7 @@ async function hyparquet() {
 
 function hyparquetValue(v, el) {
   if (v === null || v === undefined) return null;
+  if (Array.isArray(v)) return listText(v, (x) => hyparquetValue(x, {}));
   if (typeof v === 'object' && 'ns' in v) return String(v.ns);
   if (typeof v === 'object' && 'days' in v) return String(v.days);
   const lt = el.logical_type?.type;
