@@ -14,7 +14,6 @@ import (
 type explainer struct {
 	m       *pipeline.Model
 	k       int
-	sc      *pipeline.Scorer
 	net     []int // feature → its position in the network's output, -1 for a constant feature
 	missing func(float32) bool
 	order   []int
@@ -22,7 +21,7 @@ type explainer struct {
 
 // newExplainer returns an explainer of the k largest shares of m's rows.
 func newExplainer(m *pipeline.Model, k int) *explainer {
-	e := &explainer{m: m, k: k, sc: pipeline.NewScorer(m), net: make([]int, m.Dim()), missing: pipeline.IsMissing}
+	e := &explainer{m: m, k: k, net: make([]int, m.Dim()), missing: pipeline.IsMissing}
 	for j := range e.net {
 		e.net[j] = -1
 	}
@@ -44,13 +43,14 @@ func checkExplain(k, d int) error {
 	return nil
 }
 
-// explain returns the explanation of the raw row x, whose score is score
-// and whose features' shares are shares (see pipeline.ScoreParts).
+// explain returns the explanation of the raw row x, whose score is score,
+// whose features' shares are shares and whose reconstruction (scaled
+// units, the network's features) is recon (see pipeline.ExplainParts).
 //
 // A row that scores NaN has no shares: its explanation lists every
 // feature whose value is missing (the model does not impute), in feature
 // order, whatever k, so that it says why the row has no score.
-func (e *explainer) explain(x, shares []float32, score float32) []parquet.Explanation {
+func (e *explainer) explain(x, shares, recon []float32, score float32) []parquet.Explanation {
 	m := e.m
 	if score != score {
 		var out []parquet.Explanation
@@ -62,7 +62,7 @@ func (e *explainer) explain(x, shares []float32, score float32) []parquet.Explan
 		return out
 	}
 	top := e.top(shares)
-	expected := e.expected(x)
+	expected := e.expected(recon)
 	out := make([]parquet.Explanation, len(top))
 	for i, j := range top {
 		imputed := e.missing(x[j]) && m.Imputation != nil
@@ -99,15 +99,13 @@ func (e *explainer) top(shares []float32) []int {
 	return order[:k]
 }
 
-// expected reconstructs x and returns the value the model expected for
-// each feature, in the input's units: the reconstruction mean (the
-// decoder's output, in scaled units, whatever the likelihood) mapped back
-// through the scaler, Offset + x̂/Scale. A constant feature's
-// reconstruction is 0, its constant; a feature the scaler ignores (Scale
-// 0) gets its Offset.
-func (e *explainer) expected(x []float32) func(j int) float64 {
+// expected returns the value the model expected for each feature, in the
+// input's units: the reconstruction mean recon (the decoder's output, in
+// scaled units, whatever the likelihood) mapped back through the scaler,
+// Offset + x̂/Scale. A constant feature's reconstruction is 0, its
+// constant; a feature the scaler ignores (Scale 0) gets its Offset.
+func (e *explainer) expected(recon []float32) func(j int) float64 {
 	m := e.m
-	_, _, recon := e.sc.Reconstruct(x)
 	return func(j int) float64 {
 		off, scale := float64(m.Scaler.Offset[j]), float64(m.Scaler.Scale[j])
 		k := e.net[j]

@@ -82,8 +82,8 @@ func TestExplainRow(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := c.model(t)
 			e := newExplainer(m, c.k)
-			parts := m.ScoreParts(c.x)
-			got := e.explain(c.x, parts.Features, parts.Scores[0])
+			parts := m.ExplainParts(c.x)
+			got := e.explain(c.x, parts.Features, parts.Recon, parts.Scores[0])
 			if len(got) != len(c.want) {
 				t.Fatalf("explained %+v, want %+v", got, c.want)
 			}

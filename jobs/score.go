@@ -278,11 +278,12 @@ func (s *scoreStream) scoreBatch(w io.Writer, b *parquet.Batch, buf *scoreBuffer
 // explainBatch scores the rows of x with their shares and explains each.
 func (s *scoreStream) explainBatch(x []float32, rows *parquet.ScoreRows) {
 	d := s.m.Dim()
-	parts := s.m.ScoreParts(x)
+	dv := s.m.NetworkDim()
+	parts := s.m.ExplainParts(x)
 	rows.Score = parts.Scores
 	rows.Explain = rows.Explain[:0]
 	for i, score := range parts.Scores {
-		rows.Explain = append(rows.Explain, s.explain.explain(x[i*d:(i+1)*d], parts.Features[i*d:(i+1)*d], score))
+		rows.Explain = append(rows.Explain, s.explain.explain(x[i*d:(i+1)*d], parts.Features[i*d:(i+1)*d], parts.Recon[i*dv:(i+1)*dv], score))
 	}
 }
 

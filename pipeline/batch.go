@@ -63,6 +63,9 @@ func (bs *batchScorer) score(x []float32, parts ScoreParts) {
 	}
 	recon := bs.chain(m.Decoder, mu, n)
 	dv := m.NetworkDim()
+	if parts.Recon != nil {
+		copy(parts.Recon, recon)
+	}
 	for r := 0; r < n; r++ {
 		var shares []float32
 		if parts.Features != nil {

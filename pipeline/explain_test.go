@@ -115,10 +115,22 @@ func checkScoreParts(t *testing.T, m *Model, x []float32) {
 	if !slices.EqualFunc(batch.Scores, m.ScoreRows(x), func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
 		t.Fatal("ScoreParts' scores differ from ScoreRows'")
 	}
+	explained := m.ExplainParts(x)
+	bitsEqual := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }
+	if !slices.EqualFunc(explained.Scores, batch.Scores, bitsEqual) || !slices.EqualFunc(explained.Features, batch.Features, bitsEqual) {
+		t.Fatal("ExplainParts' scores or shares differ from ScoreParts'")
+	}
+	dv := m.NetworkDim()
 	shares := make([]float32, d)
 	nans := 0
 	for r := 0; r < n; r++ {
 		row := x[r*d : (r+1)*d]
+		_, _, recon := s.Reconstruct(row)
+		for k, v := range recon {
+			if got := explained.Recon[r*dv+k]; !(got != got && v != v) && !closeTo(got, v, 1e-4) {
+				t.Fatalf("row %d: batched reconstruction %d is %v, per-row %v", r, k, got, v)
+			}
+		}
 		score, latent := s.ScoreParts(row, shares)
 		if want := s.Score(row); math.Float32bits(score) != math.Float32bits(want) {
 			t.Fatalf("row %d: ScoreParts' score %v, Score %v", r, score, want)

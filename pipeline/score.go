@@ -255,6 +255,11 @@ type ScoreParts struct {
 	Scores   []float32 // one per row
 	Features []float32 // row-major, Model.Dim() per row, in the order of Model.Features
 	Latent   []float32 // one per row; 0 for score kinds without a latent term
+	// Recon, when not nil, receives each row's reconstruction mean in
+	// scaled units, Model.NetworkDim() per row (the features the network
+	// sees; see Scorer.Reconstruct), so that explaining a row needs no
+	// second pass through the network.
+	Recon []float32
 }
 
 // ScoreParts scores the rows of x (row-major, m.Dim() values each) and
@@ -263,6 +268,15 @@ type ScoreParts struct {
 func (m *Model) ScoreParts(x []float32) ScoreParts {
 	n := len(x) / m.Dim()
 	p := ScoreParts{Scores: make([]float32, n), Features: make([]float32, n*m.Dim()), Latent: make([]float32, n)}
+	m.scoreParts(x, p)
+	return p
+}
+
+// ExplainParts is ScoreParts with each row's reconstruction in Recon.
+func (m *Model) ExplainParts(x []float32) ScoreParts {
+	n := len(x) / m.Dim()
+	p := ScoreParts{Scores: make([]float32, n), Features: make([]float32, n*m.Dim()), Latent: make([]float32, n),
+		Recon: make([]float32, n*m.NetworkDim())}
 	m.scoreParts(x, p)
 	return p
 }
@@ -281,6 +295,10 @@ func (m *Model) scoreParts(x []float32, p ScoreParts) {
 			}
 			if p.Latent != nil {
 				block.Latent = p.Latent[r:end]
+			}
+			if p.Recon != nil {
+				dv := m.NetworkDim()
+				block.Recon = p.Recon[r*dv : end*dv]
 			}
 			bs.score(x[r*d:end*d], block)
 		}
