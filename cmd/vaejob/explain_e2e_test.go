@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -178,6 +179,54 @@ func TestScoreOldModelWarns(t *testing.T) {
 	for i, r := range rows {
 		if r[2] != "" {
 			t.Errorf("row %d: tail_probability %q, want empty", i, r[2])
+		}
+	}
+}
+
+// TestTailProbabilityCalibrated shows what tail_probability promises a
+// service: on fresh rows from the training distribution, the share of
+// rows with tail_probability ≤ q is q, whichever night's model scores
+// them, so a fixed alert level survives retraining. Two models (other
+// seeds, other samples, other score scales) score the same fresh rows;
+// each share must be within four standard errors of q (the validation
+// rows' sampling error and the fresh rows').
+func TestTailProbabilityCalibrated(t *testing.T) {
+	const nTrain, nFresh = 4000, 4000
+	dir := t.TempDir()
+	fresh := writeParquet(t, dir, "fresh.parquet", correlatedTable(99, nFresh, "", 0, nil))
+	for night, seed := range []string{"1", "2"} {
+		train := writeParquet(t, dir, "night"+seed+".parquet", correlatedTable(int64(10+night), nTrain, "", 0, nil))
+		out := filepath.Join(dir, "out"+seed)
+		if res := vaejob(t, "train", "--input", train, "--out", out, "--seed", seed, "--epochs", "30"); res.code != 0 {
+			t.Fatalf("train: exit %d: %s", res.code, res.stderr)
+		}
+		scores := filepath.Join(dir, "scores"+seed+".csv")
+		if res := vaejob(t, "score", "--model", filepath.Join(out, "latest", "model.onnx"), "--input", fresh, "--output", scores); res.code != 0 {
+			t.Fatalf("score: exit %d: %s", res.code, res.stderr)
+		}
+		header, rows := readCSVScores(t, scores)
+		col := slices.Index(header, "tail_probability")
+		if col < 0 {
+			t.Fatalf("no tail_probability column in %v", header)
+		}
+		nVal := 0.2 * nTrain
+		for _, q := range []float64{0.5, 0.2, 0.1, 0.05, 0.01} {
+			below := 0
+			for _, r := range rows {
+				p, err := strconv.ParseFloat(r[col], 64)
+				if err != nil {
+					t.Fatalf("tail_probability %q: %v", r[col], err)
+				}
+				if p <= q {
+					below++
+				}
+			}
+			share := float64(below) / float64(len(rows))
+			se := math.Sqrt(q * (1 - q) * (1/nVal + 1/float64(len(rows))))
+			t.Logf("night %s: %.4f of fresh rows have tail_probability ≤ %.2f", seed, share, q)
+			if math.Abs(share-q) > 4*se {
+				t.Errorf("night %s: %.4f of fresh rows have tail_probability ≤ %g; want %g ± %.4f", seed, share, q, q, 4*se)
+			}
 		}
 	}
 }
