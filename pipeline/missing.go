@@ -67,7 +67,7 @@ func FitMedians(x []float32, d int, rows []int) (med []float32, empty []int) {
 			empty = append(empty, j)
 			continue
 		}
-		med[j] = Quantile(col, 0.5)
+		med[j] = QuantileInPlace(col, 0.5)
 	}
 	return med, empty
 }

@@ -112,9 +112,9 @@ func FitRobust(x []float32, d int) (s Scaler, constant []int, err error) {
 			sum += float64(v)
 			sumSq += float64(v) * float64(v)
 		}
-		slices.Sort(col)
-		s.Offset[j] = quantileSorted(col, 0.5)
-		spread := float64(quantileSorted(col, 0.75)) - float64(quantileSorted(col, 0.25))
+		qs := selectQuantiles(col, []float64{0.5, 0.25, 0.75})
+		s.Offset[j] = qs[0]
+		spread := float64(qs[2]) - float64(qs[1])
 		if spread == 0 {
 			mean := sum / float64(n)
 			spread = math.Sqrt(max(0, sumSq/float64(n)-mean*mean))

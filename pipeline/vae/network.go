@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
-	"slices"
 
 	"github.com/vaejob/vaejob/pipeline"
 	G "gorgonia.org/gorgonia"
@@ -142,11 +141,10 @@ func featureLogMAD(x []float32, d int) []float32 {
 		for r := range col {
 			col[r] = x[r*d+j]
 		}
-		slices.Sort(col)
-		med := float64(pipeline.QuantileSorted(col, 0.5))
 		var dev float64
-		for _, v := range col {
-			dev += math.Abs(float64(v) - med)
+		med := float64(pipeline.QuantileInPlace(col, 0.5))
+		for r := range n {
+			dev += math.Abs(float64(x[r*d+j]) - med)
 		}
 		out[j] = float32(math.Log(dev/float64(n) + 1e-6))
 	})
