@@ -4,6 +4,9 @@ package pipeline
 // the data above which the unit counts as active (Burda et al., 2016).
 const ActiveUnitThreshold = 0.01
 
+// latentPieceRows is the fewest rows a piece of Latent's sums holds.
+const latentPieceRows = 2048
+
 // LatentStats describes how the encoder uses its latent space on a set of
 // rows: the variance over the rows of each unit's posterior mean, and how
 // many units exceed ActiveUnitThreshold. A collapsed posterior has none.
@@ -16,13 +19,10 @@ type LatentStats struct {
 func (m *Model) Latent(x []float32) LatentStats {
 	d, k := m.Dim(), m.LatentDim()
 	n := len(x) / d
-	// Each half of the rows sums on its own; the halves are added in order.
-	var sums, sumSqs [2][]float64
-	inHalves(n, func(lo, hi int) {
-		h := 0
-		if lo > 0 {
-			h = 1
-		}
+	// Each piece of the rows sums on its own; the pieces are added in order.
+	pieces := Pieces(n, latentPieceRows)
+	sums, sumSqs := make([][]float64, pieces), make([][]float64, pieces)
+	EachPiece(n, latentPieceRows, func(i, lo, hi int) {
 		s := NewScorer(m)
 		sum, sumSq := make([]float64, k), make([]float64, k)
 		for r := lo; r < hi; r++ {
@@ -32,13 +32,13 @@ func (m *Model) Latent(x []float32) LatentStats {
 				sumSq[j] += float64(v) * float64(v)
 			}
 		}
-		sums[h], sumSqs[h] = sum, sumSq
+		sums[i], sumSqs[i] = sum, sumSq
 	})
 	sum, sumSq := make([]float64, k), make([]float64, k)
-	for h := range sums {
-		for j := range sums[h] {
-			sum[j] += sums[h][j]
-			sumSq[j] += sumSqs[h][j]
+	for i := range sums {
+		for j := range sums[i] {
+			sum[j] += sums[i][j]
+			sumSq[j] += sumSqs[i][j]
 		}
 	}
 	st := LatentStats{MeanVariance: make([]float64, k)}

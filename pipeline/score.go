@@ -285,7 +285,7 @@ func (m *Model) ExplainParts(x []float32) ScoreParts {
 // the rows of x, a block at a time.
 func (m *Model) scoreParts(x []float32, p ScoreParts) {
 	d := m.Dim()
-	inHalves(len(p.Scores), func(lo, hi int) {
+	EachPiece(len(p.Scores), scoreRows, func(_, lo, hi int) {
 		bs := newBatchScorer(m)
 		for r := lo; r < hi; r += batchRows {
 			end := min(hi, r+batchRows)
@@ -305,44 +305,18 @@ func (m *Model) scoreParts(x []float32, p ScoreParts) {
 	})
 }
 
-// EachColumn runs work(j) for every column j < d, the columns split into
-// two fixed halves that run at once when the matrix is large. Work on one
+// EachColumn runs work(j) for every column j < d of a matrix of rows
+// rows, on several cores when the matrix is large (see Each). Work on one
 // column must not touch another's results.
 func EachColumn(d, rows int, work func(j int)) {
-	if rows*d < 1<<16 || d < 2 {
+	if rows*d < 1<<16 {
 		for j := range d {
 			work(j)
 		}
 		return
 	}
-	mid := d / 2
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for j := mid; j < d; j++ {
-			work(j)
-		}
-	}()
-	for j := range mid {
-		work(j)
-	}
-	<-done
+	Each(d, work)
 }
 
-// inHalves runs work on the first and the second half of n rows at once
-// (the halves do not depend on the number of cores, so neither do results
-// that are combined half by half). Small inputs stay on one goroutine.
-func inHalves(n int, work func(lo, hi int)) {
-	if n < 2048 {
-		work(0, n)
-		return
-	}
-	mid := n / 2
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		work(mid, n)
-	}()
-	work(0, mid)
-	<-done
-}
+// scoreRows is the fewest rows a piece of a scoring pass holds.
+const scoreRows = 2048
