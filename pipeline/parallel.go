@@ -12,6 +12,10 @@ import (
 // on as many goroutines as GOMAXPROCS allows, and a result combined from
 // the pieces' results in piece order is the same on any number of cores.
 
+// rowPieceRows is the fewest rows a piece of a pass over rows (gathering,
+// selecting columns, counting missing values, ranges) holds.
+const rowPieceRows = 8192
+
 // MaxPieces bounds the number of pieces Pieces splits work into.
 const MaxPieces = 64
 

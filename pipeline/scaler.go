@@ -154,12 +154,26 @@ func Fit(kind string, x []float32, d int) (Scaler, []int, error) {
 }
 
 // featureRange returns each feature's minimum and maximum over the rows of x.
+// The pieces' ranges combine in any order: min and max are commutative
+// (NaN wins, -0 is below 0).
 func featureRange(x []float32, d int) (lo, hi []float32) {
-	lo, hi = slices.Clone(x[:d]), slices.Clone(x[:d])
-	for r := d; r < len(x); r += d {
-		for j, v := range x[r : r+d] {
-			lo[j] = min(lo[j], v)
-			hi[j] = max(hi[j], v)
+	n := len(x) / d
+	los, his := make([][]float32, Pieces(n, rowPieceRows)), make([][]float32, Pieces(n, rowPieceRows))
+	EachPiece(n, rowPieceRows, func(i, first, end int) {
+		l, h := slices.Clone(x[first*d:(first+1)*d]), slices.Clone(x[first*d:(first+1)*d])
+		for r := first + 1; r < end; r++ {
+			for j, v := range x[r*d : (r+1)*d] {
+				l[j] = min(l[j], v)
+				h[j] = max(h[j], v)
+			}
+		}
+		los[i], his[i] = l, h
+	})
+	lo, hi = los[0], his[0]
+	for i := 1; i < len(los); i++ {
+		for j := range lo {
+			lo[j] = min(lo[j], los[i][j])
+			hi[j] = max(hi[j], his[i][j])
 		}
 	}
 	return lo, hi
