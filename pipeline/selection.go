@@ -41,6 +41,23 @@ func selectQuantiles(v []float32, qs []float64) []float32 {
 			inner = append(inner, k-nan)
 		}
 	}
+	if vals, ok := filterRanks(v[nan:], inner); ok {
+		for i, q := range qs {
+			lo := quantileRank(n, q)
+			if lo >= n-1 {
+				out[i] = vals[n-1-nan][0]
+				continue
+			}
+			if lo < nan { // a NaN rank gives NaN, as on sorted values
+				out[i] = float32(math.NaN())
+				continue
+			}
+			a, b := vals[lo-nan][0], vals[lo-nan][1]
+			frac := q*float64(n-1) - float64(lo)
+			out[i] = float32(float64(a) + frac*(float64(b)-float64(a)))
+		}
+		return out
+	}
 	selectRanks(v[nan:], inner)
 	for i, q := range qs {
 		lo := quantileRank(n, q)
@@ -186,4 +203,73 @@ func insertionSort(v []float32) {
 		}
 		v[j] = x
 	}
+}
+
+// filterMin is the fewest values filterRanks works on; fewer are selected
+// in place.
+const filterMin = 1 << 14
+
+// filterRanks finds, for each rank k of ranks in w (no NaN), the values a
+// sort puts at k and k+1 (the second is w's largest when k is the last
+// rank), without moving w: it sorts a sample of w taken at fixed places,
+// takes from it two values a ≤ b that bracket rank k, and in one pass
+// counts the values below a and copies those in [a, b] out, then selects
+// within the copy. It reports false, having found nothing, when w is short
+// or a sample misjudged a bracket (a copy too long, or ranks k and k+1 not
+// within it); the caller then selects in place.
+func filterRanks(w []float32, ranks []int) (map[int][2]float32, bool) {
+	n := len(w)
+	if n < filterMin || len(ranks) == 0 {
+		return nil, false
+	}
+	const samples, reach = 1024, 64
+	sample := make([]float32, samples)
+	for i := range sample {
+		sample[i] = w[i*(n/samples)+n/(2*samples)]
+	}
+	slices.Sort(sample)
+	limit := 16 * n / samples * (2*reach + 1) / 8 // room for 2× the expected copy
+	buf := make([]float32, limit+1)
+	out := make(map[int][2]float32, len(ranks))
+	for _, k := range ranks {
+		p := k * samples / n
+		// Infinite ends take everything below or above: w holds no NaN.
+		a, b := float32(math.Inf(-1)), float32(math.Inf(1))
+		if p-reach >= 0 {
+			a = sample[p-reach]
+		}
+		if p+reach < samples {
+			b = sample[p+reach]
+		}
+		below, kept := 0, 0
+		for _, x := range w {
+			// No branch on the comparisons, whose outcome follows no
+			// pattern: the copy is always written and kept or not.
+			buf[kept] = x
+			lt, gt := 0, 0
+			if x < a {
+				lt = 1
+			}
+			if x > b {
+				gt = 1
+			}
+			below += lt
+			kept += 1 - lt - gt
+			if kept == limit {
+				return nil, false
+			}
+		}
+		want := k - below
+		if want < 0 || want >= kept || (k+1 < n && want+1 >= kept) {
+			return nil, false
+		}
+		c := buf[:kept]
+		nthElement(c, want)
+		next := c[want]
+		if want+1 < kept {
+			next = slices.Min(c[want+1:])
+		}
+		out[k] = [2]float32{c[want], next}
+	}
+	return out, true
 }

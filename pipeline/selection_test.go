@@ -100,6 +100,18 @@ func TestSelectQuantilesEqualsSort(t *testing.T) {
 			return v
 		},
 		"median-of-3 killer": medianOf3Killer,
+		// The sample filterRanks takes sees one value only: its brackets
+		// miss the ranks, and selection must fall back.
+		"sample-blind": func(n int) []float32 {
+			v := make([]float32, n)
+			for i := range v {
+				v[i] = float32(rng.NormFloat64())
+				if n >= 1024 && i%(n/1024) == n/2048 {
+					v[i] = 5
+				}
+			}
+			return v
+		},
 		"with NaN": func(n int) []float32 {
 			v := make([]float32, n)
 			for i := range v {
@@ -194,6 +206,30 @@ func FuzzSelectQuantiles(f *testing.F) {
 		got := selectQuantiles(slices.Clone(v), qs)
 		if !sameBits(got, want) {
 			t.Errorf("selectQuantiles(%v, %v) = %v, sort gives %v", v, qs, got, want)
+		}
+	})
+}
+
+// BenchmarkScalerQuantiles takes the robust scaler's three quantiles of
+// 800,000 values, by selection and by sorting.
+func BenchmarkScalerQuantiles(b *testing.B) {
+	rng := rand.New(rand.NewSource(3))
+	v := make([]float32, 800000)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	qs := []float64{0.5, 0.25, 0.75}
+	work := make([]float32, len(v))
+	b.Run("select", func(b *testing.B) {
+		for b.Loop() {
+			copy(work, v)
+			selectQuantiles(work, qs)
+		}
+	})
+	b.Run("sort", func(b *testing.B) {
+		for b.Loop() {
+			copy(work, v)
+			slices.Sort(work)
 		}
 	})
 }
