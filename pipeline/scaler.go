@@ -103,12 +103,9 @@ func FitRobust(x []float32, d int) (s Scaler, constant []int, err error) {
 	}
 	s.Min, s.Max = featureRange(x, d)
 	isConstant := make([]bool, d)
-	EachColumn(d, n, func(j int) {
-		col := make([]float32, n)
+	EachColumnOf(x, d, func(j int, col []float32) {
 		var sum, sumSq float64
-		for r := range col {
-			v := x[r*d+j]
-			col[r] = v
+		for _, v := range col {
 			sum += float64(v)
 			sumSq += float64(v) * float64(v)
 		}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"math"
+	"runtime"
 )
 
 // Scorer computes anomaly scores with a Model. It owns its scratch buffers,
@@ -317,6 +318,38 @@ func EachColumn(d, rows int, work func(j int)) {
 	}
 	Each(d, work)
 }
+
+// EachColumnOf runs work(j, col) for every column j of the row-major
+// matrix x of d columns, col holding the column's values in row order, a
+// copy that work may reorder. Columns are copied out a group at a time
+// (one pass over the rows fills a group), and on a large matrix the
+// groups run at once (see Each). Work on one column must not touch
+// another's results; what it computes does not depend on the grouping.
+func EachColumnOf(x []float32, d int, work func(j int, col []float32)) {
+	n := len(x) / d
+	group := 1
+	if n*d >= 1<<16 {
+		group = min(maxColumnGroup, (d+runtime.GOMAXPROCS(0)-1)/runtime.GOMAXPROCS(0))
+	}
+	Each((d+group-1)/group, func(g int) {
+		lo, hi := g*group, min(d, (g+1)*group)
+		cols := make([][]float32, hi-lo)
+		for k := range cols {
+			cols[k] = make([]float32, n)
+		}
+		for r := range n {
+			for k, v := range x[r*d+lo : r*d+hi] {
+				cols[k][r] = v
+			}
+		}
+		for k, col := range cols {
+			work(lo+k, col)
+		}
+	})
+}
+
+// maxColumnGroup bounds the columns EachColumnOf copies out in one pass.
+const maxColumnGroup = 8
 
 // scoreRows is the fewest rows a piece of a scoring pass holds.
 const scoreRows = 2048
