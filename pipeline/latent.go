@@ -15,7 +15,9 @@ type LatentStats struct {
 	Active       int       `json:"active_units"`
 }
 
-// Latent computes LatentStats of m on the raw rows x (row-major).
+// Latent computes LatentStats of m on the raw rows x (row-major), the
+// posterior means computed a block of rows at a time as the batched scorer
+// does.
 func (m *Model) Latent(x []float32) LatentStats {
 	d, k := m.Dim(), m.LatentDim()
 	n := len(x) / d
@@ -23,13 +25,13 @@ func (m *Model) Latent(x []float32) LatentStats {
 	pieces := Pieces(n, latentPieceRows)
 	sums, sumSqs := make([][]float64, pieces), make([][]float64, pieces)
 	EachPiece(n, latentPieceRows, func(i, lo, hi int) {
-		s := NewScorer(m)
+		bs := newBatchScorer(m)
 		sum, sumSq := make([]float64, k), make([]float64, k)
-		for r := lo; r < hi; r++ {
-			mu := s.encode(x[r*d : (r+1)*d])
-			for j, v := range mu {
-				sum[j] += float64(v)
-				sumSq[j] += float64(v) * float64(v)
+		for r := lo; r < hi; r += batchRows {
+			mu := bs.encode(x[r*d : min(hi, r+batchRows)*d])
+			for i, v := range mu {
+				sum[i%k] += float64(v)
+				sumSq[i%k] += float64(v) * float64(v)
 			}
 		}
 		sums[i], sumSqs[i] = sum, sumSq
