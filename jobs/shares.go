@@ -13,26 +13,46 @@ import (
 // parts.Features.
 func featureShares(names []string, parts pipeline.ScoreParts, threshold float32, on func(i int) bool) *FeatureShares {
 	d := len(names)
-	all, alerts := make([]float64, d+1), make([]float64, d+1) // the latent term last
-	fs := &FeatureShares{}
-	for i, s := range parts.Scores {
-		if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) || !on(i) {
-			continue
-		}
-		alert := s > threshold
-		fs.Rows++
-		if alert {
-			fs.Alerts++
-		}
-		for j := range d + 1 {
-			v := float64(parts.Latent[i])
-			if j < d {
-				v = float64(parts.Features[i*d+j])
+	// Each piece of the rows sums on its own; the pieces add up in order,
+	// so the means do not depend on the number of cores.
+	type sums struct {
+		all, alerts     []float64 // the latent term last
+		rows, alertRows int
+	}
+	pieces := make([]sums, pipeline.Pieces(len(parts.Scores), sharesPiece))
+	pipeline.EachPiece(len(parts.Scores), sharesPiece, func(p, lo, hi int) {
+		ps := sums{all: make([]float64, d+1), alerts: make([]float64, d+1)}
+		for i := lo; i < hi; i++ {
+			s := parts.Scores[i]
+			if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) || !on(i) {
+				continue
 			}
-			all[j] += v
+			alert := s > threshold
+			ps.rows++
 			if alert {
-				alerts[j] += v
+				ps.alertRows++
 			}
+			for j := range d + 1 {
+				v := float64(parts.Latent[i])
+				if j < d {
+					v = float64(parts.Features[i*d+j])
+				}
+				ps.all[j] += v
+				if alert {
+					ps.alerts[j] += v
+				}
+			}
+		}
+		pieces[p] = ps
+	})
+	all, alerts := make([]float64, d+1), make([]float64, d+1)
+	fs := &FeatureShares{}
+	for _, ps := range pieces {
+		fs.Rows += ps.rows
+		fs.Alerts += ps.alertRows
+		for j := range all {
+			all[j] += ps.all[j]
+			alerts[j] += ps.alerts[j]
 		}
 	}
 	mean := func(sum float64, n int) float32 {
@@ -47,3 +67,6 @@ func featureShares(names []string, parts pipeline.ScoreParts, threshold float32,
 	fs.LatentAll, fs.LatentAlerts = mean(all[d], fs.Rows), mean(alerts[d], fs.Alerts)
 	return fs
 }
+
+// sharesPiece is the fewest rows featureShares sums on one goroutine.
+const sharesPiece = 8192

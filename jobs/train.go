@@ -321,11 +321,16 @@ func fitModel(ctx context.Context, o TrainOptions, cfg ResolvedConfig, ds *datas
 // scaleRows returns the row-major rows x (d values each) scaled by s.
 func scaleRows(s *pipeline.Scaler, x []float32, d int) []float32 {
 	out := make([]float32, len(x))
-	for r := 0; r < len(x)/d; r++ {
-		s.Transform(x[r*d:(r+1)*d], out[r*d:(r+1)*d])
-	}
+	pipeline.EachPiece(len(x)/d, scaleRowsPiece, func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			s.Transform(x[r*d:(r+1)*d], out[r*d:(r+1)*d])
+		}
+	})
 	return out
 }
+
+// scaleRowsPiece is the fewest rows scaleRows scales on one goroutine.
+const scaleRowsPiece = 8192
 
 // gateModel is the gate stage: it compares the model with the one latest
 // points at (base; see runGate) and logs each check, a failed one as a

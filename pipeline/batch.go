@@ -31,6 +31,30 @@ func newBatchScorer(m *Model) *batchScorer {
 	return bs
 }
 
+// networkInput scales the rows of x into bs.scaled and returns the
+// network's input: the scaled rows, or their varying features when some
+// are constant.
+func (bs *batchScorer) networkInput(x []float32) []float32 {
+	m := bs.m
+	d := m.Dim()
+	n := len(x) / d
+	scaled := bs.scaled[:n*d]
+	for r := 0; r < n; r++ {
+		m.ScaleRow(x[r*d:(r+1)*d], scaled[r*d:(r+1)*d])
+	}
+	if bs.netIn == nil {
+		return scaled
+	}
+	dv := m.NetworkDim()
+	in := bs.netIn[:n*dv]
+	for r := 0; r < n; r++ {
+		for k, j := range bs.s.varying {
+			in[r*dv+k] = scaled[r*d+j]
+		}
+	}
+	return in
+}
+
 // score writes the scores of the rows of x (row-major, at most batchRows
 // rows) to parts.Scores and, when parts has them, their features' shares
 // and latent terms (see Scorer.ScoreParts).
@@ -39,20 +63,7 @@ func (bs *batchScorer) score(x []float32, parts ScoreParts) {
 	d := m.Dim()
 	n := len(x) / d
 	scaled := bs.scaled[:n*d]
-	for r := 0; r < n; r++ {
-		m.ScaleRow(x[r*d:(r+1)*d], scaled[r*d:(r+1)*d])
-	}
-	in := scaled
-	if bs.netIn != nil {
-		dv := m.NetworkDim()
-		in = bs.netIn[:n*dv]
-		for r := 0; r < n; r++ {
-			for k, j := range bs.s.varying {
-				in[r*dv+k] = scaled[r*d+j]
-			}
-		}
-	}
-	h := bs.chain(m.Encoder, in, n)
+	h := bs.chain(m.Encoder, bs.networkInput(x), n)
 	L := m.LatentDim()
 	mu := bs.mu[:n*L]
 	layer(&m.Mu, h, mu, n)
@@ -77,6 +88,19 @@ func (bs *batchScorer) score(x []float32, parts ScoreParts) {
 			parts.Latent[r] = latent
 		}
 	}
+}
+
+// encode scales the rows of x (row-major, at most batchRows rows) and runs
+// them through the encoder to their posterior means, which it returns
+// (n × LatentDim, valid until the next call).
+func (bs *batchScorer) encode(x []float32) []float32 {
+	m := bs.m
+	d := m.Dim()
+	n := len(x) / d
+	h := bs.chain(m.Encoder, bs.networkInput(x), n)
+	mu := bs.mu[:n*m.LatentDim()]
+	layer(&m.Mu, h, mu, n)
+	return mu
 }
 
 // chain runs n rows through layers, ping-ponging between the scratch

@@ -50,14 +50,16 @@ func ConstantColumns(x []float32, d int) []int {
 // SelectColumns returns the columns keep (increasing indices) of the rows
 // of x (row-major, d values a row) as a new row-major matrix.
 func SelectColumns(x []float32, d int, keep []int) []float32 {
-	n := len(x) / d
-	out := make([]float32, 0, n*len(keep))
-	for r := 0; r < n; r++ {
-		row := x[r*d : (r+1)*d]
-		for _, j := range keep {
-			out = append(out, row[j])
+	n, k := len(x)/d, len(keep)
+	out := make([]float32, n*k)
+	EachPiece(n, rowPieceRows, func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row, dst := x[r*d:(r+1)*d], out[r*k:(r+1)*k]
+			for i, j := range keep {
+				dst[i] = row[j]
+			}
 		}
-	}
+	})
 	return out
 }
 

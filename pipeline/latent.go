@@ -4,6 +4,9 @@ package pipeline
 // the data above which the unit counts as active (Burda et al., 2016).
 const ActiveUnitThreshold = 0.01
 
+// latentPieceRows is the fewest rows a piece of Latent's sums holds.
+const latentPieceRows = 2048
+
 // LatentStats describes how the encoder uses its latent space on a set of
 // rows: the variance over the rows of each unit's posterior mean, and how
 // many units exceed ActiveUnitThreshold. A collapsed posterior has none.
@@ -12,33 +15,32 @@ type LatentStats struct {
 	Active       int       `json:"active_units"`
 }
 
-// Latent computes LatentStats of m on the raw rows x (row-major).
+// Latent computes LatentStats of m on the raw rows x (row-major), the
+// posterior means computed a block of rows at a time as the batched scorer
+// does.
 func (m *Model) Latent(x []float32) LatentStats {
 	d, k := m.Dim(), m.LatentDim()
 	n := len(x) / d
-	// Each half of the rows sums on its own; the halves are added in order.
-	var sums, sumSqs [2][]float64
-	inHalves(n, func(lo, hi int) {
-		h := 0
-		if lo > 0 {
-			h = 1
-		}
-		s := NewScorer(m)
+	// Each piece of the rows sums on its own; the pieces are added in order.
+	pieces := Pieces(n, latentPieceRows)
+	sums, sumSqs := make([][]float64, pieces), make([][]float64, pieces)
+	EachPiece(n, latentPieceRows, func(i, lo, hi int) {
+		bs := newBatchScorer(m)
 		sum, sumSq := make([]float64, k), make([]float64, k)
-		for r := lo; r < hi; r++ {
-			mu := s.encode(x[r*d : (r+1)*d])
-			for j, v := range mu {
-				sum[j] += float64(v)
-				sumSq[j] += float64(v) * float64(v)
+		for r := lo; r < hi; r += batchRows {
+			mu := bs.encode(x[r*d : min(hi, r+batchRows)*d])
+			for i, v := range mu {
+				sum[i%k] += float64(v)
+				sumSq[i%k] += float64(v) * float64(v)
 			}
 		}
-		sums[h], sumSqs[h] = sum, sumSq
+		sums[i], sumSqs[i] = sum, sumSq
 	})
 	sum, sumSq := make([]float64, k), make([]float64, k)
-	for h := range sums {
-		for j := range sums[h] {
-			sum[j] += sums[h][j]
-			sumSq[j] += sumSqs[h][j]
+	for i := range sums {
+		for j := range sums[i] {
+			sum[j] += sums[i][j]
+			sumSq[j] += sumSqs[i][j]
 		}
 	}
 	st := LatentStats{MeanVariance: make([]float64, k)}

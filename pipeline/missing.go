@@ -29,24 +29,43 @@ func isNonFinite(v float32) bool {
 // CountMissing returns, per column of the row-major matrix x with d
 // columns, how many values are missing (see IsMissing).
 func CountMissing(x []float32, d int) []int {
+	n := len(x) / d
+	pieces := make([][]int, Pieces(n, rowPieceRows))
+	EachPiece(n, rowPieceRows, func(i, lo, hi int) {
+		counts := make([]int, d)
+		for r := lo; r < hi; r++ {
+			for j, v := range x[r*d : (r+1)*d] {
+				if IsMissing(v) {
+					counts[j]++
+				}
+			}
+		}
+		pieces[i] = counts
+	})
 	counts := make([]int, d)
-	for i, v := range x {
-		if IsMissing(v) {
-			counts[i%d]++
+	for _, p := range pieces {
+		for j, c := range p {
+			counts[j] += c
 		}
 	}
 	return counts
 }
 
-// CompleteRows returns the indices of the rows of x with no missing value.
+// CompleteRows returns the indices of the rows of x with no missing value,
+// in increasing order.
 func CompleteRows(x []float32, d int) []int {
-	var keep []int
-	for r := 0; r < len(x)/d; r++ {
-		if !slices.ContainsFunc(x[r*d:(r+1)*d], IsMissing) {
-			keep = append(keep, r)
+	n := len(x) / d
+	pieces := make([][]int, Pieces(n, rowPieceRows))
+	EachPiece(n, rowPieceRows, func(i, lo, hi int) {
+		var keep []int
+		for r := lo; r < hi; r++ {
+			if !slices.ContainsFunc(x[r*d:(r+1)*d], IsMissing) {
+				keep = append(keep, r)
+			}
 		}
-	}
-	return keep
+		pieces[i] = keep
+	})
+	return slices.Concat(pieces...)
 }
 
 // FitMedians returns each column's median over the given rows of x,
@@ -55,19 +74,24 @@ func CompleteRows(x []float32, d int) []int {
 // that the caller can decide what the column means.
 func FitMedians(x []float32, d int, rows []int) (med []float32, empty []int) {
 	med = make([]float32, d)
-	col := make([]float32, 0, len(rows))
-	for j := range d {
-		col = col[:0]
+	isEmpty := make([]bool, d)
+	EachColumn(d, len(rows), func(j int) {
+		col := make([]float32, 0, len(rows))
 		for _, r := range rows {
 			if v := x[r*d+j]; !IsMissing(v) {
 				col = append(col, v)
 			}
 		}
 		if len(col) == 0 {
-			empty = append(empty, j)
-			continue
+			isEmpty[j] = true
+			return
 		}
-		med[j] = Quantile(col, 0.5)
+		med[j] = QuantileInPlace(col, 0.5)
+	})
+	for j, e := range isEmpty {
+		if e {
+			empty = append(empty, j)
+		}
 	}
 	return med, empty
 }

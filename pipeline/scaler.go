@@ -103,18 +103,15 @@ func FitRobust(x []float32, d int) (s Scaler, constant []int, err error) {
 	}
 	s.Min, s.Max = featureRange(x, d)
 	isConstant := make([]bool, d)
-	EachColumn(d, n, func(j int) {
-		col := make([]float32, n)
+	EachColumnOf(x, d, func(j int, col []float32) {
 		var sum, sumSq float64
-		for r := range col {
-			v := x[r*d+j]
-			col[r] = v
+		for _, v := range col {
 			sum += float64(v)
 			sumSq += float64(v) * float64(v)
 		}
-		slices.Sort(col)
-		s.Offset[j] = quantileSorted(col, 0.5)
-		spread := float64(quantileSorted(col, 0.75)) - float64(quantileSorted(col, 0.25))
+		qs := selectQuantiles(col, []float64{0.5, 0.25, 0.75})
+		s.Offset[j] = qs[0]
+		spread := float64(qs[2]) - float64(qs[1])
 		if spread == 0 {
 			mean := sum / float64(n)
 			spread = math.Sqrt(max(0, sumSq/float64(n)-mean*mean))
@@ -154,12 +151,26 @@ func Fit(kind string, x []float32, d int) (Scaler, []int, error) {
 }
 
 // featureRange returns each feature's minimum and maximum over the rows of x.
+// The pieces' ranges combine in any order: min and max are commutative
+// (NaN wins, -0 is below 0).
 func featureRange(x []float32, d int) (lo, hi []float32) {
-	lo, hi = slices.Clone(x[:d]), slices.Clone(x[:d])
-	for r := d; r < len(x); r += d {
-		for j, v := range x[r : r+d] {
-			lo[j] = min(lo[j], v)
-			hi[j] = max(hi[j], v)
+	n := len(x) / d
+	los, his := make([][]float32, Pieces(n, rowPieceRows)), make([][]float32, Pieces(n, rowPieceRows))
+	EachPiece(n, rowPieceRows, func(i, first, end int) {
+		l, h := slices.Clone(x[first*d:(first+1)*d]), slices.Clone(x[first*d:(first+1)*d])
+		for r := first + 1; r < end; r++ {
+			for j, v := range x[r*d : (r+1)*d] {
+				l[j] = min(l[j], v)
+				h[j] = max(h[j], v)
+			}
+		}
+		los[i], his[i] = l, h
+	})
+	lo, hi = los[0], his[0]
+	for i := 1; i < len(los); i++ {
+		for j := range lo {
+			lo[j] = min(lo[j], los[i][j])
+			hi[j] = max(hi[j], his[i][j])
 		}
 	}
 	return lo, hi

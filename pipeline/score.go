@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"math"
+	"runtime"
 )
 
 // Scorer computes anomaly scores with a Model. It owns its scratch buffers,
@@ -285,7 +286,7 @@ func (m *Model) ExplainParts(x []float32) ScoreParts {
 // the rows of x, a block at a time.
 func (m *Model) scoreParts(x []float32, p ScoreParts) {
 	d := m.Dim()
-	inHalves(len(p.Scores), func(lo, hi int) {
+	EachPiece(len(p.Scores), scoreRows, func(_, lo, hi int) {
 		bs := newBatchScorer(m)
 		for r := lo; r < hi; r += batchRows {
 			end := min(hi, r+batchRows)
@@ -305,44 +306,50 @@ func (m *Model) scoreParts(x []float32, p ScoreParts) {
 	})
 }
 
-// EachColumn runs work(j) for every column j < d, the columns split into
-// two fixed halves that run at once when the matrix is large. Work on one
+// EachColumn runs work(j) for every column j < d of a matrix of rows
+// rows, on several cores when the matrix is large (see Each). Work on one
 // column must not touch another's results.
 func EachColumn(d, rows int, work func(j int)) {
-	if rows*d < 1<<16 || d < 2 {
+	if rows*d < 1<<16 {
 		for j := range d {
 			work(j)
 		}
 		return
 	}
-	mid := d / 2
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for j := mid; j < d; j++ {
-			work(j)
-		}
-	}()
-	for j := range mid {
-		work(j)
-	}
-	<-done
+	Each(d, work)
 }
 
-// inHalves runs work on the first and the second half of n rows at once
-// (the halves do not depend on the number of cores, so neither do results
-// that are combined half by half). Small inputs stay on one goroutine.
-func inHalves(n int, work func(lo, hi int)) {
-	if n < 2048 {
-		work(0, n)
-		return
+// EachColumnOf runs work(j, col) for every column j of the row-major
+// matrix x of d columns, col holding the column's values in row order, a
+// copy that work may reorder. Columns are copied out a group at a time
+// (one pass over the rows fills a group), and on a large matrix the
+// groups run at once (see Each). Work on one column must not touch
+// another's results; what it computes does not depend on the grouping.
+func EachColumnOf(x []float32, d int, work func(j int, col []float32)) {
+	n := len(x) / d
+	group := 1
+	if n*d >= 1<<16 {
+		group = min(maxColumnGroup, (d+runtime.GOMAXPROCS(0)-1)/runtime.GOMAXPROCS(0))
 	}
-	mid := n / 2
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		work(mid, n)
-	}()
-	work(0, mid)
-	<-done
+	Each((d+group-1)/group, func(g int) {
+		lo, hi := g*group, min(d, (g+1)*group)
+		cols := make([][]float32, hi-lo)
+		for k := range cols {
+			cols[k] = make([]float32, n)
+		}
+		for r := range n {
+			for k, v := range x[r*d+lo : r*d+hi] {
+				cols[k][r] = v
+			}
+		}
+		for k, col := range cols {
+			work(lo+k, col)
+		}
+	})
 }
+
+// maxColumnGroup bounds the columns EachColumnOf copies out in one pass.
+const maxColumnGroup = 8
+
+// scoreRows is the fewest rows a piece of a scoring pass holds.
+const scoreRows = 2048

@@ -73,9 +73,11 @@ func TimeSplit(times []float64, fraction float64) (Split, error) {
 // Gather copies the rows with the given indices out of x (row-major, d
 // values a row) into a new slice.
 func Gather(x []float32, d int, idx []int) []float32 {
-	out := make([]float32, 0, len(idx)*d)
-	for _, i := range idx {
-		out = append(out, x[i*d:(i+1)*d]...)
-	}
+	out := make([]float32, len(idx)*d)
+	EachPiece(len(idx), rowPieceRows, func(_, lo, hi int) {
+		for k, i := range idx[lo:hi] {
+			copy(out[(lo+k)*d:(lo+k+1)*d], x[i*d:(i+1)*d])
+		}
+	})
 	return out
 }

@@ -421,11 +421,16 @@ func (t ThresholdMethod) chooseWithLabels(l ladder) (Threshold, error) {
 }
 
 // Quantile returns the q-quantile of v by linear interpolation between the
-// closest ranks (the default of numpy and R's type 7). v is not modified.
+// closest ranks (the default of numpy and R's type 7), NaN sorting first as
+// slices.Sort puts it. v is not modified. It selects the ranks it needs
+// rather than sorting v.
 func Quantile(v []float32, q float64) float32 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return quantileSorted(s, q)
+	return selectQuantiles(slices.Clone(v), []float64{q})[0]
+}
+
+// QuantileInPlace is Quantile that may reorder v instead of copying it.
+func QuantileInPlace(v []float32, q float64) float32 {
+	return selectQuantiles(v, []float64{q})[0]
 }
 
 func quantileSorted(s []float32, q float64) float32 {
@@ -441,13 +446,8 @@ func quantileSorted(s []float32, q float64) float32 {
 // QuantileSorted is Quantile of values already sorted in increasing order.
 func QuantileSorted(sorted []float32, q float64) float32 { return quantileSorted(sorted, q) }
 
-// Quantiles returns the given quantiles of v.
+// Quantiles returns the given quantiles of v (see Quantile). v is not
+// modified.
 func Quantiles(v []float32, qs []float64) []float32 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	out := make([]float32, len(qs))
-	for i, q := range qs {
-		out[i] = quantileSorted(s, q)
-	}
-	return out
+	return selectQuantiles(slices.Clone(v), qs)
 }

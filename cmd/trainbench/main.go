@@ -2,7 +2,7 @@
 // network, rows, epochs and batch size, in one run on the same machine.
 //
 //	go run ./cmd/trainbench [--epochs 20] [--runs 5] [--dims 9,21,100] [--threads 2]
-//	go run ./cmd/trainbench --job FILE[:excluded+columns],... [--runs 3]
+//	go run ./cmd/trainbench --job FILE[:excluded+columns],... [--runs 3] [--procs 1,2]
 //
 // For each feature count d and each model (the tutorial preset and the
 // default model) it draws 10,240 seeded rows in [0, 1) (40 minibatches of
@@ -10,17 +10,25 @@
 // /usr/bin/python3, which has python3-torch), and trains both --runs times.
 // It prints the median time per epoch of each, rows per second, and the
 // median over runs of the ratio vaejob / PyTorch.
+//
+// With --job it times the whole `vaejob train` process against
+// testdata/job_torch.py doing the same job, and, with --procs, `vaejob
+// train` alone at each GOMAXPROCS listed, in the same run, as a ratio to
+// the first (how the job scales with cores); both tables give the median
+// of the runs and the read stage's share (run.json's timings_seconds).
 package main
 
 import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
 	"math/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -50,9 +58,10 @@ func main() {
 	threads := flag.String("threads", "1,2", "PyTorch thread counts to try; each run counts the fastest (vaejob uses GOMAXPROCS)")
 	fused := flag.Bool("fused", true, "train with the fused loss operation (vae.Config.Fused)")
 	jobs := flag.String("job", "", "instead: time the whole job on these Parquet inputs (comma-separated; FILE:col1+col2 excludes columns) against testdata/job_torch.py")
+	procs := flag.String("procs", "", "with --job: also time vaejob train alone at each of these GOMAXPROCS (comma-separated), as ratios to the first")
 	flag.Parse()
 	if *jobs != "" {
-		if err := wholeJobs(strings.Split(*jobs, ","), *runs); err != nil {
+		if err := wholeJobs(strings.Split(*jobs, ","), *runs, *procs); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -115,15 +124,50 @@ func main() {
 // wholeJobs times `vaejob train` (default preset, built from this checkout)
 // against the PyTorch script doing the same work, on each input: wall time
 // of the whole process, median of runs.
-func wholeJobs(inputs []string, runs int) error {
+func wholeJobs(inputs []string, runs int, procs string) error {
 	dir, bin, err := bench.TempVaejob("trainbench-job-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	script := filepath.Join(repo.Root(), "cmd", "trainbench", "testdata", "job_torch.py")
-	fmt.Println("| input | rows × d | vaejob train (s) | PyTorch script (s) | vaejob / PyTorch |")
-	fmt.Println("|---|---:|---:|---:|---:|")
+	fmt.Println("| input | rows × d | vaejob train (s) | of which read (s) | PyTorch script (s) | vaejob / PyTorch |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|")
+	runNo := 0
+	// train runs vaejob train on one input at GOMAXPROCS procs ("" leaves
+	// it unset) and returns its wall time and run.json's read time.
+	train := func(path string, exclude []string, procs string) (wall, read float64, err error) {
+		out := filepath.Join(dir, fmt.Sprintf("out%d", runNo))
+		runNo++
+		defer os.RemoveAll(out)
+		args := []string{"train", "--input", path, "--out", out, "--run-id", "bench"}
+		if exclude != nil {
+			args = append(args, "--exclude", strings.Join(exclude, ","))
+		}
+		cmd := exec.Command(bin, args...)
+		if procs != "" {
+			cmd.Env = append(os.Environ(), "GOMAXPROCS="+procs)
+		}
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			return 0, 0, fmt.Errorf("vaejob %s: %v\n%s", strings.Join(args, " "), err, errb.String())
+		}
+		wall = time.Since(start).Seconds()
+		b, err := os.ReadFile(filepath.Join(out, "runs", "bench", "run.json"))
+		if err != nil {
+			return 0, 0, err
+		}
+		var rec struct {
+			Timings struct{ Read float64 } `json:"timings_seconds"`
+		}
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return 0, 0, fmt.Errorf("run.json: %w", err)
+		}
+		return wall, rec.Timings.Read, nil
+	}
+	var scaling []string
 	for k, spec := range inputs {
 		path, excl, _ := strings.Cut(spec, ":")
 		exclude := strings.Split(excl, "+")
@@ -138,13 +182,9 @@ func wholeJobs(inputs []string, runs int) error {
 		if err := writeNPY(npy, t.Data, len(t.Names)); err != nil {
 			return err
 		}
-		var ours, theirs, ratios []float64
+		var ours, reads, theirs, ratios []float64
 		for run := range runs {
-			args := []string{"train", "--input", path, "--out", filepath.Join(dir, fmt.Sprintf("out%d-%d", k, run))}
-			if excl != "" {
-				args = append(args, "--exclude", strings.Join(exclude, ","))
-			}
-			g, _, err := bench.WallTime(bin, args...)
+			g, r, err := train(path, exclude, "")
 			if err != nil {
 				return err
 			}
@@ -152,9 +192,40 @@ func wholeJobs(inputs []string, runs int) error {
 			if err != nil {
 				return err
 			}
-			ours, theirs, ratios = append(ours, g), append(theirs, p), append(ratios, g/p)
+			ours, reads, theirs, ratios = append(ours, g), append(reads, r), append(theirs, p), append(ratios, g/p)
 		}
-		fmt.Printf("| %s | %d × %d | %.2f | %.2f | %.2f |\n", filepath.Base(path), t.Rows, len(t.Names), bench.Median(ours), bench.Median(theirs), bench.Median(ratios))
+		fmt.Printf("| %s | %d × %d | %.2f | %.2f | %.2f | %.2f |\n", filepath.Base(path), t.Rows, len(t.Names), bench.Median(ours), bench.Median(reads), bench.Median(theirs), bench.Median(ratios))
+		if procs == "" {
+			continue
+		}
+		// The GOMAXPROCS settings take turns within each run, so that a
+		// change in the machine's load falls on all of them.
+		counts := strings.Split(procs, ",")
+		walls, readTimes, ratio := make([][]float64, len(counts)), make([][]float64, len(counts)), make([][]float64, len(counts))
+		for range runs {
+			var first float64
+			for i, p := range counts {
+				g, r, err := train(path, exclude, p)
+				if err != nil {
+					return err
+				}
+				if i == 0 {
+					first = g
+				}
+				walls[i], readTimes[i], ratio[i] = append(walls[i], g), append(readTimes[i], r), append(ratio[i], g/first)
+			}
+		}
+		for i, p := range counts {
+			scaling = append(scaling, fmt.Sprintf("| %s | %s | %.2f | %.2f | %.2f |", filepath.Base(path), p, bench.Median(walls[i]), bench.Median(readTimes[i]), bench.Median(ratio[i])))
+		}
+	}
+	if procs != "" {
+		fmt.Printf("\nvaejob train alone by GOMAXPROCS (median of %d runs; ratio to GOMAXPROCS=%s in the same run)\n\n", runs, strings.Split(procs, ",")[0])
+		fmt.Println("| input | GOMAXPROCS | vaejob train (s) | of which read (s) | ratio |")
+		fmt.Println("|---|---:|---:|---:|---:|")
+		for _, l := range scaling {
+			fmt.Println(l)
+		}
 	}
 	return nil
 }

@@ -19,12 +19,12 @@ type adam struct {
 	eta        float64
 	iter       int
 	mean, vari [][]float32
-	// pair, when set, runs two functions at once; Step then updates two
-	// fixed halves of the learnables on two cores. Each weight's update
+	// each, when set, runs work(i) for every i < n, at once on several
+	// cores; Step then updates the learnables at once. Each weight's update
 	// depends on its own gradient and moments only, so the result is the
 	// same.
-	pair  func(first, second func())
-	split int // the first learnable of the second half
+	each func(n int, work func(i int))
+	errs []error // each learnable's error, with each
 }
 
 func newAdam(learningRate float64) *adam { return &adam{eta: learningRate} }
@@ -65,29 +65,12 @@ func (s *adam) Step(model []G.ValueGrad) error {
 		}
 		return nil
 	}
-	if s.pair == nil {
+	if s.each == nil {
 		return update(0, len(model))
 	}
-	if s.split == 0 {
-		s.split = balancedSplit(model)
+	if s.errs == nil {
+		s.errs = make([]error, len(model))
 	}
-	var err1, err2 error
-	s.pair(func() { err1 = update(0, s.split) }, func() { err2 = update(s.split, len(model)) })
-	return errors.Join(err1, err2)
-}
-
-// balancedSplit returns the index that divides the learnables into two runs
-// of about equal size.
-func balancedSplit(model []G.ValueGrad) int {
-	total := 0
-	for _, vg := range model {
-		total += vg.Value().Shape().TotalSize()
-	}
-	sum := 0
-	for i, vg := range model {
-		if sum += vg.Value().Shape().TotalSize(); 2*sum >= total {
-			return i + 1
-		}
-	}
-	return len(model)
+	s.each(len(model), func(i int) { s.errs[i] = update(i, i+1) })
+	return errors.Join(s.errs...)
 }

@@ -32,9 +32,9 @@
 //
 //   - fusedStep (fusedop.go, fused.go), the default (Config.Fused, the
 //     presets' choice): the graph holds one operation, fusedLossOp, that
-//     computes the loss and every gradient over preallocated buffers on two
-//     fixed halves of the minibatch, and one node per learnable that hands
-//     its gradient to gorgonia.
+//     computes the loss and every gradient over preallocated buffers on a
+//     fixed number of shards of the minibatch, and one node per learnable
+//     that hands its gradient to gorgonia.
 //   - autodiffStep (autodiff.go), the reference: the graph has one node per
 //     matrix product, bias, activation and loss term, differentiated by
 //     gorgonia. It states the mathematics plainly; the fused step is tested
@@ -48,10 +48,13 @@
 // The fused operation multiplies matrices with pipeline/internal/kernel
 // (an AVX2/FMA register kernel on amd64), computes the Bernoulli loss's
 // softplus and sigmoid in float32 (fastmath.go, within 2e-7 of float64),
-// and runs the second half of each minibatch, and half of the Adam update,
-// on a helper goroutine that lives for the whole run (helper.go). The
-// halves are fixed, not scheduled, so the weights are the same on one core
-// or two.
+// and runs the shards of each minibatch, the sum of their gradients and
+// the Adam update on a team (team.go): the caller's goroutine and up to
+// GOMAXPROCS-1 helpers that live for the whole run (helper.go). The number
+// of shards and their rows come from the batch size and the network
+// (trainShards), never from the number of processors, and the shards'
+// gradients are added in shard order, so the weights are the same on any
+// number of cores.
 //
 // # Errors and panics
 //

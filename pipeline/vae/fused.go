@@ -2,7 +2,6 @@ package vae
 
 import (
 	"math"
-	"runtime"
 
 	"github.com/vaejob/vaejob/pipeline/internal/kernel"
 )
@@ -10,9 +9,12 @@ import (
 // fusedNet computes the training loss of the network that build describes,
 // and its gradient with respect to every learnable, in one pass over
 // preallocated buffers: the work of some eighty graph operations without
-// their per-operation overhead. Rows are split into two fixed halves, each
-// computed by its own goroutine; the halves' parameter gradients are added
-// in a fixed order, so results do not depend on scheduling.
+// their per-operation overhead. The rows of a minibatch are split into a
+// fixed number of shards (trainShards: from the batch size and the
+// network, never from the number of processors), which the goroutines of
+// a team compute; the shards' losses and parameter gradients are then
+// added in shard order, so results do not depend on the number of cores or
+// on scheduling.
 //
 // Parameters follow the order of network.learnables: W and b of each
 // encoder layer, of the mu and log-variance heads and of each decoder
@@ -23,14 +25,18 @@ type fusedNet struct {
 	d, latent  int
 	enc, dec   []denseShape
 	mu, logVar denseShape
-	halves     [2]*fusedHalf
+	shards     []*fusedShard
+	// pieces splits the parameters for the sum of the shards' gradients.
+	pieces []gradPiece
 	// all lists every layer (layers()); wT holds the transpose of every
 	// layer's W, by parameter index, for the backward pass; biases and
 	// log-scales have none.
 	all []denseShape
 	wT  [][]float32
-	// helper runs the second half of the rows; started on first use.
-	helper *helper
+	// team runs the shards, and the pieces of their sum, at once.
+	team *team
+	// losses holds each shard's share of the loss.
+	losses []float64
 	// scale, its inverse and its log are the likelihood's scale per
 	// feature (nil for Bernoulli), set at the start of each run.
 	scale, invScale, logScale []float32
@@ -39,8 +45,15 @@ type fusedNet struct {
 // denseShape is a layer's width and the index of its W in the parameters.
 type denseShape struct{ in, out, param int }
 
-// fusedHalf is the scratch of one half of the rows.
-type fusedHalf struct {
+// gradPiece is a run of one parameter's elements: the unit of the sum of
+// the shards' gradients.
+type gradPiece struct{ param, lo, hi int }
+
+// gradPieceLen is the most elements a gradPiece holds.
+const gradPieceLen = 1024
+
+// fusedShard is the scratch of one shard of the rows.
+type fusedShard struct {
 	lo, hi int // rows
 	// Activations: pre-activation a and output h of every layer.
 	encA, encH, decA, decH [][]float32
@@ -74,12 +87,48 @@ func newFusedNet(cfg Config, d int) *fusedNet {
 		f.wT[l.param] = make([]float32, l.in*l.out)
 	}
 	b := cfg.BatchSize
-	half := (b + 1) / 2
-	for k := range f.halves {
-		lo, hi := k*half, min(b, (k+1)*half)
-		f.halves[k] = f.newHalf(lo, hi)
+	shards := trainShards(b, f.rowCost())
+	// Shards begin at a multiple of four rows, the matrix kernel's block.
+	bound := func(k int) int { return min(b, (k*b/shards+3)&^3) }
+	for k := range shards {
+		f.shards = append(f.shards, f.newShard(bound(k), bound(k+1)))
 	}
+	f.losses = make([]float64, shards)
+	for p, size := range f.sizes() {
+		for lo := 0; lo < size; lo += gradPieceLen {
+			f.pieces = append(f.pieces, gradPiece{p, lo, min(size, lo+gradPieceLen)})
+		}
+	}
+	f.team = newTeam()
 	return f
+}
+
+// Shards of a minibatch: each holds at least minShardRows rows and about
+// shardWork multiply-adds of the forward and backward passes, and there
+// are at most maxShards.
+const (
+	minShardRows = 32
+	shardWork    = 1 << 18
+	maxShards    = 16
+)
+
+// trainShards returns how many shards a minibatch of b rows is split
+// into, given the multiply-adds a row costs forward and back. It depends on
+// the batch size and the network only, so the weights are the same on any
+// number of cores.
+func trainShards(b, rowCost int) int {
+	s := b * rowCost / shardWork
+	return max(1, min(s, b/minShardRows, maxShards))
+}
+
+// rowCost returns the multiply-adds of one row's forward and backward
+// passes: three matrix products per dense layer.
+func (f *fusedNet) rowCost() int {
+	c := 0
+	for _, l := range f.all {
+		c += 3 * l.in * l.out
+	}
+	return c
 }
 
 // layers returns every dense layer: encoder, mu and log-variance heads,
@@ -108,9 +157,9 @@ func (f *fusedNet) sizes() []int {
 	return s
 }
 
-func (f *fusedNet) newHalf(lo, hi int) *fusedHalf {
+func (f *fusedNet) newShard(lo, hi int) *fusedShard {
 	n := hi - lo
-	h := &fusedHalf{lo: lo, hi: hi}
+	h := &fusedShard{lo: lo, hi: hi}
 	widest := max(f.d, f.latent) // the decoder's first layer takes the latent code
 	for _, l := range f.enc {
 		h.encA = append(h.encA, make([]float32, n*l.out))
@@ -147,77 +196,50 @@ func (f *fusedNet) run(params [][]float32, x, eps, wRec, wKL, rec, kl []float32,
 		kernel.Transpose(params[l.param], l.in, l.out, f.wT[l.param])
 	}
 	f.setScale(params)
-	var losses [2]float64
-	half := func(h *fusedHalf) int {
-		if h == f.halves[1] {
-			return 1
-		}
-		return 0
-	}
 	if weigh != nil {
 		f.forwardRows(params, x, eps, rec, kl)
 		weigh(rec, kl)
-		f.both(func(h *fusedHalf) { losses[half(h)] = f.backwardHalf(h, params, x, eps, wRec, wKL) })
+		f.team.run(len(f.shards), func(k int) { f.losses[k] = f.backwardShard(f.shards[k], params, x, eps, wRec, wKL) })
 	} else {
-		// Without a weighing step each half goes forward and back at once.
-		f.both(func(h *fusedHalf) {
-			f.forwardHalf(h, params, x, eps)
-			losses[half(h)] = f.backwardHalf(h, params, x, eps, wRec, wKL)
-		})
-		for _, h := range f.halves {
+		// Without a weighing step each shard goes forward and back at once.
+		f.team.run(len(f.shards), func(k int) {
+			h := f.shards[k]
+			f.forwardShard(h, params, x, eps)
+			f.losses[k] = f.backwardShard(h, params, x, eps, wRec, wKL)
 			copy(rec[h.lo:h.hi], h.rec)
 			copy(kl[h.lo:h.hi], h.kl)
-		}
+		})
 	}
-	for p := range grads {
-		g := grads[p]
-		copy(g, f.halves[0].grads[p])
-		for i, v := range f.halves[1].grads[p] {
-			g[i] += v
-		}
+	f.team.run(len(f.pieces), func(i int) { f.sumShards(grads, f.pieces[i]) })
+	var loss float64
+	for _, l := range f.losses {
+		loss += l
 	}
-	return float32(losses[0] + losses[1])
+	return float32(loss)
+}
+
+// sumShards sets one piece of the gradients to the sum of the shards'
+// gradients, added in shard order.
+func (f *fusedNet) sumShards(grads [][]float32, pc gradPiece) {
+	g := grads[pc.param][pc.lo:pc.hi]
+	copy(g, f.shards[0].grads[pc.param][pc.lo:pc.hi])
+	for _, h := range f.shards[1:] {
+		kernel.Add(g, h.grads[pc.param][pc.lo:pc.hi])
+	}
 }
 
 // forwardRows computes only the per-row terms rec and kl of a batch.
 func (f *fusedNet) forwardRows(params [][]float32, x, eps, rec, kl []float32) {
-	f.both(func(h *fusedHalf) { f.forwardHalf(h, params, x, eps) })
-	for _, h := range f.halves {
+	f.team.run(len(f.shards), func(k int) {
+		h := f.shards[k]
+		f.forwardShard(h, params, x, eps)
 		copy(rec[h.lo:h.hi], h.rec)
 		copy(kl[h.lo:h.hi], h.kl)
-	}
+	})
 }
 
-// both runs work on the two halves of the rows at once: the second on the
-// helper goroutine, the first on the caller's. With one processor there is
-// nothing to gain from the helper, and the halves run one after the other.
-func (f *fusedNet) both(work func(h *fusedHalf)) {
-	f.pair(func() { work(f.halves[0]) }, func() { work(f.halves[1]) })
-}
-
-// pair runs first on the caller's goroutine and second on the helper, at
-// once (one after the other with a single processor).
-func (f *fusedNet) pair(first, second func()) {
-	if runtime.GOMAXPROCS(0) == 1 {
-		first()
-		second()
-		return
-	}
-	if f.helper == nil {
-		f.helper = newHelper()
-	}
-	f.helper.start(second)
-	first()
-	f.helper.wait()
-}
-
-// close stops the helper goroutine, if one was started.
-func (f *fusedNet) close() {
-	if f.helper != nil {
-		f.helper.close()
-		f.helper = nil
-	}
-}
+// close stops the team's helpers.
+func (f *fusedNet) close() { f.team.close() }
 
 // setScale computes the likelihood's scale and its log per feature from
 // the parameters (nothing for Bernoulli).
@@ -235,9 +257,9 @@ func (f *fusedNet) setScale(params [][]float32) {
 	}
 }
 
-// forwardHalf runs one half of the rows forward, keeping every activation,
+// forwardShard runs one shard of the rows forward, keeping every activation,
 // and computes each row's reconstruction loss and KL.
-func (f *fusedNet) forwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll []float32) {
+func (f *fusedNet) forwardShard(h *fusedShard, params [][]float32, xAll, epsAll []float32) {
 	n, d, L := h.hi-h.lo, f.d, f.latent
 	x := xAll[h.lo*d : h.hi*d]
 	eps := epsAll[h.lo*L : h.hi*L]
@@ -302,10 +324,10 @@ func (f *fusedNet) forwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll []
 	}
 }
 
-// backwardHalf computes, after forwardHalf, the half's share of the loss
+// backwardShard computes, after forwardShard, the shard's share of the loss
 // Σ wRec·rec + wKL·kl and of every parameter's gradient: from the output
 // back through the decoder, the sampling and the KL term, and the encoder.
-func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, wRecAll, wKLAll []float32) float64 {
+func (f *fusedNet) backwardShard(h *fusedShard, params [][]float32, xAll, epsAll, wRecAll, wKLAll []float32) float64 {
 	n, d, L := h.hi-h.lo, f.d, f.latent
 	x := xAll[h.lo*d : h.hi*d]
 	eps := epsAll[h.lo*L : h.hi*L]
@@ -330,7 +352,7 @@ func (f *fusedNet) backwardHalf(h *fusedHalf, params [][]float32, xAll, epsAll, 
 // outputGradient sets the gradient at the decoder's output (its last
 // layer's pre-activation) into h.dA, and the gradient of the likelihood's
 // log-scales.
-func (f *fusedNet) outputGradient(h *fusedHalf, params [][]float32, x, wRec []float32) {
+func (f *fusedNet) outputGradient(h *fusedShard, params [][]float32, x, wRec []float32) {
 	n, d := h.hi-h.lo, f.d
 	out := h.decA[len(f.dec)-1]
 	dOut := h.dA[:n*d]
@@ -372,7 +394,7 @@ func (f *fusedNet) outputGradient(h *fusedHalf, params [][]float32, x, wRec []fl
 // decoder: its layers' parameter gradients, and the gradient at the latent
 // code into h.dZ. cur and other take turns holding the gradient at a
 // layer's output and at its input.
-func (f *fusedNet) decoderBackward(h *fusedHalf) {
+func (f *fusedNet) decoderBackward(h *fusedShard) {
 	n := h.hi - h.lo
 	cur, other := h.dA, h.dPrev
 	dA := cur[:n*f.d]
@@ -398,7 +420,7 @@ func (f *fusedNet) decoderBackward(h *fusedHalf) {
 // sampling z = mu + exp(½ lv)·eps, adds the KL term's, and sets the
 // gradients at mu and the log-variance (h.dMu, h.dLv) and of the two
 // heads' parameters.
-func (f *fusedNet) latentBackward(h *fusedHalf, x, eps, wKL []float32) {
+func (f *fusedNet) latentBackward(h *fusedShard, x, eps, wKL []float32) {
 	n, L, bound := h.hi-h.lo, f.latent, f.cfg.LogVarBound
 	for i := range h.dZ {
 		r := i / L
@@ -420,7 +442,7 @@ func (f *fusedNet) latentBackward(h *fusedHalf, x, eps, wKL []float32) {
 
 // encoderBackward takes the gradients at mu and the log-variance back
 // through the encoder's layers to their parameter gradients.
-func (f *fusedNet) encoderBackward(h *fusedHalf, x []float32) {
+func (f *fusedNet) encoderBackward(h *fusedShard, x []float32) {
 	if len(f.enc) == 0 {
 		return
 	}

@@ -151,8 +151,8 @@ type fusedStep struct {
 
 // newFusedStep makes the training graph around fusedLossOp on net, for d
 // features: the same inputs and learnables as the autodiff reference, with
-// the loss and its gradients from one operation each. Adam updates two
-// halves of the learnables at once, on the fused network's helper.
+// the loss and its gradients from one operation each. Adam updates the
+// learnables at once, on the fused network's team.
 func newFusedStep(cfg Config, d int, net *network) (*fusedStep, error) {
 	f := newFusedNet(cfg, d)
 	st := &fusedState{net: f, params: make([][]float32, len(net.learnables)), rec: make([]float32, cfg.BatchSize), kl: make([]float32, cfg.BatchSize)}
@@ -177,7 +177,7 @@ func newFusedStep(cfg Config, d int, net *network) (*fusedStep, error) {
 		return nil, fmt.Errorf("gradient: %w", err)
 	}
 	t := newTape(cfg, net)
-	t.solver.pair = f.pair
+	t.solver.each = f.team.run
 	return &fusedStep{tape: t, st: st}, nil
 }
 

@@ -7,7 +7,7 @@ import (
 )
 
 // helper is a goroutine that stays alive for a whole training run to take
-// the second half of every minibatch and of every Adam update. A training
+// its share of the pieces of every training step (see team). A training
 // step hands it work about
 // every few hundred microseconds; waking a parked thread each time costs
 // tens of microseconds, more in a virtual machine, so the helper polls

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
-	"slices"
 
 	"github.com/vaejob/vaejob/pipeline"
 	G "gorgonia.org/gorgonia"
@@ -137,15 +136,10 @@ func featureLogVariance(x []float32, d int) []float32 {
 func featureLogMAD(x []float32, d int) []float32 {
 	n := len(x) / d
 	out := make([]float32, d)
-	pipeline.EachColumn(d, n, func(j int) {
-		col := make([]float32, n)
-		for r := range col {
-			col[r] = x[r*d+j]
-		}
-		slices.Sort(col)
-		med := float64(pipeline.QuantileSorted(col, 0.5))
+	pipeline.EachColumnOf(x, d, func(j int, col []float32) {
 		var dev float64
-		for _, v := range col {
+		med := float64(pipeline.Quantile(col, 0.5))
+		for _, v := range col { // in row order
 			dev += math.Abs(float64(v) - med)
 		}
 		out[j] = float32(math.Log(dev/float64(n) + 1e-6))

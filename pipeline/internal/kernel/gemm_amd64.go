@@ -45,6 +45,20 @@ func reluGradAVX(n int, a, grad *float32)
 //go:noescape
 func adamAVX(n int, w, grad, m, v *float32, c *AdamCoefficients)
 
+// addAVX adds the first n elements of src to dst (n a multiple of 8).
+//
+//go:noescape
+func addAVX(n int, dst, src *float32)
+
+// add adds as many elements as the vector loop takes and returns how many.
+func add(dst, src []float32) int {
+	n := vectorLen(len(src))
+	if n > 0 {
+		addAVX(n, &dst[0], &src[0])
+	}
+	return n
+}
+
 // adam updates as many weights as the vector loop takes and returns how
 // many.
 func adam(w, g, m, v []float32, c *AdamCoefficients) int {

@@ -204,3 +204,25 @@ adamloop:
 adamdone:
 	VZEROUPPER
 	RET
+
+// func addAVX(n int, dst, src *float32)
+// dst[i] += src[i] for i < n, n a multiple of 8, eight at a time.
+TEXT ·addAVX(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	SHRQ $3, CX
+	JZ adddone
+
+addloop:
+	VMOVUPS (DI), Y0
+	VADDPS (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ CX
+	JNZ addloop
+
+adddone:
+	VZEROUPPER
+	RET
