@@ -49,7 +49,11 @@ type Finished struct {
 }
 
 // PeakMB returns the peak resident memory of a finished process in MB, or
-// 0 where the system does not report it.
+// 0 where the system does not report it. On Linux it is at least the
+// parent's peak resident memory up to the child's start: exec keeps in
+// the child's maxrss the high-water mark of the memory it replaces, which
+// Go's vfork-style start shares with the parent. Measure children before
+// the parent grows.
 func PeakMB(p *Finished) float64 {
 	return float64(p.peakBytes) / (1 << 20)
 }
