@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,6 +81,14 @@ func TestWorkersAndMemoryLimit(t *testing.T) {
 			procsOK := m.GOMAXPROCS == tt.procs || tt.procs == 0 && m.GOMAXPROCS >= 1 && m.GOMAXPROCS <= m.NumCPU
 			if !procsOK || m.MemoryLimit != tt.limit || m.NumCPU < 1 {
 				t.Errorf("machine = %+v, want gomaxprocs %d, gomemlimit_bytes %d", m, tt.procs, tt.limit)
+			}
+			run, err := os.Readlink(filepath.Join(out, "latest"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			show := vaejob(t, "runs", "show", "--out", out, filepath.Base(run))
+			if want := fmt.Sprintf("machine:    GOMAXPROCS %d of %d cores", m.GOMAXPROCS, m.NumCPU); !strings.Contains(show.stdout, want) {
+				t.Errorf("runs show does not say %q:\n%s", want, show.stdout)
 			}
 		})
 	}
