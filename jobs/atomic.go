@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/vaejob/vaejob/parquet/regfile"
 )
@@ -92,8 +93,14 @@ func (e *notRegularTargetError) Error() string {
 	return fmt.Sprintf("%s is a %s, not a regular file: not replaced", e.Path, regfile.Kind(e.Mode))
 }
 
-// syncDir makes a rename or create in dir durable.
+// syncDir makes a rename or create in dir durable. Windows has no way to
+// sync a folder (FlushFileBuffers wants a handle open for writing, which
+// a folder's cannot be): there NTFS's journal makes renames and creations
+// durable on its own schedule, and syncDir does nothing.
 func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -95,13 +95,14 @@ var diffSections = []struct {
 }
 
 // notCompared are the run.json fields runs diff leaves out: those that
-// differ between any two runs (ids, times, the model's files) or are
+// differ between any two runs (ids, times, the model's files, the cores
+// and memory limit the run was given, which change no output) or are
 // learnt numbers rather than settings or outcomes (the scaler, the
 // imputation medians, every epoch's losses: the final ones are compared
 // as training.final_epoch). A field named notComparedKey is left out too,
 // wherever it is.
 var notCompared = []string{
-	"run_id", "started_at", "finished_at", "timings_seconds", "artifacts", "scaler",
+	"run_id", "started_at", "finished_at", "timings_seconds", "machine", "artifacts", "scaler",
 	"latent.posterior_mean_variance", "training.epochs", "missing.policy", "missing.imputation_values",
 	finalEpoch + ".steps", // training.steps
 }

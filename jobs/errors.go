@@ -45,15 +45,16 @@ var (
 // system-wide table of open files being full, is the machine's state and
 // passes. ESTALE, a file handle a network file system no longer honours
 // (its server restarted, or the file was replaced on another client), is
-// fixed by running again.
-var machineErrnos = []machineErrno{
+// fixed by running again. osMachineErrnos adds the codes of systems whose
+// errors are not errnos (Windows).
+var machineErrnos = append([]machineErrno{
 	{syscall.ENOSPC, "the file system is full (no space or no inodes left): free space on it, or write elsewhere, then run again"},
 	{syscall.EDQUOT, "the disk quota is used up: free space or raise the quota, then run again"},
 	{syscall.EROFS, "the file system is mounted read-only: mount it read-write, or write elsewhere, then run again"},
 	{syscall.EIO, "the storage failed to read or write (an I/O error): check the disk, and retry later, possibly on another machine"},
 	{syscall.ENFILE, "the system's table of open files is full: retry later"},
 	{syscall.ESTALE, "a network file system dropped a file handle (stale file handle): retry later"},
-}
+}, osMachineErrnos...)
 
 // IsMachineFault reports whether err is a fault of the machine rather than
 // of the options, the data or vaejob (see ErrMachine): whether its chain

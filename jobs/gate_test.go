@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -197,7 +196,7 @@ func TestOwnedFilesRefuseLinks(t *testing.T) {
 			}
 			at := filepath.Join(out, tc.file)
 			if tc.fifo {
-				if err := syscall.Mkfifo(at, 0o644); err != nil {
+				if err := mkfifo(at); err != nil {
 					t.Skipf("mkfifo: %v", err)
 				}
 			} else if err := os.Symlink(victim, at); err != nil {

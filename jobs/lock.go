@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"syscall"
 	"time"
 )
 
@@ -31,9 +30,26 @@ type dirLock struct {
 	createdOut string
 }
 
+// errLockHeld is fileLock.tryLock's error when another process holds the
+// lock.
+var errLockHeld = errors.New("held by another process")
+
+// fileLock is the operating system's lock on an open file, the one part of
+// the lock on --out that differs between systems: flock(2) on Unix
+// (lock_unix.go), LockFileEx on Windows (lock_windows.go). Either way the
+// kernel lets the lock go when the holding process dies, however it dies.
+type fileLock interface {
+	// tryLock takes an exclusive lock on f without waiting; errLockHeld
+	// when another process holds it.
+	tryLock(f ownedFile) error
+	// release lets the lock on f go and removes the file at path, in the
+	// order the system allows, and closes f.
+	release(fsys fileSystem, f ownedFile, path string)
+}
+
 // takeLock takes the lock on d.root (created if missing) without waiting.
-// The lock is an flock(2) on OUT/.lock, so the kernel lets it go when the
-// holding process dies, however it dies; the file's content only names the
+// The lock is osLock's (flock(2) or LockFileEx) on OUT/.lock, so the kernel
+// lets it go when the holding process dies, however it dies; the file's content only names the
 // holder. A lock file left behind by a killed process is taken over, with a
 // log line saying whose it was. When another live process holds the lock,
 // the error wraps ErrLocked and names the holder. (On a network file system
@@ -63,10 +79,10 @@ func (d *outDir) takeLock(command, runID string) error {
 			return fail(&dirLock{path: path, createdOut: createdOut}, err)
 		}
 		l := &dirLock{f: f, path: path, createdOut: createdOut}
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if err := osLock.tryLock(f); err != nil {
 			holder := readLockOwner(f)
 			f.Close()
-			if errors.Is(err, syscall.EWOULDBLOCK) {
+			if errors.Is(err, errLockHeld) {
 				return fmt.Errorf("%w: %s is held by %s; wait for that run to end (or stop it) and run again", ErrLocked, path, holder)
 			}
 			return fmt.Errorf("lock %s: %w", path, err)
@@ -102,10 +118,9 @@ func (d *outDir) takeLock(command, runID string) error {
 	}
 }
 
-// unlock empties and removes the lock file, then lets the lock go. The file
-// is removed while still locked, so a process waiting on it finds a fresh
-// file (see samePath in takeLock). A --out folder takeLock created is
-// removed again when the run left it empty.
+// unlock empties and removes the lock file and lets the lock go (in the
+// order osLock.release gives). A --out folder takeLock created is removed
+// again when the run left it empty.
 func (d *outDir) unlock() {
 	l := d.lock
 	d.lock = nil
@@ -114,8 +129,7 @@ func (d *outDir) unlock() {
 	}
 	if l.f != nil {
 		l.f.Truncate(0)
-		d.fs.Remove(l.path)
-		l.f.Close()
+		osLock.release(d.fs, l.f, l.path)
 	}
 	if l.createdOut != "" {
 		d.fs.Remove(l.createdOut) // fails, as it should, unless empty

@@ -43,6 +43,7 @@ const (
 	replacedPrefix = tmpPrefix + "replaced-"
 	removedPrefix  = tmpPrefix + "removed-"
 	latestTmp      = tmpPrefix + "latest-"
+	latestOldTmp   = tmpPrefix + "latest-old-" // Windows: the link latest replaced, until removed
 )
 
 // outDir is the owner of an output folder (--out): its layout, its lock,

@@ -10,12 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"golang.org/x/sys/unix"
 
 	"github.com/vaejob/vaejob/onnx"
 )
@@ -53,15 +51,6 @@ func tempFiles(t *testing.T, dir string) []string {
 		return nil
 	})
 	return left
-}
-
-// makeCharDevice makes a character device node like /dev/null (1, 3) at
-// path, or skips the test where this user may not (only root may).
-func makeCharDevice(t *testing.T, path string) {
-	t.Helper()
-	if err := unix.Mknod(path, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
-		t.Skipf("cannot make a device node (needs root): %v", err)
-	}
 }
 
 // TestScoreOutputRefused: an --output that is one of the files the run
@@ -165,7 +154,7 @@ func TestScoreOutputRefused(t *testing.T) {
 		{name: "a FIFO",
 			input: func(f fixture) string { return f.single }, output: in("fifo.csv"),
 			says:  func(fixture) string { return "is a named pipe (FIFO), which vaejob will not replace" },
-			setup: makes(func(p string, _ fixture) error { return syscall.Mkfifo(p, 0o644) })},
+			setup: makes(func(p string, _ fixture) error { return mkfifo(p) })},
 		{name: "a socket",
 			input: func(f fixture) string { return f.single }, output: in("sock.csv"),
 			says: func(fixture) string { return "is a socket" },
@@ -300,7 +289,7 @@ func TestCreateAtomicReplacesOnlyRegularFiles(t *testing.T) {
 	}{
 		{"symlink", func(p, target string) error { return os.Symlink(target, p) }, "symbolic link"},
 		{"directory", func(p, _ string) error { return os.Mkdir(p, 0o755) }, "directory"},
-		{"fifo", func(p, _ string) error { return syscall.Mkfifo(p, 0o644) }, "named pipe (FIFO)"},
+		{"fifo", func(p, _ string) error { return mkfifo(p) }, "named pipe (FIFO)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -231,9 +231,9 @@ func (d *outDir) removeReplaced(runID string) error {
 func (d *outDir) swapLatest(runID string) error {
 	tmp := tmpName(d.root, latestTmp)
 	if err := d.fs.Symlink(latestTarget(runID), tmp); err != nil {
-		return fmt.Errorf("create the new latest link: %w", err)
+		return fmt.Errorf("create the new latest link: %w", linkError(err))
 	}
-	if err := d.fs.Rename(tmp, d.latestPath()); err != nil {
+	if err := replaceLink(d.fs, tmp, d.latestPath()); err != nil {
 		d.fs.Remove(tmp)
 		return fmt.Errorf("move latest to run %s: %w", runID, err)
 	}

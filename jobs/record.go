@@ -83,6 +83,7 @@ type RunRecord struct {
 	Gate      *GateRecord `json:"gate,omitempty"`
 	Timings   Timings     `json:"timings_seconds"`
 	Versions  Versions    `json:"versions"`
+	Machine   Machine     `json:"machine"`
 	Artifacts []Artifact  `json:"artifacts"`
 }
 
@@ -316,6 +317,31 @@ type Versions struct {
 	// bytes only on the same kernel.
 	Kernel string `json:"kernel"`
 	VCS    string `json:"vcs_revision,omitempty"`
+}
+
+// Machine is what the run was allowed of the machine it ran on, for
+// auditors and to read its timings by: --workers and GOMEMLIMIT. It does
+// not change the model: the same input and seed give the same bytes on
+// any GOMAXPROCS.
+type Machine struct {
+	// GOMAXPROCS is how many threads ran Go code at once: --workers, else
+	// the runtime's default (every core the process may use).
+	GOMAXPROCS int `json:"gomaxprocs"`
+	// NumCPU is how many cores the process could run on.
+	NumCPU int `json:"num_cpu"`
+	// MemoryLimit is the Go runtime's soft memory limit (GOMEMLIMIT) in
+	// bytes; absent when none is set.
+	MemoryLimit int64 `json:"gomemlimit_bytes,omitempty"`
+}
+
+// CurrentMachine reads what this process is allowed: its GOMAXPROCS, its
+// cores and its memory limit.
+func CurrentMachine() Machine {
+	m := Machine{GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU()}
+	if limit := debug.SetMemoryLimit(-1); limit != math.MaxInt64 {
+		m.MemoryLimit = limit
+	}
+	return m
 }
 
 // Artifact is a file of the run directory with its digest.

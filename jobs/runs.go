@@ -316,6 +316,13 @@ func (d *RunDetail) String() string {
 			}
 		}
 		fmt.Fprintf(&b, "versions:   vaejob %s, %s, gorgonia %s %s\n", rec.Versions.Vaejob, rec.Versions.Go, rec.Versions.Gorgonia, rec.Versions.VCS)
+		if m := rec.Machine; m.GOMAXPROCS > 0 { // absent from run.json written before --workers
+			limit := "none"
+			if m.MemoryLimit > 0 {
+				limit = fmt.Sprintf("%d bytes", m.MemoryLimit)
+			}
+			fmt.Fprintf(&b, "machine:    GOMAXPROCS %d of %d cores, GOMEMLIMIT %s\n", m.GOMAXPROCS, m.NumCPU, limit)
+		}
 	}
 	for _, a := range d.Artifacts {
 		fmt.Fprintf(&b, "artifact:   %-24s %9d bytes  sha256 %s\n", a.Name, a.Size, a.SHA256)

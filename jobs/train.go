@@ -395,5 +395,6 @@ func inputRecord(runID string, start time.Time, cfg ResolvedConfig, configFile *
 		ConstantInTraining: ds.constantInTraining,
 		IgnoredFeatures:    ds.ignored,
 		Versions:           CurrentVersions(),
+		Machine:            CurrentMachine(),
 	}
 }

@@ -3,7 +3,7 @@
 // exported model in the same run, and checks that the two give the same
 // scores.
 //
-//	go run ./cmd/scorebench [--data DIR] [--rows 1000000] [--cols 32] [--runs 3]
+//	go run ./cmd/scorebench [--data DIR] [--rows 1000000] [--cols 32] [--runs 3] [--limits 64MiB]
 //
 // It generates the table once (cmd/internal/bench: seeded normal
 // float64 columns, one snappy Parquet file), trains a model on it with
@@ -14,6 +14,10 @@
 //   - ONNX Runtime 1.30 (onnxruntime-node, the package the tests install),
 //     on 1 and 2 threads, scoring the same rows already in memory as
 //     float32, in batches of 65,536 rows: the model alone, no file work.
+//
+// With --limits SIZE it also times `vaejob score` with GOMEMLIMIT=SIZE,
+// with --workers 1 and with both, beside no limit, and prints each one's
+// time and peak resident memory as a ratio to no limit's.
 //
 // Each time is the median of --runs runs. The agreement check compares
 // every score of vaejob's output file with ONNX Runtime's.
@@ -45,13 +49,14 @@ func main() {
 	cols := flag.Int("cols", 32, "float64 columns")
 	runs := flag.Int("runs", 3, "runs per measurement; the median counts")
 	threads := flag.String("threads", "1,2", "ONNX Runtime intra-op thread counts")
+	memLimit := flag.String("limits", "", "also time vaejob score with GOMEMLIMIT set to this (e.g. 64MiB) and with --workers 1, beside no limit")
 	flag.Parse()
-	if err := run(*data, *rows, *cols, *runs, strings.Split(*threads, ",")); err != nil {
+	if err := run(*data, *rows, *cols, *runs, strings.Split(*threads, ","), *memLimit); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(data string, rows, cols, runs int, threads []string) error {
+func run(data string, rows, cols, runs int, threads []string, memLimit string) error {
 	m := bench.Manifest{Rows: rows, Cols: cols, Files: 1, Seed: 1}
 	if err := bench.Ensure(data, m); err != nil {
 		return err
@@ -73,6 +78,14 @@ func run(data string, rows, cols, runs int, threads []string) error {
 	if r.process, r.peakMB, err = timeScoreCommand(bin, model, input, scored, runs); err != nil {
 		return err
 	}
+	// Before this process reads the table: a child's peak memory counts
+	// its parent's peak so far (see bench.PeakMB).
+	var limits []limitRun
+	if memLimit != "" {
+		if limits, err = timeLimits(bin, model, input, scored, memLimit, runs); err != nil {
+			return err
+		}
+	}
 	mod, err := readModel(model)
 	if err != nil {
 		return err
@@ -89,6 +102,9 @@ func run(data string, rows, cols, runs int, threads []string) error {
 		return err
 	}
 	r.print(rows, cols, runs, float64(bench.Bytes(data))/1e6, mod)
+	if limits != nil {
+		printLimits(limits)
+	}
 	return nil
 }
 

@@ -16,7 +16,7 @@ func evaluateCommand() *cli.Command {
 		textFlag("model", "model.onnx to measure", "", &o.Model),
 		textFlag("input", "labelled Parquet file", "", &o.Input),
 	}, labelFlags(&o.Labels)...)
-	flags = append(flags, jsonFlag(&asJSON, "print the metrics as JSON"))
+	flags = append(flags, jsonFlag(&asJSON, "print the metrics as JSON"), workersFlag())
 	return command("evaluate", "measure a model on a labelled table: ROC-AUC, PR-AUC, and precision/recall/F1 at its threshold", flags, func(c *cli.Context) error {
 		ev, err := jobs.Evaluate(c.Context, o)
 		if err != nil {

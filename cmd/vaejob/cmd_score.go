@@ -15,6 +15,7 @@ func scoreCommand() *cli.Command {
 		textFlag("input", "Parquet file to score", "", &o.Input),
 		textFlag("output", "output file: Parquet, or CSV when it ends in .csv", "", &o.Output),
 		valueFlag("keep-columns", "comma-separated input columns to carry into the output (e.g. ids)", "", columnsValue{&o.Keep}),
+		workersFlag(),
 		&cli.IntFlag{Name: "explain", Usage: "add per row the `K` features with the largest shares of the score, with their values and the values the model expected (0: none)", EnvVars: env("explain"), Destination: &o.Explain},
 	}
 	return command("score", "score every row of a Parquet file with a model", flags, func(c *cli.Context) error {

@@ -27,7 +27,7 @@ func trainCommand() *cli.Command {
 	flags = append(flags, modelFlags(&o.ModelOptions)...)
 	flags = append(flags, trainRunFlags(&o)...)
 	flags = append(flags, gateFlags(&o.Gate)...)
-	flags = append(flags, logs.flag())
+	flags = append(flags, logs.flag(), workersFlag())
 	return command("train", "train a model on a Parquet table and publish OUT/runs/<run-id> and OUT/latest", flags, func(c *cli.Context) error {
 		return train(c, &o, &inputs, &logs)
 	})

@@ -50,6 +50,12 @@ func labelFlags(l *jobs.Labels) []cli.Flag {
 	}
 }
 
+// workersFlag is --workers, the cap on parallelism (see workersValue) of
+// the commands that read or score tables: train, score, evaluate, verify.
+func workersFlag() cli.Flag {
+	return valueFlag("workers", "run Go code on at most `N` threads at once (sets GOMAXPROCS; 0: every core)", "0", &workersValue{})
+}
+
 // jsonFlag binds --json, which prints a command's result as JSON.
 func jsonFlag(dst *bool, usage string) cli.Flag {
 	return &cli.BoolFlag{Name: "json", Usage: usage, Destination: dst}

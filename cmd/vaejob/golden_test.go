@@ -174,7 +174,7 @@ func runGoldenCase(t *testing.T, tc goldenCase, kernelEnv []string) ([]byte, str
 // digests of the model (its metadata holds the run id and times) and of
 // the report (it shows them too).
 func normaliseRecord(r map[string]any) {
-	for _, k := range []string{"run_id", "started_at", "finished_at", "timings_seconds", "versions"} {
+	for _, k := range []string{"run_id", "started_at", "finished_at", "timings_seconds", "versions", "machine"} {
 		delete(r, k)
 	}
 	for _, in := range asList(r["inputs"]) {

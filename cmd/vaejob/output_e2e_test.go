@@ -8,11 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // treeState records every path below dir with its type and, for a
@@ -79,7 +76,7 @@ func TestScoreOutputRefusedEndToEnd(t *testing.T) {
 		{name: "a directory", input: "in", output: "scores.parquet", says: "is a directory",
 			setup: func(t *testing.T, p, _ string) { mustSetUp(t, os.Mkdir(p, 0o755)) }},
 		{name: "a FIFO", input: "in", output: "scores.csv", says: "is a named pipe (FIFO)",
-			setup: func(t *testing.T, p, _ string) { mustSetUp(t, syscall.Mkfifo(p, 0o644)) }},
+			setup: func(t *testing.T, p, _ string) { mustSetUp(t, mkfifo(p)) }},
 		{name: "a socket", input: "in", output: "sock.csv", says: "is a socket",
 			setup: func(t *testing.T, p, _ string) {
 				l, err := net.Listen("unix", p)
@@ -90,7 +87,7 @@ func TestScoreOutputRefusedEndToEnd(t *testing.T) {
 			}},
 		{name: "a device node", input: "in", output: "null", says: "is a character device",
 			setup: func(t *testing.T, p, _ string) {
-				if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+				if err := mknodNull(p); err != nil {
 					t.Skipf("cannot make a device node (needs root): %v", err)
 				}
 				t.Cleanup(func() { privateDeviceSurvived = !t.Failed() })

@@ -183,7 +183,7 @@ func waitFor(t *testing.T, r io.Reader, want string) string {
 func TestSpecialInputRefused(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "part-1.parquet")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+	if err := mkfifo(fifo); err != nil {
 		t.Skipf("cannot make a FIFO: %v", err)
 	}
 	writeParquet(t, dir, "part-0.parquet", goodColumns(50))
@@ -221,7 +221,7 @@ func TestSpecialInputRefused(t *testing.T) {
 func TestFIFOModelOrConfigRefused(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "model.onnx")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+	if err := mkfifo(fifo); err != nil {
 		t.Skipf("cannot make a FIFO: %v", err)
 	}
 	sock := filepath.Join(dir, "s.onnx")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -62,4 +63,35 @@ func (v widthsValue) String() string {
 		parts[i] = strconv.Itoa(w)
 	}
 	return strings.Join(parts, ",")
+}
+
+// workersValue binds --workers N, the cap on the threads that run Go code
+// at once: setting it (from the command line, VAEJOB_WORKERS or --config)
+// sets runtime.GOMAXPROCS(N) for the rest of the process, before the
+// command's one call into jobs. 0 restores the runtime's default: every
+// core the process may use (a container's CPU limit counts), as without
+// the flag and the GOMAXPROCS variable. Work is split the same
+// way on any N, so the outputs are the same bytes; jobs records the value
+// in run.json (machine).
+type workersValue struct{ n int }
+
+func (v *workersValue) Set(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 {
+		return errors.New("want a whole number of workers, at least 1 (0: every core)")
+	}
+	v.n = n
+	if n == 0 {
+		runtime.SetDefaultGOMAXPROCS()
+	} else {
+		runtime.GOMAXPROCS(n)
+	}
+	return nil
+}
+
+func (v *workersValue) String() string {
+	if v == nil || v.n == 0 {
+		return ""
+	}
+	return strconv.Itoa(v.n)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -50,5 +51,35 @@ func TestWidthsValue(t *testing.T) {
 	}
 	if s := (widthsValue{&[]int{64, 32}}).String(); s != "64,32" {
 		t.Errorf("String() = %q, want 64,32", s)
+	}
+}
+
+// TestWorkersValue: a whole number of at least 1 sets GOMAXPROCS, 0 the
+// runtime's default; anything else is refused and changes nothing.
+func TestWorkersValue(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	runtime.SetDefaultGOMAXPROCS()
+	every := runtime.GOMAXPROCS(0) // every core the process may use
+	const before = 97              // not every, so that a change shows
+	tests := []struct {
+		in    string
+		procs int // GOMAXPROCS after Set
+		ok    bool
+	}{
+		{"1", 1, true},
+		{" 3 ", 3, true},
+		{"0", every, true},
+		{"-1", before, false},
+		{"1.5", before, false},
+		{"", before, false},
+		{"two", before, false},
+	}
+	for _, tc := range tests {
+		runtime.GOMAXPROCS(before)
+		var v workersValue
+		err := v.Set(tc.in)
+		if got := runtime.GOMAXPROCS(0); (err == nil) != tc.ok || got != tc.procs {
+			t.Errorf("Set(%q): GOMAXPROCS %d, %v; want %d (ok %v)", tc.in, got, err, tc.procs, tc.ok)
+		}
 	}
 }

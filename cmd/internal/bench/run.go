@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/vaejob/vaejob/cmd/internal/repo"
@@ -42,41 +41,71 @@ func TempVaejob(prefix string) (dir, bin string, err error) {
 	return dir, bin, nil
 }
 
+// Finished is a child process that has ended: its state and, where the
+// system reports it, its peak resident memory (peak.go).
+type Finished struct {
+	*os.ProcessState
+	peakBytes uint64
+}
+
 // PeakMB returns the peak resident memory of a finished process in MB, or
-// 0 where the system does not report it.
-func PeakMB(ps *os.ProcessState) float64 {
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		return float64(ru.Maxrss) / 1024 // kilobytes on Linux
+// 0 where the system does not report it. On Linux it is at least the
+// parent's peak resident memory up to the child's start: exec keeps in
+// the child's maxrss the high-water mark of the memory it replaces, which
+// Go's vfork-style start shares with the parent. Measure children before
+// the parent grows.
+func PeakMB(p *Finished) float64 {
+	return float64(p.peakBytes) / (1 << 20)
+}
+
+// run runs cmd to its end and returns what Finished holds.
+func run(cmd *exec.Cmd) (*Finished, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
 	}
-	return 0
+	peak := watchPeak(cmd.Process)
+	err := cmd.Wait()
+	if err != nil {
+		return nil, err
+	}
+	return &Finished{ProcessState: cmd.ProcessState, peakBytes: peak(cmd.ProcessState)}, nil
 }
 
 // RunJSON runs a command, decodes the JSON it prints into dst and returns
-// its process state (for its resource usage).
-func RunJSON(dst any, name string, args ...string) (*os.ProcessState, error) {
+// the finished process (for its resource usage).
+func RunJSON(dst any, name string, args ...string) (*Finished, error) {
 	cmd := exec.Command(name, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
+	ps, err := run(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, errb.String())
 	}
 	if err := json.Unmarshal(out.Bytes(), dst); err != nil {
 		return nil, fmt.Errorf("%s printed %q: %v", name, out.String(), err)
 	}
-	return cmd.ProcessState, nil
+	return ps, nil
 }
 
-// WallTime runs a command and returns its wall time in seconds and its
-// process state.
-func WallTime(name string, args ...string) (float64, *os.ProcessState, error) {
+// WallTime runs a command and returns its wall time in seconds and the
+// finished process.
+func WallTime(name string, args ...string) (float64, *Finished, error) {
+	return WallTimeEnv(nil, name, args...)
+}
+
+// WallTimeEnv is WallTime with env added to the environment the command
+// inherits (e.g. "GOMEMLIMIT=64MiB").
+func WallTimeEnv(env []string, name string, args ...string) (float64, *Finished, error) {
 	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
+	ps, err := run(cmd)
+	if err != nil {
 		return 0, nil, fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, errb.String())
 	}
-	return time.Since(start).Seconds(), cmd.ProcessState, nil
+	return time.Since(start).Seconds(), ps, nil
 }
 
 // Median returns the median of v (the mean of the middle two for an even
