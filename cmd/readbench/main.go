@@ -4,6 +4,10 @@
 //
 //	go run ./cmd/readbench [--data DIR] [--rows 10000000] [--cols 32] [--files 10]
 //
+// Beside the table it prints the full read's time as a ratio to DuckDB's
+// two-thread scan measured in the same run, and the full read's scaling:
+// the same read with GOMAXPROCS=1 and GOMAXPROCS=2.
+//
 // It generates the dataset once (seeded normal float64 columns f0..f{cols-1},
 // in --files Parquet files with row groups of 131,072 rows) and reuses it
 // while its _manifest.json matches. Every measurement runs in a child process, so
@@ -23,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"time"
@@ -79,6 +84,9 @@ func main() {
 		fmt.Fprintf(os.Stderr, "%-8s %-34s %6.2f s  peak %6.0f MB\n", tool, mode, res.Seconds, peak)
 	}
 	run("vaejob", "full read into a float32 matrix", self, "child-read", "--data", *data)
+	for _, procs := range []string{"1", "2"} {
+		run("vaejob", "full read, GOMAXPROCS="+procs, self, "child-read", "--data", *data, "--procs", procs)
+	}
 	run("vaejob", fmt.Sprintf("sampled read, --max-rows %d", *sample), self, "child-read", "--data", *data, "--max-rows", strconv.Itoa(*sample))
 	if !*skipDuck {
 		script, err := duckdbScript()
@@ -110,6 +118,7 @@ func report(m bench.Manifest, size int64, results []measurement, sample int, tra
 			base = &results[i]
 		}
 	}
+	defer summary(results)
 	mb := float64(size) / (1 << 20)
 	fmt.Printf("dataset: %d rows × %d float64 columns in %d Parquet files (snappy), %.0f MB\n\n", m.Rows, m.Cols, m.Files, mb)
 	fmt.Println("| reader | what | rows | seconds | rows/s | MB/s | peak RSS (MB) | time vs DuckDB scan (1 thread) |")
@@ -128,6 +137,32 @@ func report(m bench.Manifest, size int64, results []measurement, sample int, tra
 			verdict = "OVER"
 		}
 		fmt.Printf("\nvaejob train --max-rows %d on the whole dataset: %.1f s, peak RSS %.0f MB (%s the 1.5 GB target)\n", sample, trainSecs, trainPeak, verdict)
+	}
+}
+
+// summary prints the ratios the issue asks of the read, from the results
+// of this run: the full read against DuckDB's two-thread scan, and the
+// full read on one core against two.
+func summary(results []measurement) {
+	find := func(tool, mode string) *measurement {
+		for i := range results {
+			if results[i].tool == tool && results[i].mode == mode {
+				return &results[i]
+			}
+		}
+		return nil
+	}
+	full := find("vaejob", "full read into a float32 matrix")
+	one, two := find("vaejob", "full read, GOMAXPROCS=1"), find("vaejob", "full read, GOMAXPROCS=2")
+	fmt.Println()
+	if duck := find("duckdb", "scan (sum of every column), 2 thread(s)"); duck != nil {
+		fmt.Printf("full read ÷ DuckDB 2-thread scan, this run: %.2f× (%.2f s / %.2f s; target at most 2×)\n", full.seconds/duck.seconds, full.seconds, duck.seconds)
+		if two != nil {
+			fmt.Printf("full read with GOMAXPROCS=2 ÷ DuckDB 2-thread scan: %.2f×\n", two.seconds/duck.seconds)
+		}
+	}
+	if one != nil && two != nil {
+		fmt.Printf("full read, GOMAXPROCS=1 ÷ GOMAXPROCS=2: %.2f× (%.2f s / %.2f s)\n", one.seconds/two.seconds, one.seconds, two.seconds)
 	}
 }
 
@@ -161,7 +196,11 @@ func childRead(args []string) {
 	data := fl.String("data", "", "dataset folder")
 	max := fl.Int("max-rows", 0, "sample size (0: all)")
 	profile := fl.String("cpuprofile", "", "write a CPU profile of the read to this file")
+	procs := fl.Int("procs", 0, "GOMAXPROCS for the read (0: as the runtime chose)")
 	fl.Parse(args)
+	if *procs > 0 {
+		runtime.GOMAXPROCS(*procs)
+	}
 	if *profile != "" {
 		f, err := os.Create(*profile)
 		if err != nil {
@@ -170,6 +209,7 @@ func childRead(args []string) {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
+	parquet.PrepareHeap() // as vaejob's main does
 	start := time.Now()
 	ins, err := parquet.ResolveInputs([]string{*data})
 	if err != nil {
