@@ -255,3 +255,34 @@ func TestFirstErrorInInputOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelWithUnitsInFlight cancels a streamed read of many row groups,
+// decoded on every core, from its first batch: the read stops with the
+// context's error and hands out no further batch, however many were
+// decoded ahead.
+func TestCancelWithUnitsInFlight(t *testing.T) {
+	vals := make([]float64, 20000)
+	for i := range vals {
+		vals[i] = float64(i)
+	}
+	path := writeFixture(t, "many.parquet", 100, col{"x", f64s(vals)}, col{"y", f64s(vals)})
+	ins, err := ResolveInputs([]string{path, linkTo(t, path)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, procs := range coreCounts {
+		batches := 0
+		withProcs(procs, func() {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			_, err = StreamInputs(ctx, ins, Selection{}, ReadOptions{}, func(*Batch) error {
+				batches++
+				cancel()
+				return nil
+			})
+		})
+		if !errors.Is(err, context.Canceled) || errors.Is(err, ErrBadInput) || batches != 1 {
+			t.Errorf("GOMAXPROCS %d: %d batches, err = %v; want 1 batch and context.Canceled", procs, batches, err)
+		}
+	}
+}
