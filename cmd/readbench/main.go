@@ -7,8 +7,9 @@
 // Beside the table it prints the full read's time as a ratio to DuckDB's
 // two-thread scan measured in the same run, and the full read's scaling:
 // the same read with GOMAXPROCS=1 and GOMAXPROCS=2. It reads the files
-// once before measuring, runs each read --runs times (3) and reports the
-// fastest, as the others were slowed by whatever else the machine ran.
+// once before measuring, runs each read --runs times (3), in rounds of one
+// run of every read, and reports each read's fastest run, as the others
+// were slowed by whatever else the machine ran.
 //
 // It generates the dataset once (seeded normal float64 columns f0..f{cols-1},
 // in --files Parquet files with row groups of 131,072 rows) and reuses it
@@ -84,27 +85,18 @@ func main() {
 	if err := warmCache(*data); err != nil {
 		log.Fatal(err)
 	}
-	var results []measurement
-	measureRuns := max(*runs, 1)
-	run := func(tool, mode string, name string, args ...string) {
-		var best measurement
-		for r := range measureRuns {
-			res, peak, cpu, err := measure(name, args...)
-			if err != nil {
-				log.Fatalf("%s %s: %v", tool, mode, err)
-			}
-			fmt.Fprintf(os.Stderr, "%-8s %-42s run %d: %6.2f s  CPU %6.2f s  peak %6.0f MB\n", tool, mode, r+1, res.Seconds, cpu, peak)
-			if r == 0 || res.Seconds < best.seconds {
-				best = measurement{tool, mode, res.Rows, res.Seconds, peak, cpu}
-			}
-		}
-		results = append(results, best)
+	// The reads, each run --runs times in rounds, one run of every read
+	// per round, so that each meets the machine's other work alike.
+	type read struct {
+		tool, mode, name string
+		args             []string
 	}
-	run("vaejob", "full read into a float32 matrix", self, "child-read", "--data", *data)
+	reads := []read{{"vaejob", "full read into a float32 matrix", self, []string{"child-read", "--data", *data}}}
 	for _, procs := range []string{"1", "2"} {
-		run("vaejob", "full read, GOMAXPROCS="+procs, self, "child-read", "--data", *data, "--procs", procs)
+		reads = append(reads, read{"vaejob", "full read, GOMAXPROCS=" + procs, self, []string{"child-read", "--data", *data, "--procs", procs}})
 	}
-	run("vaejob", fmt.Sprintf("sampled read, --max-rows %d", *sample), self, "child-read", "--data", *data, "--max-rows", strconv.Itoa(*sample))
+	reads = append(reads, read{"vaejob", fmt.Sprintf("sampled read, --max-rows %d", *sample), self, []string{"child-read", "--data", *data, "--max-rows", strconv.Itoa(*sample)}})
+	var load *read
 	if !*skipDuck {
 		script, err := duckdbScript()
 		if err != nil {
@@ -112,10 +104,30 @@ func main() {
 		}
 		glob := filepath.Join(*data, "*.parquet")
 		for _, threads := range []string{"1", "2"} {
-			run("duckdb", "scan (sum of every column), "+threads+" thread(s)", "node", script, glob, threads, "scan")
+			reads = append(reads, read{"duckdb", "scan (sum of every column), " + threads + " thread(s)", "node", []string{script, glob, threads, "scan"}})
 		}
-		measureRuns = 1 // long, and no ratio depends on it
-		run("duckdb", "load into an in-memory table, 2 threads", "node", script, glob, "2", "load")
+		// Long, and no ratio depends on it: run once.
+		load = &read{"duckdb", "load into an in-memory table, 2 threads", "node", []string{script, glob, "2", "load"}}
+	}
+	results := make([]measurement, len(reads))
+	runRead := func(r read, round int, best *measurement) {
+		res, peak, cpu, err := measure(r.name, r.args...)
+		if err != nil {
+			log.Fatalf("%s %s: %v", r.tool, r.mode, err)
+		}
+		fmt.Fprintf(os.Stderr, "%-8s %-42s run %d: %6.2f s  CPU %6.2f s  peak %6.0f MB\n", r.tool, r.mode, round+1, res.Seconds, cpu, peak)
+		if round == 0 || res.Seconds < best.seconds {
+			*best = measurement{r.tool, r.mode, res.Rows, res.Seconds, peak, cpu}
+		}
+	}
+	for round := range max(*runs, 1) {
+		for i, r := range reads {
+			runRead(r, round, &results[i])
+		}
+	}
+	if load != nil {
+		results = append(results, measurement{})
+		runRead(*load, 0, &results[len(results)-1])
 	}
 	var trainPeak, trainSecs float64
 	if !*skipTrain {
