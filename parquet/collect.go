@@ -1,19 +1,28 @@
 package parquet
 
 import (
-	"slices"
+	"runtime"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // collectSink gathers every row of a read into Table.Data, and the kept
-// columns' chunks into Table.Kept.
+// columns' chunks into Table.Kept. When the footers give the row count and
+// no filter drops rows, Table.Data is allocated whole at the start and
+// every batch is converted straight into its place by the goroutine that
+// decoded it: no copy, no regrowth, and the matrix's pages fault in on
+// every core.
 type collectSink struct {
 	sinkStart
-	batch []float32    // a batch converted, before it is copied into place
-	stats []valueStats // per feature, its missing values
-	kept  []keptColumn // by Selection.Keep
+	// full is the whole matrix, of the rows the footers promise; nil
+	// when unknown. Table.Data is its rows added so far.
+	full []float32
+	// decoded counts the bytes of feature values decoded since the last
+	// collection that add forced (see collectEvery).
+	decoded int64
+	stats   []valueStats // per feature, its missing values
+	kept    []keptColumn // by Selection.Keep
 }
 
 // keptColumn gathers the chunks of one kept column.
@@ -30,6 +39,27 @@ func (c *collectSink) begin(s sinkStart) {
 	for k, f := range s.kept {
 		c.kept[k].field = f
 	}
+	nf := int64(len(s.t.Names))
+	if s.filter == nil && s.expectRows > 0 && s.expectRows <= maxCells/nf {
+		// One allocation for the whole table, not a copy at every growth.
+		c.full = make([]float32, s.expectRows*nf)
+		adviseHugePages(c.full)
+		s.t.Data = c.full[:0]
+	}
+}
+
+func (c *collectSink) dropsFeatures() bool { return true }
+
+// prepare converts the batch into its place in the whole matrix when it
+// fits there (it then leaves b.data nil), else into a buffer of sc.
+func (c *collectSink) prepare(b *rowBatch, sc *scratch) error {
+	nf := len(c.t.Names)
+	lo, hi := int64(b.off)*int64(nf), int64(b.off+b.rows)*int64(nf)
+	if c.full != nil && hi <= int64(len(c.full)) {
+		return b.convert(c.sinkStart, c.full[lo:hi])
+	}
+	b.data = lendSlice[float32](sc, b.rows*nf)
+	return b.convert(c.sinkStart, b.data)
 }
 
 func (c *collectSink) add(b *rowBatch) error {
@@ -37,22 +67,14 @@ func (c *collectSink) add(b *rowBatch) error {
 	if int64(t.Rows+n) > maxCells/int64(nf) {
 		return badInput("the input is too large: more than %d rows × %d features exceeds %d values; select fewer rows or features, or sample with a row limit", t.Rows+n, nf, int64(maxCells))
 	}
-	off := len(t.Data)
-	if t.Data == nil && c.expectRows > 0 && c.expectRows <= maxCells/int64(nf) {
-		// One allocation for the whole table, not a copy at every growth.
-		t.Data = make([]float32, 0, c.expectRows*int64(nf))
-		adviseHugePages(t.Data)
+	if b.data == nil {
+		// prepare wrote the rows in place: the batches before it filled
+		// the rows before it.
+		t.Data = t.Data[:len(t.Data)+n*nf]
+	} else {
+		t.Data = append(t.Data, b.data...)
 	}
-	t.Data = slices.Grow(t.Data, n*nf)[:off+n*nf]
-	// Convert in a reused buffer, then copy: the strided writes stay in
-	// memory the cache and TLB already hold.
-	if cap(c.batch) < n*nf {
-		c.batch = make([]float32, n*nf)
-	}
-	if err := convertBatch(b.features, t.Names, n, c.batch[:n*nf], c.stats, c.sel.MaxMagnitude); err != nil {
-		return err
-	}
-	copy(t.Data[off:], c.batch[:n*nf])
+	addStats(c.stats, b.stats)
 	for k, kb := range b.kept {
 		kc := &c.kept[k]
 		if len(kc.chunks) == 0 && !kc.mixed {
@@ -64,8 +86,26 @@ func (c *collectSink) add(b *rowBatch) error {
 		kc.chunks = append(kc.chunks, kb.chunks...)
 	}
 	t.Rows += n
+	if int64(len(c.full))*4 > collectEvery {
+		if c.decoded += int64(n) * int64(nf) * 8; c.decoded >= collectEvery {
+			c.decoded = 0
+			runtime.GC()
+		}
+	}
 	return nil
 }
+
+// collectEvery is how many bytes of decoded values a read into a matrix
+// larger than that may leave as garbage before add forces a collection.
+// The decoder leaves about as much garbage as it decodes (arrow-go's
+// dictionaries, a megabyte per column chunk), and the collector, pacing
+// itself on the live heap that the matrix fills, would let the heap grow
+// by the matrix's size before collecting: the system must then map and
+// zero a fresh page for all of it. Reading 10M × 32 values (a 1.28 GB
+// matrix), forcing a collection every 256 MiB cut the peak RSS from 2.7 to
+// 1.6 GB and the system time by half; a collection of a heap of a few
+// pointer-free slices takes a few milliseconds.
+const collectEvery = 256 << 20
 
 func (c *collectSink) finish() (*Table, error) {
 	return c.finishTable(c.stats, len(c.kept), func(k int) (arrow.Field, []arrow.Array, error) {

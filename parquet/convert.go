@@ -71,6 +71,16 @@ func (s *valueStats) setBound(bound float64) {
 	}
 }
 
+// add adds the counts of o, a batch's stats of the same column, and takes
+// its bound.
+func (s *valueStats) add(o valueStats) {
+	s.nulls += o.nulls
+	s.nonFinite += o.nonFinite
+	s.overflow += o.overflow
+	s.beyond += o.beyond
+	s.bound, s.limit = o.bound, o.limit
+}
+
 func (s valueStats) bad() bool { return s.nulls+s.nonFinite+s.overflow+s.beyond > 0 }
 
 func (s valueStats) String() string {
@@ -123,14 +133,38 @@ func put(dst []float32, v float64, st *valueStats) {
 
 // fillNumbers converts vals[lo:hi], values of arr, into dst[(i-lo)*stride].
 func fillNumbers[T number](vals []T, arr arrow.Array, lo, hi int, dst []float32, stride int, st *valueStats) {
-	hasNulls := arr.NullN() > 0
-	for i, v := range vals[lo:hi] {
-		if hasNulls && arr.IsNull(lo+i) {
-			st.nulls++
-			dst[i*stride] = nan32
-			continue
+	if arr.NullN() > 0 {
+		for i, v := range vals[lo:hi] {
+			if arr.IsNull(lo + i) {
+				st.nulls++
+				dst[i*stride] = nan32
+				continue
+			}
+			put(dst[i*stride:], float64(v), st)
 		}
-		put(dst[i*stride:], float64(v), st)
+		return
+	}
+	// The usual case, every value finite and within the limit, in a loop
+	// without calls; a value beyond it (or NaN) sends the range through
+	// put again to be counted.
+	vals = vals[lo:hi]
+	if len(vals) == 0 {
+		return
+	}
+	dst = dst[:(len(vals)-1)*stride+1]
+	limit := st.limit
+	within := true
+	for i, v := range vals {
+		f := float32(v)
+		dst[i*stride] = f
+		if !(math.Abs(float64(f)) <= limit) {
+			within = false
+		}
+	}
+	if !within {
+		for i, v := range vals {
+			put(dst[i*stride:], float64(v), st)
+		}
 	}
 }
 

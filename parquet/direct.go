@@ -21,6 +21,9 @@ type directColumn struct {
 	maxDef int16
 	width  int              // the value size of a fixed-length column (flba.go)
 	mem    memory.Allocator // the read's allocator, for fixed-length arrays
+	// sc, when not nil, lends the buffers of the values and definition
+	// levels, for a read whose arrays are dropped once converted.
+	sc *scratch
 }
 
 // flatNumericLeaf returns the leaf column of field fi when it can be read
@@ -44,36 +47,51 @@ func (s *parquetSource) flatNumericLeaf(fi int) (int, bool) {
 	return 0, false
 }
 
-// openDirect opens field fi's leaf in row group rg.
-func (s *parquetSource) openDirect(fi, leaf, rg int) (*directColumn, error) {
+// openDirect opens field fi's leaf in row group rg. With pooled, a plain
+// numeric column's pages are read into buffers of pagePool (when the file
+// allows it): the caller then closes the column (directColumn.close) once
+// read, which gives them back.
+func (s *parquetSource) openDirect(fi, leaf, rg int, pooled bool) (*directColumn, error) {
 	if s.directLeaves[fi] < 0 {
 		return s.openDeltaFLBA(fi, leaf, rg)
 	}
-	ccr, err := s.pf.RowGroup(rg).Column(leaf)
+	pf := s.pf
+	if pooled && s.pooledPages != nil {
+		pf = s.pooledPages
+	}
+	ccr, err := pf.RowGroup(rg).Column(leaf)
 	if err != nil {
 		return nil, s.readFailure(fi, rg, err)
 	}
 	return &directColumn{ccr: ccr, dt: s.fs[fi].Type, maxDef: ccr.Descriptor().MaxDefinitionLevel()}, nil
 }
 
+// close closes the column's page reader, which gives its page buffers back
+// to their allocator.
+func (c *directColumn) close() {
+	if cl, ok := c.ccr.(interface{ Close() error }); ok {
+		cl.Close()
+	}
+}
+
 // read reads the next n rows.
 func (c *directColumn) read(n int) (arrow.Array, int, error) {
 	var defs []int16
 	if c.maxDef > 0 {
-		defs = make([]int16, n)
+		defs = lendSlice[int16](c.sc, n)
 	}
 	var a arrow.Array
 	var rows int
 	var err error
 	switch r := c.ccr.(type) {
 	case *file.Float64ColumnChunkReader:
-		a, rows, err = readDirect(r, c.dt, n, defs, c.maxDef)
+		a, rows, err = readDirect(r, c.dt, n, defs, c.maxDef, c.sc)
 	case *file.Float32ColumnChunkReader:
-		a, rows, err = readDirect(r, c.dt, n, defs, c.maxDef)
+		a, rows, err = readDirect(r, c.dt, n, defs, c.maxDef, c.sc)
 	case *file.Int32ColumnChunkReader:
-		a, rows, err = readDirect(r, c.dt, n, defs, c.maxDef)
+		a, rows, err = readDirect(r, c.dt, n, defs, c.maxDef, c.sc)
 	case *file.Int64ColumnChunkReader:
-		a, rows, err = readDirect(r, c.dt, n, defs, c.maxDef)
+		a, rows, err = readDirect(r, c.dt, n, defs, c.maxDef, c.sc)
 	case *file.ByteArrayColumnChunkReader:
 		a, rows, err = readFLBA(c.mem, r, c.dt, c.width, n, defs, c.maxDef)
 	default:
@@ -92,11 +110,11 @@ type batchReader[T float64 | float32 | int32 | int64] interface {
 	ReadBatch(batchSize int64, values []T, defLvls, repLvls []int16) (int64, int, error)
 }
 
-// readDirect reads n rows into a new slice and returns them as an array of
-// type dt, with the number of rows read (less than n only for a corrupt
-// file).
-func readDirect[T float64 | float32 | int32 | int64](r batchReader[T], dt arrow.DataType, n int, defs []int16, maxDef int16) (arrow.Array, int, error) {
-	vals := make([]T, n)
+// readDirect reads n rows into a new slice (one lent by sc, when not nil)
+// and returns them as an array of type dt, with the number of rows read
+// (less than n only for a corrupt file).
+func readDirect[T float64 | float32 | int32 | int64](r batchReader[T], dt arrow.DataType, n int, defs []int16, maxDef int16, sc *scratch) (arrow.Array, int, error) {
+	vals := lendSlice[T](sc, n)
 	rows, present, err := r.ReadBatch(int64(n), vals, defs, nil)
 	if err != nil || int(rows) != n {
 		return nil, int(rows), err

@@ -14,9 +14,13 @@
 // which columns become features according to a [Selection] and the first
 // file, checks every other file against it (reporting schema drift with
 // file names), and reads only the needed columns (plus any columns to carry
-// along untouched, [Selection.Keep]) one row group or record batch at a
-// time, so memory stays bounded by the output matrix, the kept columns and
-// one batch. [ReadInputs] reads inputs already resolved, with a filter, a
+// along untouched, [Selection.Keep]) a row group or record batch at a
+// time, on every core (GOMAXPROCS goroutines) and with at most
+// GOMAXPROCS+2 batches decoded and not yet taken, so memory stays bounded
+// by the output matrix, the kept columns and those batches. The batches
+// are taken in input order, whatever the number of cores: the table, the
+// sample, the streamed batches and the first error (in input order) are
+// the same on one core or sixteen. [ReadInputs] reads inputs already resolved, with a filter, a
 // reservoir sample or a progress callback ([ReadOptions]). [StreamInputs]
 // hands the batches to the caller instead of collecting them, for work that
 // streams (scoring); [Batch.Features] converts a batch, on any goroutine.
@@ -24,16 +28,19 @@
 // partitions) succeeds: no batch, and a Table that gives the features and
 // the kept columns' schema, so that the caller can write an empty result.
 //
-// Every read takes a context: cancelling it stops the read before the next
-// file, row group (or slice of one) or record batch, and [Digest] before
-// its next buffer, with the context's error. [ReadOptions.Allocator] holds
+// Every read takes a context: cancelling it stops the read before it takes
+// the next file, row group (or slice of one) or record batch, and the
+// decoding of those in flight before their next column, and [Digest]
+// before its next buffer, with the context's error. [ReadOptions.Allocator] holds
 // the Arrow buffers (memory.DefaultAllocator when nil).
 //
 // Where the code is: read.go holds the entry points and the types they
-// share; reader.go the loop that opens each file, finds its columns and
-// reads it batch by batch, filtering each batch (filter.go parses and
-// evaluates the Filter); sources.go and direct.go decode the batches,
-// codec.go, flba.go and logicaltype.go cover what arrow-go cannot decode
+// share; pipeline.go how a read is spread over the cores and taken back in
+// input order; reader.go the work itself: opening each file, finding its
+// columns, handing out its batches, filtering each batch (filter.go parses
+// and evaluates the Filter); sources.go and direct.go decode the batches
+// (into buffers that scratch.go lends and takes back when the rows are
+// converted), codec.go, flba.go and logicaltype.go cover what arrow-go cannot decode
 // alone, and unsupported.go tells a file vaejob cannot decode from a
 // corrupt one. plan.go decides from the first file which columns are
 // features and which are kept; schema.go holds every later file to that
@@ -54,8 +61,12 @@
 //
 // Flat numeric columns (float64, float32, int32, int64) are decoded straight
 // from their column chunks into Go slices; others go through pqarrow. A row
-// group whose values fit 64 MiB is read a column at a time (each column's
-// reader freed before the next), a larger one in slices of 32 Ki rows.
+// group whose values fit 64 MiB is read by one goroutine, a column at a
+// time (each column's reader freed before the next), several row groups at
+// once; a larger one in slices of 32 Ki rows, each slice's columns on every
+// core. A read that gathers every row converts each row group straight
+// into its place in the matrix, allocated once from the footers' row
+// counts.
 // Every numeric Arrow type (signed and unsigned integers, float16/32/64,
 // decimals, and dictionary-encoded numbers) is coerced to float32; boolean
 // columns become 0/1 when named explicitly in [Selection.Features].

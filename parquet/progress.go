@@ -23,10 +23,10 @@ func (d *datasetReader) report(in Input, fileDone bool) {
 // fileBytes estimates the bytes read of the current file from the share of
 // its rows read, when its footer gives the row count.
 func (d *datasetReader) fileBytes(in Input, fileDone bool) int64 {
-	if fileDone || d.fileRowsHint <= 0 {
+	if fileDone || d.file == nil || d.file.rowsHint <= 0 {
 		return 0
 	}
-	return int64(float64(in.Size) * min(1, float64(d.t.RowsRead-d.fileStartRows)/float64(d.fileRowsHint)))
+	return int64(float64(in.Size) * min(1, float64(d.t.RowsRead-d.fileStartRows)/float64(d.file.rowsHint)))
 }
 
 func (d *datasetReader) filesDone(fileDone bool) int {

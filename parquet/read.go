@@ -131,7 +131,7 @@ type ReadOptions struct {
 	// Batch.Kept) without releasing them and leaves the rest to the
 	// garbage collector, so it must be an allocator whose memory the
 	// garbage collector reclaims (memory.NewGoAllocator, or one wrapping
-	// it to count or limit). The columns of a batch are decoded on every
+	// it to count or limit). Batches and their columns are decoded on every
 	// core at once, so it must be safe for concurrent use.
 	Allocator memory.Allocator
 }
@@ -161,7 +161,9 @@ func ReadTable(ctx context.Context, path string, sel Selection) (*Table, error) 
 
 // ReadDataset reads the files that inputs name (see ResolveInputs) into one
 // Table, converting the columns chosen by sel to float32. It reads only the
-// columns it needs, one row group or record batch at a time. The first file
+// columns it needs, a row group or record batch at a time, on every core
+// (see the package documentation for the memory bound), with the same
+// result on any number of cores. The first file
 // decides the features (unless sel names them); every other file must hold
 // them, under the same names, with numeric types (widths may differ, and
 // columns may come in another order). Hive partition keys of the paths

@@ -13,49 +13,53 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// read reads resolved inputs into s, one file after the other, checking
-// ctx before every file and every batch; nameFiles prefixes a file's
+// read reads resolved inputs into s (see pipeline.go for how the work is
+// spread over the cores, in input order); nameFiles prefixes a file's
 // errors with its path.
 func read(ctx context.Context, ins []Input, sel Selection, opts ReadOptions, s sink, nameFiles bool) (*Table, error) {
-	d := &datasetReader{ctx: ctx, sel: sel, inputs: ins, t: &Table{}, opts: opts, mem: opts.allocator(), sink: s, start: time.Now()}
-	for _, in := range ins {
-		d.totalBytes += in.Size
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	d := &datasetReader{userCtx: ctx, sel: sel, inputs: ins, t: &Table{}, opts: opts, mem: opts.allocator(), sink: s, start: time.Now(), nameFiles: nameFiles}
+	for _, in := range ins {
+		d.totalBytes += in.Size
 	}
 	if opts.Filter == nil { // a filter makes the footers' row counts useless for sizing
 		d.expectRows = countRows(ctx, ins, d.mem)
 	}
-	for i := range ins {
-		if err := d.readFile(i); err != nil {
-			if nameFiles && ctx.Err() == nil {
-				return nil, fmt.Errorf("%s: %w", ins[i].Path, err)
-			}
-			return nil, err
-		}
+	if err := d.run(); err != nil {
+		return nil, err
 	}
 	return s.finish()
 }
 
-// datasetReader reads the files of a dataset into a sink.
+// datasetReader reads the files of a dataset into a sink. The producer
+// (produce) opens the files and plans the read, the workers decode, and
+// the caller's goroutine hands the batches to the sink (take); each field
+// below says whose it is.
 type datasetReader struct {
-	ctx    context.Context
-	sel    Selection
-	inputs []Input
-	opts   ReadOptions
-	mem    memory.Allocator
-	sink   sink
-	t      *Table
-	roles  []role        // the columns read, decided by the first file
-	first  []arrow.Field // the first file's fields, partition keys last
+	// set up by read, then read-only
+	userCtx   context.Context // the caller's
+	ctx       context.Context // cancelled also when the read stops early
+	sel       Selection
+	inputs    []Input
+	opts      ReadOptions
+	mem       memory.Allocator
+	sink      sink
+	nameFiles bool
+	// the producer's, until it plans the first file; then read-only
+	t     *Table        // Names, Skipped, Notes: the producer's; the rest the sink's
+	roles []role        // the columns read, decided by the first file
+	first []arrow.Field // the first file's fields, partition keys last
 	// partTypes holds the type of each partition key column.
 	partTypes []arrow.DataType
 	// expectRows is the number of rows the footers promise, 0 if unknown.
 	expectRows int64
-	// progress
-	fileRowsHint      int64 // the current file's row count, or -1
-	fileStartRows     int   // RowsRead when it began
+	// the producer's: rows in the batches handed to the workers so far
+	produced int
+	// the caller goroutine's: progress
+	file              *openFile // the file being taken
+	fileStartRows     int       // RowsRead when it began
 	start, lastReport time.Time
 	done, totalBytes  int64 // bytes of the files read so far, and of all
 	finished          int
@@ -63,11 +67,13 @@ type datasetReader struct {
 
 // newSource opens a file batch by batch; tests replace it to count the
 // batches read, or to read through a file that fails as a failing disk
-// does.
+// does. A source other than openSource's own *parquetSource is read batch
+// after batch by the producer (pipeline.go).
 var newSource = openSource
 
-// readFile reads input i, turning panics inside Arrow into ErrBadInput.
-func (d *datasetReader) readFile(i int) (err error) {
+// produceFile opens input i, plans it (columnsOf) and hands its batches to
+// the workers, turning panics inside Arrow into ErrBadInput.
+func (d *datasetReader) produceFile(p *pipeline, i int) (err error) {
 	defer recoverDecoderPanic(&err)
 	if err := d.ctx.Err(); err != nil {
 		return err
@@ -77,7 +83,9 @@ func (d *datasetReader) readFile(i int) (err error) {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	of := &openFile{index: i, f: f}
+	of.refs.Store(1)
+	defer of.release() // the workers close f once they are done with it
 	src, err := newSource(d.ctx, f, in, d.mem)
 	if err != nil {
 		return err
@@ -86,12 +94,87 @@ func (d *datasetReader) readFile(i int) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := d.readBatches(src, c); err != nil {
+	of.c, of.rowsHint = c, src.rowsHint()
+	if pq, ok := src.(*parquetSource); ok {
+		err = d.produceGroups(p, of, pq)
+	} else {
+		err = d.produceBatches(p, of, src)
+	}
+	if err != nil {
 		return err
 	}
-	d.done += in.Size
-	d.report(in, true)
+	return p.send(&unit{file: of, index: i, end: true})
+}
+
+// produceGroups hands the row groups of a Parquet file to the workers: a
+// row group read whole is decoded by one; a larger one is decoded here a
+// slice at a time (its column readers must advance in order), its columns
+// on every core, and each slice handed on decoded.
+func (d *datasetReader) produceGroups(p *pipeline, of *openFile, pq *parquetSource) error {
+	want := of.c.want
+	for rg := range pq.pf.NumRowGroups() {
+		n := pq.groupRows(rg)
+		if n == 0 {
+			continue
+		}
+		if wholeGroup(n, len(want)) {
+			if err := p.acquire(); err != nil {
+				return err
+			}
+			of.refs.Add(1)
+			p.submit(&unit{file: of, index: of.index, group: rg, rows: n, pq: pq})
+			continue
+		}
+		if err := d.produceSlices(p, of, pq, rg, n); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// produceSlices decodes row group rg of n rows in slices of sliceRows.
+func (d *datasetReader) produceSlices(p *pipeline, of *openFile, pq *parquetSource, rg, n int) error {
+	if err := pq.open(of.c.want, rg); err != nil {
+		return err
+	}
+	defer pq.release()
+	for left := n; left > 0; {
+		k := min(left, sliceRows)
+		left -= k
+		if err := p.acquire(); err != nil {
+			return err
+		}
+		cols, err := pq.readColumns(of.c.want, rg, k, false)
+		if err != nil {
+			p.releaseSlot()
+			return err
+		}
+		p.submit(&unit{file: of, index: of.index, group: -1, rows: k, cols: cols})
+	}
+	return nil
+}
+
+// produceBatches reads the batches of a source that decodes them in
+// order (Arrow IPC) and hands each to the workers.
+func (d *datasetReader) produceBatches(p *pipeline, of *openFile, src batchSource) error {
+	for {
+		if err := p.acquire(); err != nil {
+			return err
+		}
+		n, cols, err := src.next(of.c.want)
+		if err != nil {
+			p.releaseSlot()
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		if n == 0 {
+			p.releaseSlot()
+			continue
+		}
+		p.submit(&unit{file: of, index: of.index, group: -1, rows: n, cols: cols})
+	}
 }
 
 // recoverDecoderPanic, deferred, turns a panic of the Arrow decoder into
@@ -116,6 +199,9 @@ type fileColumns struct {
 	idx    []int          // the field of each role
 	filter map[string]int // the field of each of the filter's columns, by name
 	want   []int          // the fields decoded from the file, in file order
+	// drop holds the decoded fields whose arrays the read drops once a
+	// batch is prepared (not kept), when the sink drops its features.
+	drop map[int]bool
 }
 
 // columnsOf finds in the fields of input i (src) the columns to read, and
@@ -125,14 +211,13 @@ func (d *datasetReader) columnsOf(src batchSource, in Input, i int) (*fileColumn
 	if err != nil {
 		return nil, err
 	}
-	d.fileRowsHint, d.fileStartRows = src.rowsHint(), d.t.RowsRead
 	idx, err := d.placeRoles(fields, in, i)
 	if err != nil {
 		return nil, err
 	}
 	nf := len(d.t.Names)
-	if h := src.rowsHint(); h > 0 && d.collects() && int64(d.t.Rows)+h > maxCells/int64(nf) {
-		return nil, badInput("the input is too large: %d rows × %d features exceeds %d values; select fewer rows or features, or sample with a row limit", int64(d.t.Rows)+h, nf, int64(maxCells))
+	if h := src.rowsHint(); h > 0 && d.collects() && int64(d.produced)+h > maxCells/int64(nf) {
+		return nil, badInput("the input is too large: %d rows × %d features exceeds %d values; select fewer rows or features, or sample with a row limit", int64(d.produced)+h, nf, int64(maxCells))
 	}
 	filterIdx, err := d.filterColumns(fields, in, i)
 	if err != nil {
@@ -145,7 +230,18 @@ func (d *datasetReader) columnsOf(src batchSource, in Input, i int) (*fileColumn
 		}
 	}
 	slices.Sort(want)
-	return &fileColumns{in: in, fields: fields, idx: idx, filter: filterIdx, want: want}, nil
+	drop := map[int]bool{}
+	if d.sink.dropsFeatures() {
+		for _, fi := range want {
+			drop[fi] = true
+		}
+		for r, role := range d.roles {
+			if role.kept >= 0 {
+				drop[idx[r]] = false
+			}
+		}
+	}
+	return &fileColumns{in: in, fields: fields, idx: idx, filter: filterIdx, want: want, drop: drop}, nil
 }
 
 // placeRoles returns the field of each role in input i: the first file
@@ -170,33 +266,22 @@ func (d *datasetReader) placeRoles(fields []arrow.Field, in Input, i int) ([]int
 	return idx, nil
 }
 
-// readBatches reads the batches of a file and adds each to the read,
-// checking ctx before every one.
-func (d *datasetReader) readBatches(src batchSource, c *fileColumns) error {
-	for {
-		if err := d.ctx.Err(); err != nil {
-			return err
-		}
-		n, cols, err := src.next(c.want)
-		if err == io.EOF {
-			return nil
-		}
+// prepare filters the batch of unit u (decoding it first when a worker
+// must) and lets the sink prepare the rows left, on a worker.
+func (d *datasetReader) prepare(u *unit, decoded, out *scratch) (err error) {
+	defer recoverDecoderPanic(&err)
+	c := u.file.c
+	if u.group >= 0 {
+		u.cols, err = func() (map[int][]arrow.Array, error) {
+			defer u.file.release()
+			return u.pq.readGroup(c.want, u.group, u.rows, decoded, func(fi int) bool { return c.drop[fi] })
+		}()
 		if err != nil {
 			return err
 		}
-		if err := d.addBatch(c, n, cols); err != nil {
-			return err
-		}
 	}
-}
-
-// addBatch counts a batch of n rows (cols, by field), filters it, and
-// hands the rows left to the sink.
-func (d *datasetReader) addBatch(c *fileColumns, n int, cols map[int][]arrow.Array) error {
-	if n == 0 {
-		return nil
-	}
-	d.t.RowsRead += n
+	n, cols := u.rows, u.cols
+	u.cols = nil
 	chunks := make([][]arrow.Array, len(c.idx))
 	for r, fi := range c.idx {
 		chunks[r] = d.column(c, cols, fi, n)
@@ -206,19 +291,40 @@ func (d *datasetReader) addBatch(c *fileColumns, n int, cols map[int][]arrow.Arr
 		for name, fi := range c.filter {
 			arrays[name] = singleIn(d.mem, d.column(c, cols, fi, n))
 		}
-		var err error
 		if n, err = d.filter(n, arrays, chunks); err != nil {
 			return err
 		}
 	}
+	u.matched = n
 	if n == 0 {
 		return nil
 	}
-	d.t.RowsMatched += n
-	if err := d.sink.add(d.split(n, c.fields, c.idx, chunks, c.in)); err != nil {
+	u.batch = d.split(n, c.fields, c.idx, chunks, c.in)
+	u.batch.off = u.off
+	return d.sink.prepare(u.batch, out)
+}
+
+// take counts the batch of unit u and hands it to the sink, on the
+// caller's goroutine, in input order; the end of a file reports progress.
+func (d *datasetReader) take(u *unit) error {
+	if u.file != d.file && u.file != nil {
+		d.file, d.fileStartRows = u.file, d.t.RowsRead
+	}
+	in := d.inputs[u.index]
+	if u.end {
+		d.done += in.Size
+		d.report(in, true)
+		return nil
+	}
+	d.t.RowsRead += u.rows
+	if u.matched == 0 {
+		return nil
+	}
+	d.t.RowsMatched += u.matched
+	if err := d.sink.add(u.batch); err != nil {
 		return err
 	}
-	d.report(c.in, false)
+	d.report(in, false)
 	return nil
 }
 

@@ -19,7 +19,6 @@ type sampleSink struct {
 	max     int
 	rand    *rand.Rand
 	offered int64        // rows offered so far
-	batch   []float32    // a batch converted
 	stats   []valueStats // per feature, its missing values
 	kept    []keptStore  // by Selection.Keep, one value per slot
 }
@@ -30,15 +29,18 @@ func (s *sampleSink) begin(st sinkStart) {
 	s.kept = make([]keptStore, len(st.kept))
 }
 
+func (s *sampleSink) dropsFeatures() bool { return true }
+
+// prepare converts the batch into a buffer of sc, for add to sample.
+func (s *sampleSink) prepare(b *rowBatch, sc *scratch) error {
+	b.data = lendSlice[float32](sc, b.rows*len(s.t.Names))
+	return b.convert(s.sinkStart, b.data)
+}
+
 func (s *sampleSink) add(b *rowBatch) error {
 	t, n, nf := s.t, b.rows, len(s.t.Names)
-	if cap(s.batch) < n*nf {
-		s.batch = make([]float32, n*nf)
-	}
-	buf := s.batch[:n*nf]
-	if err := convertBatch(b.features, t.Names, n, buf, s.stats, s.sel.MaxMagnitude); err != nil {
-		return err
-	}
+	buf := b.data
+	addStats(s.stats, b.stats)
 	if t.Data == nil {
 		// The reservoir's final size, allocated once.
 		rows := int64(s.max)

@@ -10,12 +10,23 @@ import (
 // does the same work for every read (open, plan, check, decode, filter);
 // what becomes of the rows is the sink's: collectSink gathers them into
 // Table.Data, sampleSink keeps a reservoir sample of them, streamSink hands
-// each batch to the caller of StreamInputs.
+// each batch to the caller of StreamInputs. The work on a batch that needs
+// no order (prepare: converting the features) runs on the decoding
+// goroutines, several batches at once; add then takes the batches one at a
+// time, in input order, on the goroutine that called the read.
 type sink interface {
 	// begin is called once, when the first file has decided the features
-	// (s.t.Names) and the kept columns.
+	// (s.t.Names) and the kept columns, before any batch is prepared.
 	begin(s sinkStart)
-	// add takes one batch of at least one row.
+	// prepare does the sink's work on a batch that needs no order; it may
+	// run on any goroutine, for several batches at once. Buffers it needs
+	// until add come from sc.
+	prepare(b *rowBatch, sc *scratch) error
+	// dropsFeatures reports whether the sink no longer uses the feature
+	// arrays of a batch once prepare returned, so that their buffers may
+	// be reused.
+	dropsFeatures() bool
+	// add takes one batch of at least one row, in input order.
 	add(b *rowBatch) error
 	// finish completes the Table once every file was read: checks that
 	// need every row, and the kept columns.
@@ -42,6 +53,28 @@ type rowBatch struct {
 	features [][]arrow.Array // by feature (Table.Names order): its chunks
 	kept     []keptBatch     // by Selection.Keep
 	in       Input           // the file it came from
+	// off counts the rows read before the batch, in input order; without
+	// a filter it is the batch's first row in Table.Data.
+	off int
+	// data holds the features prepare converted (row-major, rows × the
+	// features), unless it wrote them in place; stats counts their
+	// missing values, by feature.
+	data  []float32
+	stats []valueStats
+}
+
+// convert converts the batch's features into dst (rows × the features,
+// row-major), counting their missing values in b.stats.
+func (b *rowBatch) convert(s sinkStart, dst []float32) error {
+	b.stats = make([]valueStats, len(s.t.Names))
+	return convertBatch(b.features, s.t.Names, b.rows, dst, b.stats, s.sel.MaxMagnitude)
+}
+
+// addStats adds the counts of a batch's stats to the read's.
+func addStats(to, from []valueStats) {
+	for j := range from {
+		to[j].add(from[j])
+	}
 }
 
 // keptBatch is one kept column of a batch.

@@ -71,6 +71,10 @@ type parquetSource struct {
 	// flat numeric fields.
 	readers map[int]*pqarrow.ColumnReader
 	direct  map[int]*directColumn
+	// pooledPages reads the same file with its page buffers from
+	// pagePool, for the plain numeric columns whose values are copied out
+	// and dropped once converted; nil for an encrypted file.
+	pooledPages *file.Reader
 }
 
 // A row group is read in one batch, one column after the other (each
@@ -107,6 +111,13 @@ func openParquet(ctx context.Context, f inputFile, mem memory.Allocator) (*parqu
 		s.directLeaves = append(s.directLeaves, leaf)
 	}
 	md := pf.MetaData()
+	if !md.IsSetEncryptionAlgorithm() {
+		pooled := pq.NewReaderProperties(pagePool{})
+		pooled.BufferedStreamEnabled, pooled.BufferSize = props.BufferedStreamEnabled, props.BufferSize
+		if s.pooledPages, err = file.NewParquetReader(f, file.WithReadProps(pooled), file.WithMetadata(md)); err != nil {
+			s.pooledPages = nil
+		}
+	}
 	for rg := 0; rg < pf.NumRowGroups(); rg++ {
 		if n := md.RowGroup(rg).NumRows(); n < 0 {
 			return nil, badInput("the Parquet footer is corrupt: row group %d claims %d rows; re-create the file", rg, n)
@@ -155,8 +166,8 @@ func (s *parquetSource) next(want []int) (int, map[int][]arrow.Array, error) {
 		if s.rg >= s.pf.NumRowGroups() {
 			return 0, nil, io.EOF
 		}
-		s.left = int(s.pf.MetaData().RowGroup(s.rg).NumRows())
-		s.whole = int64(s.left)*int64(len(want))*8 <= wholeGroupBytes
+		s.left = s.groupRows(s.rg)
+		s.whole = wholeGroup(s.left, len(want))
 		s.rg++
 	}
 	rg := s.rg - 1
@@ -170,8 +181,31 @@ func (s *parquetSource) next(want []int) (int, map[int][]arrow.Array, error) {
 		}
 	}
 	s.left -= n
-	// Decode the columns on every core; each column's result does not
-	// depend on the others, so the order of work does not matter.
+	cols, err := s.readColumns(want, rg, n, s.whole)
+	if err != nil {
+		return 0, nil, err
+	}
+	return n, cols, nil
+}
+
+// groupRows returns the row count of row group rg (openParquet refused a
+// negative one).
+func (s *parquetSource) groupRows(rg int) int {
+	return int(s.pf.MetaData().RowGroup(rg).NumRows())
+}
+
+// wholeGroup reports whether a row group of n rows is read in one batch
+// when cols fields are read from it.
+func wholeGroup(n, cols int) bool {
+	return int64(n)*int64(cols)*8 <= wholeGroupBytes
+}
+
+// readColumns reads the next n rows of the wanted fields of row group rg,
+// whole (a reader of its own per column) or from the readers that open
+// opened, decoding the columns on every core; each column's result does not
+// depend on the others, so the order of work does not matter, and the
+// error returned is that of the first failing field in want's order.
+func (s *parquetSource) readColumns(want []int, rg, n int, whole bool) (map[int][]arrow.Array, error) {
 	chunks := make([][]arrow.Array, len(want))
 	errs := make([]error, len(want))
 	next := make(chan int)
@@ -182,7 +216,7 @@ func (s *parquetSource) next(want []int) (int, map[int][]arrow.Array, error) {
 			defer wg.Done()
 			for k := range next {
 				if errs[k] = s.ctx.Err(); errs[k] == nil {
-					chunks[k], errs[k] = s.readSafely(want[k], rg, n)
+					chunks[k], errs[k] = s.readSafely(want[k], rg, n, whole, nil)
 				}
 			}
 		}()
@@ -195,11 +229,35 @@ func (s *parquetSource) next(want []int) (int, map[int][]arrow.Array, error) {
 	cols := make(map[int][]arrow.Array, len(want))
 	for k, fi := range want {
 		if errs[k] != nil {
-			return 0, nil, errs[k]
+			return nil, errs[k]
 		}
 		cols[fi] = chunks[k]
 	}
-	return n, cols, nil
+	return cols, nil
+}
+
+// readGroup reads the n rows of row group rg whole, the wanted fields one
+// after the other on the calling goroutine, so that several row groups
+// decode at once on several. The values of a flat numeric field for which
+// lend reports true are read into buffers of sc, which the caller gives
+// back once it no longer uses the arrays.
+func (s *parquetSource) readGroup(want []int, rg, n int, sc *scratch, lend func(fi int) bool) (map[int][]arrow.Array, error) {
+	cols := make(map[int][]arrow.Array, len(want))
+	for _, fi := range want {
+		if err := s.ctx.Err(); err != nil {
+			return nil, err
+		}
+		var buf *scratch
+		if lend(fi) {
+			buf = sc
+		}
+		ch, err := s.readSafely(fi, rg, n, true, buf)
+		if err != nil {
+			return nil, err
+		}
+		cols[fi] = ch
+	}
+	return cols, nil
 }
 
 // open opens the readers of every wanted field of row group rg, for a read
@@ -209,7 +267,7 @@ func (s *parquetSource) open(want []int, rg int) error {
 	s.direct = make(map[int]*directColumn, len(want))
 	for _, fi := range want {
 		if leaf := s.directLeaf(fi, rg); leaf >= 0 {
-			dc, err := s.openDirect(fi, leaf, rg)
+			dc, err := s.openDirect(fi, leaf, rg, false)
 			if err != nil {
 				s.release()
 				return err
@@ -248,30 +306,37 @@ func (s *parquetSource) columnReader(fi, rg int) (*pqarrow.ColumnReader, error) 
 	return rdr, nil
 }
 
-// readSafely reads the next n rows of field fi in row group rg, a whole
-// column or a slice, with the decoder's panics on corrupt data turned into
-// errors: it runs on a goroutine of its own, where the reader's recover
-// cannot reach.
-func (s *parquetSource) readSafely(fi, rg, n int) (chunks []arrow.Array, err error) {
+// readSafely reads the next n rows of field fi in row group rg, the whole
+// column (with a reader of its own) or a slice (from the readers open
+// opened), with the decoder's panics on corrupt data turned into errors:
+// it runs on a goroutine of its own, where the reader's recover cannot
+// reach. A direct column's values go into buffers of sc, when not nil.
+func (s *parquetSource) readSafely(fi, rg, n int, whole bool, sc *scratch) (chunks []arrow.Array, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			chunks, err = nil, s.readFailure(fi, rg, r)
 		}
 	}()
-	if s.whole {
-		return s.readColumn(fi, rg, n)
+	if whole {
+		return s.readColumn(fi, rg, n, sc)
 	}
 	return s.readSlice(s.direct[fi], s.readers[fi], fi, rg, n)
 }
 
 // readColumn reads field fi of row group rg whole (n rows), with a reader
 // of its own.
-func (s *parquetSource) readColumn(fi, rg, n int) ([]arrow.Array, error) {
+func (s *parquetSource) readColumn(fi, rg, n int, sc *scratch) ([]arrow.Array, error) {
 	if leaf := s.directLeaf(fi, rg); leaf >= 0 {
-		dc, err := s.openDirect(fi, leaf, rg)
+		// With sc, the arrays are dropped once converted: the pages can
+		// be read into pooled buffers too, the values being copied out.
+		dc, err := s.openDirect(fi, leaf, rg, sc != nil)
 		if err != nil {
 			return nil, err
 		}
+		if sc != nil {
+			defer dc.close()
+		}
+		dc.sc = sc
 		return s.readSlice(dc, nil, fi, rg, n)
 	}
 	rdr, err := s.columnReader(fi, rg)

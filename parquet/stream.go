@@ -89,6 +89,13 @@ func (s *streamSink) begin(st sinkStart) {
 	}
 }
 
+// prepare does nothing: the caller converts the batch (Batch.Features).
+func (s *streamSink) prepare(*rowBatch, *scratch) error { return nil }
+
+// dropsFeatures is false: the caller holds the feature arrays of its
+// batches as long as it likes.
+func (s *streamSink) dropsFeatures() bool { return false }
+
 func (s *streamSink) add(b *rowBatch) error {
 	if s.fixedIn == "" {
 		s.fixedIn = b.in.Path
