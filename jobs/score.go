@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -96,15 +98,15 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		return nil, err
 	}
 	sel := parquet.Selection{Features: m.Features, Keep: o.Keep, AllowMissing: true}
-	s := &scoreStream{ctx: ctx, m: m, format: parquet.FormatForPath(o.Output),
-		layout: parquet.ScoreLayout{Tail: true, Explain: o.Explain > 0}}
+	s := &scoreStream{ctx: ctx, m: m, format: parquet.FormatForPath(o.Output), keep: o.Keep,
+		layout: parquet.ScoreLayout{Tail: true, Explain: o.Explain > 0}, explain: o.Explain, tail: newTailReader(m.Tail)}
 	s.res.NoTail = m.Tail == nil
-	if o.Explain > 0 {
-		s.explain = newExplainer(m, o.Explain)
+	read := func(each func(*parquet.Batch) error) (*parquet.Table, error) {
+		return parquet.StreamInputs(ctx, ins, sel, parquet.ReadOptions{}, each)
 	}
 	err = createAtomic(diskFS, o.Output, 0o644, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
-		if err := s.run(ins, sel, bw); err != nil {
+		if err := s.run(read, bw); err != nil {
 			return err
 		}
 		if err := ctx.Err(); err != nil {
@@ -133,61 +135,119 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	return nil, fmt.Errorf("write scores: %w", err)
 }
 
-// scoreStream converts, scores and writes batches on a goroutine of its
-// own while the reader decodes the next ones.
+// scoreStream is the scoring pipeline: the reader hands the batches in
+// input order, on its own goroutine; a fixed set of workers (one per
+// runtime.GOMAXPROCS(0)) converts and scores them, each batch on one
+// worker; one writer writes them in input order. At most
+// batchesPerWorker batches per worker are in flight between the reader and
+// the writer (each with its buffers, reused by a later batch once written),
+// so memory holds a few batches, not the table. The rows' bytes do not
+// depend on the number of workers: a batch is scored the same way on any
+// of them, and the writer takes them in order.
 type scoreStream struct {
 	ctx     context.Context
 	m       *pipeline.Model
 	format  parquet.Format
 	layout  parquet.ScoreLayout
-	explain *explainer // nil without --explain
+	keep    []string    // the kept columns' names
+	explain int         // features to explain per row; 0 for none
+	tail    *tailReader // nil for a model without a tail table
 
-	todo     chan *parquet.Batch
-	failed   atomic.Bool
+	failed   atomic.Bool // the writer has failed: the others stop
 	sw       *parquet.ScoreWriter
-	scoreErr error // from the scoring goroutine; read after it ends
+	startErr error // from starting the output; read after the pipeline ends
+	writeErr error // the first batch's error, in input order; likewise
 	res      ScoreResult
 }
 
-// run streams the inputs through the model into w. A problem with the
-// input comes back as a readError; a cancellation as ctx's error.
-func (s *scoreStream) run(ins []parquet.Input, sel parquet.Selection, w io.Writer) error {
-	// Unbuffered: one batch is scored while the next is decoded, and no
-	// third waits in memory.
-	s.todo = make(chan *parquet.Batch)
-	done := make(chan struct{})
+// batchesPerWorker bounds the batches in flight: per worker, one being
+// scored and one scored or read waiting for its turn.
+const batchesPerWorker = 2
+
+// scoreJob is one batch on its way through the pipeline, with the buffers
+// its rows are scored into.
+type scoreJob struct {
+	b                  *parquet.Batch
+	x, score, tail     []float32
+	rows               parquet.ScoreRows
+	anomalies, missing int
+	err                error
+	done               chan struct{} // receives when the worker is done with it
+}
+
+// run streams the batches that read hands out through the model into w. A
+// problem with the input comes back as a readError; a cancellation as
+// ctx's error. Of the errors of several batches, the first batch's in
+// input order is returned, and a failed batch before the one the reader
+// failed on comes first too.
+func (s *scoreStream) run(read func(each func(*parquet.Batch) error) (*parquet.Table, error), w io.Writer) error {
+	workers := max(1, runtime.GOMAXPROCS(0))
+	inFlight := batchesPerWorker * workers
+	free := make(chan *scoreJob, inFlight)
+	for range inFlight {
+		free <- &scoreJob{done: make(chan struct{}, 1)}
+	}
+	todo := make(chan *scoreJob, inFlight)  // to the workers
+	order := make(chan *scoreJob, inFlight) // to the writer, in input order
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.work(todo)
+		}()
+	}
+	written := make(chan struct{})
 	go func() {
-		defer close(done)
-		s.score(w)
+		defer close(written)
+		s.write(w, order, free)
 	}()
-	t, err := parquet.StreamInputs(s.ctx, ins, sel, parquet.ReadOptions{}, func(b *parquet.Batch) error {
+	t, err := read(func(b *parquet.Batch) error {
 		if err := s.ctx.Err(); err != nil {
 			return err
 		}
 		if s.failed.Load() {
 			return errScoreFailed
 		}
-		s.todo <- b
+		if s.sw == nil {
+			// The first batch starts the output before any row is scored,
+			// so that a kept column the output cannot carry is refused
+			// first.
+			if s.startErr = s.start(w, b.KeptFields); s.startErr != nil {
+				return errScoreFailed
+			}
+		}
+		var j *scoreJob
+		select {
+		case j = <-free:
+		case <-s.ctx.Done():
+			return s.ctx.Err()
+		}
+		j.b = b
+		order <- j // neither blocks: at most inFlight jobs exist
+		todo <- j
 		return nil
 	})
-	close(s.todo)
-	<-done
+	close(todo)
+	close(order)
+	wg.Wait()
+	<-written
 	switch {
-	case errors.Is(err, errScoreFailed):
-		return s.scoreErr
+	case s.startErr != nil:
+		return s.startErr
+	case s.writeErr != nil:
+		return s.writeErr
 	case err != nil && s.ctx.Err() != nil:
 		return err
 	case err != nil:
 		return readError{err}
-	case s.scoreErr != nil:
-		return s.scoreErr
 	}
 	if s.sw == nil {
 		// No batch came through (an input with no rows): the file still
 		// gets the kept columns with their types, score and is_anomaly,
 		// and no rows. The reader describes the kept columns in t.Kept.
-		if t == nil || t.Kept == nil || int(t.Kept.NumCols()) != len(sel.Keep) {
-			return fmt.Errorf("the input had no rows and the reader gave no schema for the %d kept columns", len(sel.Keep))
+		if t == nil || t.Kept == nil || int(t.Kept.NumCols()) != len(s.keep) {
+			return fmt.Errorf("the input had no rows and the reader gave no schema for the %d kept columns", len(s.keep))
 		}
 		if err := s.start(w, t.Kept.Schema().Fields()); err != nil {
 			return err
@@ -196,94 +256,120 @@ func (s *scoreStream) run(ins []parquet.Input, sel parquet.Selection, w io.Write
 	return s.sw.Close()
 }
 
-// errScoreFailed stops the reader when the scoring goroutine has failed.
+// errScoreFailed stops the reader when the writer has failed, and marks
+// the batches left unscored after it.
 var errScoreFailed = errors.New("scoring or writing failed")
 
-// score is the scoring goroutine: it converts, scores and writes every
-// batch, and after a failure only drains them.
-func (s *scoreStream) score(w io.Writer) {
-	var buf scoreBuffers
-	for b := range s.todo {
-		if s.scoreErr == nil {
-			s.scoreErr = s.scoreSafely(w, b, &buf)
-			if s.scoreErr != nil {
+// work is a worker: it converts and scores the batches of todo, and once
+// the writer has failed only hands them back.
+func (s *scoreStream) work(todo <-chan *scoreJob) {
+	var ex *explainer // its scratch buffers are the worker's own
+	if s.explain > 0 {
+		ex = newExplainer(s.m, s.explain)
+	}
+	for j := range todo {
+		if s.failed.Load() {
+			j.err = errScoreFailed
+		} else {
+			j.err = s.scoreSafely(j, ex)
+		}
+		j.done <- struct{}{}
+	}
+}
+
+// write is the writer: it takes the batches in input order, waits for
+// each to be scored, writes it, and hands its buffers back. After the
+// first error it only hands them back.
+func (s *scoreStream) write(w io.Writer, order <-chan *scoreJob, free chan<- *scoreJob) {
+	for j := range order {
+		<-j.done
+		if s.writeErr == nil {
+			s.writeErr = j.err
+			if s.writeErr == nil {
+				s.writeErr = s.writeSafely(j)
+			}
+			if s.writeErr != nil {
 				s.failed.Store(true)
+			} else {
+				s.res.Rows += j.b.Rows
+				s.res.Anomalies += j.anomalies
+				s.res.Missing += j.missing
 			}
 		}
+		j.b = nil
+		free <- j
 	}
 }
 
 // scoreSafely is scoreBatch with a panic of Arrow's converters on a corrupt
 // batch turned into an input error, as the reader does for its own: this
 // goroutine is beyond the reader's recover.
-func (s *scoreStream) scoreSafely(w io.Writer, b *parquet.Batch, buf *scoreBuffers) (err error) {
+func (s *scoreStream) scoreSafely(j *scoreJob, ex *explainer) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = readError{fmt.Errorf("%w: the file is corrupt (converting a batch failed: %v); re-create or re-download it", parquet.ErrBadInput, r)}
 		}
 	}()
-	return s.scoreBatch(w, b, buf)
+	return s.scoreBatch(j, ex)
 }
 
-// scoreBuffers are the buffers a scoring goroutine reuses from batch to
-// batch.
-type scoreBuffers struct {
-	x, tail []float32
-	rows    parquet.ScoreRows
-}
-
-// scoreBatch scores one batch and writes its rows, in buffers it reuses.
-// The first batch starts the output file, before it is scored, so that a
-// kept column the output cannot carry is refused before any scoring.
-func (s *scoreStream) scoreBatch(w io.Writer, b *parquet.Batch, buf *scoreBuffers) error {
-	if s.sw == nil {
-		if err := s.start(w, b.KeptFields); err != nil {
-			return err
+// writeSafely writes a scored batch, with a panic of Arrow on a corrupt
+// kept column turned into an input error.
+func (s *scoreStream) writeSafely(j *scoreJob) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = readError{fmt.Errorf("%w: the file is corrupt (writing a kept column failed: %v); re-create or re-download it", parquet.ErrBadInput, r)}
 		}
-	}
+	}()
+	return s.sw.WriteRows(j.b.Kept, j.rows)
+}
+
+// scoreBatch converts and scores one batch into its job's buffers.
+func (s *scoreStream) scoreBatch(j *scoreJob, ex *explainer) error {
 	var err error
-	if buf.x, err = b.Features(buf.x); err != nil {
+	if j.x, err = j.b.Features(j.x); err != nil {
 		return readError{err}
 	}
-	n := b.Rows
-	rows := &buf.rows
+	n := j.b.Rows
+	rows := &j.rows
 	rows.IsAnomaly = slices.Grow(rows.IsAnomaly[:0], n)[:n]
-	if s.explain != nil {
-		s.explainBatch(buf.x, rows)
+	if ex != nil {
+		s.explainBatch(ex, j.x, rows)
 	} else {
-		rows.Score = slices.Grow(rows.Score[:0], n)[:n]
-		s.m.ScoreRowsTo(rows.Score, buf.x)
+		j.score = slices.Grow(j.score[:0], n)[:n]
+		rows.Score = j.score
+		s.m.ScoreRowsTo(rows.Score, j.x)
 	}
 	rows.Tail = nil // nulls: the model has no tail table
-	if s.m.Tail != nil {
-		buf.tail = slices.Grow(buf.tail[:0], n)[:n]
-		rows.Tail = buf.tail
+	if s.tail != nil {
+		j.tail = slices.Grow(j.tail[:0], n)[:n]
+		rows.Tail = j.tail
 	}
+	j.anomalies, j.missing = 0, 0
 	for i, v := range rows.Score {
 		rows.IsAnomaly[i] = pipeline.IsAnomaly(v, s.m.Threshold)
 		if rows.IsAnomaly[i] {
-			s.res.Anomalies++
+			j.anomalies++
 		}
 		if v != v {
-			s.res.Missing++
+			j.missing++
 		}
 		if rows.Tail != nil {
-			rows.Tail[i] = s.m.Tail.Probability(v)
+			rows.Tail[i] = s.tail.probability(v)
 		}
 	}
-	s.res.Rows += n
-	return s.sw.WriteRows(b.Kept, *rows)
+	return nil
 }
 
 // explainBatch scores the rows of x with their shares and explains each.
-func (s *scoreStream) explainBatch(x []float32, rows *parquet.ScoreRows) {
+func (s *scoreStream) explainBatch(ex *explainer, x []float32, rows *parquet.ScoreRows) {
 	d := s.m.Dim()
 	dv := s.m.NetworkDim()
 	parts := s.m.ExplainParts(x)
 	rows.Score = parts.Scores
 	rows.Explain = rows.Explain[:0]
 	for i, score := range parts.Scores {
-		rows.Explain = append(rows.Explain, s.explain.explain(x[i*d:(i+1)*d], parts.Features[i*d:(i+1)*d], parts.Recon[i*dv:(i+1)*dv], score))
+		rows.Explain = append(rows.Explain, ex.explain(x[i*d:(i+1)*d], parts.Features[i*d:(i+1)*d], parts.Recon[i*dv:(i+1)*dv], score))
 	}
 }
 

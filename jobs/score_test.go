@@ -1,11 +1,13 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -301,5 +303,40 @@ func TestScoreDecimalIDs(t *testing.T) {
 	defer pf.Close()
 	if lt := pf.MetaData().Schema.Column(0).LogicalType(); lt.String() != "Decimal(precision=38, scale=6)" {
 		t.Errorf("id column: logical type %s, want Decimal(precision=38, scale=6)", lt)
+	}
+}
+
+// TestScoreSameBytesOnAnyCores: the score file's bytes do not depend on
+// how many workers score the batches (GOMAXPROCS 1, 2 and 5), with and
+// without explanations, over many small row groups so that batches are
+// scored out of order.
+func TestScoreSameBytesOnAnyCores(t *testing.T) {
+	dir := t.TempDir()
+	m := centreModel([]string{"a", "b"}, 0.3, 0.05)
+	model := writeModelFile(t, filepath.Join(dir, "model.onnx"), m)
+	input := filepath.Join(dir, "in.parquet")
+	writeScoreInput(t, input, 20_000, 700, arrow.BinaryTypes.String)
+	for _, explain := range []int{0, 2} {
+		for _, ext := range []string{".parquet", ".csv"} {
+			var first []byte
+			for _, procs := range []int{1, 2, 5} {
+				out := filepath.Join(dir, fmt.Sprintf("scores-%d-%d%s", explain, procs, ext))
+				prev := runtime.GOMAXPROCS(procs)
+				_, err := Score(context.Background(), ScoreOptions{Model: model, Input: input, Output: out, Keep: []string{"id"}, Explain: explain})
+				runtime.GOMAXPROCS(prev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := os.ReadFile(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if first == nil {
+					first = b
+				} else if !bytes.Equal(b, first) {
+					t.Errorf("--explain %d, %s: GOMAXPROCS %d wrote other bytes than GOMAXPROCS 1", explain, ext, procs)
+				}
+			}
+		}
 	}
 }
