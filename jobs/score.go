@@ -2,12 +2,16 @@ package jobs
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -19,14 +23,30 @@ import (
 
 // ScoreOptions name a model, the table to score and where to write scores.
 type ScoreOptions struct {
-	Model  string
-	Input  string
-	Output string   // Parquet, or CSV when it ends in .csv
-	Keep   []string // input columns carried into the output before score and is_anomaly
+	Model string
+	// Input is a Parquet or Arrow IPC file, a folder or a glob; "-" reads
+	// standard input (Stdin) as a stream (see InputFormat).
+	Input string
+	// Output is the score file: Parquet, or CSV when it ends in .csv
+	// (see OutputFormat); "-" writes standard output (Stdout).
+	Output string
+	// InputFormat is the format of standard input (Input "-"): "auto" or
+	// "" tells it by its first bytes (see parquet.SniffFormat), "arrow"
+	// (an Arrow IPC stream) and "csv" (CSV with a header row) name it.
+	InputFormat string
+	// OutputFormat is "parquet", "arrow" (an Arrow IPC stream) or "csv";
+	// "" takes it from Output's extension, and for standard output the
+	// format of standard input when that is the input, else "arrow".
+	OutputFormat string
+	Keep         []string // input columns carried into the output before score and is_anomaly
 	// Explain, when positive, adds per row the Explain features with the
 	// largest shares of the score (see explainer); at most the model's
 	// features.
 	Explain int
+	// Stdin and Stdout are read and written for "-" (nil: os.Stdin and
+	// os.Stdout).
+	Stdin  io.Reader
+	Stdout io.Writer
 }
 
 // ScoreResult summarises a score run.
@@ -43,11 +63,19 @@ type ScoreResult struct {
 // scoreFileWanted is what vaejob score's --output names.
 const scoreFileWanted = "a .parquet or .csv file"
 
+// stdStream is the --input and --output that name standard input and
+// output.
+const stdStream = "-"
+
+// autoFormat is the --input-format that tells standard input's format by
+// its first bytes.
+const autoFormat = "auto"
+
 // Score scores every row of the input with the model's Go scorer (the same
 // numbers as its ONNX graph) and writes one output row per input row, in
-// input order. The input is streamed: one goroutine decodes a row group
-// while another scores and writes the one before, so memory holds a few
-// row groups, not the table. The output file appears whole or not at all.
+// input order. The input is streamed through a pipeline (see
+// scoreStream): memory holds a few batches, not the table. The output
+// file appears whole or not at all.
 //
 // After score and is_anomaly every row gets its tail_probability, read
 // from the model's tail table as the ONNX graph reads it (null, and
@@ -68,17 +96,35 @@ const scoreFileWanted = "a .parquet or .csv file"
 // before the model is read) and must not be one of the files --input
 // resolves to, nor the --model (see checkOutputNotInput). It is written
 // beside its final name and renamed in place.
+//
+// --input - reads standard input as a stream (parquet.ReadStream): an
+// Arrow IPC stream or CSV with a header row, never Parquet (a usage
+// error: it needs seeking). --output - writes standard output, which is
+// not atomic: the rows go out as they are scored, and a run that fails
+// exits non-zero with the output cut short (an Arrow stream then lacks
+// its end-of-stream marker, a Parquet file its footer).
 func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	if err := checkRequired(
 		requiredFlag{"--model", o.Model, ""},
-		requiredFlag{"--input", o.Input, "the Parquet file to score"},
-		requiredFlag{"--output", o.Output, scoreFileWanted + " to write"},
+		requiredFlag{"--input", o.Input, "the table to score, or - for standard input"},
+		requiredFlag{"--output", o.Output, scoreFileWanted + " to write, or - for standard output"},
 	); err != nil {
 		return nil, err
 	}
-	existing, err := checkOutputPath("--output", scoreFileWanted, o.Output)
+	inFormat, sniff, err := scoreInputFormat(o)
 	if err != nil {
 		return nil, err
+	}
+	outFormat, outFormatSet, err := scoreOutputFormat(o)
+	if err != nil {
+		return nil, err
+	}
+	toStdout := o.Output == stdStream
+	var existing fs.FileInfo
+	if !toStdout {
+		if existing, err = checkOutputPath("--output", scoreFileWanted, o.Output); err != nil {
+			return nil, err
+		}
 	}
 	loaded, err := loadModel(o.Model)
 	if err != nil {
@@ -88,23 +134,43 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	if err := checkExplain(o.Explain, m.Dim()); err != nil {
 		return nil, err
 	}
-	ins, err := parquet.ResolveInputs([]string{o.Input})
-	if err != nil {
-		return nil, inputErr(fmt.Errorf("read %s: %w", o.Input, err))
-	}
-	if err := checkOutputNotInput("--output", o.Output, existing,
-		outputSource{"input file", "--input", o.Input, inputFiles(ins)},
-		outputSource{"model file", "--model", o.Model, []string{o.Model}}); err != nil {
-		return nil, err
-	}
 	sel := parquet.Selection{Features: m.Features, Keep: o.Keep, AllowMissing: true}
-	s := &scoreStream{ctx: ctx, m: m, format: parquet.FormatForPath(o.Output), keep: o.Keep,
+	var read func(each func(*parquet.Batch) error) (*parquet.Table, error)
+	inputName := o.Input
+	sources := []outputSource{{"model file", "--model", o.Model, []string{o.Model}}}
+	if o.Input == stdStream {
+		inputName = "standard input"
+		stdin := bufio.NewReaderSize(cmp.Or[io.Reader](o.Stdin, os.Stdin), 64<<10)
+		if sniff {
+			if inFormat, err = parquet.SniffFormat(stdin); err != nil {
+				return nil, inputErr(fmt.Errorf("--input -: standard input: %w", err))
+			}
+		}
+		read = func(each func(*parquet.Batch) error) (*parquet.Table, error) {
+			return parquet.ReadStream(ctx, stdin, inFormat, sel, each)
+		}
+		if !outFormatSet && toStdout {
+			outFormat = inFormat
+		}
+	} else {
+		ins, err := parquet.ResolveInputs([]string{o.Input})
+		if err != nil {
+			return nil, inputErr(fmt.Errorf("read %s: %w", o.Input, err))
+		}
+		sources = append([]outputSource{{"input file", "--input", o.Input, inputFiles(ins)}}, sources...)
+		read = func(each func(*parquet.Batch) error) (*parquet.Table, error) {
+			return parquet.StreamInputs(ctx, ins, sel, parquet.ReadOptions{}, each)
+		}
+	}
+	if !toStdout {
+		if err := checkOutputNotInput("--output", o.Output, existing, sources...); err != nil {
+			return nil, err
+		}
+	}
+	s := &scoreStream{ctx: ctx, m: m, format: outFormat, keep: o.Keep,
 		layout: parquet.ScoreLayout{Tail: true, Explain: o.Explain > 0}, explain: o.Explain, tail: newTailReader(m.Tail)}
 	s.res.NoTail = m.Tail == nil
-	read := func(each func(*parquet.Batch) error) (*parquet.Table, error) {
-		return parquet.StreamInputs(ctx, ins, sel, parquet.ReadOptions{}, each)
-	}
-	err = createAtomic(diskFS, o.Output, 0o644, func(w io.Writer) error {
+	write := func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
 		if err := s.run(read, bw); err != nil {
 			return err
@@ -113,7 +179,12 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 			return err // cancelled after the last batch: still no output
 		}
 		return bw.Flush()
-	})
+	}
+	if toStdout {
+		err = write(cmp.Or[io.Writer](o.Stdout, os.Stdout))
+	} else {
+		err = createAtomic(diskFS, o.Output, 0o644, write)
+	}
 	var re readError
 	var notRegular *notRegularTargetError
 	switch {
@@ -125,7 +196,7 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		// Swapped for a link, device or the like while scoring.
 		return nil, checkOutputMode("--output", scoreFileWanted, o.Output, notRegular.Mode)
 	case errors.As(err, &re):
-		return nil, inputErr(fmt.Errorf("read %s: %w", o.Input, re.err))
+		return nil, inputErr(fmt.Errorf("read %s: %w", inputName, re.err))
 	case errors.Is(err, parquet.ErrBadInput), errors.Is(err, parquet.ErrUsage):
 		// A kept column the output cannot carry (refused before the first
 		// batch is scored) or a value of one (an inexact interval), or a
@@ -133,6 +204,40 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		return nil, inputErr(fmt.Errorf("--keep-columns: %w", err))
 	}
 	return nil, fmt.Errorf("write scores: %w", err)
+}
+
+// scoreInputFormat reads --input-format: the format named, or sniff for
+// auto. It applies to standard input only: a file's format is told by its
+// content.
+func scoreInputFormat(o ScoreOptions) (f parquet.Format, sniff bool, err error) {
+	if o.InputFormat == "" || strings.EqualFold(o.InputFormat, autoFormat) {
+		return 0, true, nil
+	}
+	if o.Input != stdStream {
+		return 0, false, fmt.Errorf("%w: --input-format %s: it names the format of standard input (--input -); a file's format is told by its content, drop the flag", ErrUsage, o.InputFormat)
+	}
+	if f, err = parquet.ParseFormat(o.InputFormat); err != nil {
+		return 0, false, inputErr(fmt.Errorf("--input-format: %w, or %s to tell it by its first bytes", err, autoFormat))
+	}
+	if f == parquet.Parquet {
+		return 0, false, fmt.Errorf("%w: --input-format %s: Parquet cannot be read from standard input: its footer comes last and reading it needs seeking; give the file's path as --input, or send an Arrow IPC stream or CSV", ErrUsage, o.InputFormat)
+	}
+	return f, false, nil
+}
+
+// scoreOutputFormat reads --output-format (set says it was given), or
+// takes the format from --output's extension.
+func scoreOutputFormat(o ScoreOptions) (f parquet.Format, set bool, err error) {
+	if o.OutputFormat == "" {
+		if o.Output == stdStream {
+			return parquet.Arrow, false, nil
+		}
+		return parquet.FormatForPath(o.Output), false, nil
+	}
+	if f, err = parquet.ParseFormat(o.OutputFormat); err != nil {
+		return 0, false, inputErr(fmt.Errorf("--output-format: %w", err))
+	}
+	return f, true, nil
 }
 
 // scoreStream is the scoring pipeline: the reader hands the batches in

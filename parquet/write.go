@@ -10,13 +10,15 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	pq "github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// Format is an output file format for WriteScores.
+// Format is an output file format for WriteScores, and a format of a
+// stream read by ReadStream.
 type Format int
 
 const (
@@ -24,17 +26,36 @@ const (
 	Parquet Format = iota
 	// CSV writes comma-separated values with a header row.
 	CSV
+	// Arrow writes an Arrow IPC stream (the streaming format, not the
+	// file format): one record batch per batch of rows, uncompressed.
+	Arrow
 )
 
-// String returns "parquet" or "csv".
+// formatNames are the formats' names, as String gives them and
+// ParseFormat reads them.
+var formatNames = [...]string{Parquet: "parquet", CSV: "csv", Arrow: "arrow"}
+
+// String returns "parquet", "csv" or "arrow".
 func (f Format) String() string {
-	switch f {
-	case Parquet:
-		return "parquet"
-	case CSV:
-		return "csv"
+	if f >= 0 && int(f) < len(formatNames) {
+		return formatNames[f]
 	}
 	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// FormatNames lists the formats' names, for a usage message.
+func FormatNames() []string { return formatNames[:] }
+
+// ParseFormat returns the format named name (see Format.String, any
+// case). An unknown name is an error wrapping [ErrUsage] that lists the
+// names.
+func ParseFormat(name string) (Format, error) {
+	for f, n := range formatNames {
+		if strings.EqualFold(name, n) {
+			return Format(f), nil
+		}
+	}
+	return 0, usageError("unknown format %q; want one of %s", name, strings.Join(formatNames[:], ", "))
 }
 
 // FormatForPath picks the output format from a file name: CSV for a ".csv"
@@ -102,8 +123,9 @@ type ScoreWriter struct {
 	// CSV
 	csv *csv.Writer
 	rec []string
-	// Parquet
+	// Parquet and Arrow
 	pq     *pqarrow.FileWriter
+	ipc    *ipc.Writer
 	schema *arrow.Schema
 	conv   []keptConverter // per kept column; nil entries write as they are
 }
@@ -128,7 +150,7 @@ func NewScoreWriter(w io.Writer, format Format, kept []arrow.Field) (*ScoreWrite
 // optional columns layout names after score and is_anomaly (see
 // ScoreLayout); a kept column named like any output column is refused.
 func NewScoreWriterLayout(w io.Writer, format Format, kept []arrow.Field, layout ScoreLayout) (*ScoreWriter, error) {
-	if format != CSV && format != Parquet {
+	if format != CSV && format != Parquet && format != Arrow {
 		return nil, usageError("write scores: unknown format %v", format)
 	}
 	outputs := layout.outputFields(format)
@@ -153,12 +175,18 @@ func NewScoreWriterLayout(w io.Writer, format Format, kept []arrow.Field, layout
 		return sw, nil
 	}
 	fields = append(fields, outputs...)
+	mem := memory.DefaultAllocator
+	if format == Arrow {
+		// The schema goes out with the first batch, or at Close.
+		sw.schema = arrow.NewSchema(fields, nil)
+		sw.ipc = ipc.NewWriter(w, ipc.WithSchema(sw.schema), ipc.WithAllocator(mem))
+		return sw, nil
+	}
 	stored, err := storedSchemaMetadata(fields)
 	if err != nil {
 		return nil, fmt.Errorf("write scores: %w", err)
 	}
 	sw.schema = arrow.NewSchema(fields, &stored)
-	mem := memory.DefaultAllocator
 	// No dictionaries: scores rarely repeat, and hashing every one to find
 	// out cost a tenth of a large scoring run. The root is REQUIRED, as the
 	// format specifies; arrow-go's default (REPEATED) was seen to make
@@ -204,15 +232,21 @@ func (sw *ScoreWriter) WriteRows(kept []arrow.Array, rows ScoreRows) error {
 	if sw.csv != nil {
 		return sw.writeCSV(kept, rows)
 	}
-	return sw.writeParquet(kept, rows)
+	return sw.writeRecord(kept, rows)
 }
 
-// Close finishes the file (the Parquet footer, the CSV buffer); it does
-// not close the underlying writer.
+// Close finishes the file (the Parquet footer, the CSV buffer, the Arrow
+// stream's end-of-stream marker); it does not close the underlying writer.
 func (sw *ScoreWriter) Close() error {
 	if sw.csv != nil {
 		sw.csv.Flush()
 		if err := sw.csv.Error(); err != nil {
+			return fmt.Errorf("write scores: %w", err)
+		}
+		return nil
+	}
+	if sw.ipc != nil {
+		if err := sw.ipc.Close(); err != nil {
 			return fmt.Errorf("write scores: %w", err)
 		}
 		return nil
@@ -247,7 +281,9 @@ func (sw *ScoreWriter) writeCSV(kept []arrow.Array, rows ScoreRows) error {
 // caller's writer open.
 type writerOnly struct{ io.Writer }
 
-func (sw *ScoreWriter) writeParquet(kept []arrow.Array, rows ScoreRows) error {
+// writeRecord writes the rows as one record batch: Parquet buffers it
+// into row groups, Arrow writes it as it is.
+func (sw *ScoreWriter) writeRecord(kept []arrow.Array, rows ScoreRows) error {
 	mem := memory.DefaultAllocator
 	sb := array.NewFloat32Builder(mem)
 	defer sb.Release()
@@ -281,6 +317,12 @@ func (sw *ScoreWriter) writeParquet(kept []arrow.Array, rows ScoreRows) error {
 	cols = append(cols, optional...)
 	rec := array.NewRecord(sw.schema, cols, int64(len(rows.Score)))
 	defer rec.Release()
+	if sw.ipc != nil {
+		if err := sw.ipc.Write(rec); err != nil {
+			return fmt.Errorf("write scores: %w", err)
+		}
+		return nil
+	}
 	if err := sw.pq.WriteBuffered(rec); err != nil {
 		return fmt.Errorf("write scores: %w", err)
 	}

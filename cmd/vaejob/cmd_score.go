@@ -12,12 +12,15 @@ func scoreCommand() *cli.Command {
 	var o jobs.ScoreOptions
 	flags := []cli.Flag{
 		textFlag("model", "model.onnx to score with", "", &o.Model),
-		textFlag("input", "Parquet file to score", "", &o.Input),
-		textFlag("output", "output file: Parquet, or CSV when it ends in .csv", "", &o.Output),
+		textFlag("input", "Parquet or Arrow IPC file, folder or glob to score; - reads standard input (an Arrow IPC stream or CSV)", "", &o.Input),
+		textFlag("output", "output file: Parquet, or CSV when it ends in .csv; - writes standard output", "", &o.Output),
+		textFlag("input-format", "format of standard input: auto (told by its first bytes), arrow or csv", "", &o.InputFormat),
+		textFlag("output-format", "output format: parquet, arrow (an Arrow IPC stream) or csv (default: by --output's extension; for standard output, standard input's format, else arrow)", "", &o.OutputFormat),
 		valueFlag("keep-columns", "comma-separated input columns to carry into the output (e.g. ids)", "", columnsValue{&o.Keep}),
 		&cli.IntFlag{Name: "explain", Usage: "add per row the `K` features with the largest shares of the score, with their values and the values the model expected (0: none)", EnvVars: env("explain"), Destination: &o.Explain},
 	}
-	return command("score", "score every row of a Parquet file with a model", flags, func(c *cli.Context) error {
+	return command("score", "score every row of a table with a model", flags, func(c *cli.Context) error {
+		o.Stdin, o.Stdout = c.App.Reader, c.App.Writer
 		res, err := jobs.Score(c.Context, o)
 		if err != nil {
 			return err
@@ -25,8 +28,12 @@ func scoreCommand() *cli.Command {
 		if res.NoTail {
 			fmt.Fprintf(c.App.ErrWriter, "warning: %s predates tail tables (written before format version 4): tail_probability is null; retrain to get it\n", o.Model)
 		}
+		wrote := o.Output
+		if wrote == "-" {
+			wrote = "standard output"
+		}
 		fmt.Fprintf(c.App.ErrWriter, "scored %d rows: %d anomalies (%d with a missing or non-finite value); wrote %s\n",
-			res.Rows, res.Anomalies, res.Missing, o.Output)
+			res.Rows, res.Anomalies, res.Missing, wrote)
 		return nil
 	})
 }
