@@ -272,7 +272,12 @@ const batchesPerWorker = 2
 // scoreJob is one batch on its way through the pipeline, with the buffers
 // its rows are scored into.
 type scoreJob struct {
+	// b is the batch until its worker has converted its features; then
+	// only its row count and kept columns stay, so that the features'
+	// Arrow arrays can be freed while the batch waits for the writer.
 	b                  *parquet.Batch
+	n                  int
+	kept               []arrow.Array
 	x, score, tail     []float32
 	rows               parquet.ScoreRows
 	anomalies, missing int
@@ -396,12 +401,12 @@ func (s *scoreStream) write(w io.Writer, order <-chan *scoreJob, free chan<- *sc
 			if s.writeErr != nil {
 				s.failed.Store(true)
 			} else {
-				s.res.Rows += j.b.Rows
+				s.res.Rows += j.n
 				s.res.Anomalies += j.anomalies
 				s.res.Missing += j.missing
 			}
 		}
-		j.b = nil
+		j.b, j.kept = nil, nil
 		free <- j
 	}
 }
@@ -426,16 +431,19 @@ func (s *scoreStream) writeSafely(j *scoreJob) (err error) {
 			err = readError{fmt.Errorf("%w: the file is corrupt (writing a kept column failed: %v); re-create or re-download it", parquet.ErrBadInput, r)}
 		}
 	}()
-	return s.sw.WriteRows(j.b.Kept, j.rows)
+	return s.sw.WriteRows(j.kept, j.rows)
 }
 
 // scoreBatch converts and scores one batch into its job's buffers.
 func (s *scoreStream) scoreBatch(j *scoreJob, ex *explainer) error {
 	var err error
-	if j.x, err = j.b.Features(j.x); err != nil {
+	j.n, j.kept = j.b.Rows, j.b.Kept
+	j.x, err = j.b.Features(j.x)
+	j.b = nil
+	if err != nil {
 		return readError{err}
 	}
-	n := j.b.Rows
+	n := j.n
 	rows := &j.rows
 	rows.IsAnomaly = slices.Grow(rows.IsAnomaly[:0], n)[:n]
 	if ex != nil {
