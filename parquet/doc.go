@@ -24,6 +24,12 @@
 // partitions) succeeds: no batch, and a Table that gives the features and
 // the kept columns' schema, so that the caller can write an empty result.
 //
+// [ReadStream] reads a stream that cannot seek (standard input, a pipe) the
+// same way, batch by batch: an Arrow IPC stream, or CSV with a header row
+// whose features are found by name and parsed as numbers, the other
+// columns text; [SniffFormat] tells the two apart by the first bytes and
+// refuses Parquet, which needs seeking.
+//
 // Every read takes a context: cancelling it stops the read before the next
 // file, row group (or slice of one) or record batch, and [Digest] before
 // its next buffer, with the context's error. [ReadOptions.Allocator] holds
@@ -40,7 +46,8 @@
 // plan and turns hive partition keys into columns. Each batch then goes to
 // a sink (sink.go, which also completes the Table of a sink that keeps the
 // rows): collect.go gathers every row, sample.go keeps a reservoir sample,
-// stream.go hands the batches to the caller. convert.go owns turning
+// stream.go hands the batches to the caller; stdin.go reads a stream that
+// cannot seek into the same sink, csvread.go its CSV. convert.go owns turning
 // values into float32 features (one table of the Arrow types backed by Go
 // slices of numbers), text.go how a value reads as text (the CSV output,
 // the filter, sampled kept text; a table keyed by Arrow type ID), kept.go
@@ -107,7 +114,8 @@
 // # Writing
 //
 // [WriteScores] writes one row per input row, in input order: the kept
-// columns first, then "score" (float32) and "is_anomaly" (bool);
+// columns first, then "score" (float32) and "is_anomaly" (bool), as
+// Parquet, CSV or an Arrow IPC stream ([Format]);
 // [ScoreWriter] does the same a batch at a time, and, started with
 // [NewScoreWriterLayout], adds the optional columns a [ScoreLayout] names:
 // "tail_probability" and the explanation of each row (Parquet: five
