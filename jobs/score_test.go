@@ -340,3 +340,79 @@ func TestScoreSameBytesOnAnyCores(t *testing.T) {
 		}
 	}
 }
+
+// writeIntervalIPC writes an Arrow IPC file of features a and b and a kept
+// column "span" in batches of 100 rows: month-day-nano intervals, with
+// bad (negative) at that row, or strings when asText.
+func writeIntervalIPC(t *testing.T, path string, rows, bad int, asText bool) {
+	t.Helper()
+	spanType := arrow.DataType(arrow.FixedWidthTypes.MonthDayNanoInterval)
+	if asText {
+		spanType = arrow.BinaryTypes.String
+	}
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "a", Type: arrow.PrimitiveTypes.Float64}, {Name: "b", Type: arrow.PrimitiveTypes.Float64}, {Name: "span", Type: spanType},
+	}, nil)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := ipc.NewFileWriter(f, ipc.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lo := 0; lo < rows; lo += 100 {
+		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+		for i := lo; i < min(rows, lo+100); i++ {
+			b.Field(0).(*array.Float64Builder).Append(float64(i%7) / 10)
+			b.Field(1).(*array.Float64Builder).Append(float64(i%5) / 10)
+			switch sb := b.Field(2).(type) {
+			case *array.StringBuilder:
+				sb.Append("1 day")
+			case *array.MonthDayNanoIntervalBuilder:
+				days := int32(1)
+				if i == bad {
+					days = -1
+				}
+				sb.Append(arrow.MonthDayNanoInterval{Days: days})
+			}
+		}
+		rec := b.NewRecord()
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+		b.Release()
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestScoreFirstErrorInOrder: when a batch fails to be written (a kept
+// interval Parquet cannot hold) and a later one fails to be read (the
+// next file changes the kept column's type), the error is the earlier
+// batch's, on any number of workers, and nothing is written.
+func TestScoreFirstErrorInOrder(t *testing.T) {
+	dir := t.TempDir()
+	model := writeModelFile(t, filepath.Join(dir, "model.onnx"), centreModel([]string{"a", "b"}, 0.3, 0.05))
+	in := filepath.Join(dir, "in")
+	if err := os.Mkdir(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeIntervalIPC(t, filepath.Join(in, "1.arrow"), 200, 150, false) // the bad row in the last batch before the drift
+	writeIntervalIPC(t, filepath.Join(in, "2.arrow"), 100, -1, true)
+	out := filepath.Join(dir, "scores.parquet")
+	for _, procs := range []int{1, 2, 4} {
+		prev := runtime.GOMAXPROCS(procs)
+		_, err := Score(context.Background(), ScoreOptions{Model: model, Input: in, Output: out, Keep: []string{"span"}})
+		runtime.GOMAXPROCS(prev)
+		if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "cannot be written as a Parquet INTERVAL") {
+			t.Errorf("GOMAXPROCS %d: %v; want the bad interval's error, the first in input order", procs, err)
+		}
+		if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("GOMAXPROCS %d: a failed run left its output: %v", procs, err)
+		}
+	}
+}
