@@ -416,3 +416,44 @@ func TestScoreFirstErrorInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestScoreCorruptBatchIsBadInput: a batch whose conversion panics on a
+// worker (an Arrow IPC file whose dictionary indices point past its
+// dictionary, which arrow-go does not check when it decodes) is bad input
+// saying the file is corrupt, not a crash, and nothing is written.
+func TestScoreCorruptBatchIsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	model := writeModelFile(t, filepath.Join(dir, "model.onnx"), centreModel([]string{"a", "b"}, 0.3, 0.05))
+	mem := memory.DefaultAllocator
+	dictType := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.PrimitiveTypes.Float64}
+	schema := arrow.NewSchema([]arrow.Field{{Name: "a", Type: dictType}, {Name: "b", Type: arrow.PrimitiveTypes.Float64}}, nil)
+	ib, vb, bb := array.NewInt32Builder(mem), array.NewFloat64Builder(mem), array.NewFloat64Builder(mem)
+	ib.AppendValues([]int32{0, 1_000_000}, nil)
+	vb.Append(0.5)
+	bb.AppendValues([]float64{0.1, 0.2}, nil)
+	dict := array.NewDictionaryArray(dictType, ib.NewArray(), vb.NewArray())
+	rec := array.NewRecord(schema, []arrow.Array{dict, bb.NewArray()}, 2)
+	input := filepath.Join(dir, "corrupt.arrow")
+	f, err := os.Create(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := ipc.NewFileWriter(f, ipc.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(w.Close(), f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "scores.parquet")
+	_, err = Score(context.Background(), ScoreOptions{Model: model, Input: input, Output: out})
+	if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "the file is corrupt (converting a batch failed") {
+		t.Errorf("got %v, want bad input saying the file is corrupt", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed run left its output: %v", err)
+	}
+}
