@@ -140,7 +140,7 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	sources := []outputSource{{"model file", "--model", o.Model, []string{o.Model}}}
 	if o.Input == stdStream {
 		inputName = "standard input"
-		stdin := bufio.NewReaderSize(cmp.Or[io.Reader](o.Stdin, os.Stdin), 64<<10)
+		stdin := bufio.NewReaderSize(newCancelReader(ctx, cmp.Or[io.Reader](o.Stdin, os.Stdin)), 64<<10)
 		if sniff {
 			if inFormat, err = parquet.SniffFormat(stdin); err != nil {
 				return nil, inputErr(fmt.Errorf("--input -: standard input: %w", err))

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -196,5 +197,53 @@ func checkSameSchema(t *testing.T, stream []byte, parquetFile string) {
 		if w := want.Field(i); f.Name != w.Name || !arrow.TypeEqual(f.Type, w.Type) {
 			t.Errorf("column %d: the stream has %s %s, the Parquet file %s %s", i, f.Name, f.Type, w.Name, w.Type)
 		}
+	}
+}
+
+// TestSignalStopsStdinWait: score --input - waiting on a pipe whose
+// writer neither sends nor closes stops at SIGTERM with exit 143, and
+// writes nothing to standard output or to --output.
+func TestSignalStopsStdinWait(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	if r := vaejob(t, trainArgs(writeParquet(t, dir, "train.parquet", goodColumns(400)), out, "--exclude", "tag")...); r.code != 0 {
+		t.Fatalf("train: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, output := range []string{"-", filepath.Join(dir, "scores.csv")} {
+		cmd := exec.Command(vaejobBin, "score", "--model", filepath.Join(out, "latest", "model.onnx"), "--input", "-", "--output", output)
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill() })
+		// Rows beyond what a pipe buffers (64 KiB): once they are all
+		// written, vaejob has read some, so it is past its start (its
+		// signal handler in place), and it then waits for more.
+		var rows bytes.Buffer
+		rows.WriteString("a,b,tag\n")
+		for i := 0; rows.Len() < 256<<10; i++ {
+			rows.WriteString("0.5,1.5,row" + strconv.Itoa(i) + "\n")
+		}
+		if _, err := stdin.Write(rows.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if code := exitCodeOf(t, cmd); code != exitTerminated {
+			t.Errorf("--output %s: exit %d, want %d\n%s", output, code, exitTerminated, stderr.Bytes())
+		}
+		stdin.Close()
+		if stdout.Len() != 0 {
+			t.Errorf("--output %s: %d bytes on standard output", output, stdout.Len())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "scores.csv")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("--output left behind: %v", err)
 	}
 }
