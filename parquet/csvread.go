@@ -5,9 +5,12 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -21,7 +24,10 @@ const csvBatchRows = 32 * 1024
 // csvSource reads CSV with a header row, csvBatchRows rows at a time. The
 // features (Selection.Features) are float64 columns: a cell is parsed as
 // a number, an empty cell (or one of spaces) is missing (null); every
-// other column is text (string), kept as it is written.
+// other column is text (string), kept as it is written. The parser splits
+// the rows into records on one goroutine and parses a batch's numbers on
+// every core; the first bad cell (the earliest row, then the leftmost
+// column) is the error.
 type csvSource struct {
 	r      *csv.Reader
 	mem    memory.Allocator
@@ -76,14 +82,11 @@ func (s *csvSource) next(want []int) (int, map[int][]arrow.Array, error) {
 	if s.eof {
 		return 0, nil, io.EOF
 	}
-	builders := make(map[int]array.Builder, len(want))
-	for _, fi := range want {
-		b := array.NewBuilder(s.mem, s.fs[fi].Type)
-		b.Reserve(csvBatchRows)
-		builders[fi] = b
-	}
-	n := 0
-	for n < csvBatchRows {
+	// The cells of the wanted columns, row-major, and the line of each row.
+	nw := len(want)
+	cells := make([]string, 0, csvBatchRows*nw)
+	var lines []int
+	for len(lines) < csvBatchRows {
 		rec, err := s.r.Read()
 		if errors.Is(err, io.EOF) {
 			s.eof = true
@@ -92,44 +95,103 @@ func (s *csvSource) next(want []int) (int, map[int][]arrow.Array, error) {
 		if err != nil {
 			return 0, nil, csvError(err)
 		}
+		line, _ := s.r.FieldPos(0)
+		lines = append(lines, line)
 		for _, fi := range want {
-			if s.number[fi] {
-				if err := s.appendNumber(builders[fi].(*array.Float64Builder), rec, fi); err != nil {
-					return 0, nil, err
-				}
-			} else {
-				builders[fi].(*array.StringBuilder).Append(rec[fi])
-			}
+			cells = append(cells, rec[fi]) // the reader reuses rec, not its strings
 		}
-		n++
 	}
+	n := len(lines)
 	if n == 0 {
 		return 0, nil, io.EOF
 	}
-	cols := make(map[int][]arrow.Array, len(want))
-	for fi, b := range builders {
+	cols := make(map[int][]arrow.Array, nw)
+	values := make([][]float64, nw)
+	valid := make([][]bool, nw)
+	for w, fi := range want {
+		if s.number[fi] {
+			values[w], valid[w] = make([]float64, n), make([]bool, n)
+			continue
+		}
+		b := array.NewStringBuilder(s.mem)
+		for r := range n {
+			b.Append(cells[r*nw+w])
+		}
 		cols[fi] = []arrow.Array{b.NewArray()}
 		b.Release()
+	}
+	// The numbers are parsed in blocks of rows at once, a row's cells one
+	// after the other, as they lie in memory.
+	blocks := (n + csvParseRows - 1) / csvParseRows
+	bad := make([]int, blocks) // per block, the first bad cell's index in cells, or -1
+	forEachParallel(blocks, func(k int) {
+		bad[k] = -1
+		for r := k * csvParseRows; r < min(n, (k+1)*csvParseRows); r++ {
+			for w, fi := range want {
+				if !s.number[fi] {
+					continue
+				}
+				v, ok, err := parseNumber(cells[r*nw+w])
+				if err != nil {
+					bad[k] = r*nw + w
+					return
+				}
+				values[w][r], valid[w][r] = v, ok
+			}
+		}
+	})
+	for _, i := range bad {
+		if i >= 0 {
+			fi := want[i%nw]
+			return 0, nil, badInput("line %d, column %q: %q is not a number; a feature must be a number, or empty for a missing value", lines[i/nw], s.fs[fi].Name, truncateText(cells[i]))
+		}
+	}
+	for w, fi := range want {
+		if s.number[fi] {
+			b := array.NewFloat64Builder(s.mem)
+			b.AppendValues(values[w], valid[w])
+			cols[fi] = []arrow.Array{b.NewArray()}
+			b.Release()
+		}
 	}
 	return n, cols, nil
 }
 
-// appendNumber parses the cell of column fi: empty is missing, anything
-// else must be a number (strconv.ParseFloat's syntax, so NaN and Inf read
-// as themselves, which scoring treats as missing).
-func (s *csvSource) appendNumber(b *array.Float64Builder, rec []string, fi int) error {
-	cell := strings.TrimSpace(rec[fi])
+// csvParseRows is how many rows of a CSV batch one goroutine parses at a
+// time.
+const csvParseRows = 2048
+
+// parseNumber parses a feature's cell: ok is false for an empty cell (or
+// one of spaces), a missing value. The syntax is strconv.ParseFloat's, so
+// NaN and Inf read as themselves, which scoring treats as missing, and a
+// number out of range reads as ±Inf.
+func parseNumber(cell string) (v float64, ok bool, err error) {
+	cell = strings.TrimSpace(cell)
 	if cell == "" {
-		b.AppendNull()
-		return nil
+		return 0, false, nil
 	}
-	v, err := strconv.ParseFloat(cell, 64)
+	v, err = strconv.ParseFloat(cell, 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		line, _ := s.r.FieldPos(fi)
-		return badInput("line %d, column %q: %q is not a number; a feature must be a number, or empty for a missing value", line, s.fs[fi].Name, truncateText(rec[fi]))
+		return 0, false, err
 	}
-	b.Append(v) // out of range: ±Inf, missing when scored
-	return nil
+	return v, true, nil
+}
+
+// forEachParallel calls f(0) … f(n-1) on up to runtime.GOMAXPROCS(0)
+// goroutines and returns when all are done.
+func forEachParallel(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // truncateText shortens a cell quoted in an error message.
