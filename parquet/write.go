@@ -141,7 +141,8 @@ type ScoreWriter struct {
 // integers are written as unsigned (so their statistics order unsigned);
 // UUIDs (the arrow.uuid extension) as UUID; intervals as INTERVAL; string
 // and binary views as large strings and binaries. The Arrow schema is
-// stored in the file too, so Arrow readers get the exact types back.
+// stored in the file too, so Arrow readers get the exact types back. An
+// Arrow stream carries every kept column with its type unchanged.
 func NewScoreWriter(w io.Writer, format Format, kept []arrow.Field) (*ScoreWriter, error) {
 	return NewScoreWriterLayout(w, format, kept, ScoreLayout{})
 }
