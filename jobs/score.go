@@ -280,6 +280,7 @@ type scoreJob struct {
 	kept               []arrow.Array
 	x, score, tail     []float32
 	rows               parquet.ScoreRows
+	text               []byte // CSV output: the rows, encoded by the worker
 	anomalies, missing int
 	err                error
 	done               chan struct{} // receives when the worker is done with it
@@ -431,10 +432,14 @@ func (s *scoreStream) writeSafely(j *scoreJob) (err error) {
 			err = readError{fmt.Errorf("%w: the file is corrupt (writing a kept column failed: %v); re-create or re-download it", parquet.ErrBadInput, r)}
 		}
 	}()
+	if s.format == parquet.CSV {
+		return s.sw.WriteEncoded(j.text)
+	}
 	return s.sw.WriteRows(j.kept, j.rows)
 }
 
-// scoreBatch converts and scores one batch into its job's buffers.
+// scoreBatch converts and scores one batch into its job's buffers, and
+// for CSV output encodes its rows.
 func (s *scoreStream) scoreBatch(j *scoreJob, ex *explainer) error {
 	var err error
 	j.n, j.kept = j.b.Rows, j.b.Kept
@@ -471,7 +476,12 @@ func (s *scoreStream) scoreBatch(j *scoreJob, ex *explainer) error {
 			rows.Tail[i] = s.tail.probability(v)
 		}
 	}
-	return nil
+	if s.format == parquet.CSV {
+		// Formatting text is the costly part of writing CSV: the workers
+		// do it, the writer only copies it out.
+		j.text, err = s.sw.EncodeCSV(j.text[:0], j.kept, j.rows)
+	}
+	return err
 }
 
 // explainBatch scores the rows of x with their shares and explains each.

@@ -1,6 +1,7 @@
 package parquet
 
 import (
+	"bytes"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -121,6 +122,7 @@ type ScoreWriter struct {
 	layout ScoreLayout
 	kept   []arrow.Field
 	// CSV
+	w   io.Writer // under csv, for WriteEncoded
 	csv *csv.Writer
 	rec []string
 	// Parquet and Arrow
@@ -161,7 +163,7 @@ func NewScoreWriterLayout(w io.Writer, format Format, kept []arrow.Field, layout
 	}
 	sw := &ScoreWriter{format: format, layout: layout, kept: kept, conv: conv}
 	if format == CSV {
-		sw.csv = csv.NewWriter(w)
+		sw.w, sw.csv = w, csv.NewWriter(w)
 		header := make([]string, 0, len(kept)+len(outputs))
 		for _, f := range kept {
 			header = append(header, f.Name)
@@ -215,25 +217,72 @@ func (sw *ScoreWriter) Write(kept []arrow.Array, score []float32, isAnomaly []bo
 // as many rows as rows.Score, and rows the computed columns, the optional
 // ones as the writer's layout has them.
 func (sw *ScoreWriter) WriteRows(kept []arrow.Array, rows ScoreRows) error {
+	if err := sw.check(kept, rows); err != nil {
+		return err
+	}
+	if sw.csv != nil {
+		return encodeCSV(sw.csv, sw.rec, sw.layout, kept, rows)
+	}
+	return sw.writeRecord(kept, rows)
+}
+
+// check refuses rows that do not fit the writer: the optional columns not
+// as its layout has them, kept columns of other counts or types.
+func (sw *ScoreWriter) check(kept []arrow.Array, rows ScoreRows) error {
 	if err := rows.check(sw.layout); err != nil {
 		return err
 	}
-	score := rows.Score
 	if len(kept) != len(sw.kept) {
 		return usageError("write scores: %d kept columns, the writer was started with %d", len(kept), len(sw.kept))
 	}
 	for i, a := range kept {
-		if a.Len() != len(score) {
-			return usageError("write scores: the kept column %q has %d rows but there are %d scores; both need one entry per input row", sw.kept[i].Name, a.Len(), len(score))
+		if a.Len() != len(rows.Score) {
+			return usageError("write scores: the kept column %q has %d rows but there are %d scores; both need one entry per input row", sw.kept[i].Name, a.Len(), len(rows.Score))
 		}
 		if !arrow.TypeEqual(a.DataType(), sw.kept[i].Type) {
 			return usageError("write scores: the kept column %q holds %s, the writer was started with %s", sw.kept[i].Name, typeName(a.DataType()), typeName(sw.kept[i].Type))
 		}
 	}
-	if sw.csv != nil {
-		return sw.writeCSV(kept, rows)
+	return nil
+}
+
+// EncodeCSV appends to dst the text WriteRows would write for rows, and
+// returns it, for WriteEncoded to write. Unlike WriteRows it may run on
+// any goroutine, at the same time as other calls, so that a caller can
+// format batches in parallel and write them in order. Only a CSV writer
+// encodes; any other is an error wrapping [ErrUsage].
+func (sw *ScoreWriter) EncodeCSV(dst []byte, kept []arrow.Array, rows ScoreRows) ([]byte, error) {
+	if sw.csv == nil {
+		return nil, usageError("write scores: only a CSV writer encodes rows, this one writes %v", sw.format)
 	}
-	return sw.writeRecord(kept, rows)
+	if err := sw.check(kept, rows); err != nil {
+		return nil, err
+	}
+	buf := bytes.NewBuffer(dst)
+	cw := csv.NewWriter(buf)
+	if err := encodeCSV(cw, make([]string, len(sw.rec)), sw.layout, kept, rows); err != nil {
+		return nil, err
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return nil, fmt.Errorf("write scores: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteEncoded writes text from EncodeCSV after the rows written so far.
+func (sw *ScoreWriter) WriteEncoded(text []byte) error {
+	if sw.csv == nil {
+		return usageError("write scores: only a CSV writer writes encoded rows, this one writes %v", sw.format)
+	}
+	sw.csv.Flush() // the header, or rows WriteRows wrote
+	if err := sw.csv.Error(); err != nil {
+		return fmt.Errorf("write scores: %w", err)
+	}
+	if _, err := sw.w.Write(text); err != nil {
+		return fmt.Errorf("write scores: %w", err)
+	}
+	return nil
 }
 
 // Close finishes the file (the Parquet footer, the CSV buffer, the Arrow
@@ -258,20 +307,20 @@ func (sw *ScoreWriter) Close() error {
 	return nil
 }
 
-func (sw *ScoreWriter) writeCSV(kept []arrow.Array, rows ScoreRows) error {
+// encodeCSV writes rows to cw, with rec as the buffer of one record.
+func encodeCSV(cw *csv.Writer, rec []string, layout ScoreLayout, kept []arrow.Array, rows ScoreRows) error {
 	formats := make([]func(int) string, len(kept))
 	for i, a := range kept {
 		formats[i] = formatter(a)
 	}
-	rec := sw.rec
 	for r := range rows.Score {
 		for i, f := range formats {
 			rec[i] = f(r)
 		}
 		rec[len(kept)] = formatFloat32(rows.Score[r])
 		rec[len(kept)+1] = strconv.FormatBool(rows.IsAnomaly[r])
-		rows.csvOptional(sw.layout, r, rec[:len(kept)+2])
-		if err := sw.csv.Write(rec); err != nil {
+		rows.csvOptional(layout, r, rec[:len(kept)+2])
+		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("write scores: %w", err)
 		}
 	}
