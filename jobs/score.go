@@ -135,34 +135,19 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		return nil, err
 	}
 	sel := parquet.Selection{Features: m.Features, Keep: o.Keep, AllowMissing: true}
-	var read func(each func(*parquet.Batch) error) (*parquet.Table, error)
-	inputName := o.Input
-	sources := []outputSource{{"model file", "--model", o.Model, []string{o.Model}}}
-	if o.Input == stdStream {
-		inputName = "standard input"
-		stdin := bufio.NewReaderSize(newCancelReader(ctx, cmp.Or[io.Reader](o.Stdin, os.Stdin)), 64<<10)
-		if sniff {
-			if inFormat, err = parquet.SniffFormat(stdin); err != nil {
-				return nil, inputErr(fmt.Errorf("--input -: standard input: %w", err))
-			}
-		}
-		read = func(each func(*parquet.Batch) error) (*parquet.Table, error) {
-			return parquet.ReadStream(ctx, stdin, inFormat, sel, each)
-		}
-		if !outFormatSet && toStdout {
-			outFormat = inFormat
-		}
-	} else {
-		ins, err := parquet.ResolveInputs([]string{o.Input})
-		if err != nil {
-			return nil, inputErr(fmt.Errorf("read %s: %w", o.Input, err))
-		}
-		sources = append([]outputSource{{"input file", "--input", o.Input, inputFiles(ins)}}, sources...)
-		read = func(each func(*parquet.Batch) error) (*parquet.Table, error) {
-			return parquet.StreamInputs(ctx, ins, sel, parquet.ReadOptions{}, each)
-		}
+	in, err := openScoreInput(ctx, o, sel, inFormat, sniff)
+	if err != nil {
+		return nil, err
+	}
+	if in.stream && !outFormatSet && toStdout {
+		outFormat = in.format // a stream in, the same stream out
 	}
 	if !toStdout {
+		var sources []outputSource
+		if !in.stream {
+			sources = append(sources, outputSource{"input file", "--input", o.Input, in.files})
+		}
+		sources = append(sources, outputSource{"model file", "--model", o.Model, []string{o.Model}})
 		if err := checkOutputNotInput("--output", o.Output, existing, sources...); err != nil {
 			return nil, err
 		}
@@ -172,7 +157,7 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	s.res.NoTail = m.Tail == nil
 	write := func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
-		if err := s.run(read, bw); err != nil {
+		if err := s.run(in.read, bw); err != nil {
 			return err
 		}
 		if err := ctx.Err(); err != nil {
@@ -196,7 +181,7 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		// Swapped for a link, device or the like while scoring.
 		return nil, checkOutputMode("--output", scoreFileWanted, o.Output, notRegular.Mode)
 	case errors.As(err, &re):
-		return nil, inputErr(fmt.Errorf("read %s: %w", inputName, re.err))
+		return nil, inputErr(fmt.Errorf("read %s: %w", in.name, re.err))
 	case errors.Is(err, parquet.ErrBadInput), errors.Is(err, parquet.ErrUsage):
 		// A kept column the output cannot carry (refused before the first
 		// batch is scored) or a value of one (an inexact interval), or a
@@ -204,6 +189,39 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		return nil, inputErr(fmt.Errorf("--keep-columns: %w", err))
 	}
 	return nil, fmt.Errorf("write scores: %w", err)
+}
+
+// scoreInput is where score reads its rows from.
+type scoreInput struct {
+	name   string // the input in messages: --input, or standard input
+	stream bool   // standard input
+	format parquet.Format
+	files  []string // the files --input resolves to; none for a stream
+	read   func(each func(*parquet.Batch) error) (*parquet.Table, error)
+}
+
+// openScoreInput resolves --input into files, or for - reads the first
+// bytes of standard input to tell its format (when sniff).
+func openScoreInput(ctx context.Context, o ScoreOptions, sel parquet.Selection, format parquet.Format, sniff bool) (*scoreInput, error) {
+	if o.Input != stdStream {
+		ins, err := parquet.ResolveInputs([]string{o.Input})
+		if err != nil {
+			return nil, inputErr(fmt.Errorf("read %s: %w", o.Input, err))
+		}
+		return &scoreInput{name: o.Input, files: inputFiles(ins), read: func(each func(*parquet.Batch) error) (*parquet.Table, error) {
+			return parquet.StreamInputs(ctx, ins, sel, parquet.ReadOptions{}, each)
+		}}, nil
+	}
+	stdin := bufio.NewReaderSize(newCancelReader(ctx, cmp.Or[io.Reader](o.Stdin, os.Stdin)), 64<<10)
+	if sniff {
+		var err error
+		if format, err = parquet.SniffFormat(stdin); err != nil {
+			return nil, inputErr(fmt.Errorf("--input -: standard input: %w", err))
+		}
+	}
+	return &scoreInput{name: "standard input", stream: true, format: format, read: func(each func(*parquet.Batch) error) (*parquet.Table, error) {
+		return parquet.ReadStream(ctx, stdin, format, sel, each)
+	}}, nil
 }
 
 // scoreInputFormat reads --input-format: the format named, or sniff for
