@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -455,5 +456,53 @@ func TestScoreCorruptBatchIsBadInput(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a failed run left its output: %v", err)
+	}
+}
+
+// TestScoreArrowOutputExplained: an Arrow stream on standard output has
+// the columns of the Parquet output, the explanation's five lists
+// included, and the same rows.
+func TestScoreArrowOutputExplained(t *testing.T) {
+	dir := t.TempDir()
+	m := centreModel([]string{"a", "b"}, 0.3, 0.05)
+	model := writeModelFile(t, filepath.Join(dir, "model.onnx"), m)
+	input := filepath.Join(dir, "in.parquet")
+	writeScoreInput(t, input, 3000, 1000, arrow.BinaryTypes.String)
+	var stdout bytes.Buffer
+	res, err := Score(context.Background(), ScoreOptions{Model: model, Input: input, Output: "-", Stdout: &stdout, Keep: []string{"id"}, Explain: 2})
+	if err != nil || res.Rows != 3000 {
+		t.Fatalf("%v, %+v", err, res)
+	}
+	r, err := ipc.NewReader(&stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	var names []string
+	for _, f := range r.Schema().Fields() {
+		names = append(names, f.Name)
+	}
+	want := []string{"id", "score", "is_anomaly", "tail_probability", "explain_feature", "explain_share", "explain_value", "explain_expected", "explain_imputed"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("columns %v, want %v", names, want)
+	}
+	row := 0
+	for r.Next() {
+		rec := r.Record()
+		ids, scores := rec.Column(0).(*array.String), rec.Column(1).(*array.Float32)
+		features := rec.Column(4).(*array.List)
+		for i := range int(rec.NumRows()) {
+			x := []float32{float32(row%7) / 10, float32(row%5) / 10}
+			if ids.Value(i) != fmt.Sprintf("r%d", row) || scores.Value(i) != m.ScoreRows(x)[0] {
+				t.Fatalf("row %d: %s scores %v, want r%d scoring %v", row, ids.Value(i), scores.Value(i), row, m.ScoreRows(x)[0])
+			}
+			if lo, hi := features.ValueOffsets(i); hi-lo != 2 {
+				t.Fatalf("row %d explains %d features, want 2", row, hi-lo)
+			}
+			row++
+		}
+	}
+	if r.Err() != nil || row != 3000 {
+		t.Errorf("%d rows read back: %v", row, r.Err())
 	}
 }
