@@ -67,9 +67,9 @@ const scoreFileWanted = "a .parquet or .csv file"
 // output.
 const stdStream = "-"
 
-// autoFormat is the --input-format that tells standard input's format by
-// its first bytes.
-const autoFormat = "auto"
+// AutoFormat is the --input-format (the default) that tells standard
+// input's format by its first bytes.
+const AutoFormat = "auto"
 
 // Score scores every row of the input with the model's Go scorer (the same
 // numbers as its ONNX graph) and writes one output row per input row, in
@@ -228,14 +228,14 @@ func openScoreInput(ctx context.Context, o ScoreOptions, sel parquet.Selection, 
 // auto. It applies to standard input only: a file's format is told by its
 // content.
 func scoreInputFormat(o ScoreOptions) (f parquet.Format, sniff bool, err error) {
-	if o.InputFormat == "" || strings.EqualFold(o.InputFormat, autoFormat) {
+	if o.InputFormat == "" || strings.EqualFold(o.InputFormat, AutoFormat) {
 		return 0, true, nil
 	}
 	if o.Input != stdStream {
 		return 0, false, fmt.Errorf("%w: --input-format %s: it names the format of standard input (--input -); a file's format is told by its content, drop the flag", ErrUsage, o.InputFormat)
 	}
 	if f, err = parquet.ParseFormat(o.InputFormat); err != nil {
-		return 0, false, inputErr(fmt.Errorf("--input-format: %w, or %s to tell it by its first bytes", err, autoFormat))
+		return 0, false, inputErr(fmt.Errorf("--input-format: %w, or %s to tell it by its first bytes", err, AutoFormat))
 	}
 	if f == parquet.Parquet {
 		return 0, false, fmt.Errorf("%w: --input-format %s: Parquet cannot be read from standard input: its footer comes last and reading it needs seeking; give the file's path as --input, or send an Arrow IPC stream or CSV", ErrUsage, o.InputFormat)

@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 	"github.com/vaejob/vaejob/jobs"
+	"github.com/vaejob/vaejob/parquet"
 )
 
 // scoreCommand is vaejob score: its flags are bound to a jobs.ScoreOptions.
@@ -14,8 +16,8 @@ func scoreCommand() *cli.Command {
 		textFlag("model", "model.onnx to score with", "", &o.Model),
 		textFlag("input", "Parquet or Arrow IPC file, folder or glob to score; - reads standard input (an Arrow IPC stream or CSV)", "", &o.Input),
 		textFlag("output", "output file: Parquet, or CSV when it ends in .csv; - writes standard output", "", &o.Output),
-		textFlag("input-format", "format of standard input: auto (told by its first bytes), arrow or csv", "", &o.InputFormat),
-		textFlag("output-format", "output format: parquet, arrow (an Arrow IPC stream) or csv (default: by --output's extension; for standard output, standard input's format, else arrow)", "", &o.OutputFormat),
+		textFlag("input-format", fmt.Sprintf("format of standard input: %s (told by its first bytes), %s (an Arrow IPC stream) or %s", jobs.AutoFormat, parquet.Arrow, parquet.CSV), "", &o.InputFormat),
+		textFlag("output-format", fmt.Sprintf("output format: %s (default: by --output's extension; for standard output, standard input's format, else %s)", strings.Join(parquet.FormatNames(), ", "), parquet.Arrow), "", &o.OutputFormat),
 		valueFlag("keep-columns", "comma-separated input columns to carry into the output (e.g. ids)", "", columnsValue{&o.Keep}),
 		&cli.IntFlag{Name: "explain", Usage: "add per row the `K` features with the largest shares of the score, with their values and the values the model expected (0: none)", EnvVars: env("explain"), Destination: &o.Explain},
 	}
