@@ -298,7 +298,7 @@ type scoreJob struct {
 	kept               []arrow.Array
 	x, score, tail     []float32
 	rows               parquet.ScoreRows
-	text               []byte // CSV output: the rows, encoded by the worker
+	encoded            parquet.Encoded // the rows, made ready to write by the worker
 	anomalies, missing int
 	err                error
 	done               chan struct{} // receives when the worker is done with it
@@ -426,6 +426,7 @@ func (s *scoreStream) write(w io.Writer, order <-chan *scoreJob, free chan<- *sc
 			}
 		}
 		j.b, j.kept = nil, nil
+		j.encoded.Release()
 		free <- j
 	}
 }
@@ -442,22 +443,19 @@ func (s *scoreStream) scoreSafely(j *scoreJob, ex *explainer) (err error) {
 	return s.scoreBatch(j, ex)
 }
 
-// writeSafely writes a scored batch, with a panic of Arrow on a corrupt
-// kept column turned into an input error.
+// writeSafely writes a scored batch, with a panic of Arrow turned into an
+// input error.
 func (s *scoreStream) writeSafely(j *scoreJob) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = readError{fmt.Errorf("%w: the file is corrupt (writing a kept column failed: %v); re-create or re-download it", parquet.ErrBadInput, r)}
 		}
 	}()
-	if s.format == parquet.CSV {
-		return s.sw.WriteEncoded(j.text)
-	}
-	return s.sw.WriteRows(j.kept, j.rows)
+	return s.sw.WriteEncoded(&j.encoded)
 }
 
 // scoreBatch converts and scores one batch into its job's buffers, and
-// for CSV output encodes its rows.
+// encodes its rows for the writer.
 func (s *scoreStream) scoreBatch(j *scoreJob, ex *explainer) error {
 	var err error
 	j.n, j.kept = j.b.Rows, j.b.Kept
@@ -494,12 +492,10 @@ func (s *scoreStream) scoreBatch(j *scoreJob, ex *explainer) error {
 			rows.Tail[i] = s.tail.probability(v)
 		}
 	}
-	if s.format == parquet.CSV {
-		// Formatting text is the costly part of writing CSV: the workers
-		// do it, the writer only copies it out.
-		j.text, err = s.sw.EncodeCSV(j.text[:0], j.kept, j.rows)
-	}
-	return err
+	// The workers also format the CSV text or build the Arrow arrays (the
+	// explanations' lists cost a third of an explained run): the writer
+	// only writes them out.
+	return s.sw.Encode(&j.encoded, j.kept, j.rows)
 }
 
 // explainBatch scores the rows of x with their shares and explains each.

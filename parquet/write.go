@@ -223,7 +223,12 @@ func (sw *ScoreWriter) WriteRows(kept []arrow.Array, rows ScoreRows) error {
 	if sw.csv != nil {
 		return encodeCSV(sw.csv, sw.rec, sw.layout, kept, rows)
 	}
-	return sw.writeRecord(kept, rows)
+	rec, err := sw.record(kept, rows)
+	if err != nil {
+		return err
+	}
+	defer rec.Release()
+	return sw.writeRecord(rec)
 }
 
 // check refuses rows that do not fit the writer: the optional columns not
@@ -246,40 +251,66 @@ func (sw *ScoreWriter) check(kept []arrow.Array, rows ScoreRows) error {
 	return nil
 }
 
-// EncodeCSV appends to dst the text WriteRows would write for rows, and
-// returns it, for WriteEncoded to write. Unlike WriteRows it may run on
-// any goroutine, at the same time as other calls, so that a caller can
-// format batches in parallel and write them in order. Only a CSV writer
-// encodes; any other is an error wrapping [ErrUsage].
-func (sw *ScoreWriter) EncodeCSV(dst []byte, kept []arrow.Array, rows ScoreRows) ([]byte, error) {
-	if sw.csv == nil {
-		return nil, usageError("write scores: only a CSV writer encodes rows, this one writes %v", sw.format)
-	}
+// Encoded is a batch of rows made ready to write (see ScoreWriter.Encode):
+// the CSV text of the rows, or the Arrow record written as Parquet or as
+// an Arrow record batch.
+type Encoded struct {
+	text []byte
+	rec  arrow.Record
+}
+
+// Encode makes rows ready to write into dst (reusing its buffers): the
+// work of WriteRows that does not touch the output (the CSV text, the
+// Arrow arrays and kept columns' conversions), so that a caller can
+// encode batches on several goroutines and write them in order with
+// WriteEncoded. Unlike the other methods it may run on any goroutine, at
+// the same time as other calls. Its errors are those of WriteRows.
+func (sw *ScoreWriter) Encode(dst *Encoded, kept []arrow.Array, rows ScoreRows) error {
 	if err := sw.check(kept, rows); err != nil {
-		return nil, err
+		return err
 	}
-	buf := bytes.NewBuffer(dst)
+	dst.Release()
+	if sw.csv == nil {
+		rec, err := sw.record(kept, rows)
+		dst.rec = rec
+		return err
+	}
+	buf := bytes.NewBuffer(dst.text[:0])
 	cw := csv.NewWriter(buf)
 	if err := encodeCSV(cw, make([]string, len(sw.rec)), sw.layout, kept, rows); err != nil {
-		return nil, err
+		return err
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
-		return nil, fmt.Errorf("write scores: %w", err)
+		return fmt.Errorf("write scores: %w", err)
 	}
-	return buf.Bytes(), nil
+	dst.text = buf.Bytes()
+	return nil
 }
 
-// WriteEncoded writes text from EncodeCSV after the rows written so far.
-func (sw *ScoreWriter) WriteEncoded(text []byte) error {
+// Release lets go of the Arrow record an Encoded holds; its text buffer
+// stays for reuse.
+func (e *Encoded) Release() {
+	if e.rec != nil {
+		e.rec.Release()
+		e.rec = nil
+	}
+}
+
+// WriteEncoded writes rows that Encode made ready, after the rows written
+// so far.
+func (sw *ScoreWriter) WriteEncoded(e *Encoded) error {
 	if sw.csv == nil {
-		return usageError("write scores: only a CSV writer writes encoded rows, this one writes %v", sw.format)
+		if e.rec == nil {
+			return usageError("write scores: nothing encoded to write")
+		}
+		return sw.writeRecord(e.rec)
 	}
 	sw.csv.Flush() // the header, or rows WriteRows wrote
 	if err := sw.csv.Error(); err != nil {
 		return fmt.Errorf("write scores: %w", err)
 	}
-	if _, err := sw.w.Write(text); err != nil {
+	if _, err := sw.w.Write(e.text); err != nil {
 		return fmt.Errorf("write scores: %w", err)
 	}
 	return nil
@@ -331,9 +362,9 @@ func encodeCSV(cw *csv.Writer, rec []string, layout ScoreLayout, kept []arrow.Ar
 // caller's writer open.
 type writerOnly struct{ io.Writer }
 
-// writeRecord writes the rows as one record batch: Parquet buffers it
-// into row groups, Arrow writes it as it is.
-func (sw *ScoreWriter) writeRecord(kept []arrow.Array, rows ScoreRows) error {
+// record builds the Arrow record of rows: the kept columns (converted
+// where Parquet needs it), score, is_anomaly and the optional columns.
+func (sw *ScoreWriter) record(kept []arrow.Array, rows ScoreRows) (arrow.Record, error) {
 	mem := memory.DefaultAllocator
 	sb := array.NewFloat32Builder(mem)
 	defer sb.Release()
@@ -352,7 +383,7 @@ func (sw *ScoreWriter) writeRecord(kept []arrow.Array, rows ScoreRows) error {
 		if conv := sw.conv[i]; conv != nil {
 			c, err := conv(a)
 			if err != nil {
-				return fmt.Errorf("write scores: kept column %q: %w", sw.kept[i].Name, err)
+				return nil, fmt.Errorf("write scores: kept column %q: %w", sw.kept[i].Name, err)
 			}
 			defer c.Release()
 			a = c
@@ -365,8 +396,12 @@ func (sw *ScoreWriter) writeRecord(kept []arrow.Array, rows ScoreRows) error {
 		defer a.Release()
 	}
 	cols = append(cols, optional...)
-	rec := array.NewRecord(sw.schema, cols, int64(len(rows.Score)))
-	defer rec.Release()
+	return array.NewRecord(sw.schema, cols, int64(len(rows.Score))), nil
+}
+
+// writeRecord writes a record of rows: Parquet buffers it into row
+// groups, Arrow writes it as one record batch.
+func (sw *ScoreWriter) writeRecord(rec arrow.Record) error {
 	if sw.ipc != nil {
 		if err := sw.ipc.Write(rec); err != nil {
 			return fmt.Errorf("write scores: %w", err)
