@@ -121,7 +121,11 @@
 // "tail_probability" and the explanation of each row (Parquet: five
 // parallel list columns "explain_*"; CSV: one "explain" text, see
 // [ExplainText]). The format
-// is chosen by the caller, usually with [FormatForPath]. CSV floats are
+// is chosen by the caller, usually with [FormatForPath] or [ParseFormat].
+// [ScoreWriter.Encode] does the work of writing a batch that does not
+// touch the output (the CSV text, the Arrow arrays) on any goroutine, so
+// that batches encoded in parallel are written in order with
+// [ScoreWriter.WriteEncoded]. CSV floats are
 // written in the shortest form that reads back to the same float32,
 // decimals, dates, times and timestamps as their exact text; CSV refuses
 // only the kept types its text would not give exactly. In Parquet, kept
