@@ -20,9 +20,9 @@ func TestRequiredFlags(t *testing.T) {
 	}{
 		{"score without anything", func() error { return score(ScoreOptions{}) }, "usage error: --model is required"},
 		{"score without input", func() error { return score(ScoreOptions{Model: "m.onnx", Output: "s.csv"}) },
-			"usage error: --input is required: the Parquet file to score"},
+			"usage error: --input is required: the table to score, or - for standard input"},
 		{"score without output", func() error { return score(ScoreOptions{Model: "m.onnx", Input: "in.parquet"}) },
-			"usage error: --output is required: a .parquet or .csv file to write"},
+			"usage error: --output is required: a .parquet or .csv file to write, or - for standard output"},
 		{"evaluate without model", func() error { return evaluate(EvaluateOptions{Input: "in.parquet"}) }, "usage error: --model is required"},
 		{"evaluate without input", func() error { return evaluate(EvaluateOptions{Model: "m.onnx"}) },
 			"usage error: --input is required: a labelled Parquet file"},

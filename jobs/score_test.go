@@ -1,11 +1,14 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -301,5 +304,205 @@ func TestScoreDecimalIDs(t *testing.T) {
 	defer pf.Close()
 	if lt := pf.MetaData().Schema.Column(0).LogicalType(); lt.String() != "Decimal(precision=38, scale=6)" {
 		t.Errorf("id column: logical type %s, want Decimal(precision=38, scale=6)", lt)
+	}
+}
+
+// TestScoreSameBytesOnAnyCores: the score file's bytes do not depend on
+// how many workers score the batches (GOMAXPROCS 1, 2 and 5), with and
+// without explanations, over many small row groups so that batches are
+// scored out of order.
+func TestScoreSameBytesOnAnyCores(t *testing.T) {
+	dir := t.TempDir()
+	m := centreModel([]string{"a", "b"}, 0.3, 0.05)
+	model := writeModelFile(t, filepath.Join(dir, "model.onnx"), m)
+	input := filepath.Join(dir, "in.parquet")
+	writeScoreInput(t, input, 20_000, 700, arrow.BinaryTypes.String)
+	for _, explain := range []int{0, 2} {
+		for _, ext := range []string{".parquet", ".csv"} {
+			var first []byte
+			for _, procs := range []int{1, 2, 5} {
+				out := filepath.Join(dir, fmt.Sprintf("scores-%d-%d%s", explain, procs, ext))
+				prev := runtime.GOMAXPROCS(procs)
+				_, err := Score(context.Background(), ScoreOptions{Model: model, Input: input, Output: out, Keep: []string{"id"}, Explain: explain})
+				runtime.GOMAXPROCS(prev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := os.ReadFile(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if first == nil {
+					first = b
+				} else if !bytes.Equal(b, first) {
+					t.Errorf("--explain %d, %s: GOMAXPROCS %d wrote other bytes than GOMAXPROCS 1", explain, ext, procs)
+				}
+			}
+		}
+	}
+}
+
+// writeIntervalIPC writes an Arrow IPC file of features a and b and a kept
+// column "span" in batches of 100 rows: month-day-nano intervals, with
+// bad (negative) at that row, or strings when asText.
+func writeIntervalIPC(t *testing.T, path string, rows, bad int, asText bool) {
+	t.Helper()
+	spanType := arrow.DataType(arrow.FixedWidthTypes.MonthDayNanoInterval)
+	if asText {
+		spanType = arrow.BinaryTypes.String
+	}
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "a", Type: arrow.PrimitiveTypes.Float64}, {Name: "b", Type: arrow.PrimitiveTypes.Float64}, {Name: "span", Type: spanType},
+	}, nil)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := ipc.NewFileWriter(f, ipc.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lo := 0; lo < rows; lo += 100 {
+		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+		for i := lo; i < min(rows, lo+100); i++ {
+			b.Field(0).(*array.Float64Builder).Append(float64(i%7) / 10)
+			b.Field(1).(*array.Float64Builder).Append(float64(i%5) / 10)
+			switch sb := b.Field(2).(type) {
+			case *array.StringBuilder:
+				sb.Append("1 day")
+			case *array.MonthDayNanoIntervalBuilder:
+				days := int32(1)
+				if i == bad {
+					days = -1
+				}
+				sb.Append(arrow.MonthDayNanoInterval{Days: days})
+			}
+		}
+		rec := b.NewRecord()
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+		b.Release()
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestScoreFirstErrorInOrder: when a batch fails to be written (a kept
+// interval Parquet cannot hold) and a later one fails to be read (the
+// next file changes the kept column's type), the error is the earlier
+// batch's, on any number of workers, and nothing is written.
+func TestScoreFirstErrorInOrder(t *testing.T) {
+	dir := t.TempDir()
+	model := writeModelFile(t, filepath.Join(dir, "model.onnx"), centreModel([]string{"a", "b"}, 0.3, 0.05))
+	in := filepath.Join(dir, "in")
+	if err := os.Mkdir(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeIntervalIPC(t, filepath.Join(in, "1.arrow"), 200, 150, false) // the bad row in the last batch before the drift
+	writeIntervalIPC(t, filepath.Join(in, "2.arrow"), 100, -1, true)
+	out := filepath.Join(dir, "scores.parquet")
+	for _, procs := range []int{1, 2, 4} {
+		prev := runtime.GOMAXPROCS(procs)
+		_, err := Score(context.Background(), ScoreOptions{Model: model, Input: in, Output: out, Keep: []string{"span"}})
+		runtime.GOMAXPROCS(prev)
+		if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "cannot be written as a Parquet INTERVAL") {
+			t.Errorf("GOMAXPROCS %d: %v; want the bad interval's error, the first in input order", procs, err)
+		}
+		if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("GOMAXPROCS %d: a failed run left its output: %v", procs, err)
+		}
+	}
+}
+
+// TestScoreCorruptBatchIsBadInput: a batch whose conversion panics on a
+// worker (an Arrow IPC file whose dictionary indices point past its
+// dictionary, which arrow-go does not check when it decodes) is bad input
+// saying the file is corrupt, not a crash, and nothing is written.
+func TestScoreCorruptBatchIsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	model := writeModelFile(t, filepath.Join(dir, "model.onnx"), centreModel([]string{"a", "b"}, 0.3, 0.05))
+	mem := memory.DefaultAllocator
+	dictType := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.PrimitiveTypes.Float64}
+	schema := arrow.NewSchema([]arrow.Field{{Name: "a", Type: dictType}, {Name: "b", Type: arrow.PrimitiveTypes.Float64}}, nil)
+	ib, vb, bb := array.NewInt32Builder(mem), array.NewFloat64Builder(mem), array.NewFloat64Builder(mem)
+	ib.AppendValues([]int32{0, 1_000_000}, nil)
+	vb.Append(0.5)
+	bb.AppendValues([]float64{0.1, 0.2}, nil)
+	dict := array.NewDictionaryArray(dictType, ib.NewArray(), vb.NewArray())
+	rec := array.NewRecord(schema, []arrow.Array{dict, bb.NewArray()}, 2)
+	input := filepath.Join(dir, "corrupt.arrow")
+	f, err := os.Create(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := ipc.NewFileWriter(f, ipc.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(w.Close(), f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "scores.parquet")
+	_, err = Score(context.Background(), ScoreOptions{Model: model, Input: input, Output: out})
+	if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "the file is corrupt (converting a batch failed") {
+		t.Errorf("got %v, want bad input saying the file is corrupt", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed run left its output: %v", err)
+	}
+}
+
+// TestScoreArrowOutputExplained: an Arrow stream on standard output has
+// the columns of the Parquet output, the explanation's five lists
+// included, and the same rows.
+func TestScoreArrowOutputExplained(t *testing.T) {
+	dir := t.TempDir()
+	m := centreModel([]string{"a", "b"}, 0.3, 0.05)
+	model := writeModelFile(t, filepath.Join(dir, "model.onnx"), m)
+	input := filepath.Join(dir, "in.parquet")
+	writeScoreInput(t, input, 3000, 1000, arrow.BinaryTypes.String)
+	var stdout bytes.Buffer
+	res, err := Score(context.Background(), ScoreOptions{Model: model, Input: input, Output: "-", Stdout: &stdout, Keep: []string{"id"}, Explain: 2})
+	if err != nil || res.Rows != 3000 {
+		t.Fatalf("%v, %+v", err, res)
+	}
+	r, err := ipc.NewReader(&stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	var names []string
+	for _, f := range r.Schema().Fields() {
+		names = append(names, f.Name)
+	}
+	want := []string{"id", "score", "is_anomaly", "tail_probability", "explain_feature", "explain_share", "explain_value", "explain_expected", "explain_imputed"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("columns %v, want %v", names, want)
+	}
+	row := 0
+	for r.Next() {
+		rec := r.Record()
+		ids, scores := rec.Column(0).(*array.String), rec.Column(1).(*array.Float32)
+		features := rec.Column(4).(*array.List)
+		for i := range int(rec.NumRows()) {
+			x := []float32{float32(row%7) / 10, float32(row%5) / 10}
+			if ids.Value(i) != fmt.Sprintf("r%d", row) || scores.Value(i) != m.ScoreRows(x)[0] {
+				t.Fatalf("row %d: %s scores %v, want r%d scoring %v", row, ids.Value(i), scores.Value(i), row, m.ScoreRows(x)[0])
+			}
+			if lo, hi := features.ValueOffsets(i); hi-lo != 2 {
+				t.Fatalf("row %d explains %d features, want 2", row, hi-lo)
+			}
+			row++
+		}
+	}
+	if r.Err() != nil || row != 3000 {
+		t.Errorf("%d rows read back: %v", row, r.Err())
 	}
 }

@@ -28,6 +28,12 @@
 // partitions) succeeds: no batch, and a Table that gives the features and
 // the kept columns' schema, so that the caller can write an empty result.
 //
+// [ReadStream] reads a stream that cannot seek (standard input, a pipe) the
+// same way, batch by batch: an Arrow IPC stream, or CSV with a header row
+// whose features are found by name and parsed as numbers, the other
+// columns text; [SniffFormat] tells the two apart by the first bytes and
+// refuses Parquet, which needs seeking.
+//
 // Every read takes a context: cancelling it stops the read before it takes
 // the next file, row group (or slice of one) or record batch, and the
 // decoding of those in flight before their next column, and [Digest]
@@ -47,7 +53,8 @@
 // plan and turns hive partition keys into columns. Each batch then goes to
 // a sink (sink.go, which also completes the Table of a sink that keeps the
 // rows): collect.go gathers every row, sample.go keeps a reservoir sample,
-// stream.go hands the batches to the caller. convert.go owns turning
+// stream.go hands the batches to the caller; stdin.go reads a stream that
+// cannot seek into the same sink, csvread.go its CSV. convert.go owns turning
 // values into float32 features (one table of the Arrow types backed by Go
 // slices of numbers), text.go how a value reads as text (the CSV output,
 // the filter, sampled kept text; a table keyed by Arrow type ID), kept.go
@@ -118,13 +125,18 @@
 // # Writing
 //
 // [WriteScores] writes one row per input row, in input order: the kept
-// columns first, then "score" (float32) and "is_anomaly" (bool);
+// columns first, then "score" (float32) and "is_anomaly" (bool), as
+// Parquet, CSV or an Arrow IPC stream ([Format]);
 // [ScoreWriter] does the same a batch at a time, and, started with
 // [NewScoreWriterLayout], adds the optional columns a [ScoreLayout] names:
 // "tail_probability" and the explanation of each row (Parquet: five
 // parallel list columns "explain_*"; CSV: one "explain" text, see
 // [ExplainText]). The format
-// is chosen by the caller, usually with [FormatForPath]. CSV floats are
+// is chosen by the caller, usually with [FormatForPath] or [ParseFormat].
+// [ScoreWriter.Encode] does the work of writing a batch that does not
+// touch the output (the CSV text, the Arrow arrays) on any goroutine, so
+// that batches encoded in parallel are written in order with
+// [ScoreWriter.WriteEncoded]. CSV floats are
 // written in the shortest form that reads back to the same float32,
 // decimals, dates, times and timestamps as their exact text; CSV refuses
 // only the kept types its text would not give exactly. In Parquet, kept

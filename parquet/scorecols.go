@@ -33,7 +33,7 @@ const (
 // is_anomaly.
 type ScoreLayout struct {
 	Tail    bool // TailColumn
-	Explain bool // the explain columns: ExplainColumn in CSV, the five lists in Parquet
+	Explain bool // the explain columns: ExplainColumn in CSV, the five lists in Parquet and Arrow
 }
 
 // explainLists are the Parquet explanation columns, in order, with their

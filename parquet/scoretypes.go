@@ -69,6 +69,8 @@ func planKeptFields(kept []arrow.Field, format Format, outputs []arrow.Field) ([
 // that text would not give exactly (see csvRefusal); the Parquet rules
 // below do not apply to it.
 //
+// Arrow carries every kept column with its type unchanged.
+//
 // For Parquet, types Parquet lacks become their nearest exact equivalent,
 // declared as such in the stored Arrow schema so that every reader gets
 // the same type: timestamp[s] and time32[s] become milliseconds, date64
@@ -76,6 +78,9 @@ func planKeptFields(kept []arrow.Field, format Format, outputs []arrow.Field) ([
 // binaries, intervals become Parquet INTERVAL (12 bytes; Arrow readers see
 // a fixed_size_binary[12]).
 func planKept(f arrow.Field, format Format) (arrow.Field, keptConverter, error) {
+	if format == Arrow {
+		return f, nil, nil // an Arrow stream carries every Arrow type as it is
+	}
 	if format == CSV {
 		if why := csvRefusal(f.Type, false); why != "" {
 			return arrow.Field{}, nil, badInput("kept column %q is %s, which a CSV score file cannot print exactly (%s); do not keep it, cast it in the input, or write the score file as Parquet", f.Name, f.Type, why)

@@ -1,6 +1,7 @@
 package parquet
 
 import (
+	"bytes"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -10,13 +11,15 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	pq "github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// Format is an output file format for WriteScores.
+// Format is an output file format for WriteScores, and a format of a
+// stream read by ReadStream.
 type Format int
 
 const (
@@ -24,17 +27,36 @@ const (
 	Parquet Format = iota
 	// CSV writes comma-separated values with a header row.
 	CSV
+	// Arrow writes an Arrow IPC stream (the streaming format, not the
+	// file format): one record batch per batch of rows, uncompressed.
+	Arrow
 )
 
-// String returns "parquet" or "csv".
+// formatNames are the formats' names, as String gives them and
+// ParseFormat reads them.
+var formatNames = [...]string{Parquet: "parquet", CSV: "csv", Arrow: "arrow"}
+
+// String returns "parquet", "csv" or "arrow".
 func (f Format) String() string {
-	switch f {
-	case Parquet:
-		return "parquet"
-	case CSV:
-		return "csv"
+	if f >= 0 && int(f) < len(formatNames) {
+		return formatNames[f]
 	}
 	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// FormatNames lists the formats' names, for a usage message.
+func FormatNames() []string { return formatNames[:] }
+
+// ParseFormat returns the format named name (see Format.String, any
+// case). An unknown name is an error wrapping [ErrUsage] that lists the
+// names.
+func ParseFormat(name string) (Format, error) {
+	for f, n := range formatNames {
+		if strings.EqualFold(name, n) {
+			return Format(f), nil
+		}
+	}
+	return 0, usageError("unknown format %q; want one of %s", name, strings.Join(formatNames[:], ", "))
 }
 
 // FormatForPath picks the output format from a file name: CSV for a ".csv"
@@ -100,10 +122,12 @@ type ScoreWriter struct {
 	layout ScoreLayout
 	kept   []arrow.Field
 	// CSV
+	w   io.Writer // under csv, for WriteEncoded
 	csv *csv.Writer
 	rec []string
-	// Parquet
+	// Parquet and Arrow
 	pq     *pqarrow.FileWriter
+	ipc    *ipc.Writer
 	schema *arrow.Schema
 	conv   []keptConverter // per kept column; nil entries write as they are
 }
@@ -119,7 +143,8 @@ type ScoreWriter struct {
 // integers are written as unsigned (so their statistics order unsigned);
 // UUIDs (the arrow.uuid extension) as UUID; intervals as INTERVAL; string
 // and binary views as large strings and binaries. The Arrow schema is
-// stored in the file too, so Arrow readers get the exact types back.
+// stored in the file too, so Arrow readers get the exact types back. An
+// Arrow stream carries every kept column with its type unchanged.
 func NewScoreWriter(w io.Writer, format Format, kept []arrow.Field) (*ScoreWriter, error) {
 	return NewScoreWriterLayout(w, format, kept, ScoreLayout{})
 }
@@ -128,7 +153,7 @@ func NewScoreWriter(w io.Writer, format Format, kept []arrow.Field) (*ScoreWrite
 // optional columns layout names after score and is_anomaly (see
 // ScoreLayout); a kept column named like any output column is refused.
 func NewScoreWriterLayout(w io.Writer, format Format, kept []arrow.Field, layout ScoreLayout) (*ScoreWriter, error) {
-	if format != CSV && format != Parquet {
+	if format != CSV && format != Parquet && format != Arrow {
 		return nil, usageError("write scores: unknown format %v", format)
 	}
 	outputs := layout.outputFields(format)
@@ -138,7 +163,7 @@ func NewScoreWriterLayout(w io.Writer, format Format, kept []arrow.Field, layout
 	}
 	sw := &ScoreWriter{format: format, layout: layout, kept: kept, conv: conv}
 	if format == CSV {
-		sw.csv = csv.NewWriter(w)
+		sw.w, sw.csv = w, csv.NewWriter(w)
 		header := make([]string, 0, len(kept)+len(outputs))
 		for _, f := range kept {
 			header = append(header, f.Name)
@@ -153,12 +178,18 @@ func NewScoreWriterLayout(w io.Writer, format Format, kept []arrow.Field, layout
 		return sw, nil
 	}
 	fields = append(fields, outputs...)
+	mem := memory.DefaultAllocator
+	if format == Arrow {
+		// The schema goes out with the first batch, or at Close.
+		sw.schema = arrow.NewSchema(fields, nil)
+		sw.ipc = ipc.NewWriter(w, ipc.WithSchema(sw.schema), ipc.WithAllocator(mem))
+		return sw, nil
+	}
 	stored, err := storedSchemaMetadata(fields)
 	if err != nil {
 		return nil, fmt.Errorf("write scores: %w", err)
 	}
 	sw.schema = arrow.NewSchema(fields, &stored)
-	mem := memory.DefaultAllocator
 	// No dictionaries: scores rarely repeat, and hashing every one to find
 	// out cost a tenth of a large scoring run. The root is REQUIRED, as the
 	// format specifies; arrow-go's default (REPEATED) was seen to make
@@ -186,33 +217,117 @@ func (sw *ScoreWriter) Write(kept []arrow.Array, score []float32, isAnomaly []bo
 // as many rows as rows.Score, and rows the computed columns, the optional
 // ones as the writer's layout has them.
 func (sw *ScoreWriter) WriteRows(kept []arrow.Array, rows ScoreRows) error {
+	if err := sw.check(kept, rows); err != nil {
+		return err
+	}
+	if sw.csv != nil {
+		return encodeCSV(sw.csv, sw.rec, sw.layout, kept, rows)
+	}
+	rec, err := sw.record(kept, rows)
+	if err != nil {
+		return err
+	}
+	defer rec.Release()
+	return sw.writeRecord(rec)
+}
+
+// check refuses rows that do not fit the writer: the optional columns not
+// as its layout has them, kept columns of other counts or types.
+func (sw *ScoreWriter) check(kept []arrow.Array, rows ScoreRows) error {
 	if err := rows.check(sw.layout); err != nil {
 		return err
 	}
-	score := rows.Score
 	if len(kept) != len(sw.kept) {
 		return usageError("write scores: %d kept columns, the writer was started with %d", len(kept), len(sw.kept))
 	}
 	for i, a := range kept {
-		if a.Len() != len(score) {
-			return usageError("write scores: the kept column %q has %d rows but there are %d scores; both need one entry per input row", sw.kept[i].Name, a.Len(), len(score))
+		if a.Len() != len(rows.Score) {
+			return usageError("write scores: the kept column %q has %d rows but there are %d scores; both need one entry per input row", sw.kept[i].Name, a.Len(), len(rows.Score))
 		}
 		if !arrow.TypeEqual(a.DataType(), sw.kept[i].Type) {
 			return usageError("write scores: the kept column %q holds %s, the writer was started with %s", sw.kept[i].Name, typeName(a.DataType()), typeName(sw.kept[i].Type))
 		}
 	}
-	if sw.csv != nil {
-		return sw.writeCSV(kept, rows)
-	}
-	return sw.writeParquet(kept, rows)
+	return nil
 }
 
-// Close finishes the file (the Parquet footer, the CSV buffer); it does
-// not close the underlying writer.
+// Encoded is a batch of rows made ready to write (see ScoreWriter.Encode):
+// the CSV text of the rows, or the Arrow record written as Parquet or as
+// an Arrow record batch.
+type Encoded struct {
+	text []byte
+	rec  arrow.Record
+}
+
+// Encode makes rows ready to write into dst (reusing its buffers): the
+// work of WriteRows that does not touch the output (the CSV text, the
+// Arrow arrays and kept columns' conversions), so that a caller can
+// encode batches on several goroutines and write them in order with
+// WriteEncoded. Unlike the other methods it may run on any goroutine, at
+// the same time as other calls. Its errors are those of WriteRows.
+func (sw *ScoreWriter) Encode(dst *Encoded, kept []arrow.Array, rows ScoreRows) error {
+	if err := sw.check(kept, rows); err != nil {
+		return err
+	}
+	dst.Release()
+	if sw.csv == nil {
+		rec, err := sw.record(kept, rows)
+		dst.rec = rec
+		return err
+	}
+	buf := bytes.NewBuffer(dst.text[:0])
+	cw := csv.NewWriter(buf)
+	if err := encodeCSV(cw, make([]string, len(sw.rec)), sw.layout, kept, rows); err != nil {
+		return err
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write scores: %w", err)
+	}
+	dst.text = buf.Bytes()
+	return nil
+}
+
+// Release lets go of the Arrow record an Encoded holds; its text buffer
+// stays for reuse.
+func (e *Encoded) Release() {
+	if e.rec != nil {
+		e.rec.Release()
+		e.rec = nil
+	}
+}
+
+// WriteEncoded writes rows that Encode made ready, after the rows written
+// so far.
+func (sw *ScoreWriter) WriteEncoded(e *Encoded) error {
+	if sw.csv == nil {
+		if e.rec == nil {
+			return usageError("write scores: nothing encoded to write")
+		}
+		return sw.writeRecord(e.rec)
+	}
+	sw.csv.Flush() // the header, or rows WriteRows wrote
+	if err := sw.csv.Error(); err != nil {
+		return fmt.Errorf("write scores: %w", err)
+	}
+	if _, err := sw.w.Write(e.text); err != nil {
+		return fmt.Errorf("write scores: %w", err)
+	}
+	return nil
+}
+
+// Close finishes the file (the Parquet footer, the CSV buffer, the Arrow
+// stream's end-of-stream marker); it does not close the underlying writer.
 func (sw *ScoreWriter) Close() error {
 	if sw.csv != nil {
 		sw.csv.Flush()
 		if err := sw.csv.Error(); err != nil {
+			return fmt.Errorf("write scores: %w", err)
+		}
+		return nil
+	}
+	if sw.ipc != nil {
+		if err := sw.ipc.Close(); err != nil {
 			return fmt.Errorf("write scores: %w", err)
 		}
 		return nil
@@ -223,20 +338,20 @@ func (sw *ScoreWriter) Close() error {
 	return nil
 }
 
-func (sw *ScoreWriter) writeCSV(kept []arrow.Array, rows ScoreRows) error {
+// encodeCSV writes rows to cw, with rec as the buffer of one record.
+func encodeCSV(cw *csv.Writer, rec []string, layout ScoreLayout, kept []arrow.Array, rows ScoreRows) error {
 	formats := make([]func(int) string, len(kept))
 	for i, a := range kept {
 		formats[i] = formatter(a)
 	}
-	rec := sw.rec
 	for r := range rows.Score {
 		for i, f := range formats {
 			rec[i] = f(r)
 		}
 		rec[len(kept)] = formatFloat32(rows.Score[r])
 		rec[len(kept)+1] = strconv.FormatBool(rows.IsAnomaly[r])
-		rows.csvOptional(sw.layout, r, rec[:len(kept)+2])
-		if err := sw.csv.Write(rec); err != nil {
+		rows.csvOptional(layout, r, rec[:len(kept)+2])
+		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("write scores: %w", err)
 		}
 	}
@@ -247,7 +362,9 @@ func (sw *ScoreWriter) writeCSV(kept []arrow.Array, rows ScoreRows) error {
 // caller's writer open.
 type writerOnly struct{ io.Writer }
 
-func (sw *ScoreWriter) writeParquet(kept []arrow.Array, rows ScoreRows) error {
+// record builds the Arrow record of rows: the kept columns (converted
+// where Parquet needs it), score, is_anomaly and the optional columns.
+func (sw *ScoreWriter) record(kept []arrow.Array, rows ScoreRows) (arrow.Record, error) {
 	mem := memory.DefaultAllocator
 	sb := array.NewFloat32Builder(mem)
 	defer sb.Release()
@@ -266,7 +383,7 @@ func (sw *ScoreWriter) writeParquet(kept []arrow.Array, rows ScoreRows) error {
 		if conv := sw.conv[i]; conv != nil {
 			c, err := conv(a)
 			if err != nil {
-				return fmt.Errorf("write scores: kept column %q: %w", sw.kept[i].Name, err)
+				return nil, fmt.Errorf("write scores: kept column %q: %w", sw.kept[i].Name, err)
 			}
 			defer c.Release()
 			a = c
@@ -279,8 +396,18 @@ func (sw *ScoreWriter) writeParquet(kept []arrow.Array, rows ScoreRows) error {
 		defer a.Release()
 	}
 	cols = append(cols, optional...)
-	rec := array.NewRecord(sw.schema, cols, int64(len(rows.Score)))
-	defer rec.Release()
+	return array.NewRecord(sw.schema, cols, int64(len(rows.Score))), nil
+}
+
+// writeRecord writes a record of rows: Parquet buffers it into row
+// groups, Arrow writes it as one record batch.
+func (sw *ScoreWriter) writeRecord(rec arrow.Record) error {
+	if sw.ipc != nil {
+		if err := sw.ipc.Write(rec); err != nil {
+			return fmt.Errorf("write scores: %w", err)
+		}
+		return nil
+	}
 	if err := sw.pq.WriteBuffered(rec); err != nil {
 		return fmt.Errorf("write scores: %w", err)
 	}

@@ -9,7 +9,9 @@
 // float64 columns, one snappy Parquet file), trains a model on it with
 // `vaejob train --max-rows 100000`, then times:
 //
-//   - `vaejob score` as a whole process: Parquet in, Parquet out;
+//   - `vaejob score` as a whole process: Parquet in, Parquet out, with
+//     every core and with GOMAXPROCS=1, and an Arrow IPC stream of the
+//     same rows from standard input to standard output;
 //   - vaejob's scorer alone (Model.ScoreRows) on the rows in memory;
 //   - ONNX Runtime 1.30 (onnxruntime-node, the package the tests install),
 //     on 1 and 2 threads, scoring the same rows already in memory as
@@ -32,6 +34,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,7 +78,10 @@ func run(data string, rows, cols, runs int, threads []string, memLimit string) e
 
 	var r results
 	scored := filepath.Join(tmp, "scores.parquet")
-	if r.process, r.peakMB, err = timeScoreCommand(bin, model, input, scored, runs); err != nil {
+	if r.process, r.peakMB, err = timeScoreCommand(nil, bin, model, input, scored, runs); err != nil {
+		return err
+	}
+	if r.processOne, _, err = timeScoreCommand([]string{"GOMAXPROCS=1"}, bin, model, input, scored, runs); err != nil {
 		return err
 	}
 	// Before this process reads the table: a child's peak memory counts
@@ -88,6 +94,9 @@ func run(data string, rows, cols, runs int, threads []string, memLimit string) e
 	}
 	mod, err := readModel(model)
 	if err != nil {
+		return err
+	}
+	if r.piped, err = timePiped(bin, model, input, tmp, mod.Features, runs); err != nil {
 		return err
 	}
 	rowsFile := filepath.Join(tmp, "rows.f32")
@@ -111,12 +120,14 @@ func run(data string, rows, cols, runs int, threads []string, memLimit string) e
 // results are the measurements of a run; times in seconds, each the
 // median of the runs.
 type results struct {
-	process  float64 // vaejob score, the whole process
-	peakMB   float64 // its peak resident memory, the largest of the runs
-	inMemory float64 // vaejob's scorer on the rows in memory
-	ort      []ortRun
-	maxRel   float64 // the largest difference of a score
-	flagDiff int     // anomaly flags that differ
+	process    float64 // vaejob score, the whole process
+	processOne float64 // the same with GOMAXPROCS=1
+	piped      float64 // the same on an Arrow IPC stream, standard input to standard output
+	peakMB     float64 // its peak resident memory, the largest of the runs
+	inMemory   float64 // vaejob's scorer on the rows in memory
+	ort        []ortRun
+	maxRel     float64 // the largest difference of a score
+	flagDiff   int     // anomaly flags that differ
 }
 
 // ortRun is ONNX Runtime's time on a number of threads.
@@ -126,12 +137,15 @@ type ortRun struct {
 }
 
 // timeScoreCommand times `vaejob score` as a whole process, Parquet in
-// (input) and out (scored): the median seconds of runs, and the peak
-// resident memory of the largest run in MB.
-func timeScoreCommand(bin, model, input, scored string, runs int) (seconds, peakMB float64, err error) {
+// (input) and out (scored), with the environment variables env set: the
+// median seconds of runs, and the peak resident memory of the largest run
+// in MB.
+func timeScoreCommand(env []string, bin, model, input, scored string, runs int) (seconds, peakMB float64, err error) {
 	var times []float64
 	for range runs {
-		secs, ps, err := bench.WallTime(bin, "score", "--model", model, "--input", input, "--output", scored)
+		// env execs the binary: the process timed and measured is vaejob.
+		args := append(slices.Clone(env), bin, "score", "--model", model, "--input", input, "--output", scored)
+		secs, ps, err := bench.WallTime("env", args...)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -139,6 +153,28 @@ func timeScoreCommand(bin, model, input, scored string, runs int) (seconds, peak
 		peakMB = max(peakMB, bench.PeakMB(ps))
 	}
 	return bench.Median(times), peakMB, nil
+}
+
+// timePiped writes the table's features as an Arrow IPC stream (with
+// vaejob score, keeping them beside the scores) and times `vaejob score
+// --input - --output -` on it, an Arrow stream in and out through the
+// shell's redirections: the median seconds of runs.
+func timePiped(bin, model, input, tmp string, features []string, runs int) (float64, error) {
+	stream := filepath.Join(tmp, "table.arrows")
+	if _, _, err := bench.WallTime(bin, "score", "--model", model, "--input", input, "--output", stream,
+		"--output-format", "arrow", "--keep-columns", strings.Join(features, ",")); err != nil {
+		return 0, err
+	}
+	var times []float64
+	for range runs {
+		secs, _, err := bench.WallTime("sh", "-c", `exec "$0" score --model "$1" --input - --output - < "$2" > "$3"`,
+			bin, model, stream, filepath.Join(tmp, "scores.arrows"))
+		if err != nil {
+			return 0, err
+		}
+		times = append(times, secs)
+	}
+	return bench.Median(times), os.Remove(stream)
 }
 
 // readModel reads the model file vaejob train wrote.
@@ -231,6 +267,8 @@ func (r results) print(rows, cols, runs int, dataMB float64, mod *pipeline.Model
 	fmt.Printf("| scorer | what is timed | seconds | rows/s | time vs ONNX Runtime, %s thread(s) |\n", base.threads)
 	fmt.Println("|---|---|---:|---:|---:|")
 	fmt.Printf("| vaejob score | the whole process: read Parquet, score, write Parquet | %.3f | %.0f | %.2f |\n", r.process, float64(rows)/r.process, r.process/base.seconds)
+	fmt.Printf("| vaejob score, GOMAXPROCS=1 | the same | %.3f | %.0f | %.2f |\n", r.processOne, float64(rows)/r.processOne, r.processOne/base.seconds)
+	fmt.Printf("| vaejob score --input - --output - | the whole process: an Arrow IPC stream in and out | %.3f | %.0f | %.2f |\n", r.piped, float64(rows)/r.piped, r.piped/base.seconds)
 	fmt.Printf("| vaejob scorer (Model.ScoreRows), 2 goroutines | the rows in memory | %.3f | %.0f | %.2f |\n", r.inMemory, float64(rows)/r.inMemory, r.inMemory/base.seconds)
 	for _, o := range r.ort {
 		fmt.Printf("| ONNX Runtime, %s thread(s) | session.run on the rows in memory, batches of 65,536 | %.3f | %.0f | %.2f |\n", o.threads, o.seconds, float64(rows)/o.seconds, o.seconds/base.seconds)
