@@ -153,7 +153,7 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		}
 	}
 	s := &scoreStream{ctx: ctx, m: m, format: outFormat, keep: o.Keep,
-		layout: parquet.ScoreLayout{Tail: true, Explain: o.Explain > 0}, explain: o.Explain, tail: newTailReader(m.Tail)}
+		layout: parquet.ScoreLayout{Tail: true, Explain: o.Explain > 0}, explain: o.Explain, tail: tailReaderOf(m)}
 	s.res.NoTail = m.Tail == nil
 	write := func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
@@ -272,9 +272,9 @@ type scoreStream struct {
 	m       *pipeline.Model
 	format  parquet.Format
 	layout  parquet.ScoreLayout
-	keep    []string    // the kept columns' names
-	explain int         // features to explain per row; 0 for none
-	tail    *tailReader // nil for a model without a tail table
+	keep    []string             // the kept columns' names
+	explain int                  // features to explain per row; 0 for none
+	tail    *pipeline.TailReader // nil for a model without a tail table
 
 	failed   atomic.Bool // the writer has failed: the others stop
 	sw       *parquet.ScoreWriter
@@ -489,7 +489,7 @@ func (s *scoreStream) scoreBatch(j *scoreJob, ex *explainer) error {
 			j.missing++
 		}
 		if rows.Tail != nil {
-			rows.Tail[i] = s.tail.probability(v)
+			rows.Tail[i] = s.tail.Probability(v)
 		}
 	}
 	// The workers also format the CSV text or build the Arrow arrays (the
@@ -525,4 +525,13 @@ func (s *scoreStream) start(w io.Writer, fields []arrow.Field) error {
 	}
 	s.sw = sw
 	return nil
+}
+
+// tailReaderOf returns the reader of m's tail table, or nil for a model
+// that predates tail tables (the column is then null).
+func tailReaderOf(m *pipeline.Model) *pipeline.TailReader {
+	if m.Tail == nil {
+		return nil
+	}
+	return m.Tail.Reader()
 }

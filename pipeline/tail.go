@@ -121,12 +121,30 @@ func (t *TailTable) Lookup() (edges, prob []float32) {
 // a file of an earlier format) has no validation rows: every score that is
 // not NaN gets 1.
 func (t *TailTable) Probability(score float32) float32 {
+	return t.Reader().Probability(score)
+}
+
+// TailReader reads tail probabilities from a table's lookup (see Lookup),
+// built once: Probability builds the lookup on every call, which costs a
+// sixth of a large scoring run.
+type TailReader struct {
+	edges, prob []float32
+}
+
+// Reader returns the table's lookup, built once, for reading many scores.
+func (t *TailTable) Reader() *TailReader {
+	edges, prob := t.Lookup()
+	return &TailReader{edges: edges, prob: prob}
+}
+
+// Probability is the table's Probability of score: 0 for NaN, else the
+// probability of the first edge not below score.
+func (r *TailReader) Probability(score float32) float32 {
 	if score != score {
 		return 0
 	}
-	edges, prob := t.Lookup()
-	below := sort.Search(len(edges), func(i int) bool { return !(edges[i] < score) })
-	return prob[below]
+	below := sort.Search(len(r.edges), func(i int) bool { return !(r.edges[i] < score) })
+	return r.prob[below]
 }
 
 // validate checks that the table is one NewTailTable can build: edges
