@@ -331,35 +331,6 @@ func readCSVScores(t *testing.T, path string) (header []string, rows [][]string)
 	return all[0], all[1:]
 }
 
-// TestSameBytesOnOneCoreOrTwo trains with GOMAXPROCS=1 and 2 and compares
-// the model files byte for byte.
-func TestSameBytesOnOneCoreOrTwo(t *testing.T) {
-	var models, records [2][]byte
-	for i, procs := range []string{"1", "2"} {
-		out := t.TempDir()
-		cmd := exec.Command(vaejobBin, trainArgs(demo, out, "--exclude", "patient_id,diagnosis", "--run-id", "same", "--epochs", "10")...)
-		cmd.Env = append(os.Environ(), "GOMAXPROCS="+procs)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("GOMAXPROCS=%s: %v\n%s", procs, err, b)
-		}
-		var err error
-		if models[i], err = os.ReadFile(filepath.Join(out, "latest", "model.onnx")); err != nil {
-			t.Fatal(err)
-		}
-		rec, err := os.ReadFile(filepath.Join(out, "latest", "run.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		records[i] = withoutTimes(t, rec)
-	}
-	if !bytes.Equal(models[0], models[1]) {
-		t.Error("model.onnx differs between GOMAXPROCS=1 and 2")
-	}
-	if !bytes.Equal(records[0], records[1]) {
-		t.Errorf("run.json (timings aside) differs between GOMAXPROCS=1 and 2:\n%s\n%s", records[0], records[1])
-	}
-}
-
 // TestScoreMissingValues scores rows with a null and a NaN feature: they
 // score NaN and are flagged, the other rows are scored as usual.
 func TestScoreMissingValues(t *testing.T) {
