@@ -6,12 +6,9 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -184,23 +181,6 @@ func parseNumber(cell string) (v float64, ok bool, err error) {
 		return 0, false, err
 	}
 	return v, true, nil
-}
-
-// forEachParallel calls f(0) … f(n-1) on up to runtime.GOMAXPROCS(0)
-// goroutines and returns when all are done.
-func forEachParallel(n int, f func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(n, runtime.GOMAXPROCS(0)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				f(i)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // truncateText shortens a cell quoted in an error message.
