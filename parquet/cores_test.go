@@ -261,15 +261,8 @@ func TestFirstErrorInInputOrder(t *testing.T) {
 // context's error and hands out no further batch, however many were
 // decoded ahead.
 func TestCancelWithUnitsInFlight(t *testing.T) {
-	vals := make([]float64, 20000)
-	for i := range vals {
-		vals[i] = float64(i)
-	}
-	path := writeFixture(t, "many.parquet", 100, col{"x", f64s(vals)}, col{"y", f64s(vals)})
-	ins, err := ResolveInputs([]string{path, linkTo(t, path)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ins := pipelineFixture(t)
+	var err error
 	for _, procs := range coreCounts {
 		batches := 0
 		withProcs(procs, func() {

@@ -2,21 +2,22 @@ package parquet
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"io"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
+
+// utf8BOM is the byte-order mark some writers put before UTF-8 text.
+var utf8BOM = []byte("\ufeff")
 
 // csvBatchRows is how many rows of a CSV stream make one batch.
 const csvBatchRows = 32 * 1024
@@ -44,7 +45,13 @@ func openCSVStream(r io.Reader, sel Selection, mem memory.Allocator) (streamSour
 	if len(sel.Features) == 0 {
 		return nil, usageError("a CSV stream needs its features named: its columns have no types to tell numbers by")
 	}
-	cr := csv.NewReader(bufio.NewReaderSize(r, 64<<10))
+	br := bufio.NewReaderSize(r, 64<<10)
+	if head, _ := br.Peek(len(utf8BOM)); bytes.Equal(head, utf8BOM) {
+		// A byte-order mark, dropped before the parser sees it: it would
+		// put a quoted first name out of place.
+		br.Discard(len(utf8BOM))
+	}
+	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	switch {
@@ -54,7 +61,6 @@ func openCSVStream(r io.Reader, sel Selection, mem memory.Allocator) (streamSour
 		return nil, csvError(err)
 	}
 	header = slices.Clone(header)
-	header[0] = strings.TrimPrefix(header[0], "\ufeff") // a byte-order mark
 	s := &csvSource{r: cr, mem: mem, fs: make([]arrow.Field, len(header)), number: make([]bool, len(header))}
 	for i, name := range header {
 		s.number[i] = slices.Contains(sel.Features, name)
@@ -175,23 +181,6 @@ func parseNumber(cell string) (v float64, ok bool, err error) {
 		return 0, false, err
 	}
 	return v, true, nil
-}
-
-// forEachParallel calls f(0) … f(n-1) on up to runtime.GOMAXPROCS(0)
-// goroutines and returns when all are done.
-func forEachParallel(n int, f func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(n, runtime.GOMAXPROCS(0)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				f(i)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // truncateText shortens a cell quoted in an error message.

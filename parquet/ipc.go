@@ -3,6 +3,7 @@ package parquet
 import (
 	"bufio"
 	"fmt"
+	"io"
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -28,31 +29,45 @@ func openArrow(f inputFile, format InputFormat, mem memory.Allocator) (batchSour
 	}
 	size := st.Size()
 	mem = newBoundedAllocator(mem, size)
-	opts := []ipc.Option{
-		ipc.WithAllocator(mem),
-		// A message's metadata and body are read from the file, so
-		// neither can exceed its size. This also lifts arrow-go's default
-		// limit of 256 MiB on a body, which would refuse a valid file with
-		// a larger batch.
-		ipc.WithMetadataSizeLimit(max(size, 1)),
-		ipc.WithBodySizeLimit(max(size, 1)),
-	}
+	// A message's metadata and body are read from the file, so neither can
+	// exceed its size.
+	limit := max(size, 1)
 	if format == FormatArrowStream {
-		msgs := &checkedMessages{r: bufio.NewReaderSize(f, 64<<10), mem: mem, limit: size}
-		r, err := ipc.NewReaderFromMessageReader(msgs, opts...)
+		s, err := newArrowStreamSource(f, mem, limit)
 		if err != nil {
 			return nil, ipcFailure("the Arrow IPC stream", err)
 		}
-		return &arrowStreamSource{r: r}, nil
+		return s, nil
 	}
 	if err := checkArrowFile(f, size); err != nil {
 		return nil, err
 	}
-	r, err := ipc.NewFileReader(f, opts...)
+	r, err := ipc.NewFileReader(f, ipcOptions(mem, limit)...)
 	if err != nil {
 		return nil, ipcFailure("the Arrow IPC file", err)
 	}
 	return &arrowFileSource{r: r}, nil
+}
+
+// newArrowStreamSource reads the Arrow IPC stream r batch by batch, with
+// buffers from mem, each message checked (ipccheck.go) before arrow-go
+// reads it and refused when its metadata or body is longer than limit
+// bytes.
+func newArrowStreamSource(r io.Reader, mem memory.Allocator, limit int64) (*arrowStreamSource, error) {
+	msgs := &checkedMessages{r: bufio.NewReaderSize(r, 64<<10), mem: mem, limit: limit}
+	rd, err := ipc.NewReaderFromMessageReader(msgs, ipcOptions(mem, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	return &arrowStreamSource{r: rd}, nil
+}
+
+// ipcOptions are the options of every Arrow IPC read: buffers from mem, and
+// a message's metadata and body at most limit bytes, which also lifts
+// arrow-go's default limit of 256 MiB on a body (it would refuse a valid
+// input with a larger batch).
+func ipcOptions(mem memory.Allocator, limit int64) []ipc.Option {
+	return []ipc.Option{ipc.WithAllocator(mem), ipc.WithMetadataSizeLimit(limit), ipc.WithBodySizeLimit(limit)}
 }
 
 // newBoundedAllocator returns mem refusing any buffer that a file of size

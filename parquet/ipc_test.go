@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"flag"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -294,4 +295,30 @@ func rechecksumLZ4(t *testing.T, in []byte) []byte {
 	out = append(out, footer...)
 	out = le.AppendUint32(out, uint32(footerLen))
 	return append(out, in[len(in)-6:]...)
+}
+
+// TestReadArrowIPCLongNames reads Arrow IPC files and streams whose schema
+// is mostly the bytes of long column names, as Polars writes the 32
+// columns of testdata/breast_cancer_wisconsin.parquet: the metadata check
+// (ipccheck.go) once counted a name's bytes against a budget of one
+// element per 4 bytes and refused such a schema as corrupt.
+func TestReadArrowIPCLongNames(t *testing.T) {
+	var cols []col
+	for i := range 32 {
+		name := fmt.Sprintf("worst_fractal_dimension_of_the_tumour_%02d", i)
+		cols = append(cols, col{name, f64s([]float64{float64(i), float64(i + 1)})})
+	}
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stream=%v", stream), func(t *testing.T) {
+			var buf bytes.Buffer
+			writeIPC(t, &buf, stream, cols)
+			tbl, err := ReadTable(context.Background(), writeBytes(t, "in.arrow", buf.Bytes()), Selection{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tbl.Rows != 2 || len(tbl.Names) != len(cols) {
+				t.Fatalf("%d rows × %d columns, want 2 × %d", tbl.Rows, len(tbl.Names), len(cols))
+			}
+		})
+	}
 }

@@ -19,7 +19,8 @@ import (
 // catches. This file checks every flatbuffer arrow-go will read before it
 // reads it: each table, string and vector must lie inside the buffer, and
 // the walk (which counts shared subtables once per reference, as arrow-go's
-// own walk does) may visit no more elements than the buffer has room for.
+// own walk does) may visit no more elements than the buffer has room for:
+// one per byte, since the bytes of a name are elements too.
 
 // errFlatbuffer is the error of a check that failed; the callers say which
 // part of the file it was.
@@ -31,7 +32,7 @@ type fbCheck struct {
 	budget int // elements the walk may still visit
 }
 
-func newFBCheck(b []byte) *fbCheck { return &fbCheck{b: b, budget: len(b)/4 + 1} }
+func newFBCheck(b []byte) *fbCheck { return &fbCheck{b: b, budget: len(b) + 1} }
 
 // in reports whether n bytes at p lie inside the buffer.
 func (c *fbCheck) in(p, n int64) bool {

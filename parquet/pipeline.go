@@ -243,3 +243,20 @@ func (d *datasetReader) takeSafely(u *unit) (err error) {
 	}
 	return err
 }
+
+// forEachParallel calls f(0) … f(n-1) on up to runtime.GOMAXPROCS(0)
+// goroutines and returns when all are done.
+func forEachParallel(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"runtime"
-	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -208,24 +206,11 @@ func wholeGroup(n, cols int) bool {
 func (s *parquetSource) readColumns(want []int, rg, n int, whole bool) (map[int][]arrow.Array, error) {
 	chunks := make([][]arrow.Array, len(want))
 	errs := make([]error, len(want))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(want)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := range next {
-				if errs[k] = s.ctx.Err(); errs[k] == nil {
-					chunks[k], errs[k] = s.readSafely(want[k], rg, n, whole, nil)
-				}
-			}
-		}()
-	}
-	for k := range want {
-		next <- k
-	}
-	close(next)
-	wg.Wait()
+	forEachParallel(len(want), func(k int) {
+		if errs[k] = s.ctx.Err(); errs[k] == nil {
+			chunks[k], errs[k] = s.readSafely(want[k], rg, n, whole, nil)
+		}
+	})
 	cols := make(map[int][]arrow.Array, len(want))
 	for k, fi := range want {
 		if errs[k] != nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -173,14 +172,12 @@ func openArrowStream(r io.Reader, mem memory.Allocator) (streamSource, error) {
 			panic(badInput("the stream is corrupt: it declares a buffer of %d bytes, more than the %d a message may hold; re-create it", n, maxStreamMessage))
 		}
 	}}
-	msgs := &checkedMessages{r: br, mem: mem, limit: maxStreamMessage}
-	rd, err := ipc.NewReaderFromMessageReader(msgs, ipc.WithAllocator(mem),
-		ipc.WithMetadataSizeLimit(maxStreamMessage), ipc.WithBodySizeLimit(maxStreamMessage))
+	s, err := newArrowStreamSource(br, mem, maxStreamMessage)
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, badInput("the Arrow IPC stream ends before its schema; send a whole stream")
 		}
 		return nil, ipcFailure("the Arrow IPC stream", err)
 	}
-	return &arrowStreamSource{r: rd}, nil
+	return s, nil
 }

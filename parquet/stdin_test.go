@@ -110,6 +110,14 @@ func TestReadStreamCSV(t *testing.T) {
 		t.Fatalf("%d rows: %d batches, %v", n, len(batches), err)
 	}
 
+	// A byte-order mark before a quoted header, as DuckDB writes with
+	// FORCE_QUOTE and Excel-minded tools put first: the mark is not part
+	// of the first name, nor a quote out of place.
+	batches, _, err = readAllStream(t, strings.NewReader("\ufeff\"a\",\"b\",\"id\"\r\n\"1\",\"2\",\"x\"\r\n"), CSV, sel)
+	if err != nil || len(batches) != 1 || batches[0].x[0] != 1 || batches[0].kept[0] != "x" {
+		t.Fatalf("a byte-order mark before a quoted header: %d batches, %v", len(batches), err)
+	}
+
 	batches, tbl, err = readAllStream(t, strings.NewReader("id,b,a\n"), CSV, sel)
 	if err != nil || len(batches) != 0 || tbl.Rows != 0 || tbl.Kept.Schema().Field(0).Name != "id" {
 		t.Fatalf("a header alone: %d batches, %v", len(batches), err)
@@ -249,6 +257,7 @@ func FuzzReadStreamCSV(f *testing.F) {
 		"id,a,b\n",
 		"a,b,id\n1,2\n",
 		"\ufeffa,b,id\r\n0x1p-2,+7,z\r\n",
+		"\ufeff\"a\",\"b\",\"id\"\n1,2,x\n",
 		"a,a,b,id\n1,2,3,4\n",
 		"",
 	} {
@@ -263,14 +272,12 @@ func FuzzReadStreamCSV(f *testing.F) {
 			}
 			return
 		}
-		cr := csv.NewReader(bytes.NewReader(data))
+		cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, utf8BOM)))
 		recs, err := cr.ReadAll()
 		if err != nil || len(recs) == 0 {
 			t.Fatalf("read although encoding/csv fails: %v", err)
 		}
-		header := slices.Clone(recs[0])
-		header[0] = strings.TrimPrefix(header[0], "\ufeff")
-		col := func(name string) int { return slices.Index(header, name) }
+		col := func(name string) int { return slices.Index(recs[0], name) }
 		ia, ib, iid := col("a"), col("b"), col("id")
 		var got []float32
 		var kept []string

@@ -122,9 +122,9 @@ type ScoreWriter struct {
 	layout ScoreLayout
 	kept   []arrow.Field
 	// CSV
-	w   io.Writer // under csv, for WriteEncoded
-	csv *csv.Writer
-	rec []string
+	w     io.Writer // under csv, for WriteEncoded
+	csv   *csv.Writer
+	width int // fields of a record
 	// Parquet and Arrow
 	pq     *pqarrow.FileWriter
 	ipc    *ipc.Writer
@@ -174,7 +174,7 @@ func NewScoreWriterLayout(w io.Writer, format Format, kept []arrow.Field, layout
 		if err := sw.csv.Write(header); err != nil {
 			return nil, fmt.Errorf("write scores: %w", err)
 		}
-		sw.rec = make([]string, len(header))
+		sw.width = len(header)
 		return sw, nil
 	}
 	fields = append(fields, outputs...)
@@ -215,20 +215,15 @@ func (sw *ScoreWriter) Write(kept []arrow.Array, score []float32, isAnomaly []bo
 
 // WriteRows appends rows: kept holds one array per kept column, each with
 // as many rows as rows.Score, and rows the computed columns, the optional
-// ones as the writer's layout has them.
+// ones as the writer's layout has them. It is Encode and WriteEncoded in
+// one.
 func (sw *ScoreWriter) WriteRows(kept []arrow.Array, rows ScoreRows) error {
-	if err := sw.check(kept, rows); err != nil {
+	var e Encoded
+	defer e.Release()
+	if err := sw.Encode(&e, kept, rows); err != nil {
 		return err
 	}
-	if sw.csv != nil {
-		return encodeCSV(sw.csv, sw.rec, sw.layout, kept, rows)
-	}
-	rec, err := sw.record(kept, rows)
-	if err != nil {
-		return err
-	}
-	defer rec.Release()
-	return sw.writeRecord(rec)
+	return sw.WriteEncoded(&e)
 }
 
 // check refuses rows that do not fit the writer: the optional columns not
@@ -277,7 +272,7 @@ func (sw *ScoreWriter) Encode(dst *Encoded, kept []arrow.Array, rows ScoreRows) 
 	}
 	buf := bytes.NewBuffer(dst.text[:0])
 	cw := csv.NewWriter(buf)
-	if err := encodeCSV(cw, make([]string, len(sw.rec)), sw.layout, kept, rows); err != nil {
+	if err := encodeCSV(cw, make([]string, sw.width), sw.layout, kept, rows); err != nil {
 		return err
 	}
 	cw.Flush()
@@ -306,7 +301,7 @@ func (sw *ScoreWriter) WriteEncoded(e *Encoded) error {
 		}
 		return sw.writeRecord(e.rec)
 	}
-	sw.csv.Flush() // the header, or rows WriteRows wrote
+	sw.csv.Flush() // the header
 	if err := sw.csv.Error(); err != nil {
 		return fmt.Errorf("write scores: %w", err)
 	}
