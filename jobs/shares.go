@@ -19,8 +19,7 @@ func featureShares(names []string, parts pipeline.ScoreParts, threshold float32,
 		all, alerts     []float64 // the latent term last
 		rows, alertRows int
 	}
-	pieces := make([]sums, pipeline.Pieces(len(parts.Scores), sharesPiece))
-	pipeline.EachPiece(len(parts.Scores), sharesPiece, func(p, lo, hi int) {
+	pieces := pipeline.PieceResults(len(parts.Scores), sharesPiece, func(lo, hi int) sums {
 		ps := sums{all: make([]float64, d+1), alerts: make([]float64, d+1)}
 		for i := lo; i < hi; i++ {
 			s := parts.Scores[i]
@@ -43,7 +42,7 @@ func featureShares(names []string, parts pipeline.ScoreParts, threshold float32,
 				}
 			}
 		}
-		pieces[p] = ps
+		return ps
 	})
 	all, alerts := make([]float64, d+1), make([]float64, d+1)
 	fs := &FeatureShares{}

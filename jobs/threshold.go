@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 
 	"github.com/vaejob/vaejob/pipeline"
 )
@@ -63,7 +64,11 @@ func pickThreshold(cfg ResolvedConfig, model *pipeline.Model, ds *dataset, haveL
 // chooseThreshold applies the threshold method and returns the threshold
 // and the validation scores it was chosen on. Score-only methods use every
 // validation row, or only the normal ones when training on normal rows;
-// label-based methods use the labelled validation rows.
+// label-based methods use the labelled validation rows. A score-only
+// method's scores are returned sorted: nothing it computes depends on
+// their order, and the sorts of the threshold, the tail table and the
+// record (Choose, NewTailTable, thresholdRecord) then take near-linear
+// time on them instead of sorting them again each.
 func chooseThreshold(cfg ResolvedConfig, scores []float32, labels []bool, haveLabels bool) (pipeline.Threshold, []float32, error) {
 	m := cfg.threshold
 	if m.NeedsLabels() {
@@ -90,11 +95,13 @@ func chooseThreshold(cfg ResolvedConfig, scores []float32, labels []bool, haveLa
 		if len(normal) == 0 {
 			return pipeline.Threshold{}, nil, fmt.Errorf("%w: --train-on normal: the validation split holds no normal rows to set --threshold %s on; raise --validation-fraction", ErrBadInput, m)
 		}
+		slices.Sort(normal)
 		t, err := m.ChooseClearOf(normal, nil, anomalous)
 		return t, normal, thresholdErr(err)
 	}
-	t, err := m.Choose(scores, nil)
-	return t, scores, thresholdErr(err)
+	sorted := slices.Sorted(slices.Values(scores)) // scores are the validation sample's, in row order
+	t, err := m.Choose(sorted, nil)
+	return t, sorted, thresholdErr(err)
 }
 
 // normalOnly reports whether the threshold is chosen on the normal

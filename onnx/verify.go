@@ -84,7 +84,7 @@ func (r *Report) score(check string, row int, got, want float32) {
 // reference gives as score: got must be what tab gives some score within
 // Tolerance of it (tab's probability falls with the score, so a runtime
 // whose score agrees reads a probability in that range), and 0 for NaN.
-func (r *Report) tail(check string, row int, got, score float32, tab *pipeline.TailTable) {
+func (r *Report) tail(check string, row int, got, score float32, tab *pipeline.TailReader) {
 	r.Checks++
 	ok := got == 0
 	if score == score {
@@ -161,6 +161,7 @@ func Verify(data []byte, rows []float32, n int, want []float32) (*Report, error)
 	}
 	r := &Report{Rows: n, TestVectorRows: len(tv.Rows), Threshold: m.Threshold}
 	scorer := pipeline.NewScorer(m)
+	tab := m.Tail.Reader()
 
 	check := func(label string, x []float32, n int, recorded, recordedTail []float32) error {
 		out, err := g.RunAll(x, n)
@@ -173,14 +174,14 @@ func Verify(data []byte, rows []float32, n int, want []float32) (*Report, error)
 			r.score("onnx-go vs go scorer"+label, i, got[i], goScore)
 			r.flag("onnx-go is_anomaly"+label, i, got[i], out.IsAnomaly[i])
 			if out.TailProbability != nil {
-				r.tail("onnx-go tail_probability vs go scorer"+label, i, out.TailProbability[i], goScore, m.Tail)
+				r.tail("onnx-go tail_probability vs go scorer"+label, i, out.TailProbability[i], goScore, tab)
 			}
 			if recorded != nil {
 				r.score("go scorer vs recorded"+label, i, goScore, recorded[i])
 				r.score("onnx-go vs recorded"+label, i, got[i], recorded[i])
 			}
 			if recordedTail != nil {
-				r.tail("recorded tail_probability vs go scorer"+label, i, recordedTail[i], goScore, m.Tail)
+				r.tail("recorded tail_probability vs go scorer"+label, i, recordedTail[i], goScore, tab)
 			}
 		}
 		return nil

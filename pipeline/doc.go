@@ -23,8 +23,9 @@
 //   - selection.go: order statistics by selection instead of sorting, the
 //     values a sort would give, bit for bit;
 //   - parallel.go: work on several cores in pieces fixed by the size of the
-//     work (Pieces, Each, EachPiece), never by GOMAXPROCS, so that results
-//     combined in piece order are the same bytes on any number of cores.
+//     work (Pieces, Each, EachPiece, PieceResults), never by GOMAXPROCS, so
+//     that results combined in piece order are the same bytes on any
+//     number of cores.
 //
 // The Model type is the seam between training and everything after it. The
 // trainer in pipeline/vae returns a Model; the onnx package encodes one; the

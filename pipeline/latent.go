@@ -22,9 +22,7 @@ func (m *Model) Latent(x []float32) LatentStats {
 	d, k := m.Dim(), m.LatentDim()
 	n := len(x) / d
 	// Each piece of the rows sums on its own; the pieces are added in order.
-	pieces := Pieces(n, latentPieceRows)
-	sums, sumSqs := make([][]float64, pieces), make([][]float64, pieces)
-	EachPiece(n, latentPieceRows, func(i, lo, hi int) {
+	pieces := PieceResults(n, latentPieceRows, func(lo, hi int) [2][]float64 {
 		bs := newBatchScorer(m)
 		sum, sumSq := make([]float64, k), make([]float64, k)
 		for r := lo; r < hi; r += batchRows {
@@ -34,13 +32,13 @@ func (m *Model) Latent(x []float32) LatentStats {
 				sumSq[i%k] += float64(v) * float64(v)
 			}
 		}
-		sums[i], sumSqs[i] = sum, sumSq
+		return [2][]float64{sum, sumSq}
 	})
 	sum, sumSq := make([]float64, k), make([]float64, k)
-	for i := range sums {
-		for j := range sums[i] {
-			sum[j] += sums[i][j]
-			sumSq[j] += sumSqs[i][j]
+	for _, p := range pieces {
+		for j := range sum {
+			sum[j] += p[0][j]
+			sumSq[j] += p[1][j]
 		}
 	}
 	st := LatentStats{MeanVariance: make([]float64, k)}

@@ -30,8 +30,7 @@ func isNonFinite(v float32) bool {
 // columns, how many values are missing (see IsMissing).
 func CountMissing(x []float32, d int) []int {
 	n := len(x) / d
-	pieces := make([][]int, Pieces(n, rowPieceRows))
-	EachPiece(n, rowPieceRows, func(i, lo, hi int) {
+	pieces := PieceResults(n, rowPieceRows, func(lo, hi int) []int {
 		counts := make([]int, d)
 		for r := lo; r < hi; r++ {
 			for j, v := range x[r*d : (r+1)*d] {
@@ -40,7 +39,7 @@ func CountMissing(x []float32, d int) []int {
 				}
 			}
 		}
-		pieces[i] = counts
+		return counts
 	})
 	counts := make([]int, d)
 	for _, p := range pieces {
@@ -55,17 +54,15 @@ func CountMissing(x []float32, d int) []int {
 // in increasing order.
 func CompleteRows(x []float32, d int) []int {
 	n := len(x) / d
-	pieces := make([][]int, Pieces(n, rowPieceRows))
-	EachPiece(n, rowPieceRows, func(i, lo, hi int) {
+	return slices.Concat(PieceResults(n, rowPieceRows, func(lo, hi int) []int {
 		var keep []int
 		for r := lo; r < hi; r++ {
 			if !slices.ContainsFunc(x[r*d:(r+1)*d], IsMissing) {
 				keep = append(keep, r)
 			}
 		}
-		pieces[i] = keep
-	})
-	return slices.Concat(pieces...)
+		return keep
+	})...)
 }
 
 // FitMedians returns each column's median over the given rows of x,

@@ -16,18 +16,18 @@ import (
 // selecting columns, counting missing values, ranges) holds.
 const rowPieceRows = 8192
 
-// MaxPieces bounds the number of pieces Pieces splits work into.
-const MaxPieces = 64
+// maxPieces bounds the number of pieces Pieces splits work into.
+const maxPieces = 64
 
 // Pieces returns how many pieces n items split into: as many as hold at
-// least minLen items each, at least 1 and at most MaxPieces.
+// least minLen items each, at least 1 and at most maxPieces.
 func Pieces(n, minLen int) int {
-	return max(1, min(n/max(minLen, 1), MaxPieces))
+	return max(1, min(n/max(minLen, 1), maxPieces))
 }
 
-// Piece returns the items [lo, hi) of piece i of n items split into k
+// piece returns the items [lo, hi) of piece i of n items split into k
 // pieces of about equal length.
-func Piece(n, k, i int) (lo, hi int) {
+func piece(n, k, i int) (lo, hi int) {
 	return i * n / k, (i + 1) * n / k
 }
 
@@ -62,11 +62,19 @@ func Each(n int, work func(i int)) {
 
 // EachPiece splits n items into Pieces(n, minLen) pieces and runs work on
 // each (see Each) with its index and its items [lo, hi).
-func EachPiece(n, minLen int, work func(i, lo, hi int)) int {
+func EachPiece(n, minLen int, work func(i, lo, hi int)) {
 	k := Pieces(n, minLen)
 	Each(k, func(i int) {
-		lo, hi := Piece(n, k, i)
+		lo, hi := piece(n, k, i)
 		work(i, lo, hi)
 	})
-	return k
+}
+
+// PieceResults splits n items as EachPiece does, runs work on each
+// piece's items [lo, hi) and returns the pieces' results in piece order,
+// for the caller to combine in that order.
+func PieceResults[T any](n, minLen int, work func(lo, hi int) T) []T {
+	out := make([]T, Pieces(n, minLen))
+	EachPiece(n, minLen, func(i, lo, hi int) { out[i] = work(lo, hi) })
+	return out
 }

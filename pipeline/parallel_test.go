@@ -6,19 +6,20 @@ import (
 	"testing"
 )
 
-// ExampleEachPiece sums a million values in pieces fixed by their number,
-// then adds the pieces' sums in piece order: the total is the same bits
-// however many goroutines ran the pieces.
-func ExampleEachPiece() {
+// ExamplePieceResults sums a million values in pieces fixed by their
+// number, then adds the pieces' sums in piece order: the total is the same
+// bits however many goroutines ran the pieces.
+func ExamplePieceResults() {
 	x := make([]float64, 1_000_000)
 	for i := range x {
 		x[i] = 1 / float64(i+1)
 	}
-	sums := make([]float64, Pieces(len(x), 8192))
-	EachPiece(len(x), 8192, func(i, lo, hi int) {
+	sums := PieceResults(len(x), 8192, func(lo, hi int) float64 {
+		var s float64
 		for _, v := range x[lo:hi] {
-			sums[i] += v
+			s += v
 		}
+		return s
 	})
 	var total float64
 	for _, s := range sums {
@@ -46,7 +47,7 @@ func TestEachRunsEveryIndexOnce(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct{ n, minLen, want int }{
-		{0, 10, 1}, {9, 10, 1}, {25, 10, 2}, {1 << 20, 1, MaxPieces},
+		{0, 10, 1}, {9, 10, 1}, {25, 10, 2}, {1 << 20, 1, maxPieces},
 	} {
 		k := Pieces(tc.n, tc.minLen)
 		if k != tc.want {
@@ -54,9 +55,9 @@ func TestEachRunsEveryIndexOnce(t *testing.T) {
 		}
 		next := 0
 		for i := range k {
-			lo, hi := Piece(tc.n, k, i)
+			lo, hi := piece(tc.n, k, i)
 			if lo != next || hi < lo {
-				t.Fatalf("Piece(%d, %d, %d) = [%d, %d), want to start at %d", tc.n, k, i, lo, hi, next)
+				t.Fatalf("piece(%d, %d, %d) = [%d, %d), want to start at %d", tc.n, k, i, lo, hi, next)
 			}
 			next = hi
 		}

@@ -155,8 +155,7 @@ func Fit(kind string, x []float32, d int) (Scaler, []int, error) {
 // (NaN wins, -0 is below 0).
 func featureRange(x []float32, d int) (lo, hi []float32) {
 	n := len(x) / d
-	los, his := make([][]float32, Pieces(n, rowPieceRows)), make([][]float32, Pieces(n, rowPieceRows))
-	EachPiece(n, rowPieceRows, func(i, first, end int) {
+	pieces := PieceResults(n, rowPieceRows, func(first, end int) [2][]float32 {
 		l, h := slices.Clone(x[first*d:(first+1)*d]), slices.Clone(x[first*d:(first+1)*d])
 		for r := first + 1; r < end; r++ {
 			for j, v := range x[r*d : (r+1)*d] {
@@ -164,13 +163,13 @@ func featureRange(x []float32, d int) (lo, hi []float32) {
 				h[j] = max(h[j], v)
 			}
 		}
-		los[i], his[i] = l, h
+		return [2][]float32{l, h}
 	})
-	lo, hi = los[0], his[0]
-	for i := 1; i < len(los); i++ {
+	lo, hi = pieces[0][0], pieces[0][1]
+	for _, p := range pieces[1:] {
 		for j := range lo {
-			lo[j] = min(lo[j], los[i][j])
-			hi[j] = max(hi[j], his[i][j])
+			lo[j] = min(lo[j], p[0][j])
+			hi[j] = max(hi[j], p[1][j])
 		}
 	}
 	return lo, hi

@@ -211,7 +211,8 @@ func FuzzSelectQuantiles(f *testing.F) {
 }
 
 // BenchmarkScalerQuantiles takes the robust scaler's three quantiles of
-// 800,000 values, by selection and by sorting.
+// 800,000 values: by selection (sample, filter, quickselect), by
+// quickselect alone and by sorting.
 func BenchmarkScalerQuantiles(b *testing.B) {
 	rng := rand.New(rand.NewSource(3))
 	v := make([]float32, 800000)
@@ -224,6 +225,19 @@ func BenchmarkScalerQuantiles(b *testing.B) {
 		for b.Loop() {
 			copy(work, v)
 			selectQuantiles(work, qs)
+		}
+	})
+	// Quickselect alone, without the sample-and-filter pass: what the
+	// filter saves.
+	b.Run("quickselect", func(b *testing.B) {
+		ranks := make([]int, 0, len(qs))
+		for _, q := range qs {
+			ranks = append(ranks, quantileRank(len(v), q))
+		}
+		slices.Sort(ranks)
+		for b.Loop() {
+			copy(work, v)
+			selectRanks(work, ranks)
 		}
 	})
 	b.Run("sort", func(b *testing.B) {

@@ -25,6 +25,10 @@ func MakeTestVector(m *Model, rng *rand.Rand, n int) TestVector {
 		constant[j] = true
 	}
 	tv := TestVector{Rows: make([][]float32, n), Scores: make([]float32, n)}
+	var tail *TailReader
+	if m.Tail != nil {
+		tail = m.Tail.Reader()
+	}
 	for i := range tv.Rows {
 		row := make([]float32, m.Dim())
 		for j := range row {
@@ -37,8 +41,8 @@ func MakeTestVector(m *Model, rng *rand.Rand, n int) TestVector {
 		}
 		tv.Rows[i] = row
 		tv.Scores[i] = s.Score(row)
-		if m.Tail != nil {
-			tv.TailProbability = append(tv.TailProbability, m.Tail.Probability(tv.Scores[i]))
+		if tail != nil {
+			tv.TailProbability = append(tv.TailProbability, tail.Probability(tv.Scores[i]))
 		}
 	}
 	return tv

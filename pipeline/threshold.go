@@ -246,12 +246,20 @@ type ladder struct {
 func newLadder(scores []float32, labels []bool, others []float32) ladder {
 	l := ladder{sorted: slices.Clone(scores)}
 	slices.Sort(l.sorted)
-	l.values = slices.Concat(scores, others)
-	slices.Sort(l.values)
-	l.values = slices.Compact(l.values)
+	if len(others) == 0 {
+		l.values = slices.Compact(slices.Clone(l.sorted)) // no second sort
+	} else {
+		l.values = slices.Concat(scores, others)
+		slices.Sort(l.values)
+		l.values = slices.Compact(l.values)
+	}
 	l.rowsUnder = make([]int, len(l.values)+1)
+	under := 0 // both are increasing: one walk finds every count
 	for g, v := range l.values {
-		l.rowsUnder[g], _ = slices.BinarySearch(l.sorted, v)
+		for under < len(l.sorted) && l.sorted[under] < v {
+			under++
+		}
+		l.rowsUnder[g] = under
 	}
 	l.rowsUnder[len(l.values)] = len(scores)
 	if labels != nil {

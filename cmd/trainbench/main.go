@@ -28,7 +28,6 @@ import (
 	"log"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -144,17 +143,14 @@ func wholeJobs(inputs []string, runs int, procs string) error {
 		if exclude != nil {
 			args = append(args, "--exclude", strings.Join(exclude, ","))
 		}
-		cmd := exec.Command(bin, args...)
+		var env []string
 		if procs != "" {
-			cmd.Env = append(os.Environ(), "GOMAXPROCS="+procs)
+			env = []string{"GOMAXPROCS=" + procs}
 		}
-		var errb bytes.Buffer
-		cmd.Stderr = &errb
-		start := time.Now()
-		if err := cmd.Run(); err != nil {
-			return 0, 0, fmt.Errorf("vaejob %s: %v\n%s", strings.Join(args, " "), err, errb.String())
+		wall, _, err = bench.WallTimeEnv(env, bin, args...)
+		if err != nil {
+			return 0, 0, err
 		}
-		wall = time.Since(start).Seconds()
 		b, err := os.ReadFile(filepath.Join(out, "runs", "bench", "run.json"))
 		if err != nil {
 			return 0, 0, err
