@@ -166,7 +166,8 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		return bw.Flush()
 	}
 	if toStdout {
-		err = write(cmp.Or[io.Writer](o.Stdout, os.Stdout))
+		// A consumer that stops reading must not keep a signal waiting.
+		err = write(newCancelWriter(ctx, cmp.Or[io.Writer](o.Stdout, os.Stdout)))
 	} else {
 		err = createAtomic(diskFS, o.Output, 0o644, write)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -245,5 +246,48 @@ func TestSignalStopsStdinWait(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "scores.csv")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("--output left behind: %v", err)
+	}
+}
+
+// TestSignalStopsStdoutWait: score --output - writing to a pipe whose
+// reader stops reading stops at SIGTERM with exit 143, instead of waiting
+// for the reader for ever.
+func TestSignalStopsStdoutWait(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	if r := vaejob(t, trainArgs(writeParquet(t, dir, "train.parquet", goodColumns(400)), out, "--exclude", "tag")...); r.code != 0 {
+		t.Fatalf("train: exit %d\n%s", r.code, r.stderr)
+	}
+	// Far more output than the pipe and vaejob's buffer hold (a few MiB
+	// of CSV), so that vaejob cannot finish while nothing reads.
+	table := writeParquet(t, dir, "table.parquet", streamColumns(200_000))
+	cmd := exec.Command(vaejobBin, "score", "--model", filepath.Join(out, "latest", "model.onnx"), "--input", table,
+		"--output", "-", "--output-format", "csv", "--keep-columns", "tag")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = pw, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	// The first bytes out say vaejob is past its start (its signal
+	// handler in place); then nothing reads any more.
+	if _, err := io.ReadFull(pr, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// A run that ignores the signal is killed, and fails the test, instead
+	// of hanging it.
+	timer := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	if code := exitCodeOf(t, cmd); code != exitTerminated {
+		t.Errorf("exit %d, want %d\n%s", code, exitTerminated, stderr.Bytes())
 	}
 }
