@@ -189,7 +189,10 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		// kept column named like an output column.
 		return nil, inputErr(fmt.Errorf("--keep-columns: %w", err))
 	}
-	return nil, fmt.Errorf("write scores: %w", err)
+	if toStdout {
+		return nil, fmt.Errorf("write standard output: %w", err)
+	}
+	return nil, err // createAtomic names --output, the score writer its step
 }
 
 // scoreInput is where score reads its rows from.

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -289,5 +290,39 @@ func TestSignalStopsStdoutWait(t *testing.T) {
 	defer timer.Stop()
 	if code := exitCodeOf(t, cmd); code != exitTerminated {
 		t.Errorf("exit %d, want %d\n%s", code, exitTerminated, stderr.Bytes())
+	}
+}
+
+// TestScoreStdoutFull: score --output - whose standard output is full
+// (/dev/full) is a machine fault: exit 8, with a message that names
+// standard output, the fault and what to do, each said once.
+func TestScoreStdoutFull(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full to inject the fault: %v", err)
+	}
+	defer full.Close()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	table := writeParquet(t, dir, "train.parquet", goodColumns(400))
+	if r := vaejob(t, trainArgs(table, out, "--exclude", "tag")...); r.code != 0 {
+		t.Fatalf("train: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, format := range []string{"csv", "arrow", "parquet"} {
+		cmd := exec.Command(vaejobBin, "score", "--model", filepath.Join(out, "latest", "model.onnx"), "--input", table,
+			"--output", "-", "--output-format", format)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = full, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if code := exitCodeOf(t, cmd); code != exitMachine {
+			t.Errorf("%s: exit %d, want %d\n%s", format, code, exitMachine, stderr.Bytes())
+		}
+		for _, s := range []string{"write standard output: ", "no space left on device", "free space"} {
+			if strings.Count(stderr.String(), s) != 1 {
+				t.Errorf("%s: stderr says %q %d times, want once\n%s", format, s, strings.Count(stderr.String(), s), stderr.Bytes())
+			}
+		}
 	}
 }
