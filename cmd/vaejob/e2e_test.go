@@ -56,9 +56,23 @@ func vaejob(t *testing.T, args ...string) runResult {
 // that a run blocked (on a FIFO, say) fails the test instead of hanging it.
 func vaejobWithin(t *testing.T, limit time.Duration, args ...string) runResult {
 	t.Helper()
+	return vaejobFed(t, limit, nil, args...)
+}
+
+// vaejobPiped runs the binary like vaejob, with stdin on its standard
+// input.
+func vaejobPiped(t *testing.T, stdin []byte, args ...string) runResult {
+	t.Helper()
+	return vaejobFed(t, 10*time.Minute, bytes.NewReader(stdin), args...)
+}
+
+// vaejobFed runs the binary like vaejobWithin, with stdin (nil: none) on
+// its standard input.
+func vaejobFed(t *testing.T, limit time.Duration, stdin io.Reader, args ...string) runResult {
+	t.Helper()
 	cmd := exec.Command(vaejobBin, args...)
 	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("run vaejob: %v", err)
 	}

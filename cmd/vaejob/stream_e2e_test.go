@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -43,29 +42,6 @@ func streamColumns(n int) []column {
 		}
 	}
 	return []column{a, b, tag}
-}
-
-// vaejobPiped runs the binary like vaejob, with stdin on its standard
-// input.
-func vaejobPiped(t *testing.T, stdin []byte, args ...string) runResult {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, vaejobBin, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(stdin), &out, &errb
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("vaejob %v still running after 10 minutes: killed", args)
-	}
-	code := 0
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) {
-		code = exitErr.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run vaejob: %v", err)
-	}
-	return runResult{code, out.String(), errb.String()}
 }
 
 // node runs testdata/interop/stream.mjs with args and stdin, and returns
