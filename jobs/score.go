@@ -102,7 +102,10 @@ const AutoFormat = "auto"
 // error: it needs seeking). --output - writes standard output, which is
 // not atomic: the rows go out as they are scored, and a run that fails
 // exits non-zero with the output cut short (an Arrow stream then lacks
-// its end-of-stream marker, a Parquet file its footer).
+// its end-of-stream marker, a Parquet file its footer). A reader that
+// closes the pipe early (| head) stops the run by SIGPIPE, as it stops
+// cat (exit status 141 in a shell); a signal stops a run waiting on a
+// reader that does not read (see cancelWriter).
 func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	if err := checkRequired(
 		requiredFlag{"--model", o.Model, ""},

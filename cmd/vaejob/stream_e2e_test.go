@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -300,5 +301,49 @@ func TestScoreStdoutFull(t *testing.T) {
 				t.Errorf("%s: stderr says %q %d times, want once\n%s", format, s, strings.Count(stderr.String(), s), stderr.Bytes())
 			}
 		}
+	}
+}
+
+// TestScoreStdoutClosedEarly: score --output - whose reader closes the
+// pipe before the end (vaejob score ... --output - | head -c 100) is
+// stopped by SIGPIPE, as cat or grep would be, with nothing said on
+// standard error: the reader wanted no more.
+func TestScoreStdoutClosedEarly(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows has no SIGPIPE")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	if r := vaejob(t, trainArgs(writeParquet(t, dir, "train.parquet", goodColumns(400)), out, "--exclude", "tag")...); r.code != 0 {
+		t.Fatalf("train: exit %d\n%s", r.code, r.stderr)
+	}
+	// Far more output than the pipe and vaejob's buffer hold.
+	table := writeParquet(t, dir, "table.parquet", streamColumns(200_000))
+	cmd := exec.Command(vaejobBin, "score", "--model", filepath.Join(out, "latest", "model.onnx"), "--input", table,
+		"--output", "-", "--output-format", "csv", "--keep-columns", "tag")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = pw, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	if _, err := io.ReadFull(pr, make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	var exitErr *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &exitErr) {
+		t.Fatalf("vaejob went on to the end with its reader gone: %v\n%s", err, stderr.Bytes())
+	}
+	if ws, ok := exitErr.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGPIPE {
+		t.Errorf("%v, want stopped by SIGPIPE\n%s", err, stderr.Bytes())
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("standard error: %s", stderr.Bytes())
 	}
 }
