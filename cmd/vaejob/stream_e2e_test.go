@@ -183,13 +183,10 @@ func checkSameSchema(t *testing.T, stream []byte, parquetFile string) {
 // writer neither sends nor closes stops at SIGTERM with exit 143, and
 // writes nothing to standard output or to --output.
 func TestSignalStopsStdinWait(t *testing.T) {
+	model, _ := trainedForStreams(t)
 	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
-	if r := vaejob(t, trainArgs(writeParquet(t, dir, "train.parquet", goodColumns(400)), out, "--exclude", "tag")...); r.code != 0 {
-		t.Fatalf("train: exit %d\n%s", r.code, r.stderr)
-	}
 	for _, output := range []string{"-", filepath.Join(dir, "scores.csv")} {
-		cmd := exec.Command(vaejobBin, "score", "--model", filepath.Join(out, "latest", "model.onnx"), "--input", "-", "--output", output)
+		cmd := exec.Command(vaejobBin, "score", "--model", model, "--input", "-", "--output", output)
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -231,28 +228,8 @@ func TestSignalStopsStdinWait(t *testing.T) {
 // reader stops reading stops at SIGTERM with exit 143, instead of waiting
 // for the reader for ever.
 func TestSignalStopsStdoutWait(t *testing.T) {
-	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
-	if r := vaejob(t, trainArgs(writeParquet(t, dir, "train.parquet", goodColumns(400)), out, "--exclude", "tag")...); r.code != 0 {
-		t.Fatalf("train: exit %d\n%s", r.code, r.stderr)
-	}
-	// Far more output than the pipe and vaejob's buffer hold (a few MiB
-	// of CSV), so that vaejob cannot finish while nothing reads.
-	table := writeParquet(t, dir, "table.parquet", streamColumns(200_000))
-	cmd := exec.Command(vaejobBin, "score", "--model", filepath.Join(out, "latest", "model.onnx"), "--input", table,
-		"--output", "-", "--output-format", "csv", "--keep-columns", "tag")
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cmd, pr, stderr := scoreIntoPipe(t)
 	defer pr.Close()
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = pw, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pw.Close()
-	t.Cleanup(func() { cmd.Process.Kill() })
 	// The first bytes out say vaejob is past its start (its signal
 	// handler in place); then nothing reads any more.
 	if _, err := io.ReadFull(pr, make([]byte, 1)); err != nil {
@@ -279,14 +256,9 @@ func TestScoreStdoutFull(t *testing.T) {
 		t.Skipf("no /dev/full to inject the fault: %v", err)
 	}
 	defer full.Close()
-	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
-	table := writeParquet(t, dir, "train.parquet", goodColumns(400))
-	if r := vaejob(t, trainArgs(table, out, "--exclude", "tag")...); r.code != 0 {
-		t.Fatalf("train: exit %d\n%s", r.code, r.stderr)
-	}
+	model, table := trainedForStreams(t)
 	for _, format := range []string{"csv", "arrow", "parquet"} {
-		cmd := exec.Command(vaejobBin, "score", "--model", filepath.Join(out, "latest", "model.onnx"), "--input", table,
+		cmd := exec.Command(vaejobBin, "score", "--model", model, "--input", table,
 			"--output", "-", "--output-format", format)
 		var stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = full, &stderr
@@ -312,26 +284,7 @@ func TestScoreStdoutClosedEarly(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("Windows has no SIGPIPE")
 	}
-	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
-	if r := vaejob(t, trainArgs(writeParquet(t, dir, "train.parquet", goodColumns(400)), out, "--exclude", "tag")...); r.code != 0 {
-		t.Fatalf("train: exit %d\n%s", r.code, r.stderr)
-	}
-	// Far more output than the pipe and vaejob's buffer hold.
-	table := writeParquet(t, dir, "table.parquet", streamColumns(200_000))
-	cmd := exec.Command(vaejobBin, "score", "--model", filepath.Join(out, "latest", "model.onnx"), "--input", table,
-		"--output", "-", "--output-format", "csv", "--keep-columns", "tag")
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = pw, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pw.Close()
-	t.Cleanup(func() { cmd.Process.Kill() })
+	cmd, pr, stderr := scoreIntoPipe(t)
 	if _, err := io.ReadFull(pr, make([]byte, 100)); err != nil {
 		t.Fatal(err)
 	}
@@ -341,9 +294,46 @@ func TestScoreStdoutClosedEarly(t *testing.T) {
 		t.Fatalf("vaejob went on to the end with its reader gone: %v\n%s", err, stderr.Bytes())
 	}
 	if ws, ok := exitErr.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGPIPE {
-		t.Errorf("%v, want stopped by SIGPIPE\n%s", err, stderr.Bytes())
+		t.Errorf("%v, want stopped by SIGPIPE\n%s", exitErr, stderr.Bytes())
 	}
 	if stderr.Len() != 0 {
 		t.Errorf("standard error: %s", stderr.Bytes())
 	}
+}
+
+// trainedForStreams trains a model on a table of goodColumns (tag
+// excluded) and returns the model and the table.
+func trainedForStreams(t *testing.T) (model, table string) {
+	t.Helper()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	table = writeParquet(t, dir, "train.parquet", goodColumns(400))
+	if r := vaejob(t, trainArgs(table, out, "--exclude", "tag")...); r.code != 0 {
+		t.Fatalf("train: exit %d\n%s", r.code, r.stderr)
+	}
+	return filepath.Join(out, "latest", "model.onnx"), table
+}
+
+// scoreIntoPipe starts score --output - on far more rows than a pipe and
+// vaejob's buffer hold (a few MiB of CSV), its standard output the
+// returned pipe's write end (held by vaejob alone): vaejob cannot finish
+// unless the test reads.
+func scoreIntoPipe(t *testing.T) (cmd *exec.Cmd, pr *os.File, stderr *bytes.Buffer) {
+	t.Helper()
+	model, _ := trainedForStreams(t)
+	table := writeParquet(t, t.TempDir(), "table.parquet", streamColumns(200_000))
+	cmd = exec.Command(vaejobBin, "score", "--model", model, "--input", table,
+		"--output", "-", "--output-format", "csv", "--keep-columns", "tag")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr = new(bytes.Buffer)
+	cmd.Stdout, cmd.Stderr = pw, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, pr, stderr
 }
