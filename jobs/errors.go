@@ -48,13 +48,20 @@ var (
 // fixed by running again. osMachineErrnos adds the codes of systems whose
 // errors are not errnos (Windows).
 var machineErrnos = append([]machineErrno{
-	{syscall.ENOSPC, "the file system is full (no space or no inodes left): free space on it, or write elsewhere, then run again"},
-	{syscall.EDQUOT, "the disk quota is used up: free space or raise the quota, then run again"},
+	{syscall.ENOSPC, "the file system is full (no space or no inodes left): " + adviceFreeSpace},
+	{syscall.EDQUOT, adviceQuota},
 	{syscall.EROFS, "the file system is mounted read-only: mount it read-write, or write elsewhere, then run again"},
-	{syscall.EIO, "the storage failed to read or write (an I/O error): check the disk, and retry later, possibly on another machine"},
+	{syscall.EIO, "the storage failed to read or write (an I/O error): " + adviceCheckDisk},
 	{syscall.ENFILE, "the system's table of open files is full: retry later"},
 	{syscall.ESTALE, "a network file system dropped a file handle (stale file handle): retry later"},
 }, osMachineErrnos...)
+
+// The advice of machineErrnos that several systems' codes share.
+const (
+	adviceFreeSpace = "free space on it, or write elsewhere, then run again"
+	adviceQuota     = "the disk quota is used up: free space or raise the quota, then run again"
+	adviceCheckDisk = "check the disk, and retry later, possibly on another machine"
+)
 
 // IsMachineFault reports whether err is a fault of the machine rather than
 // of the options, the data or vaejob (see ErrMachine): whether its chain

@@ -48,10 +48,10 @@ type fileLock interface {
 }
 
 // takeLock takes the lock on d.root (created if missing) without waiting.
-// The lock is osLock's (flock(2) or LockFileEx) on OUT/.lock, so the kernel
-// lets it go when the holding process dies, however it dies; the file's content only names the
-// holder. A lock file left behind by a killed process is taken over, with a
-// log line saying whose it was. When another live process holds the lock,
+// The lock is osLock's (flock(2) or LockFileEx) on OUT/.lock, so the
+// kernel lets it go when the holding process dies, however it dies; the
+// file's content only names the holder. A lock file left behind by a
+// killed process is taken over, with a log line saying whose it was. When another live process holds the lock,
 // the error wraps ErrLocked and names the holder. (On a network file system
 // flock may not lock across machines: see the README.) A failure leaves
 // neither a lock file nor a --out folder it created.

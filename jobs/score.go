@@ -102,7 +102,10 @@ const AutoFormat = "auto"
 // error: it needs seeking). --output - writes standard output, which is
 // not atomic: the rows go out as they are scored, and a run that fails
 // exits non-zero with the output cut short (an Arrow stream then lacks
-// its end-of-stream marker, a Parquet file its footer).
+// its end-of-stream marker, a Parquet file its footer). A reader that
+// closes the pipe early (| head) stops the run by SIGPIPE, as it stops
+// cat (exit status 141 in a shell); a signal stops a run waiting on a
+// reader that does not read (see cancelWriter).
 func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 	if err := checkRequired(
 		requiredFlag{"--model", o.Model, ""},
@@ -166,7 +169,8 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		return bw.Flush()
 	}
 	if toStdout {
-		err = write(cmp.Or[io.Writer](o.Stdout, os.Stdout))
+		// A consumer that stops reading must not keep a signal waiting.
+		err = write(newCancelWriter(ctx, cmp.Or[io.Writer](o.Stdout, os.Stdout)))
 	} else {
 		err = createAtomic(diskFS, o.Output, 0o644, write)
 	}
@@ -188,7 +192,10 @@ func Score(ctx context.Context, o ScoreOptions) (*ScoreResult, error) {
 		// kept column named like an output column.
 		return nil, inputErr(fmt.Errorf("--keep-columns: %w", err))
 	}
-	return nil, fmt.Errorf("write scores: %w", err)
+	if toStdout {
+		return nil, fmt.Errorf("write standard output: %w", err)
+	}
+	return nil, err // createAtomic names --output, the score writer its step
 }
 
 // scoreInput is where score reads its rows from.

@@ -22,6 +22,8 @@ import (
 	pq "github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/vaejob/vaejob/parquet"
 )
 
 // writeScoreInput writes n rows of features a and b and a string id
@@ -504,5 +506,82 @@ func TestScoreArrowOutputExplained(t *testing.T) {
 	}
 	if r.Err() != nil || row != 3000 {
 		t.Errorf("%d rows read back: %v", row, r.Err())
+	}
+}
+
+// boundWriter is the output of TestScorePipelineBound: at each write it
+// checks that the reader has handed out at most inFlight batches beyond
+// those written, and at the first it waits until the reader has handed
+// out inFlight+1 (all it can while nothing is written).
+type boundWriter struct {
+	t        *testing.T
+	offered  *atomic.Int64
+	reached  <-chan struct{}
+	inFlight int64
+	writes   int64 // the header's and each batch's
+}
+
+func (w *boundWriter) Write(p []byte) (int, error) {
+	if w.writes == 0 {
+		<-w.reached
+	}
+	// Batch k (from 0) is written at write k+1 at the latest (the header
+	// comes first); batches before it have given their buffers back.
+	if got := w.offered.Load(); got > w.writes+w.inFlight+1 {
+		w.t.Errorf("write %d: the reader handed out %d batches, want at most %d", w.writes, got, w.writes+w.inFlight+1)
+	}
+	w.writes++
+	return len(p), nil
+}
+
+// TestScorePipelineBound: memory holds a few batches, not the table: the
+// reader waits for a batch's buffers once batchesPerWorker batches per
+// worker are scored or being scored and not yet written, however far
+// behind the writer is.
+func TestScorePipelineBound(t *testing.T) {
+	const procs = 2
+	prev := runtime.GOMAXPROCS(procs)
+	defer runtime.GOMAXPROCS(prev)
+	inFlight := batchesPerWorker * procs
+	n := 20 * inFlight
+
+	// An Arrow IPC stream of n one-row record batches: one batch each.
+	schema := arrow.NewSchema([]arrow.Field{{Name: "a", Type: arrow.PrimitiveTypes.Float64}, {Name: "b", Type: arrow.PrimitiveTypes.Float64}}, nil)
+	var stream bytes.Buffer
+	iw := ipc.NewWriter(&stream, ipc.WithSchema(schema))
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	for i := range n {
+		b.Field(0).(*array.Float64Builder).Append(float64(i))
+		b.Field(1).(*array.Float64Builder).Append(0.5)
+		rec := b.NewRecordBatch()
+		if err := iw.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+	}
+	b.Release()
+	if err := iw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	m := centreModel([]string{"a", "b"}, 0.3, 0.05)
+	ctx := context.Background()
+	s := &scoreStream{ctx: ctx, m: m, format: parquet.CSV, layout: parquet.ScoreLayout{Tail: true}, tail: tailReaderOf(m)}
+	var offered atomic.Int64
+	reached := make(chan struct{})
+	read := func(each func(*parquet.Batch) error) (*parquet.Table, error) {
+		return parquet.ReadStream(ctx, &stream, parquet.Arrow, parquet.Selection{Features: m.Features}, func(b *parquet.Batch) error {
+			if offered.Add(1) == int64(inFlight)+1 {
+				close(reached)
+			}
+			return each(b)
+		})
+	}
+	w := &boundWriter{t: t, offered: &offered, reached: reached, inFlight: int64(inFlight)}
+	if err := s.run(read, w); err != nil {
+		t.Fatal(err)
+	}
+	if s.res.Rows != n || offered.Load() != int64(n) {
+		t.Errorf("%d rows scored of %d batches handed out, want %d of %d", s.res.Rows, offered.Load(), n, n)
 	}
 }

@@ -56,9 +56,32 @@ func vaejob(t *testing.T, args ...string) runResult {
 // that a run blocked (on a FIFO, say) fails the test instead of hanging it.
 func vaejobWithin(t *testing.T, limit time.Duration, args ...string) runResult {
 	t.Helper()
+	return vaejobWith(t, limit, runWith{}, args...)
+}
+
+// vaejobPiped runs the binary like vaejob, with stdin on its standard
+// input.
+func vaejobPiped(t *testing.T, stdin []byte, args ...string) runResult {
+	t.Helper()
+	return vaejobWith(t, 10*time.Minute, runWith{stdin: bytes.NewReader(stdin)}, args...)
+}
+
+// runWith is what a run of the binary gets besides its arguments.
+type runWith struct {
+	stdin io.Reader // its standard input; nil: none
+	env   []string  // added to the test's environment
+}
+
+// vaejobWith runs the binary like vaejobWithin, with w's standard input
+// and environment.
+func vaejobWith(t *testing.T, limit time.Duration, w runWith, args ...string) runResult {
+	t.Helper()
 	cmd := exec.Command(vaejobBin, args...)
+	if w.env != nil {
+		cmd.Env = append(os.Environ(), w.env...)
+	}
 	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = w.stdin, &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("run vaejob: %v", err)
 	}

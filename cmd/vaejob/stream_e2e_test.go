@@ -2,14 +2,16 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -41,29 +43,6 @@ func streamColumns(n int) []column {
 		}
 	}
 	return []column{a, b, tag}
-}
-
-// vaejobPiped runs the binary like vaejob, with stdin on its standard
-// input.
-func vaejobPiped(t *testing.T, stdin []byte, args ...string) runResult {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, vaejobBin, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(stdin), &out, &errb
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("vaejob %v still running after 10 minutes: killed", args)
-	}
-	code := 0
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) {
-		code = exitErr.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run vaejob: %v", err)
-	}
-	return runResult{code, out.String(), errb.String()}
 }
 
 // node runs testdata/interop/stream.mjs with args and stdin, and returns
@@ -204,13 +183,10 @@ func checkSameSchema(t *testing.T, stream []byte, parquetFile string) {
 // writer neither sends nor closes stops at SIGTERM with exit 143, and
 // writes nothing to standard output or to --output.
 func TestSignalStopsStdinWait(t *testing.T) {
+	model, _ := trainedForStreams(t)
 	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
-	if r := vaejob(t, trainArgs(writeParquet(t, dir, "train.parquet", goodColumns(400)), out, "--exclude", "tag")...); r.code != 0 {
-		t.Fatalf("train: exit %d\n%s", r.code, r.stderr)
-	}
 	for _, output := range []string{"-", filepath.Join(dir, "scores.csv")} {
-		cmd := exec.Command(vaejobBin, "score", "--model", filepath.Join(out, "latest", "model.onnx"), "--input", "-", "--output", output)
+		cmd := exec.Command(vaejobBin, "score", "--model", model, "--input", "-", "--output", output)
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -246,4 +222,118 @@ func TestSignalStopsStdinWait(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "scores.csv")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("--output left behind: %v", err)
 	}
+}
+
+// TestSignalStopsStdoutWait: score --output - writing to a pipe whose
+// reader stops reading stops at SIGTERM with exit 143, instead of waiting
+// for the reader for ever.
+func TestSignalStopsStdoutWait(t *testing.T) {
+	cmd, pr, stderr := scoreIntoPipe(t)
+	defer pr.Close()
+	// The first bytes out say vaejob is past its start (its signal
+	// handler in place); then nothing reads any more.
+	if _, err := io.ReadFull(pr, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// A run that ignores the signal is killed, and fails the test, instead
+	// of hanging it.
+	timer := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	if code := exitCodeOf(t, cmd); code != exitTerminated {
+		t.Errorf("exit %d, want %d\n%s", code, exitTerminated, stderr.Bytes())
+	}
+}
+
+// TestScoreStdoutFull: score --output - whose standard output is full
+// (/dev/full) is a machine fault: exit 8, with a message that names
+// standard output, the fault and what to do, each said once.
+func TestScoreStdoutFull(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full to inject the fault: %v", err)
+	}
+	defer full.Close()
+	model, table := trainedForStreams(t)
+	for _, format := range []string{"csv", "arrow", "parquet"} {
+		cmd := exec.Command(vaejobBin, "score", "--model", model, "--input", table,
+			"--output", "-", "--output-format", format)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = full, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if code := exitCodeOf(t, cmd); code != exitMachine {
+			t.Errorf("%s: exit %d, want %d\n%s", format, code, exitMachine, stderr.Bytes())
+		}
+		for _, s := range []string{"write standard output: ", "no space left on device", "free space"} {
+			if strings.Count(stderr.String(), s) != 1 {
+				t.Errorf("%s: stderr says %q %d times, want once\n%s", format, s, strings.Count(stderr.String(), s), stderr.Bytes())
+			}
+		}
+	}
+}
+
+// TestScoreStdoutClosedEarly: score --output - whose reader closes the
+// pipe before the end (vaejob score ... --output - | head -c 100) is
+// stopped by SIGPIPE, as cat or grep would be, with nothing said on
+// standard error: the reader wanted no more.
+func TestScoreStdoutClosedEarly(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows has no SIGPIPE")
+	}
+	cmd, pr, stderr := scoreIntoPipe(t)
+	if _, err := io.ReadFull(pr, make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	var exitErr *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &exitErr) {
+		t.Fatalf("vaejob went on to the end with its reader gone: %v\n%s", err, stderr.Bytes())
+	}
+	if ws, ok := exitErr.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGPIPE {
+		t.Errorf("%v, want stopped by SIGPIPE\n%s", exitErr, stderr.Bytes())
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("standard error: %s", stderr.Bytes())
+	}
+}
+
+// trainedForStreams trains a model on a table of goodColumns (tag
+// excluded) and returns the model and the table.
+func trainedForStreams(t *testing.T) (model, table string) {
+	t.Helper()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	table = writeParquet(t, dir, "train.parquet", goodColumns(400))
+	if r := vaejob(t, trainArgs(table, out, "--exclude", "tag")...); r.code != 0 {
+		t.Fatalf("train: exit %d\n%s", r.code, r.stderr)
+	}
+	return filepath.Join(out, "latest", "model.onnx"), table
+}
+
+// scoreIntoPipe starts score --output - on far more rows than a pipe and
+// vaejob's buffer hold (a few MiB of CSV), its standard output the
+// returned pipe's write end (held by vaejob alone): vaejob cannot finish
+// unless the test reads.
+func scoreIntoPipe(t *testing.T) (cmd *exec.Cmd, pr *os.File, stderr *bytes.Buffer) {
+	t.Helper()
+	model, _ := trainedForStreams(t)
+	table := writeParquet(t, t.TempDir(), "table.parquet", streamColumns(200_000))
+	cmd = exec.Command(vaejobBin, "score", "--model", model, "--input", table,
+		"--output", "-", "--output-format", "csv", "--keep-columns", "tag")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr = new(bytes.Buffer)
+	cmd.Stdout, cmd.Stderr = pw, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, pr, stderr
 }

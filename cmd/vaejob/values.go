@@ -78,7 +78,7 @@ type workersValue struct{ n int }
 func (v *workersValue) Set(s string) error {
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil || n < 0 {
-		return errors.New("want a whole number of workers, at least 1 (0: every core)")
+		return errors.New("want a whole number of workers, 0 or more (0: every core)")
 	}
 	v.n = n
 	if n == 0 {

@@ -6,29 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // vaejobEnv runs the binary with env added to the test's environment and
 // returns its exit code and standard error.
 func vaejobEnv(t *testing.T, env []string, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(vaejobBin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	err := cmd.Run()
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) {
-		return exitErr.ExitCode(), errb.String()
-	}
-	if err != nil {
-		t.Fatalf("run vaejob: %v", err)
-	}
-	return 0, errb.String()
+	r := vaejobWith(t, 10*time.Minute, runWith{env: env}, args...)
+	return r.code, r.stderr
 }
 
 // TestWorkersAndMemoryLimit: --workers, VAEJOB_WORKERS and a --config key

@@ -13,6 +13,9 @@ import (
 // iOS) count in bytes and the other Unix systems in KiB.
 func watchPeak(*os.Process) func(*os.ProcessState) uint64 {
 	return func(ps *os.ProcessState) uint64 {
+		if ps == nil { // Wait failed before the child ended
+			return 0
+		}
 		ru, ok := ps.SysUsage().(*syscall.Rusage)
 		if !ok {
 			return 0

@@ -65,10 +65,13 @@ func run(cmd *exec.Cmd) (*Finished, error) {
 	}
 	peak := watchPeak(cmd.Process)
 	err := cmd.Wait()
+	// Read even for a failed run: on Windows it also closes the handle
+	// watchPeak opened.
+	peakBytes := peak(cmd.ProcessState)
 	if err != nil {
 		return nil, err
 	}
-	return &Finished{ProcessState: cmd.ProcessState, peakBytes: peak(cmd.ProcessState)}, nil
+	return &Finished{ProcessState: cmd.ProcessState, peakBytes: peakBytes}, nil
 }
 
 // RunJSON runs a command, decodes the JSON it prints into dst and returns
