@@ -1,7 +1,8 @@
 // Command adbench trains and scores vaejob on every dataset and seed of an
 // ADBench-style folder (DATASET/seedK/{train,test}.parquet with a `label`
 // column) and prints test ROC-AUC and PR-AUC per dataset beside the
-// reference columns of the datasets' README.
+// reference columns of the datasets' README, with the means of the two
+// selection halves (see halves) and of all tables.
 //
 // Each training run is the real job, as `vaejob train --input train.parquet
 // --exclude label --seed K` would run it, its own validation split and
@@ -9,7 +10,21 @@
 // as --constant-columns keep has it); the test file is then scored with the
 // trained model.
 //
+// With --baseline PRESET every split is also trained with that preset, as
+// it is (none of the model flags apply to it), with the same job seed, and
+// the report adds its ROC-AUC, the per-table floor max(centroid − 0.02,
+// baseline − 0.05), the tables below it, and the ratios of training time
+// and of ONNX scoring time per row against the baseline, measured in the
+// same run.
+//
+// With --study it also computes candidate anomaly terms beside the model's
+// score (see terms) and prints how combinations of them would rank the test
+// rows (see printStudy): the measurement behind issue 17's choice of a
+// default, made before any term is built into the graph.
+//
 //	go run ./cmd/adbench --data ../shared/datasets/adbench-dev --preset tutorial
+//	go run ./cmd/adbench --beta 1 --baseline default --repeats 3
+//	go run ./cmd/adbench --repeats 3 --study
 package main
 
 import (
@@ -20,24 +35,44 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/vaejob/vaejob/jobs"
+	"github.com/vaejob/vaejob/onnx"
 	"github.com/vaejob/vaejob/parquet"
 	"github.com/vaejob/vaejob/pipeline"
 )
 
-type result struct {
-	dataset string
-	seed    int   // the split: DATASET/seedK
-	jobSeed int64 // vaejob train --seed
-	roc, pr float64
-	active  int
-	seconds float64
-	err     error
+// split is one training run: a dataset's split seedK trained with job seed
+// jobSeed, measured with the model under test and, with --baseline, with
+// the baseline preset.
+type split struct {
+	dataset         string
+	seed            int   // the split: DATASET/seedK
+	jobSeed         int64 // vaejob train --seed
+	model, baseline measurement
+	hasBaseline     bool
+	// With --study: every term's training and test scores (see terms) for
+	// the model, and the test labels.
+	terms  [][2][]float64
+	labels []bool
+}
+
+// measurement is what one trained model scored on a split's test file and
+// what it cost.
+type measurement struct {
+	figures
+	active int // active latent units
+	err    error
+}
+
+// figures are a model's test metrics and costs: one run's, or a mean.
+type figures struct {
+	roc, pr      float64
+	trainSeconds float64 // jobs.Train, wall time
+	scoreNsRow   float64 // the exported ONNX graph on the test rows, per row
 }
 
 func main() {
@@ -57,12 +92,19 @@ func main() {
 	flag.StringVar(&opts.ConstantColumns, "constant-columns", "keep", "features constant on the training rows: keep, drop or fail, as vaejob train's flag")
 	flag.StringVar(&opts.Trainer, "trainer", "", "graph or fused (default: the preset's)")
 	flag.Var(&opts.WarmupSteps, "warmup-steps", "steps over which beta rises from 0 (default: the preset's)")
+	baseline := flag.String("baseline", "", "also train every split with this preset, as it is, and compare (floors, time ratios)")
+	study := flag.Bool("study", false, "also compute candidate terms beside the model's score and print how combinations of them rank the test rows")
+	combinationList := flag.String("study-combinations", defaultCombinations, "with --study: comma-separated combinations of terms, each TERM or W*TERM joined by +")
 	only := flag.String("datasets", "", "comma-separated dataset names (default: all)")
 	workers := flag.Int("workers", 2, "runs in parallel")
 	repeats := flag.Int("repeats", 1, "training runs per split, with job seeds K, K+1000, K+2000, ... (more repeats average out the seed noise of one run)")
 	flag.Parse()
+	combos, err := parseCombinations(*combinationList)
+	if err != nil {
+		log.Fatalf("--study-combinations: %v", err)
+	}
 
-	var tasks []result
+	var tasks []split
 	dirs, err := os.ReadDir(*data)
 	if err != nil {
 		log.Fatal(err)
@@ -76,7 +118,7 @@ func main() {
 			var k int
 			fmt.Sscanf(filepath.Base(s), "seed%d", &k)
 			for rep := 0; rep < *repeats; rep++ {
-				tasks = append(tasks, result{dataset: d.Name(), seed: k, jobSeed: int64(k + 1000*rep)})
+				tasks = append(tasks, split{dataset: d.Name(), seed: k, jobSeed: int64(k + 1000*rep), hasBaseline: *baseline != ""})
 			}
 		}
 	}
@@ -85,6 +127,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(tmp)
+	baselineOpts := jobs.TrainOptions{Preset: *baseline, ConstantColumns: opts.ConstantColumns}
 
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -94,10 +137,16 @@ func main() {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				tasks[i] = run(*data, tmp, opts, tasks[i])
-				r := tasks[i]
-				if r.err != nil {
-					log.Printf("%s seed%d: %v", r.dataset, r.seed, r.err)
+				t := &tasks[i]
+				t.model = measure(*data, filepath.Join(tmp, "model"), opts, t, *study)
+				if t.model.err != nil {
+					log.Printf("%s seed%d: %v", t.dataset, t.seed, t.model.err)
+				}
+				if t.hasBaseline {
+					t.baseline = measure(*data, filepath.Join(tmp, "baseline"), baselineOpts, t, false)
+					if t.baseline.err != nil {
+						log.Printf("%s seed%d, baseline %s: %v", t.dataset, t.seed, *baseline, t.baseline.err)
+					}
 				}
 			}
 		}()
@@ -107,137 +156,95 @@ func main() {
 	}
 	close(next)
 	wg.Wait()
-	report(tasks, opts.Preset, time.Since(start))
+	rep := summarize(tasks)
+	rep.print(os.Stdout, opts.Preset, *baseline)
+	if *study {
+		if err := printStudy(os.Stdout, tasks, combos); err != nil {
+			log.Fatal(err)
+		}
+	}
+	fmt.Printf("\n%d runs, %d failed, %s wall time\n", len(tasks), rep.failed, time.Since(start).Round(time.Second))
+	if rep.failed > 0 {
+		os.Exit(1)
+	}
 }
 
-// run trains on one split with the benchmark's options, as vaejob train
-// would, and scores its test file.
-func run(data, tmp string, opts jobs.TrainOptions, r result) result {
-	dir := filepath.Join(data, r.dataset, fmt.Sprintf("seed%d", r.seed))
-	t0 := time.Now()
+// measure trains on one split with opts, as vaejob train would, scores its
+// test file and times the exported ONNX graph on it. With study it also
+// computes the study's terms into s.terms and the labels into s.labels.
+func measure(data, tmp string, opts jobs.TrainOptions, s *split, study bool) (m measurement) {
+	dir := filepath.Join(data, s.dataset, fmt.Sprintf("seed%d", s.seed))
 	opts.Inputs = []string{filepath.Join(dir, "train.parquet")}
-	opts.Out = filepath.Join(tmp, fmt.Sprintf("%s-%d-%d", r.dataset, r.seed, r.jobSeed))
+	opts.Out = filepath.Join(tmp, fmt.Sprintf("%s-%d-%d", s.dataset, s.seed, s.jobSeed))
 	opts.Exclude = []string{"label"}
-	opts.Seed = r.jobSeed
+	opts.Seed = s.jobSeed
 	opts.RunID = "bench"
+	t0 := time.Now()
 	res, err := jobs.Train(context.Background(), opts)
 	if err != nil {
-		r.err = err
-		return r
+		m.err = err
+		return m
 	}
+	m.trainSeconds = time.Since(t0).Seconds()
+	m.active = res.Record.Latent.Active
 	test, err := parquet.ReadTable(context.Background(), filepath.Join(dir, "test.parquet"), parquet.Selection{Features: res.Model.Features, Keep: []string{"label"}})
 	if err != nil {
-		r.err = err
-		return r
+		m.err = err
+		return m
 	}
 	labels, err := test.KeptFloat64("label")
 	if err != nil {
-		r.err = err
-		return r
+		m.err = err
+		return m
 	}
 	isAnomaly := make([]bool, len(labels))
 	for i, l := range labels {
 		isAnomaly[i] = l == 1
 	}
 	scores := res.Model.ScoreRows(test.Data)
-	if r.roc, err = pipeline.ROCAUC(scores, isAnomaly); err != nil {
-		r.err = err
+	if m.roc, err = pipeline.ROCAUC(scores, isAnomaly); err != nil {
+		m.err = err
+		return m
 	}
-	if r.pr, err = pipeline.AveragePrecision(scores, isAnomaly); err != nil {
-		r.err = err
+	if m.pr, err = pipeline.AveragePrecision(scores, isAnomaly); err != nil {
+		m.err = err
+		return m
 	}
-	r.active = res.Record.Latent.Active
-	r.seconds = time.Since(t0).Seconds()
-	return r
+	if m.scoreNsRow, m.err = timeGraph(filepath.Join(res.RunDir, jobs.ModelFile), test.Data, len(labels)); m.err != nil || !study {
+		return m
+	}
+	train, err := parquet.ReadTable(context.Background(), opts.Inputs[0], parquet.Selection{Features: res.Model.Features})
+	if err != nil {
+		m.err = err
+		return m
+	}
+	if s.terms, m.err = termScores(res.Model, train.Data, test.Data); m.err == nil {
+		s.labels = isAnomaly
+	}
+	return m
 }
 
-// span prints the range of a list of counts: "3" or "2–5".
-func span(v []int) string {
-	lo, hi := slices.Min(v), slices.Max(v)
-	if lo == hi {
-		return fmt.Sprint(lo)
+// timeGraph decodes an exported model and returns the nanoseconds per row
+// that its graph takes to score x (n rows), evaluated as a whole at least
+// three times and for at least 50 ms, the fastest pass counted.
+func timeGraph(path string, x []float32, n int) (float64, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
 	}
-	return fmt.Sprintf("%d–%d", lo, hi)
-}
-
-// reference holds the seed-vae, iforest and centroid columns of the datasets
-// README (ROC-AUC, then PR-AUC), for side-by-side printing.
-var reference = map[string][6]float64{
-	"ALOI":             {0.553, 0.560, 0.552, 0.050, 0.037, 0.050},
-	"annthyroid":       {0.562, 0.827, 0.561, 0.103, 0.278, 0.102},
-	"breastw":          {0.855, 0.988, 0.956, 0.870, 0.970, 0.960},
-	"cardio":           {0.941, 0.932, 0.948, 0.639, 0.594, 0.636},
-	"Cardiotocography": {0.829, 0.681, 0.806, 0.601, 0.447, 0.569},
-	"fault":            {0.459, 0.554, 0.461, 0.374, 0.404, 0.378},
-	"glass":            {0.514, 0.813, 0.576, 0.114, 0.154, 0.121},
-	"Hepatitis":        {0.727, 0.703, 0.728, 0.275, 0.251, 0.274},
-	"http":             {0.994, 1.000, 0.994, 0.413, 0.899, 0.412},
-	"landsat":          {0.375, 0.505, 0.375, 0.166, 0.206, 0.166},
-	"mnist":            {0.849, 0.803, 0.844, 0.358, 0.272, 0.348},
-	"optdigits":        {0.514, 0.716, 0.542, 0.027, 0.050, 0.029},
-	"pendigits":        {0.934, 0.957, 0.934, 0.189, 0.332, 0.191},
-	"Pima":             {0.549, 0.654, 0.647, 0.413, 0.507, 0.469},
-	"satellite":        {0.604, 0.698, 0.605, 0.592, 0.661, 0.593},
-	"shuttle":          {0.982, 0.997, 0.981, 0.893, 0.970, 0.891},
-	"SpamBase":         {0.427, 0.639, 0.554, 0.359, 0.494, 0.414},
-	"thyroid":          {0.891, 0.985, 0.874, 0.214, 0.707, 0.194},
-	"Waveform":         {0.643, 0.696, 0.649, 0.050, 0.060, 0.051},
-	"WBC":              {0.997, 0.995, 0.999, 0.966, 0.949, 0.981},
-}
-
-func report(tasks []result, preset string, elapsed time.Duration) {
-	byDataset := map[string][]result{}
-	for _, r := range tasks {
-		byDataset[r.dataset] = append(byDataset[r.dataset], r)
+	g, err := onnx.DecodeGraph(data)
+	if err != nil {
+		return 0, fmt.Errorf("decode %s: %w", path, err)
 	}
-	names := make([]string, 0, len(byDataset))
-	for n := range byDataset {
-		names = append(names, n)
-	}
-	sort.Slice(names, func(i, j int) bool { return strings.ToLower(names[i]) < strings.ToLower(names[j]) })
-
-	fmt.Printf("preset %s: test ROC-AUC and PR-AUC, mean over seeds\n\n", preset)
-	fmt.Println("| dataset | runs | ROC | seed-vae ROC | Δ | iforest ROC | centroid ROC | PR | seed-vae PR | iforest PR | centroid PR | active units | s/run |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-	var sum [8]float64
-	var counted int
-	failed := 0
-	for _, n := range names {
-		var roc, pr, secs float64
-		active := []int{}
-		ok := 0
-		for _, r := range byDataset[n] {
-			if r.err != nil {
-				failed++
-				continue
-			}
-			roc += r.roc
-			pr += r.pr
-			secs += r.seconds
-			active = append(active, r.active)
-			ok++
+	best := time.Duration(1<<63 - 1)
+	var total time.Duration
+	for pass := 0; pass < 3 || total < 50*time.Millisecond; pass++ {
+		t0 := time.Now()
+		if _, _, err := g.Run(x, n); err != nil {
+			return 0, err
 		}
-		if ok == 0 {
-			fmt.Printf("| %s | 0 | failed |\n", n)
-			continue
-		}
-		roc, pr, secs = roc/float64(ok), pr/float64(ok), secs/float64(ok)
-		ref := reference[n]
-		fmt.Printf("| %s | %d | %.3f | %.3f | %+.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %s | %.1f |\n",
-			n, ok, roc, ref[0], roc-ref[0], ref[1], ref[2], pr, ref[3], ref[4], ref[5], span(active), secs)
-		vals := [8]float64{roc, ref[0], ref[1], ref[2], pr, ref[3], ref[4], ref[5]}
-		for i := range sum {
-			sum[i] += vals[i]
-		}
-		counted++
+		d := time.Since(t0)
+		best, total = min(best, d), total+d
 	}
-	if counted > 0 {
-		c := float64(counted)
-		fmt.Printf("| **mean** | | **%.3f** | %.3f | %+.3f | %.3f | %.3f | **%.3f** | %.3f | %.3f | %.3f | | |\n",
-			sum[0]/c, sum[1]/c, (sum[0]-sum[1])/c, sum[2]/c, sum[3]/c, sum[4]/c, sum[5]/c, sum[6]/c, sum[7]/c)
-	}
-	fmt.Printf("\n%d runs, %d failed, %s wall time\n", len(tasks), failed, elapsed.Round(time.Second))
-	if failed > 0 {
-		os.Exit(1)
-	}
+	return float64(best.Nanoseconds()) / float64(n), nil
 }

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBinary runs the real adbench on two small dev tables (testdata/dev:
+// glass and WBC, split seed0, copied from the ADBench dev folder) with a
+// baseline and the study, and checks that the three reports agree.
+func TestBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains four models")
+	}
+	bin := filepath.Join(t.TempDir(), "adbench")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	cmd := exec.Command(bin, "--data", "testdata/dev", "--steps", "150", "--baseline", "tutorial", "--study",
+		"--study-combinations", "vae,vae+0.5*l1-robust")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("adbench: %v\n%s", err, out)
+	}
+	text := string(out)
+	for _, want := range []string{
+		"baseline preset tutorial on the same splits",
+		"| glass | A | 1 |", "| WBC | B | 1 |",
+		"| **mean, half A** |", "| **mean, half B** |", "| **mean** |",
+		"cost against the baseline, mean of tables: training ",
+		"| vae+0.5*l1-robust | q90 | sum |", "| vae+0.5*l1-robust | tail | max |",
+		"2 runs, 0 failed",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	// The study's "vae" row ranks by the model's own score: its mean
+	// ROC-AUC is the main table's.
+	mean := field(t, text, "| **mean** |", 4)
+	study := field(t, text, "| vae |  |  |", 6)
+	if mean != study {
+		t.Errorf("main table's mean ROC %s, study's vae row %s", mean, study)
+	}
+
+	bad := exec.Command(bin, "--data", "testdata/dev", "--study-combinations", "vae+nope")
+	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), `unknown term "nope"`) {
+		t.Errorf("an unknown term: err %v, output %s", err, out)
+	}
+}
+
+// field returns the i-th |-separated field of the line that starts with
+// prefix, without spaces and asterisks.
+func field(t *testing.T, text, prefix string, i int) string {
+	t.Helper()
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, prefix) {
+			f := strings.Split(line, "|")
+			if i < len(f) {
+				return strings.Trim(f[i], " *")
+			}
+		}
+	}
+	t.Fatalf("no line %q in\n%s", prefix, text)
+	return ""
+}

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vaejob/vaejob/pipeline"
+)
+
+// defaultCombinations is the --study-combinations list: each term alone,
+// the model's score with each other term, and the mixes the issue 17 study
+// measured.
+var defaultCombinations = func() string {
+	var c []string
+	for _, t := range terms {
+		c = append(c, t.name)
+	}
+	for _, t := range terms[1:] {
+		c = append(c, modelScore+"+"+t.name)
+	}
+	return strings.Join(append(c, "vae+0.5*centroid-minmax", "vae+0.5*pca-residual", "vae+l1-robust+pca-residual", "vae+centroid-minmax+pca-residual"), ",")
+}()
+
+// combination is a weighted set of terms: "vae+0.5*pca-residual".
+type combination struct {
+	spec    string
+	terms   []int // indices into terms
+	weights []float64
+}
+
+// parseCombinations parses a comma-separated list of combinations, each
+// terms joined by "+", a term optionally weighted as "W*name".
+func parseCombinations(list string) ([]combination, error) {
+	var out []combination
+	for _, spec := range strings.Split(list, ",") {
+		spec = strings.TrimSpace(spec)
+		if spec == "" {
+			continue
+		}
+		c := combination{spec: spec}
+		for _, part := range strings.Split(spec, "+") {
+			w, name := 1.0, part
+			if before, after, ok := strings.Cut(part, "*"); ok {
+				var err error
+				if w, err = strconv.ParseFloat(before, 64); err != nil || w <= 0 || math.IsInf(w, 0) {
+					return nil, fmt.Errorf("combination %q: weight %q is not a positive number", spec, before)
+				}
+				name = after
+			}
+			t := termNamed(name)
+			if t < 0 {
+				names := make([]string, len(terms))
+				for i, tm := range terms {
+					names[i] = tm.name
+				}
+				return nil, fmt.Errorf("combination %q: unknown term %q; known terms: %s", spec, name, strings.Join(names, ", "))
+			}
+			c.terms, c.weights = append(c.terms, t), append(c.weights, w)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no combinations in %q", list)
+	}
+	return out, nil
+}
+
+// A normalisation maps a term's test scores onto a scale fitted on its
+// training scores, so that terms of different units can be added.
+type normalisation struct {
+	name, about string
+	apply       func(train, test []float64) []float64
+}
+
+var normalisations = []normalisation{
+	{"q90", "(s − median) / (q90 − median) of the training scores", normaliseQ90},
+	{"tail", "−log of the share of training scores ≥ s, extrapolated exponentially past q90", normaliseTail},
+}
+
+// Rules by which normalised terms combine.
+var rules = []string{"sum", "max"}
+
+func normaliseQ90(train, test []float64) []float64 {
+	sorted := slices.Sorted(slices.Values(train))
+	med, q90 := quantile(sorted, 0.5), quantile(sorted, 0.9)
+	spread := q90 - med
+	if !(spread > 0) {
+		spread = 1
+	}
+	out := make([]float64, len(test))
+	for i, v := range test {
+		out[i] = (v - med) / spread
+	}
+	return out
+}
+
+func normaliseTail(train, test []float64) []float64 {
+	sorted := slices.Sorted(slices.Values(train))
+	n := float64(len(sorted))
+	q90 := quantile(sorted, 0.9)
+	above := sorted[sortSearch(sorted, q90, true):]
+	scale := 0.0
+	for _, v := range above {
+		scale += (v - q90) / float64(len(above))
+	}
+	if !(scale > 0) {
+		scale = 1
+	}
+	out := make([]float64, len(test))
+	for i, v := range test {
+		if v > q90 && len(above) > 0 {
+			out[i] = math.Log(n/float64(len(above))) + (v-q90)/scale
+			continue
+		}
+		atLeast := n - float64(sortSearch(sorted, v, false))
+		out[i] = -math.Log(max(atLeast, 0.5) / n)
+	}
+	return out
+}
+
+// sortSearch returns the index of the first value of sorted above v
+// (strict) or at least v.
+func sortSearch(sorted []float64, v float64, strict bool) int {
+	i, _ := slices.BinarySearchFunc(sorted, v, func(a, b float64) int {
+		if a < b || (strict && a == b) {
+			return -1
+		}
+		return 1
+	})
+	return i
+}
+
+// quantile interpolates the q-quantile of sorted values linearly.
+func quantile(sorted []float64, q float64) float64 {
+	pos := q * float64(len(sorted)-1)
+	lo := int(pos)
+	if lo+1 >= len(sorted) {
+		return sorted[len(sorted)-1]
+	}
+	return sorted[lo] + (pos-float64(lo))*(sorted[lo+1]-sorted[lo])
+}
+
+// combine scores a run's test rows with a combination.
+func combine(c combination, scores [][2][]float64, norm normalisation, rule string) []float32 {
+	var out []float64
+	for k, t := range c.terms {
+		z := norm.apply(scores[t][0], scores[t][1])
+		if out == nil {
+			out = make([]float64, len(z))
+			if rule == "max" {
+				for i := range out {
+					out[i] = math.Inf(-1)
+				}
+			}
+		}
+		for i, v := range z {
+			if rule == "max" {
+				out[i] = max(out[i], c.weights[k]*v)
+			} else {
+				out[i] += c.weights[k] * v
+			}
+		}
+	}
+	s := make([]float32, len(out))
+	for i, v := range out {
+		s[i] = float32(v)
+	}
+	return s
+}
+
+// printStudy writes the study table: for each combination, normalisation
+// and rule, the mean test ROC-AUC and PR-AUC of each half and of all
+// tables, and the tables below their floor, max(centroid − 0.02, the
+// model's own ROC-AUC − 0.05).
+func printStudy(w io.Writer, tasks []split, combos []combination) error {
+	var ok []split
+	for _, t := range tasks {
+		if t.model.err == nil && t.terms != nil {
+			ok = append(ok, t)
+		}
+	}
+	own := summarize(ok)
+	floors := map[string]float64{}
+	for _, r := range own.rows {
+		floors[r.dataset] = max(r.ref[2]-centroidMargin, r.model.roc-baselineMargin)
+	}
+	fmt.Fprintln(w, "\nstudy: the model's score and candidate terms computed beside it (fitted on each run's training rows), normalised on the training scores and combined")
+	fmt.Fprintln(w)
+	writeHeader(w, []string{"combination", "normalised", "rule", "ROC half A", "ROC half B", "ROC", "PR half A", "PR half B", "PR", "below floor"}, 3)
+	for _, c := range combos {
+		for ni, norm := range normalisations {
+			for ri, rule := range rules {
+				if len(c.terms) == 1 && (ni > 0 || ri > 0) {
+					continue // a monotone map of one term ranks rows alike
+				}
+				scored := make([]split, len(ok))
+				for i, t := range ok {
+					s := combine(c, t.terms, norm, rule)
+					var err error
+					scored[i] = split{dataset: t.dataset, seed: t.seed, jobSeed: t.jobSeed}
+					if scored[i].model.roc, err = pipeline.ROCAUC(s, t.labels); err != nil {
+						return err
+					}
+					if scored[i].model.pr, err = pipeline.AveragePrecision(s, t.labels); err != nil {
+						return err
+					}
+				}
+				rep := summarize(scored)
+				var under []string
+				for _, r := range rep.rows {
+					if r.model.roc < floors[r.dataset] {
+						under = append(under, fmt.Sprintf("%s %.3f", r.dataset, r.model.roc))
+					}
+				}
+				var roc, pr [3]string
+				for i, keep := range []func(tableRow) bool{
+					func(r tableRow) bool { return r.half == "A" },
+					func(r tableRow) bool { return r.half == "B" },
+					func(tableRow) bool { return true },
+				} {
+					roc[i], pr[i] = "–", "–"
+					if m, _, _, n := rep.mean(keep); n > 0 {
+						roc[i], pr[i] = fmt.Sprintf("%.3f", m.roc), fmt.Sprintf("%.3f", m.pr)
+					}
+				}
+				normName, ruleName := norm.name, rule
+				if len(c.terms) == 1 {
+					normName, ruleName = "", ""
+				}
+				fmt.Fprintf(w, "| %s | %s | %s | %s | %s | **%s** | %s | %s | **%s** | %d %s |\n",
+					c.spec, normName, ruleName, roc[0], roc[1], roc[2], pr[0], pr[1], pr[2], len(under), strings.Join(under, ", "))
+			}
+		}
+	}
+	fmt.Fprintln(w, "\nterms:")
+	for _, t := range terms {
+		fmt.Fprintf(w, "- %s: %s\n", t.name, t.about)
+	}
+	for _, n := range normalisations {
+		fmt.Fprintf(w, "- normalised %s: %s\n", n.name, n.about)
+	}
+	return nil
+}

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/vaejob/vaejob/pipeline"
+)
+
+// A term is a candidate anomaly score beside the model's own, for the
+// --study table: fitted on a run's training rows, evaluated on its training
+// and test rows. Terms see one of three views of a row: its raw features,
+// the model's scaled features, or the model's latent posterior mean.
+type term struct {
+	name, about string
+	view        view
+	// fit returns the term's scorer, fitted on the training rows of its view.
+	fit func(train [][]float64) (func(row []float64) float64, error)
+}
+
+// view names what a term is computed on.
+type view int
+
+const (
+	viewModel  view = iota // the model's own score and its latent term
+	viewRaw                // raw feature values
+	viewScaled             // the model's scaled features
+	viewLatent             // the posterior mean of the model's encoder
+)
+
+// Study settings: the ridge added to covariance matrices, relative to their
+// mean variance; the share of rows an MCD-like fit keeps and its
+// concentration steps; the variance a PCA subspace keeps.
+const (
+	ridge        = 0.01
+	mcdKeep      = 0.75
+	mcdSteps     = 3
+	pcaVariance  = 0.95
+	latentRidge  = 0.001
+	modelScore   = "vae"
+	modelLatent  = "vae-latent"
+	minmaxCenter = "centroid-minmax"
+)
+
+// terms lists the study's candidate terms; the first two are the model's
+// score and the latent term of its sum rule (ScoreParts.Latent).
+var terms = []term{
+	{name: modelScore, about: "the model's score", view: viewModel},
+	{name: modelLatent, about: "the latent term of the model's score", view: viewModel},
+	{name: minmaxCenter, about: "squared distance to the training mean, min-max scaled (the reference centroid)", view: viewRaw, fit: fitMinMaxCentroid},
+	{name: "centroid-robust", about: "squared norm of the model's scaled row (distance to the median)", view: viewScaled, fit: fitNorm(2)},
+	{name: "l1-robust", about: "L1 norm of the model's scaled row", view: viewScaled, fit: fitNorm(1)},
+	{name: "mahalanobis", about: "Mahalanobis distance of the scaled row, ridge 1 %", view: viewScaled, fit: fitMahalanobis(ridge, 1, 0)},
+	{name: "mcd", about: "Mahalanobis distance under a trimmed fit (75 % of rows, 3 concentration steps), ridge 1 %", view: viewScaled, fit: fitMahalanobis(ridge, mcdKeep, mcdSteps)},
+	{name: "pca-residual", about: "squared distance of the scaled row from the principal subspace keeping 95 % of the variance", view: viewScaled, fit: fitPCAResidual(pcaVariance)},
+	{name: "latent-mahalanobis", about: "Mahalanobis distance of the posterior mean, ridge 0.1 %", view: viewLatent, fit: fitMahalanobis(latentRidge, 1, 0)},
+}
+
+// termNamed returns the index of the term with the given name, or -1.
+func termNamed(name string) int {
+	return slices.IndexFunc(terms, func(t term) bool { return t.name == name })
+}
+
+// fitMinMaxCentroid scores the squared distance to the training mean of a
+// row min-max scaled on the training rows; constant features count zero.
+func fitMinMaxCentroid(train [][]float64) (func([]float64) float64, error) {
+	d := len(train[0])
+	lo, hi, mean := make([]float64, d), make([]float64, d), columnMeans(train)
+	for j := range d {
+		lo[j], hi[j] = math.Inf(1), math.Inf(-1)
+	}
+	for _, r := range train {
+		for j, v := range r {
+			lo[j], hi[j] = min(lo[j], v), max(hi[j], v)
+		}
+	}
+	return func(r []float64) float64 {
+		s := 0.0
+		for j, v := range r {
+			if hi[j] > lo[j] {
+				u := (v - mean[j]) / (hi[j] - lo[j])
+				s += u * u
+			}
+		}
+		return s
+	}, nil
+}
+
+// fitNorm scores the p-norm (p = 1) or squared norm (p = 2) of a row.
+func fitNorm(p int) func([][]float64) (func([]float64) float64, error) {
+	return func([][]float64) (func([]float64) float64, error) {
+		return func(r []float64) float64 {
+			s := 0.0
+			for _, v := range r {
+				if p == 1 {
+					s += math.Abs(v)
+				} else {
+					s += v * v
+				}
+			}
+			return s
+		}, nil
+	}
+}
+
+// gaussian is a mean and a precision matrix.
+type gaussian struct {
+	mean []float64
+	prec *mat.SymDense
+}
+
+// fitGaussian fits the mean and covariance of rows, adds ridge × the mean
+// variance to the diagonal and inverts it.
+func fitGaussian(rows [][]float64, ridge float64) (gaussian, error) {
+	d := len(rows[0])
+	mean := columnMeans(rows)
+	cov := covariance(rows, mean)
+	trace := 0.0
+	for j := range d {
+		trace += cov.At(j, j)
+	}
+	eps := ridge*trace/float64(d) + 1e-9
+	for j := range d {
+		cov.SetSym(j, j, cov.At(j, j)+eps)
+	}
+	var ch mat.Cholesky
+	if !ch.Factorize(cov) {
+		return gaussian{}, fmt.Errorf("covariance of %d rows × %d features is not positive definite", len(rows), d)
+	}
+	prec := mat.NewSymDense(d, nil)
+	if err := ch.InverseTo(prec); err != nil {
+		return gaussian{}, err
+	}
+	return gaussian{mean: mean, prec: prec}, nil
+}
+
+// distance is the squared Mahalanobis distance of r.
+func (g gaussian) distance(r []float64) float64 {
+	diff := mat.NewVecDense(len(r), nil)
+	for j, v := range r {
+		diff.SetVec(j, v-g.mean[j])
+	}
+	return mat.Inner(diff, g.prec, diff)
+}
+
+// fitMahalanobis scores the squared Mahalanobis distance under a Gaussian
+// fitted on the rows; with steps > 0 the fit is refitted steps times on the
+// keep share of rows closest to the previous fit (MCD's concentration step).
+func fitMahalanobis(ridge, keep float64, steps int) func([][]float64) (func([]float64) float64, error) {
+	return func(train [][]float64) (func([]float64) float64, error) {
+		g, err := fitGaussian(train, ridge)
+		if err != nil {
+			return nil, err
+		}
+		k := max(int(keep*float64(len(train))), len(train[0])+1)
+		for range steps {
+			order := make([]int, len(train))
+			dist := make([]float64, len(train))
+			for i, r := range train {
+				order[i], dist[i] = i, g.distance(r)
+			}
+			slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(dist[a], dist[b]) })
+			subset := make([][]float64, min(k, len(train)))
+			for i := range subset {
+				subset[i] = train[order[i]]
+			}
+			if g, err = fitGaussian(subset, ridge); err != nil {
+				return nil, err
+			}
+		}
+		return g.distance, nil
+	}
+}
+
+// fitPCAResidual scores the squared distance of a row from the subspace of
+// the principal components that keep the given share of the variance.
+func fitPCAResidual(share float64) func([][]float64) (func([]float64) float64, error) {
+	return func(train [][]float64) (func([]float64) float64, error) {
+		d := len(train[0])
+		mean := columnMeans(train)
+		cov := covariance(train, mean)
+		var eig mat.EigenSym
+		if !eig.Factorize(cov, true) {
+			return nil, fmt.Errorf("eigendecomposition of a %d × %d covariance failed", d, d)
+		}
+		values := eig.Values(nil) // ascending
+		var vectors mat.Dense
+		eig.VectorsTo(&vectors)
+		total := 0.0
+		for _, v := range values {
+			total += max(v, 0)
+		}
+		var basis [][]float64
+		kept := 0.0
+		for c := d - 1; c >= 0 && (kept < share*total || len(basis) == 0); c-- {
+			kept += max(values[c], 0)
+			basis = append(basis, mat.Col(nil, c, &vectors))
+		}
+		return func(r []float64) float64 {
+			dev := make([]float64, d)
+			s := 0.0
+			for j, v := range r {
+				dev[j] = v - mean[j]
+				s += dev[j] * dev[j]
+			}
+			for _, b := range basis {
+				p := 0.0
+				for j, v := range dev {
+					p += v * b[j]
+				}
+				s -= p * p
+			}
+			return max(s, 0)
+		}, nil
+	}
+}
+
+// columnMeans returns the mean of each column of rows.
+func columnMeans(rows [][]float64) []float64 {
+	mean := make([]float64, len(rows[0]))
+	for _, r := range rows {
+		for j, v := range r {
+			mean[j] += v / float64(len(rows))
+		}
+	}
+	return mean
+}
+
+// covariance returns the covariance matrix of rows about mean (divided by
+// the number of rows).
+func covariance(rows [][]float64, mean []float64) *mat.SymDense {
+	d := len(mean)
+	cov := mat.NewSymDense(d, nil)
+	diff := make([]float64, d)
+	for _, r := range rows {
+		for j, v := range r {
+			diff[j] = v - mean[j]
+		}
+		cov.SymRankOne(cov, 1/float64(len(rows)), mat.NewVecDense(d, diff))
+	}
+	return cov
+}
+
+// termScores computes every term on the training rows and test rows of a
+// run (raw, row-major) with its trained model: scores[t] holds term t's
+// training scores and test scores.
+func termScores(m *pipeline.Model, train, test []float32) (scores [][2][]float64, err error) {
+	views := func(x []float32) (raw, scaled, latent [][]float64, parts pipeline.ScoreParts) {
+		d := m.Dim()
+		n := len(x) / d
+		scorer := pipeline.NewScorer(m)
+		buf := make([]float32, d)
+		for i := range n {
+			row := x[i*d : (i+1)*d]
+			raw = append(raw, float64s(row))
+			m.ScaleRow(row, buf)
+			scaled = append(scaled, float64s(buf))
+			_, mu, _ := scorer.Reconstruct(row)
+			latent = append(latent, float64s(mu))
+		}
+		return raw, scaled, latent, m.ScoreParts(x)
+	}
+	var byView [2][4][][]float64
+	var parts [2]pipeline.ScoreParts
+	for k, x := range [2][]float32{train, test} {
+		byView[k][viewRaw], byView[k][viewScaled], byView[k][viewLatent], parts[k] = views(x)
+	}
+	scores = make([][2][]float64, len(terms))
+	for t, tm := range terms {
+		if tm.view == viewModel {
+			for k := range 2 {
+				src := parts[k].Scores
+				if tm.name == modelLatent {
+					src = parts[k].Latent
+				}
+				scores[t][k] = float64s(src)
+			}
+			continue
+		}
+		score, err := tm.fit(byView[0][tm.view])
+		if err != nil {
+			return nil, fmt.Errorf("term %s: %w", tm.name, err)
+		}
+		for k := range 2 {
+			rows := byView[k][tm.view]
+			scores[t][k] = make([]float64, len(rows))
+			for i, r := range rows {
+				scores[t][k][i] = score(r)
+			}
+		}
+	}
+	return scores, nil
+}
+
+func float64s(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
