@@ -48,9 +48,18 @@ func TestBinary(t *testing.T) {
 		t.Errorf("main table's mean ROC %s, study's vae row %s", mean, study)
 	}
 
-	bad := exec.Command(bin, "--data", "testdata/dev", "--study-combinations", "vae+nope")
-	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), `unknown term "nope"`) {
-		t.Errorf("an unknown term: err %v, output %s", err, out)
+	// Bad flags fail before any training.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--study-combinations", "vae+nope"}, `unknown term "nope"`},
+		{[]string{"--baseline", "bogus"}, `--baseline "bogus": unknown preset; known presets: default, tutorial`},
+	} {
+		bad := exec.Command(bin, append([]string{"--data", "testdata/dev"}, c.args...)...)
+		if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), c.want) || strings.Contains(string(out), "| dataset |") {
+			t.Errorf("%v: err %v, output %s", c.args, err, out)
+		}
 	}
 }
 

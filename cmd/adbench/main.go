@@ -54,10 +54,23 @@ type split struct {
 	jobSeed         int64 // vaejob train --seed
 	model, baseline measurement
 	hasBaseline     bool
-	// With --study: every term's training and test scores (see terms) for
-	// the model, and the test labels.
+	study           studyRun // with --study, for the model
+}
+
+// usable reports whether a split counts: the model, and the baseline when
+// there is one, trained and scored. The main table and the study average
+// the same usable splits.
+func (s split) usable() bool {
+	return s.model.err == nil && (!s.hasBaseline || s.baseline.err == nil)
+}
+
+// studyRun is what --study keeps of one run: every term's training and test
+// scores (see terms) and the test labels, or why they could not be had. A
+// study error leaves the run in the main table and out of the study.
+type studyRun struct {
 	terms  [][2][]float64
 	labels []bool
+	err    error
 }
 
 // measurement is what one trained model scored on a split's test file and
@@ -92,7 +105,7 @@ func main() {
 	flag.StringVar(&opts.ConstantColumns, "constant-columns", "keep", "features constant on the training rows: keep, drop or fail, as vaejob train's flag")
 	flag.StringVar(&opts.Trainer, "trainer", "", "graph or fused (default: the preset's)")
 	flag.Var(&opts.WarmupSteps, "warmup-steps", "steps over which beta rises from 0 (default: the preset's)")
-	baseline := flag.String("baseline", "", "also train every split with this preset, as it is, and compare (floors, time ratios)")
+	baseline := flag.String("baseline", "", "also train every split with this preset, as it is, and compare (floors, cost ratios; the costs are timed beside the other workers' runs: --workers 1 for quiet ones)")
 	study := flag.Bool("study", false, "also compute candidate terms beside the model's score and print how combinations of them rank the test rows")
 	combinationList := flag.String("study-combinations", defaultCombinations, "with --study: comma-separated combinations of terms, each TERM or W*TERM joined by +")
 	only := flag.String("datasets", "", "comma-separated dataset names (default: all)")
@@ -102,6 +115,11 @@ func main() {
 	combos, err := parseCombinations(*combinationList)
 	if err != nil {
 		log.Fatalf("--study-combinations: %v", err)
+	}
+	for flagName, preset := range map[string]string{"--preset": opts.Preset, "--baseline": *baseline} {
+		if preset != "" && !slices.Contains(jobs.Presets, strings.ToLower(preset)) {
+			log.Fatalf("%s %q: unknown preset; known presets: %s", flagName, preset, strings.Join(jobs.Presets, ", "))
+		}
 	}
 
 	var tasks []split
@@ -116,7 +134,10 @@ func main() {
 		seeds, _ := filepath.Glob(filepath.Join(*data, d.Name(), "seed*"))
 		for _, s := range seeds {
 			var k int
-			fmt.Sscanf(filepath.Base(s), "seed%d", &k)
+			if _, err := fmt.Sscanf(filepath.Base(s), "seed%d", &k); err != nil || filepath.Base(s) != fmt.Sprintf("seed%d", k) {
+				log.Printf("skipping %s: not a split folder seedK", s)
+				continue
+			}
 			for rep := 0; rep < *repeats; rep++ {
 				tasks = append(tasks, split{dataset: d.Name(), seed: k, jobSeed: int64(k + 1000*rep), hasBaseline: *baseline != ""})
 			}
@@ -138,12 +159,14 @@ func main() {
 			defer wg.Done()
 			for i := range next {
 				t := &tasks[i]
-				t.model = measure(*data, filepath.Join(tmp, "model"), opts, t, *study)
+				t.model, t.study = measure(*data, filepath.Join(tmp, "model"), opts, *t, *study)
 				if t.model.err != nil {
 					log.Printf("%s seed%d: %v", t.dataset, t.seed, t.model.err)
+				} else if t.study.err != nil {
+					log.Printf("%s seed%d: study left out: %v", t.dataset, t.seed, t.study.err)
 				}
 				if t.hasBaseline {
-					t.baseline = measure(*data, filepath.Join(tmp, "baseline"), baselineOpts, t, false)
+					t.baseline, _ = measure(*data, filepath.Join(tmp, "baseline"), baselineOpts, *t, false)
 					if t.baseline.err != nil {
 						log.Printf("%s seed%d, baseline %s: %v", t.dataset, t.seed, *baseline, t.baseline.err)
 					}
@@ -171,31 +194,33 @@ func main() {
 
 // measure trains on one split with opts, as vaejob train would, scores its
 // test file and times the exported ONNX graph on it. With study it also
-// computes the study's terms into s.terms and the labels into s.labels.
-func measure(data, tmp string, opts jobs.TrainOptions, s *split, study bool) (m measurement) {
+// computes the study's terms.
+func measure(data, tmp string, opts jobs.TrainOptions, s split, study bool) (measurement, studyRun) {
 	dir := filepath.Join(data, s.dataset, fmt.Sprintf("seed%d", s.seed))
 	opts.Inputs = []string{filepath.Join(dir, "train.parquet")}
 	opts.Out = filepath.Join(tmp, fmt.Sprintf("%s-%d-%d", s.dataset, s.seed, s.jobSeed))
 	opts.Exclude = []string{"label"}
 	opts.Seed = s.jobSeed
 	opts.RunID = "bench"
+	var m measurement
+	fail := func(err error) (measurement, studyRun) {
+		m.err = err
+		return m, studyRun{}
+	}
 	t0 := time.Now()
 	res, err := jobs.Train(context.Background(), opts)
 	if err != nil {
-		m.err = err
-		return m
+		return fail(err)
 	}
 	m.trainSeconds = time.Since(t0).Seconds()
 	m.active = res.Record.Latent.Active
 	test, err := parquet.ReadTable(context.Background(), filepath.Join(dir, "test.parquet"), parquet.Selection{Features: res.Model.Features, Keep: []string{"label"}})
 	if err != nil {
-		m.err = err
-		return m
+		return fail(err)
 	}
 	labels, err := test.KeptFloat64("label")
 	if err != nil {
-		m.err = err
-		return m
+		return fail(err)
 	}
 	isAnomaly := make([]bool, len(labels))
 	for i, l := range labels {
@@ -203,25 +228,26 @@ func measure(data, tmp string, opts jobs.TrainOptions, s *split, study bool) (m 
 	}
 	scores := res.Model.ScoreRows(test.Data)
 	if m.roc, err = pipeline.ROCAUC(scores, isAnomaly); err != nil {
-		m.err = err
-		return m
+		return fail(err)
 	}
 	if m.pr, err = pipeline.AveragePrecision(scores, isAnomaly); err != nil {
-		m.err = err
-		return m
+		return fail(err)
 	}
-	if m.scoreNsRow, m.err = timeGraph(filepath.Join(res.RunDir, jobs.ModelFile), test.Data, len(labels)); m.err != nil || !study {
-		return m
+	// A graph that does not decode or run is a broken export: the run fails.
+	if m.scoreNsRow, err = timeGraph(filepath.Join(res.RunDir, jobs.ModelFile), test.Data, len(labels)); err != nil {
+		return fail(err)
 	}
+	if !study {
+		return m, studyRun{}
+	}
+	st := studyRun{labels: isAnomaly}
 	train, err := parquet.ReadTable(context.Background(), opts.Inputs[0], parquet.Selection{Features: res.Model.Features})
 	if err != nil {
-		m.err = err
-		return m
+		st.err = err
+		return m, st
 	}
-	if s.terms, m.err = termScores(res.Model, train.Data, test.Data); m.err == nil {
-		s.labels = isAnomaly
-	}
-	return m
+	st.terms, st.err = termScores(res.Model, train.Data, test.Data)
+	return m, st
 }
 
 // timeGraph decodes an exported model and returns the nanoseconds per row

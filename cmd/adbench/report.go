@@ -36,7 +36,8 @@ const (
 // tableRow is one dataset's means over its successful runs.
 type tableRow struct {
 	dataset, half   string
-	runs            int
+	runs            int // usable runs; 0 when every run failed
+	hasRef          bool
 	model, baseline figures // means over the runs
 	hasBaseline     bool
 	active          []int
@@ -45,7 +46,7 @@ type tableRow struct {
 }
 
 // below reports whether the model's ROC-AUC is under the table's floor.
-func (r tableRow) below() bool { return r.model.roc < r.floor }
+func (r tableRow) below() bool { return r.runs > 0 && r.model.roc < r.floor }
 
 // report is a benchmark's per-table rows and run count.
 type report struct {
@@ -53,28 +54,32 @@ type report struct {
 	failed int
 }
 
-// summarize averages each dataset's runs; a run where either preset failed
-// counts for neither, so both columns rest on the same splits.
+// summarize averages each dataset's usable runs (see split.usable); a run
+// where either preset failed counts for neither, so both columns rest on
+// the same splits. A dataset without a usable run keeps a row with runs 0.
 func summarize(tasks []split) report {
 	var rep report
-	byDataset := map[string][]split{}
+	byDataset := map[string][]split{} // usable runs; every dataset has a key
 	for _, t := range tasks {
-		if t.model.err != nil || (t.hasBaseline && t.baseline.err != nil) {
+		runs := byDataset[t.dataset]
+		if t.usable() {
+			runs = append(runs, t)
+		} else {
 			rep.failed++
-			continue
 		}
-		byDataset[t.dataset] = append(byDataset[t.dataset], t)
+		byDataset[t.dataset] = runs
 	}
 	for name, runs := range byDataset {
-		row := tableRow{dataset: name, half: halfOf(name), runs: len(runs), hasBaseline: runs[0].hasBaseline, ref: reference[name]}
+		_, hasRef := reference[name]
+		row := tableRow{dataset: name, half: halfOf(name), runs: len(runs), hasRef: hasRef, ref: reference[name]}
 		for _, t := range runs {
+			row.hasBaseline = t.hasBaseline
 			row.model.add(t.model.figures, len(runs))
 			row.baseline.add(t.baseline.figures, len(runs))
 			row.active = append(row.active, t.model.active)
 		}
-		row.floor = row.ref[2] - centroidMargin
-		if _, ok := reference[name]; !ok {
-			row.floor = 0
+		if hasRef {
+			row.floor = row.ref[2] - centroidMargin
 		}
 		if row.hasBaseline {
 			row.floor = max(row.floor, row.baseline.roc-baselineMargin)
@@ -96,21 +101,30 @@ func (a *figures) add(m figures, n int) {
 	a.scoreNsRow += m.scoreNsRow / f
 }
 
-// mean averages the rows that keep returns true for, and counts them.
+// mean averages the figures of the rows with runs that keep returns true
+// for, and counts them; the reference columns are averaged over those of
+// them that have reference figures.
 func (rep report) mean(keep func(tableRow) bool) (model, baseline figures, ref [6]float64, n int) {
+	use := func(r tableRow) bool { return r.runs > 0 && keep(r) }
+	refs := 0
 	for _, r := range rep.rows {
-		if keep(r) {
+		if use(r) {
 			n++
+			if r.hasRef {
+				refs++
+			}
 		}
 	}
 	for _, r := range rep.rows {
-		if !keep(r) {
+		if !use(r) {
 			continue
 		}
 		model.add(r.model, n)
 		baseline.add(r.baseline, n)
 		for i := range ref {
-			ref[i] += r.ref[i] / float64(n)
+			if r.hasRef {
+				ref[i] += r.ref[i] / float64(refs)
+			}
 		}
 	}
 	return model, baseline, ref, n
@@ -134,8 +148,13 @@ func (rep report) print(w io.Writer, preset, baseline string) {
 	columns = append(columns, "iforest PR", "centroid PR", "active units", "train s", "score µs/row")
 	fmt.Fprint(w, "\n\n")
 	writeHeader(w, columns, 2)
-	var under []string
+	var under, failed []string
 	for _, r := range rep.rows {
+		if r.runs == 0 {
+			failed = append(failed, r.dataset)
+			fmt.Fprintf(w, "| %s | %s | 0 | failed |\n", r.dataset, r.half)
+			continue
+		}
 		mark := ""
 		if r.below() {
 			mark = " ✗"
@@ -177,10 +196,16 @@ func (rep report) print(w io.Writer, preset, baseline string) {
 	if withBaseline {
 		fmt.Fprintf(w, ", or baseline ROC − %.2f where higher", baselineMargin)
 	}
-	if len(under) == 0 {
+	switch {
+	case len(under) == 0 && len(failed) == 0:
 		fmt.Fprintln(w, "; no table below its floor")
-	} else {
+	case len(under) == 0:
+		fmt.Fprintln(w, "; no table with runs below its floor")
+	default:
 		fmt.Fprintf(w, "; %d below: %s\n", len(under), strings.Join(under, ", "))
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(w, "no run of %s succeeded: left out of the means\n", strings.Join(failed, ", "))
 	}
 	if withBaseline {
 		m, b, _, n := rep.mean(func(tableRow) bool { return true })

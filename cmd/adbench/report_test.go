@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -59,9 +60,10 @@ func TestSummarizeFloors(t *testing.T) {
 }
 
 func TestSummarizeWithoutBaseline(t *testing.T) {
-	r := run("glass", 0, 0.55, 0)
-	r.hasBaseline = false
-	rep := summarize([]split{r})
+	rep := summarize([]split{withoutBaseline(run("glass", 0, 0.55, 0))})
+	if len(rep.rows) != 1 {
+		t.Fatalf("%d rows, want 1", len(rep.rows))
+	}
 	if got := rep.rows[0].floor; !near(got, 0.576-0.02) {
 		t.Errorf("floor = %.4f, want the centroid's 0.556", got)
 	}
@@ -70,18 +72,73 @@ func TestSummarizeWithoutBaseline(t *testing.T) {
 	}
 }
 
+func withoutBaseline(s split) split {
+	s.hasBaseline, s.baseline = false, measurement{}
+	return s
+}
+
+// TestSummarizeFailedTable keeps a table whose every run failed as a row
+// with no runs, out of the means and of the floors.
+func TestSummarizeFailedTable(t *testing.T) {
+	bad := run("glass", 0, 0, 0)
+	bad.model.err = errors.New("boom")
+	rep := summarize([]split{bad, run("WBC", 0, 0.99, 0.99)})
+	if rep.failed != 1 || len(rep.rows) != 2 || rep.rows[0].runs != 0 || rep.rows[0].below() {
+		t.Fatalf("failed %d, rows %+v", rep.failed, rep.rows)
+	}
+	if m, _, ref, n := rep.mean(func(tableRow) bool { return true }); n != 1 || !near(m.roc, 0.99) || !near(ref[2], 0.999) {
+		t.Errorf("mean over %d tables: ROC %.3f, centroid %.3f; want WBC's alone", n, m.roc, ref[2])
+	}
+	var b bytes.Buffer
+	rep.print(&b, "candidate", "default")
+	for _, want := range []string{"| glass | A | 0 | failed |", "no run of glass succeeded"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// TestHalvesCoverReference checks that the two selection halves split the
+// reference tables: each in exactly one half, none left out.
+func TestHalvesCoverReference(t *testing.T) {
+	seen := map[string]int{}
+	for _, h := range halves {
+		if len(h) != 10 {
+			t.Errorf("a half of %d tables, want 10", len(h))
+		}
+		for _, name := range h {
+			seen[name]++
+		}
+	}
+	for name := range reference {
+		if seen[name] != 1 {
+			t.Errorf("%s is in %d halves", name, seen[name])
+		}
+	}
+	if len(seen) != len(reference) {
+		t.Errorf("halves name %d tables, the reference %d", len(seen), len(reference))
+	}
+}
+
 func TestPrintGolden(t *testing.T) {
-	rep := summarize([]split{
+	splits := []split{
 		run("Cardiotocography", 0, 0.79, 0.62),
 		run("Cardiotocography", 1, 0.77, 0.63),
 		run("fault", 0, 0.40, 0.45),
 		run("mnist", 0, 0.83, 0.90),
 		run("thyroid", 0, 0.99, 0.99),
-	})
-	for _, c := range []struct{ name, baseline string }{{"report-baseline", "default"}, {"report", ""}} {
+	}
+	var plain []split
+	for _, s := range splits {
+		plain = append(plain, withoutBaseline(s))
+	}
+	for _, c := range []struct {
+		name, baseline string
+		splits         []split
+	}{{"report-baseline", "default", splits}, {"report", "", plain}} {
 		t.Run(c.name, func(t *testing.T) {
 			var b bytes.Buffer
-			rep.print(&b, "candidate", c.baseline)
+			summarize(c.splits).print(&b, "candidate", c.baseline)
 			golden := filepath.Join("testdata", c.name+".golden")
 			if *update {
 				if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {

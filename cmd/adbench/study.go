@@ -43,13 +43,14 @@ func parseCombinations(list string) ([]combination, error) {
 		}
 		c := combination{spec: spec}
 		for _, part := range strings.Split(spec, "+") {
-			w, name := 1.0, part
-			if before, after, ok := strings.Cut(part, "*"); ok {
+			w, name := 1.0, strings.TrimSpace(part)
+			if before, after, ok := strings.Cut(name, "*"); ok {
+				before = strings.TrimSpace(before)
 				var err error
-				if w, err = strconv.ParseFloat(before, 64); err != nil || w <= 0 || math.IsInf(w, 0) {
+				if w, err = strconv.ParseFloat(before, 64); err != nil || !(w > 0) || math.IsInf(w, 1) {
 					return nil, fmt.Errorf("combination %q: weight %q is not a positive number", spec, before)
 				}
-				name = after
+				name = strings.TrimSpace(after)
 			}
 			t := termNamed(name)
 			if t < 0 {
@@ -76,21 +77,43 @@ type normalisation struct {
 	apply       func(train, test []float64) []float64
 }
 
+// normalisations are the study's ways to put terms on one scale.
 var normalisations = []normalisation{
 	{"q90", "(s − median) / (q90 − median) of the training scores", normaliseQ90},
-	{"tail", "−log of the share of training scores ≥ s, extrapolated exponentially past q90", normaliseTail},
+	{"tail", "−log of the share of training scores ≥ s (a step function below q90), extrapolated exponentially past q90", normaliseTail},
 }
 
-// Rules by which normalised terms combine.
-var rules = []string{"sum", "max"}
+// A rule combines normalised terms: their weighted sum or maximum.
+type rule struct {
+	name    string
+	combine func(acc, v float64) float64
+	start   float64 // the value before the first term
+}
 
+// rules are the study's rules.
+var rules = []rule{
+	{"sum", func(acc, v float64) float64 { return acc + v }, 0},
+	{"max", math.Max, math.Inf(-1)},
+}
+
+// spreadAbove returns the first positive one of q90 − median, q99 −
+// median and max − median of sorted values, or 1 when all are 0 (a
+// constant term).
+func spreadAbove(sorted []float64, med float64) float64 {
+	for _, q := range []float64{0.9, 0.99, 1} {
+		if d := quantile(sorted, q) - med; d > 0 {
+			return d
+		}
+	}
+	return 1
+}
+
+// normaliseQ90 maps s to (s − median) / spread with spreadAbove's spread
+// of the training scores: the median goes to 0, q90 to 1 where they differ.
 func normaliseQ90(train, test []float64) []float64 {
 	sorted := slices.Sorted(slices.Values(train))
-	med, q90 := quantile(sorted, 0.5), quantile(sorted, 0.9)
-	spread := q90 - med
-	if !(spread > 0) {
-		spread = 1
-	}
+	med := quantile(sorted, 0.5)
+	spread := spreadAbove(sorted, med)
 	out := make([]float64, len(test))
 	for i, v := range test {
 		out[i] = (v - med) / spread
@@ -98,22 +121,29 @@ func normaliseQ90(train, test []float64) []float64 {
 	return out
 }
 
+// normaliseTail maps s to −log of the share of training scores at least s
+// up to q90 (half a score where none is), and past q90 to −log of the share
+// above q90 plus (s − q90) / the mean excess of those scores over q90: an
+// exponential tail. Where no training score exceeds q90 (ties at the top),
+// the share is of the scores at q90 and the scale is spreadAbove's.
 func normaliseTail(train, test []float64) []float64 {
 	sorted := slices.Sorted(slices.Values(train))
 	n := float64(len(sorted))
 	q90 := quantile(sorted, 0.9)
 	above := sorted[sortSearch(sorted, q90, true):]
+	beyond := float64(len(above))
 	scale := 0.0
 	for _, v := range above {
-		scale += (v - q90) / float64(len(above))
+		scale += (v - q90) / beyond
 	}
-	if !(scale > 0) {
-		scale = 1
+	if len(above) == 0 {
+		beyond = n - float64(sortSearch(sorted, q90, false))
+		scale = spreadAbove(sorted, quantile(sorted, 0.5))
 	}
 	out := make([]float64, len(test))
 	for i, v := range test {
-		if v > q90 && len(above) > 0 {
-			out[i] = math.Log(n/float64(len(above))) + (v-q90)/scale
+		if v > q90 {
+			out[i] = math.Log(n/beyond) + (v-q90)/scale
 			continue
 		}
 		atLeast := n - float64(sortSearch(sorted, v, false))
@@ -145,24 +175,18 @@ func quantile(sorted []float64, q float64) float64 {
 }
 
 // combine scores a run's test rows with a combination.
-func combine(c combination, scores [][2][]float64, norm normalisation, rule string) []float32 {
+func combine(c combination, scores [][2][]float64, norm normalisation, r rule) []float32 {
 	var out []float64
 	for k, t := range c.terms {
 		z := norm.apply(scores[t][0], scores[t][1])
 		if out == nil {
 			out = make([]float64, len(z))
-			if rule == "max" {
-				for i := range out {
-					out[i] = math.Inf(-1)
-				}
+			for i := range out {
+				out[i] = r.start
 			}
 		}
 		for i, v := range z {
-			if rule == "max" {
-				out[i] = max(out[i], c.weights[k]*v)
-			} else {
-				out[i] += c.weights[k] * v
-			}
+			out[i] = r.combine(out[i], c.weights[k]*v)
 		}
 	}
 	s := make([]float32, len(out))
@@ -177,9 +201,9 @@ func combine(c combination, scores [][2][]float64, norm normalisation, rule stri
 // tables, and the tables below their floor, max(centroid − 0.02, the
 // model's own ROC-AUC − 0.05).
 func printStudy(w io.Writer, tasks []split, combos []combination) error {
-	var ok []split
+	var ok []split // the main table's runs, less those whose study failed
 	for _, t := range tasks {
-		if t.model.err == nil && t.terms != nil {
+		if t.usable() && t.study.err == nil && t.study.terms != nil {
 			ok = append(ok, t)
 		}
 	}
@@ -193,46 +217,19 @@ func printStudy(w io.Writer, tasks []split, combos []combination) error {
 	writeHeader(w, []string{"combination", "normalised", "rule", "ROC half A", "ROC half B", "ROC", "PR half A", "PR half B", "PR", "below floor"}, 3)
 	for _, c := range combos {
 		for ni, norm := range normalisations {
-			for ri, rule := range rules {
+			for ri, r := range rules {
 				if len(c.terms) == 1 && (ni > 0 || ri > 0) {
-					continue // a monotone map of one term ranks rows alike
+					continue // one term: q90 is affine, so it ranks as the raw term
 				}
-				scored := make([]split, len(ok))
-				for i, t := range ok {
-					s := combine(c, t.terms, norm, rule)
-					var err error
-					scored[i] = split{dataset: t.dataset, seed: t.seed, jobSeed: t.jobSeed}
-					if scored[i].model.roc, err = pipeline.ROCAUC(s, t.labels); err != nil {
-						return err
-					}
-					if scored[i].model.pr, err = pipeline.AveragePrecision(s, t.labels); err != nil {
-						return err
-					}
+				rep, err := scoreCombination(ok, c, norm, r)
+				if err != nil {
+					return err
 				}
-				rep := summarize(scored)
-				var under []string
-				for _, r := range rep.rows {
-					if r.model.roc < floors[r.dataset] {
-						under = append(under, fmt.Sprintf("%s %.3f", r.dataset, r.model.roc))
-					}
-				}
-				var roc, pr [3]string
-				for i, keep := range []func(tableRow) bool{
-					func(r tableRow) bool { return r.half == "A" },
-					func(r tableRow) bool { return r.half == "B" },
-					func(tableRow) bool { return true },
-				} {
-					roc[i], pr[i] = "–", "–"
-					if m, _, _, n := rep.mean(keep); n > 0 {
-						roc[i], pr[i] = fmt.Sprintf("%.3f", m.roc), fmt.Sprintf("%.3f", m.pr)
-					}
-				}
-				normName, ruleName := norm.name, rule
+				normName, ruleName := norm.name, r.name
 				if len(c.terms) == 1 {
 					normName, ruleName = "", ""
 				}
-				fmt.Fprintf(w, "| %s | %s | %s | %s | %s | **%s** | %s | %s | **%s** | %d %s |\n",
-					c.spec, normName, ruleName, roc[0], roc[1], roc[2], pr[0], pr[1], pr[2], len(under), strings.Join(under, ", "))
+				fmt.Fprintln(w, studyRow(rep, floors, c.spec, normName, ruleName))
 			}
 		}
 	}
@@ -244,4 +241,46 @@ func printStudy(w io.Writer, tasks []split, combos []combination) error {
 		fmt.Fprintf(w, "- normalised %s: %s\n", n.name, n.about)
 	}
 	return nil
+}
+
+// scoreCombination scores every run's test rows with a combination and
+// averages ROC-AUC and PR-AUC per table, as the main table does.
+func scoreCombination(runs []split, c combination, norm normalisation, r rule) (report, error) {
+	scored := make([]split, len(runs))
+	for i, t := range runs {
+		s := combine(c, t.study.terms, norm, r)
+		var err error
+		scored[i] = split{dataset: t.dataset, seed: t.seed, jobSeed: t.jobSeed}
+		if scored[i].model.roc, err = pipeline.ROCAUC(s, t.study.labels); err != nil {
+			return report{}, err
+		}
+		if scored[i].model.pr, err = pipeline.AveragePrecision(s, t.study.labels); err != nil {
+			return report{}, err
+		}
+	}
+	return summarize(scored), nil
+}
+
+// studyRow formats one line of the study table: the means per half and of
+// all tables, and the tables under their floors.
+func studyRow(rep report, floors map[string]float64, spec, normName, ruleName string) string {
+	var under []string
+	for _, row := range rep.rows {
+		if row.model.roc < floors[row.dataset] {
+			under = append(under, fmt.Sprintf("%s %.3f", row.dataset, row.model.roc))
+		}
+	}
+	var roc, pr [3]string
+	for i, keep := range []func(tableRow) bool{
+		func(row tableRow) bool { return row.half == "A" },
+		func(row tableRow) bool { return row.half == "B" },
+		func(tableRow) bool { return true },
+	} {
+		roc[i], pr[i] = "–", "–"
+		if m, _, _, n := rep.mean(keep); n > 0 {
+			roc[i], pr[i] = fmt.Sprintf("%.3f", m.roc), fmt.Sprintf("%.3f", m.pr)
+		}
+	}
+	return fmt.Sprintf("| %s | %s | %s | %s | %s | **%s** | %s | %s | **%s** | %d %s |",
+		spec, normName, ruleName, roc[0], roc[1], roc[2], pr[0], pr[1], pr[2], len(under), strings.Join(under, ", "))
 }

@@ -1,26 +1,35 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"math"
 	"math/rand"
+	"slices"
 	"strings"
 	"testing"
 )
 
 func TestParseCombinations(t *testing.T) {
 	tests := []struct {
-		list    string
-		specs   []string
-		weights [][]float64
-		err     string
+		list  string
+		specs []string
+		terms [][]string
+		wts   [][]float64
+		err   string
 	}{
-		{list: "vae", specs: []string{"vae"}, weights: [][]float64{{1}}},
-		{list: "vae+0.5*pca-residual, mcd", specs: []string{"vae+0.5*pca-residual", "mcd"}, weights: [][]float64{{1, 0.5}, {1}}},
+		{list: "vae", specs: []string{"vae"}, terms: [][]string{{"vae"}}, wts: [][]float64{{1}}},
+		{list: "vae+0.5*pca-residual, mcd", specs: []string{"vae+0.5*pca-residual", "mcd"},
+			terms: [][]string{{"vae", "pca-residual"}, {"mcd"}}, wts: [][]float64{{1, 0.5}, {1}}},
+		{list: "vae + 2 * mcd", specs: []string{"vae + 2 * mcd"}, terms: [][]string{{"vae", "mcd"}}, wts: [][]float64{{1, 2}}},
 		{list: "vae+nope", err: `unknown term "nope"`},
+		{list: "vae++mcd", err: `unknown term ""`},
 		{list: "vae+x*mcd", err: `weight "x" is not a positive number`},
 		{list: "vae+-1*mcd", err: `weight "-1"`},
+		{list: "vae+0*mcd", err: `weight "0"`},
+		{list: "vae+NaN*mcd", err: `weight "NaN"`},
+		{list: "vae+Inf*mcd", err: `weight "Inf"`},
 		{list: " , ", err: "no combinations"},
-		{list: defaultCombinations},
 	}
 	for _, tt := range tests {
 		got, err := parseCombinations(tt.list)
@@ -34,52 +43,61 @@ func TestParseCombinations(t *testing.T) {
 			t.Errorf("parseCombinations(%q): %v", tt.list, err)
 			continue
 		}
-		for i, spec := range tt.specs {
-			if got[i].spec != spec || len(got[i].weights) != len(tt.weights[i]) {
-				t.Errorf("combination %d = %+v, want %s with weights %v", i, got[i], spec, tt.weights[i])
-				continue
+		if len(got) != len(tt.specs) {
+			t.Errorf("parseCombinations(%q): %d combinations, want %d", tt.list, len(got), len(tt.specs))
+			continue
+		}
+		for i, c := range got {
+			var names []string
+			for _, k := range c.terms {
+				names = append(names, terms[k].name)
 			}
-			for k, w := range tt.weights[i] {
-				if got[i].weights[k] != w {
-					t.Errorf("%s: weight %d = %g, want %g", spec, k, got[i].weights[k], w)
-				}
+			if c.spec != tt.specs[i] || !slices.Equal(names, tt.terms[i]) || !slices.Equal(c.weights, tt.wts[i]) {
+				t.Errorf("combination %d = %q %v %v, want %q %v %v", i, c.spec, names, c.weights, tt.specs[i], tt.terms[i], tt.wts[i])
 			}
 		}
+	}
+	all, err := parseCombinations(defaultCombinations)
+	if err != nil || len(all) != 2*len(terms)-1+4 {
+		t.Errorf("the default combinations: %d, %v", len(all), err)
 	}
 }
 
 func TestNormalisations(t *testing.T) {
-	train := make([]float64, 1001)
-	for i := range train {
-		train[i] = float64(i) // median 500, q90 900
+	upTo1000 := make([]float64, 1001) // median 500, q90 900, mean excess over q90 50.5
+	for i := range upTo1000 {
+		upTo1000[i] = float64(i)
 	}
-	q := normaliseQ90(train, []float64{500, 900, 1300})
-	for i, want := range []float64{0, 1, 2} {
-		if math.Abs(q[i]-want) > 1e-12 {
-			t.Errorf("q90(%v) = %g, want %g", []float64{500, 900, 1300}[i], q[i], want)
+	// 0…4 and six 5s: median 5 = q90 = max, so the spread falls back past
+	// them to 1; ties at the top leave nothing above q90.
+	tiedTop := []float64{0, 1, 2, 3, 4, 5, 5, 5, 5, 5, 5}
+	tests := []struct {
+		name        string
+		norm        func(train, test []float64) []float64
+		train, test []float64
+		want        []float64
+	}{
+		{"q90", normaliseQ90, upTo1000, []float64{500, 900, 1300}, []float64{0, 1, 2}},
+		{"q90 of a constant", normaliseQ90, []float64{2, 2, 2}, []float64{2, 3}, []float64{0, 1}},
+		{"q90, tied top", normaliseQ90, tiedTop, []float64{5, 6, 100}, []float64{0, 1, 95}},
+		{"q90 falls back to q99", normaliseQ90, append(make([]float64, 95), 1, 2, 3, 4, 5), []float64{0, 4.01}, []float64{0, 1}},
+		{"q90 falls back to the max", normaliseQ90, append(make([]float64, 200), 7), []float64{0, 7, 14}, []float64{0, 1, 2}},
+		{"tail", normaliseTail, upTo1000, []float64{-5, 0, 899, 1000},
+			[]float64{0, 0, -math.Log(102.0 / 1001), math.Log(1001.0/100) + 100/50.5}},
+		{"tail, tied top", normaliseTail, tiedTop, []float64{4, 5, 6, 100},
+			[]float64{-math.Log(7.0 / 11), math.Log(11.0 / 6), math.Log(11.0/6) + 1, math.Log(11.0/6) + 95}},
+	}
+	for _, tt := range tests {
+		got := tt.norm(tt.train, tt.test)
+		for i, w := range tt.want {
+			if math.Abs(got[i]-w) > 1e-9 {
+				t.Errorf("%s(%g) = %g, want %g", tt.name, tt.test[i], got[i], w)
+			}
 		}
 	}
-	test := []float64{-5, 0, 100, 500, 899, 900, 901, 1000, 1100, 5000}
-	tail := normaliseTail(train, test)
-	for i := 1; i < len(tail); i++ {
-		if tail[i] < tail[i-1] {
-			t.Errorf("tail not monotone: %g at %g after %g at %g", tail[i], test[i], tail[i-1], test[i-1])
-		}
-	}
-	if tail[1] != 0 { // every training score is ≥ 0
-		t.Errorf("tail(0) = %g, want 0", tail[1])
-	}
-	// Just below and just above q90 the two pieces meet: −log(0.1) either way.
-	if lo, hi := tail[4], tail[6]; math.Abs(lo-math.Log(10)) > 0.03 || math.Abs(hi-math.Log(10)) > 0.03 {
-		t.Errorf("tail around q90 = %g, %g, want about %g", lo, hi, math.Log(10))
-	}
-	// Past the largest training score it keeps growing, linearly.
-	if tail[9] <= tail[8] {
-		t.Errorf("tail does not extrapolate: %g at 5000, %g at 1100", tail[9], tail[8])
-	}
-	flat := normaliseQ90([]float64{2, 2, 2}, []float64{2, 3})
-	if flat[0] != 0 || flat[1] != 1 {
-		t.Errorf("q90 of a constant term = %v, want [0 1] (spread 1)", flat)
+	tail := normaliseTail(upTo1000, []float64{-5, 0, 100, 500, 899, 900, 901, 1000, 1100, 5000})
+	if !slices.IsSorted(tail) {
+		t.Errorf("tail is not monotone: %v", tail)
 	}
 }
 
@@ -89,17 +107,14 @@ func TestCombine(t *testing.T) {
 	scores[0] = [2][]float64{train, {5, 9, 13}}
 	scores[2] = [2][]float64{train, {13, 5, 9}}
 	c := combination{spec: "test", terms: []int{0, 2}, weights: []float64{1, 0.5}}
-	for _, tt := range []struct {
-		rule string
-		want []float32
-	}{
-		{"sum", []float32{0 + 1, 1 + 0, 2 + 0.5}},
-		{"max", []float32{1, 1, 2}},
+	for i, want := range [][]float32{
+		{0 + 1, 1 + 0, 2 + 0.5}, // sum
+		{1, 1, 2},               // max
 	} {
-		got := combine(c, scores, normalisations[0], tt.rule)
-		for i := range tt.want {
-			if math.Abs(float64(got[i]-tt.want[i])) > 1e-6 {
-				t.Errorf("%s = %v, want %v", tt.rule, got, tt.want)
+		got := combine(c, scores, normalisations[0], rules[i])
+		for k := range want {
+			if math.Abs(float64(got[k]-want[k])) > 1e-6 {
+				t.Errorf("%s = %v, want %v", rules[i].name, got, want)
 				break
 			}
 		}
@@ -128,9 +143,12 @@ func TestMahalanobisSeesCorrelation(t *testing.T) {
 	if along > 2 || against < 100*along {
 		t.Errorf("distance along the correlation %g, against it %g", along, against)
 	}
-	l2, _ := fitNorm(2)(rows)
-	if l2([]float64{1, 2, 0}) != l2([]float64{1, -2, 0}) {
-		t.Error("the squared norm should not see the correlation")
+	l2, err := fitRobustNorm(2)(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := l2([]float64{1, 2, 0}), l2([]float64{1, -2, 0}); b > 1.2*a || a > 1.2*b {
+		t.Errorf("the robust squared norm sees the correlation: %g along, %g against", a, b)
 	}
 }
 
@@ -183,5 +201,46 @@ func TestMinMaxCentroid(t *testing.T) {
 	// mean (10, 5, 20), ranges 20 and 20: ((30-10)/20)² + 0 + ((20-20)/20)² = 1.
 	if got := score([]float64{30, 99, 20}); math.Abs(got-1) > 1e-12 {
 		t.Errorf("centroid score = %g, want 1 (a constant column counts 0)", got)
+	}
+}
+
+func TestPrintStudy(t *testing.T) {
+	train := []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	studied := func(dataset string, vae, mcd []float64, labels []bool) split {
+		s := run(dataset, 0, 0.5, 0.5)
+		s.study.terms = make([][2][]float64, len(terms))
+		s.study.terms[termNamed("vae")] = [2][]float64{train, vae}
+		s.study.terms[termNamed("mcd")] = [2][]float64{train, mcd}
+		s.study.labels = labels
+		return s
+	}
+	broken := run("glass", 1, 0.5, 0.5)
+	broken.study.err = errors.New("covariance not positive definite") // left out, not a panic
+	tasks := []split{
+		studied("glass", []float64{1, 2, 3, 4}, []float64{4, 3, 2, 1}, []bool{false, false, true, true}),
+		studied("WBC", []float64{1, 2, 3, 4}, []float64{1, 2, 3, 4}, []bool{false, true, false, true}),
+		broken,
+	}
+	combos, err := parseCombinations("vae,mcd,vae+mcd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := printStudy(&b, tasks, combos); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		// glass ranks perfectly by vae (floor max(0.556, 1 − 0.05) = 0.95),
+		// WBC at 0.75 (floor 0.979: under it, as the model is).
+		"| vae |  |  | 1.000 | 0.750 | **0.875** |",
+		"| 1 WBC 0.750 |",
+		"| mcd |  |  | 0.000 | 0.750 | **0.375** |",
+		"| 2 glass 0.000, WBC 0.750 |",
+		"| vae+mcd | q90 | sum |", "| vae+mcd | tail | max |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("study lacks %q:\n%s", want, out)
+		}
 	}
 }

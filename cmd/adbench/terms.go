@@ -32,18 +32,22 @@ const (
 	viewLatent             // the posterior mean of the model's encoder
 )
 
-// Study settings: the ridge added to covariance matrices, relative to their
-// mean variance; the share of rows an MCD-like fit keeps and its
-// concentration steps; the variance a PCA subspace keeps.
+// Study settings: the ridge added to the covariance of scaled features and
+// of latent means, relative to its mean variance; the share of rows an
+// MCD-like fit keeps and its concentration steps; the variance a PCA
+// subspace keeps.
 const (
-	ridge        = 0.01
+	featureRidge = 0.01
+	latentRidge  = 0.001
 	mcdKeep      = 0.75
 	mcdSteps     = 3
 	pcaVariance  = 0.95
-	latentRidge  = 0.001
-	modelScore   = "vae"
-	modelLatent  = "vae-latent"
-	minmaxCenter = "centroid-minmax"
+)
+
+// Names of the terms that are the model's own score and its latent term.
+const (
+	modelScore  = "vae"
+	modelLatent = "vae-latent"
 )
 
 // terms lists the study's candidate terms; the first two are the model's
@@ -51,13 +55,13 @@ const (
 var terms = []term{
 	{name: modelScore, about: "the model's score", view: viewModel},
 	{name: modelLatent, about: "the latent term of the model's score", view: viewModel},
-	{name: minmaxCenter, about: "squared distance to the training mean, min-max scaled (the reference centroid)", view: viewRaw, fit: fitMinMaxCentroid},
-	{name: "centroid-robust", about: "squared norm of the model's scaled row (distance to the median)", view: viewScaled, fit: fitNorm(2)},
-	{name: "l1-robust", about: "L1 norm of the model's scaled row", view: viewScaled, fit: fitNorm(1)},
-	{name: "mahalanobis", about: "Mahalanobis distance of the scaled row, ridge 1 %", view: viewScaled, fit: fitMahalanobis(ridge, 1, 0)},
-	{name: "mcd", about: "Mahalanobis distance under a trimmed fit (75 % of rows, 3 concentration steps), ridge 1 %", view: viewScaled, fit: fitMahalanobis(ridge, mcdKeep, mcdSteps)},
-	{name: "pca-residual", about: "squared distance of the scaled row from the principal subspace keeping 95 % of the variance", view: viewScaled, fit: fitPCAResidual(pcaVariance)},
-	{name: "latent-mahalanobis", about: "Mahalanobis distance of the posterior mean, ridge 0.1 %", view: viewLatent, fit: fitMahalanobis(latentRidge, 1, 0)},
+	{name: "centroid-minmax", about: "squared distance to the training mean, min-max scaled (the reference centroid)", view: viewRaw, fit: fitMinMaxCentroid},
+	{name: "centroid-robust", about: "squared distance to the training median, robust scaled (vaejob's robust scaler, fitted here whatever the model's)", view: viewRaw, fit: fitRobustNorm(2)},
+	{name: "l1-robust", about: "L1 distance to the training median, robust scaled", view: viewRaw, fit: fitRobustNorm(1)},
+	{name: "mahalanobis", about: "squared Mahalanobis distance of the model's scaled row, ridge 1 %", view: viewScaled, fit: fitMahalanobis(featureRidge, 1, 0)},
+	{name: "mcd", about: "squared Mahalanobis distance of the model's scaled row under a trimmed fit (75 % of rows, 3 concentration steps), ridge 1 %", view: viewScaled, fit: fitMahalanobis(featureRidge, mcdKeep, mcdSteps)},
+	{name: "pca-residual", about: "squared distance of the model's scaled row from the principal subspace keeping 95 % of the variance", view: viewScaled, fit: fitPCAResidual(pcaVariance)},
+	{name: "latent-mahalanobis", about: "squared Mahalanobis distance of the posterior mean, ridge 0.1 %", view: viewLatent, fit: fitMahalanobis(latentRidge, 1, 0)},
 }
 
 // termNamed returns the index of the term with the given name, or -1.
@@ -90,16 +94,34 @@ func fitMinMaxCentroid(train [][]float64) (func([]float64) float64, error) {
 	}, nil
 }
 
-// fitNorm scores the p-norm (p = 1) or squared norm (p = 2) of a row.
-func fitNorm(p int) func([][]float64) (func([]float64) float64, error) {
-	return func([][]float64) (func([]float64) float64, error) {
-		return func(r []float64) float64 {
-			s := 0.0
+// fitRobustNorm fits vaejob's robust scaler (pipeline.FitRobust: median,
+// 4 × IQR) on the training rows and scores the p-norm (p = 1) or squared
+// norm (p = 2) of a scaled row: its distance to the median.
+func fitRobustNorm(p int) func([][]float64) (func([]float64) float64, error) {
+	return func(train [][]float64) (func([]float64) float64, error) {
+		d := len(train[0])
+		flat := make([]float32, 0, len(train)*d)
+		for _, r := range train {
 			for _, v := range r {
+				flat = append(flat, float32(v))
+			}
+		}
+		scaler, _, err := pipeline.FitRobust(flat, d)
+		if err != nil {
+			return nil, err
+		}
+		return func(r []float64) float64 {
+			in, out := make([]float32, d), make([]float32, d)
+			for j, v := range r {
+				in[j] = float32(v)
+			}
+			scaler.Transform(in, out)
+			s := 0.0
+			for _, v := range out {
 				if p == 1 {
-					s += math.Abs(v)
+					s += math.Abs(float64(v))
 				} else {
-					s += v * v
+					s += float64(v) * float64(v)
 				}
 			}
 			return s
@@ -113,9 +135,9 @@ type gaussian struct {
 	prec *mat.SymDense
 }
 
-// fitGaussian fits the mean and covariance of rows, adds ridge × the mean
+// fitGaussian fits the mean and covariance of rows, adds rel × the mean
 // variance to the diagonal and inverts it.
-func fitGaussian(rows [][]float64, ridge float64) (gaussian, error) {
+func fitGaussian(rows [][]float64, rel float64) (gaussian, error) {
 	d := len(rows[0])
 	mean := columnMeans(rows)
 	cov := covariance(rows, mean)
@@ -123,7 +145,7 @@ func fitGaussian(rows [][]float64, ridge float64) (gaussian, error) {
 	for j := range d {
 		trace += cov.At(j, j)
 	}
-	eps := ridge*trace/float64(d) + 1e-9
+	eps := rel*trace/float64(d) + 1e-9
 	for j := range d {
 		cov.SetSym(j, j, cov.At(j, j)+eps)
 	}
@@ -148,11 +170,12 @@ func (g gaussian) distance(r []float64) float64 {
 }
 
 // fitMahalanobis scores the squared Mahalanobis distance under a Gaussian
-// fitted on the rows; with steps > 0 the fit is refitted steps times on the
-// keep share of rows closest to the previous fit (MCD's concentration step).
-func fitMahalanobis(ridge, keep float64, steps int) func([][]float64) (func([]float64) float64, error) {
+// fitted on the rows with relative ridge rel; with steps > 0 the fit is
+// refitted steps times on the keep share of rows closest to the previous
+// fit (MCD's concentration step).
+func fitMahalanobis(rel, keep float64, steps int) func([][]float64) (func([]float64) float64, error) {
 	return func(train [][]float64) (func([]float64) float64, error) {
-		g, err := fitGaussian(train, ridge)
+		g, err := fitGaussian(train, rel)
 		if err != nil {
 			return nil, err
 		}
@@ -168,7 +191,7 @@ func fitMahalanobis(ridge, keep float64, steps int) func([][]float64) (func([]fl
 			for i := range subset {
 				subset[i] = train[order[i]]
 			}
-			if g, err = fitGaussian(subset, ridge); err != nil {
+			if g, err = fitGaussian(subset, rel); err != nil {
 				return nil, err
 			}
 		}
@@ -296,6 +319,7 @@ func termScores(m *pipeline.Model, train, test []float32) (scores [][2][]float64
 	return scores, nil
 }
 
+// float64s converts v to float64.
 func float64s(v []float32) []float64 {
 	out := make([]float64, len(v))
 	for i, x := range v {
