@@ -441,18 +441,20 @@ func QuantileInPlace(v []float32, q float64) float32 {
 	return selectQuantiles(v, []float64{q})[0]
 }
 
-func quantileSorted(s []float32, q float64) float32 {
-	pos := q * float64(len(s)-1)
+func quantileSorted(s []float32, q float64) float32 { return QuantileSorted(s, q) }
+
+// QuantileSorted is Quantile of values already sorted in increasing order,
+// float32 or float64: the interpolation is computed in float64 and rounded
+// once to F.
+func QuantileSorted[F float32 | float64](sorted []F, q float64) F {
+	pos := q * float64(len(sorted)-1)
 	lo := int(math.Floor(pos))
-	if lo >= len(s)-1 {
-		return s[len(s)-1]
+	if lo >= len(sorted)-1 {
+		return sorted[len(sorted)-1]
 	}
 	frac := pos - float64(lo)
-	return float32(float64(s[lo]) + frac*(float64(s[lo+1])-float64(s[lo])))
+	return F(float64(sorted[lo]) + frac*(float64(sorted[lo+1])-float64(sorted[lo])))
 }
-
-// QuantileSorted is Quantile of values already sorted in increasing order.
-func QuantileSorted(sorted []float32, q float64) float32 { return quantileSorted(sorted, q) }
 
 // Quantiles returns the given quantiles of v (see Quantile). v is not
 // modified.

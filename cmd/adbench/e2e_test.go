@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBinary runs the real adbench on two small dev tables (testdata/dev:
@@ -15,12 +18,7 @@ func TestBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains four models")
 	}
-	bin := filepath.Join(t.TempDir(), "adbench")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("build: %v", err)
-	}
+	bin := buildBinary(t)
 	cmd := exec.Command(bin, "--data", "testdata/dev", "--steps", "150", "--baseline", "tutorial", "--study",
 		"--study-combinations", "vae,vae+0.5*l1-robust")
 	out, err := cmd.CombinedOutput()
@@ -60,6 +58,62 @@ func TestBinary(t *testing.T) {
 		if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), c.want) || strings.Contains(string(out), "| dataset |") {
 			t.Errorf("%v: err %v, output %s", c.args, err, out)
 		}
+	}
+}
+
+// buildBinary builds adbench into a temporary folder.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "adbench")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	return bin
+}
+
+// TestInterrupt stops the real binary with SIGINT while it trains: it
+// exits 130 without a report and leaves nothing in its temporary folder.
+func TestInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains models")
+	}
+	bin := buildBinary(t)
+	tmp := t.TempDir()
+	cmd := exec.Command(bin, "--data", "testdata/dev", "--repeats", "20")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until a run has its output folder, then interrupt.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		runs, _ := filepath.Glob(filepath.Join(tmp, "adbench-*", "model", "*"))
+		if len(runs) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no run started in 30 s:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Fatalf("exit: %v, want code 130\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "interrupted: no report") || strings.Contains(out.String(), "| dataset |") {
+		t.Errorf("output after an interrupt:\n%s", out.String())
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("left in TMPDIR after the interrupt: %v", left)
 	}
 }
 

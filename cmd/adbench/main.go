@@ -33,10 +33,12 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vaejob/vaejob/jobs"
@@ -112,90 +114,141 @@ func main() {
 	workers := flag.Int("workers", 2, "runs in parallel")
 	repeats := flag.Int("repeats", 1, "training runs per split, with job seeds K, K+1000, K+2000, ... (more repeats average out the seed noise of one run)")
 	flag.Parse()
-	combos, err := parseCombinations(*combinationList)
-	if err != nil {
-		log.Fatalf("--study-combinations: %v", err)
-	}
-	for flagName, preset := range map[string]string{"--preset": opts.Preset, "--baseline": *baseline} {
-		if preset != "" && !slices.Contains(jobs.Presets, strings.ToLower(preset)) {
-			log.Fatalf("%s %q: unknown preset; known presets: %s", flagName, preset, strings.Join(jobs.Presets, ", "))
-		}
-	}
+	os.Exit(run(bench{
+		data: *data, only: *only, opts: opts, baseline: *baseline, study: *study,
+		combinations: *combinationList, workers: *workers, repeats: *repeats,
+	}))
+}
 
-	var tasks []split
-	dirs, err := os.ReadDir(*data)
+// bench is a benchmark's settings, bound from the flags.
+type bench struct {
+	data, only   string
+	opts         jobs.TrainOptions
+	baseline     string
+	study        bool
+	combinations string
+	workers      int
+	repeats      int
+}
+
+// run runs the benchmark and returns the exit code: 0, 1 when a run failed,
+// 2 for bad flags or data folder, 130 when interrupted (SIGINT or SIGTERM:
+// the runs in flight stop, and the temporary folder is removed).
+func run(b bench) int {
+	combos, err := parseCombinations(b.combinations)
 	if err != nil {
-		log.Fatal(err)
+		log.Printf("--study-combinations: %v", err)
+		return 2
 	}
-	for _, d := range dirs {
-		if !d.IsDir() || (*only != "" && !slices.Contains(strings.Split(*only, ","), d.Name())) {
-			continue
+	for _, f := range []struct{ flag, preset string }{{"--preset", b.opts.Preset}, {"--baseline", b.baseline}} {
+		if f.preset != "" && !slices.Contains(jobs.Presets, strings.ToLower(f.preset)) {
+			log.Printf("%s %q: unknown preset; known presets: %s", f.flag, f.preset, strings.Join(jobs.Presets, ", "))
+			return 2
 		}
-		seeds, _ := filepath.Glob(filepath.Join(*data, d.Name(), "seed*"))
-		for _, s := range seeds {
-			var k int
-			if _, err := fmt.Sscanf(filepath.Base(s), "seed%d", &k); err != nil || filepath.Base(s) != fmt.Sprintf("seed%d", k) {
-				log.Printf("skipping %s: not a split folder seedK", s)
-				continue
-			}
-			for rep := 0; rep < *repeats; rep++ {
-				tasks = append(tasks, split{dataset: d.Name(), seed: k, jobSeed: int64(k + 1000*rep), hasBaseline: *baseline != ""})
-			}
-		}
+	}
+	tasks, err := listSplits(b)
+	if err != nil {
+		log.Print(err)
+		return 2
 	}
 	tmp, err := os.MkdirTemp("", "adbench-")
 	if err != nil {
-		log.Fatal(err)
+		log.Print(err)
+		return 1
 	}
 	defer os.RemoveAll(tmp)
-	baselineOpts := jobs.TrainOptions{Preset: *baseline, ConstantColumns: opts.ConstantColumns}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	baselineOpts := jobs.TrainOptions{Preset: b.baseline, ConstantColumns: b.opts.ConstantColumns}
 
 	start := time.Now()
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for w := 0; w < *workers; w++ {
+	for w := 0; w < b.workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
 				t := &tasks[i]
-				t.model, t.study = measure(*data, filepath.Join(tmp, "model"), opts, *t, *study)
+				t.model, t.study = measure(ctx, b.data, filepath.Join(tmp, "model"), b.opts, *t, b.study)
 				if t.model.err != nil {
 					log.Printf("%s seed%d: %v", t.dataset, t.seed, t.model.err)
 				} else if t.study.err != nil {
 					log.Printf("%s seed%d: study left out: %v", t.dataset, t.seed, t.study.err)
 				}
 				if t.hasBaseline {
-					t.baseline, _ = measure(*data, filepath.Join(tmp, "baseline"), baselineOpts, *t, false)
+					t.baseline, _ = measure(ctx, b.data, filepath.Join(tmp, "baseline"), baselineOpts, *t, false)
 					if t.baseline.err != nil {
-						log.Printf("%s seed%d, baseline %s: %v", t.dataset, t.seed, *baseline, t.baseline.err)
+						log.Printf("%s seed%d, baseline %s: %v", t.dataset, t.seed, b.baseline, t.baseline.err)
 					}
 				}
 			}
 		}()
 	}
+feed:
 	for i := range tasks {
-		next <- i
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
 	}
 	close(next)
 	wg.Wait()
+	if ctx.Err() != nil {
+		log.Print("interrupted: no report")
+		return 130
+	}
 	rep := summarize(tasks)
-	rep.print(os.Stdout, opts.Preset, *baseline)
-	if *study {
+	rep.print(os.Stdout, b.opts.Preset, b.baseline)
+	if b.study {
 		if err := printStudy(os.Stdout, tasks, combos); err != nil {
-			log.Fatal(err)
+			log.Print(err)
+			return 1
 		}
 	}
 	fmt.Printf("\n%d runs, %d failed, %s wall time\n", len(tasks), rep.failed, time.Since(start).Round(time.Second))
 	if rep.failed > 0 {
-		os.Exit(1)
+		return 1
 	}
+	return 0
+}
+
+// listSplits lists the training runs: every DATASET/seedK folder of the
+// data folder (those --datasets names), --repeats times with job seeds K,
+// K+1000, ...
+func listSplits(b bench) ([]split, error) {
+	dirs, err := os.ReadDir(b.data)
+	if err != nil {
+		return nil, err
+	}
+	var tasks []split
+	for _, d := range dirs {
+		if !d.IsDir() || (b.only != "" && !slices.Contains(strings.Split(b.only, ","), d.Name())) {
+			continue
+		}
+		seeds, err := filepath.Glob(filepath.Join(b.data, d.Name(), "seed*"))
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range seeds {
+			var k int
+			if _, err := fmt.Sscanf(filepath.Base(s), "seed%d", &k); err != nil || filepath.Base(s) != fmt.Sprintf("seed%d", k) {
+				log.Printf("skipping %s: not a split folder seedK", s)
+				continue
+			}
+			for rep := 0; rep < b.repeats; rep++ {
+				tasks = append(tasks, split{dataset: d.Name(), seed: k, jobSeed: int64(k + 1000*rep), hasBaseline: b.baseline != ""})
+			}
+		}
+	}
+	return tasks, nil
 }
 
 // measure trains on one split with opts, as vaejob train would, scores its
 // test file and times the exported ONNX graph on it. With study it also
 // computes the study's terms.
-func measure(data, tmp string, opts jobs.TrainOptions, s split, study bool) (measurement, studyRun) {
+func measure(ctx context.Context, data, tmp string, opts jobs.TrainOptions, s split, study bool) (measurement, studyRun) {
 	dir := filepath.Join(data, s.dataset, fmt.Sprintf("seed%d", s.seed))
 	opts.Inputs = []string{filepath.Join(dir, "train.parquet")}
 	opts.Out = filepath.Join(tmp, fmt.Sprintf("%s-%d-%d", s.dataset, s.seed, s.jobSeed))
@@ -208,13 +261,13 @@ func measure(data, tmp string, opts jobs.TrainOptions, s split, study bool) (mea
 		return m, studyRun{}
 	}
 	t0 := time.Now()
-	res, err := jobs.Train(context.Background(), opts)
+	res, err := jobs.Train(ctx, opts)
 	if err != nil {
 		return fail(err)
 	}
 	m.trainSeconds = time.Since(t0).Seconds()
 	m.active = res.Record.Latent.Active
-	test, err := parquet.ReadTable(context.Background(), filepath.Join(dir, "test.parquet"), parquet.Selection{Features: res.Model.Features, Keep: []string{"label"}})
+	test, err := parquet.ReadTable(ctx, filepath.Join(dir, "test.parquet"), parquet.Selection{Features: res.Model.Features, Keep: []string{"label"}})
 	if err != nil {
 		return fail(err)
 	}
@@ -241,7 +294,7 @@ func measure(data, tmp string, opts jobs.TrainOptions, s split, study bool) (mea
 		return m, studyRun{}
 	}
 	st := studyRun{labels: isAnomaly}
-	train, err := parquet.ReadTable(context.Background(), opts.Inputs[0], parquet.Selection{Features: res.Model.Features})
+	train, err := parquet.ReadTable(ctx, opts.Inputs[0], parquet.Selection{Features: res.Model.Features})
 	if err != nil {
 		st.err = err
 		return m, st

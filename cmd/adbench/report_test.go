@@ -12,7 +12,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-func run(dataset string, seed int, roc, baseROC float64) split {
+func splitOf(dataset string, seed int, roc, baseROC float64) split {
 	return split{
 		dataset: dataset, seed: seed, jobSeed: int64(seed), hasBaseline: true,
 		model:    measurement{figures: figures{roc: roc, pr: roc / 2, trainSeconds: 4, scoreNsRow: 3000}, active: seed},
@@ -21,15 +21,15 @@ func run(dataset string, seed int, roc, baseROC float64) split {
 }
 
 func TestSummarizeFloors(t *testing.T) {
-	failed := run("fault", 2, 0.9, 0.9)
+	failed := splitOf("fault", 2, 0.9, 0.9)
 	failed.baseline.err = errors.New("boom")
 	rep := summarize([]split{
-		run("Cardiotocography", 0, 0.79, 0.62), // centroid 0.806: floor 0.786
-		run("Cardiotocography", 1, 0.77, 0.63), // mean 0.780: below
-		run("fault", 0, 0.40, 0.45),            // baseline 0.45: floor 0.441 (centroid's 0.441 too)
-		run("fault", 1, 0.50, 0.55),            // mean 0.450, floor max(0.441, 0.45) = 0.45: not below
-		failed,                                 // counts for neither preset
-		run("mnist", 0, 0.83, 0.90),            // floor 0.85 from the baseline: below
+		splitOf("Cardiotocography", 0, 0.79, 0.62), // centroid 0.806: floor 0.786
+		splitOf("Cardiotocography", 1, 0.77, 0.63), // mean 0.780: below
+		splitOf("fault", 0, 0.40, 0.45),            // baseline 0.45: floor 0.441 (centroid's 0.441 too)
+		splitOf("fault", 1, 0.50, 0.55),            // mean 0.450, floor max(0.441, 0.45) = 0.45: not below
+		failed,                                     // counts for neither preset
+		splitOf("mnist", 0, 0.83, 0.90),            // floor 0.85 from the baseline: below
 	})
 	if rep.failed != 1 {
 		t.Errorf("failed = %d, want 1", rep.failed)
@@ -60,7 +60,7 @@ func TestSummarizeFloors(t *testing.T) {
 }
 
 func TestSummarizeWithoutBaseline(t *testing.T) {
-	rep := summarize([]split{withoutBaseline(run("glass", 0, 0.55, 0))})
+	rep := summarize([]split{withoutBaseline(splitOf("glass", 0, 0.55, 0))})
 	if len(rep.rows) != 1 {
 		t.Fatalf("%d rows, want 1", len(rep.rows))
 	}
@@ -80,9 +80,9 @@ func withoutBaseline(s split) split {
 // TestSummarizeFailedTable keeps a table whose every run failed as a row
 // with no runs, out of the means and of the floors.
 func TestSummarizeFailedTable(t *testing.T) {
-	bad := run("glass", 0, 0, 0)
+	bad := splitOf("glass", 0, 0, 0)
 	bad.model.err = errors.New("boom")
-	rep := summarize([]split{bad, run("WBC", 0, 0.99, 0.99)})
+	rep := summarize([]split{bad, splitOf("WBC", 0, 0.99, 0.99)})
 	if rep.failed != 1 || len(rep.rows) != 2 || rep.rows[0].runs != 0 || rep.rows[0].below() {
 		t.Fatalf("failed %d, rows %+v", rep.failed, rep.rows)
 	}
@@ -122,11 +122,11 @@ func TestHalvesCoverReference(t *testing.T) {
 
 func TestPrintGolden(t *testing.T) {
 	splits := []split{
-		run("Cardiotocography", 0, 0.79, 0.62),
-		run("Cardiotocography", 1, 0.77, 0.63),
-		run("fault", 0, 0.40, 0.45),
-		run("mnist", 0, 0.83, 0.90),
-		run("thyroid", 0, 0.99, 0.99),
+		splitOf("Cardiotocography", 0, 0.79, 0.62),
+		splitOf("Cardiotocography", 1, 0.77, 0.63),
+		splitOf("fault", 0, 0.40, 0.45),
+		splitOf("mnist", 0, 0.83, 0.90),
+		splitOf("thyroid", 0, 0.99, 0.99),
 	}
 	var plain []split
 	for _, s := range splits {

@@ -101,7 +101,7 @@ var rules = []rule{
 // constant term).
 func spreadAbove(sorted []float64, med float64) float64 {
 	for _, q := range []float64{0.9, 0.99, 1} {
-		if d := quantile(sorted, q) - med; d > 0 {
+		if d := pipeline.QuantileSorted(sorted, q) - med; d > 0 {
 			return d
 		}
 	}
@@ -112,7 +112,7 @@ func spreadAbove(sorted []float64, med float64) float64 {
 // of the training scores: the median goes to 0, q90 to 1 where they differ.
 func normaliseQ90(train, test []float64) []float64 {
 	sorted := slices.Sorted(slices.Values(train))
-	med := quantile(sorted, 0.5)
+	med := pipeline.QuantileSorted(sorted, 0.5)
 	spread := spreadAbove(sorted, med)
 	out := make([]float64, len(test))
 	for i, v := range test {
@@ -129,7 +129,7 @@ func normaliseQ90(train, test []float64) []float64 {
 func normaliseTail(train, test []float64) []float64 {
 	sorted := slices.Sorted(slices.Values(train))
 	n := float64(len(sorted))
-	q90 := quantile(sorted, 0.9)
+	q90 := pipeline.QuantileSorted(sorted, 0.9)
 	above := sorted[sortSearch(sorted, q90, true):]
 	beyond := float64(len(above))
 	scale := 0.0
@@ -138,7 +138,7 @@ func normaliseTail(train, test []float64) []float64 {
 	}
 	if len(above) == 0 {
 		beyond = n - float64(sortSearch(sorted, q90, false))
-		scale = spreadAbove(sorted, quantile(sorted, 0.5))
+		scale = spreadAbove(sorted, pipeline.QuantileSorted(sorted, 0.5))
 	}
 	out := make([]float64, len(test))
 	for i, v := range test {
@@ -164,21 +164,36 @@ func sortSearch(sorted []float64, v float64, strict bool) int {
 	return i
 }
 
-// quantile interpolates the q-quantile of sorted values linearly.
-func quantile(sorted []float64, q float64) float64 {
-	pos := q * float64(len(sorted)-1)
-	lo := int(pos)
-	if lo+1 >= len(sorted) {
-		return sorted[len(sorted)-1]
-	}
-	return sorted[lo] + (pos-float64(lo))*(sorted[lo+1]-sorted[lo])
+// normalisedRun is one run's terms with their normalised test scores, each
+// computed once, when first asked for, and kept for every combination and
+// rule that uses it.
+type normalisedRun struct {
+	terms [][2][]float64
+	done  [][][]float64 // [normalisation][term]
 }
 
-// combine scores a run's test rows with a combination.
-func combine(c combination, scores [][2][]float64, norm normalisation, r rule) []float32 {
+func newNormalisedRun(terms [][2][]float64) *normalisedRun {
+	n := &normalisedRun{terms: terms, done: make([][][]float64, len(normalisations))}
+	for i := range n.done {
+		n.done[i] = make([][]float64, len(terms))
+	}
+	return n
+}
+
+// test returns term t's test scores under normalisation ni.
+func (n *normalisedRun) test(ni, t int) []float64 {
+	if n.done[ni][t] == nil {
+		n.done[ni][t] = normalisations[ni].apply(n.terms[t][0], n.terms[t][1])
+	}
+	return n.done[ni][t]
+}
+
+// combine scores a run's test rows with a combination of its terms
+// normalised by ni.
+func combine(c combination, run *normalisedRun, ni int, r rule) []float32 {
 	var out []float64
 	for k, t := range c.terms {
-		z := norm.apply(scores[t][0], scores[t][1])
+		z := run.test(ni, t)
 		if out == nil {
 			out = make([]float64, len(z))
 			for i := range out {
@@ -207,6 +222,10 @@ func printStudy(w io.Writer, tasks []split, combos []combination) error {
 			ok = append(ok, t)
 		}
 	}
+	normalised := make([]*normalisedRun, len(ok))
+	for i, t := range ok {
+		normalised[i] = newNormalisedRun(t.study.terms)
+	}
 	own := summarize(ok)
 	floors := map[string]float64{}
 	for _, r := range own.rows {
@@ -221,7 +240,7 @@ func printStudy(w io.Writer, tasks []split, combos []combination) error {
 				if len(c.terms) == 1 && (ni > 0 || ri > 0) {
 					continue // one term: q90 is affine, so it ranks as the raw term
 				}
-				rep, err := scoreCombination(ok, c, norm, r)
+				rep, err := scoreCombination(ok, normalised, c, ni, r)
 				if err != nil {
 					return err
 				}
@@ -245,10 +264,10 @@ func printStudy(w io.Writer, tasks []split, combos []combination) error {
 
 // scoreCombination scores every run's test rows with a combination and
 // averages ROC-AUC and PR-AUC per table, as the main table does.
-func scoreCombination(runs []split, c combination, norm normalisation, r rule) (report, error) {
+func scoreCombination(runs []split, normalised []*normalisedRun, c combination, ni int, r rule) (report, error) {
 	scored := make([]split, len(runs))
 	for i, t := range runs {
-		s := combine(c, t.study.terms, norm, r)
+		s := combine(c, normalised[i], ni, r)
 		var err error
 		scored[i] = split{dataset: t.dataset, seed: t.seed, jobSeed: t.jobSeed}
 		if scored[i].model.roc, err = pipeline.ROCAUC(s, t.study.labels); err != nil {

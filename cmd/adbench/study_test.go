@@ -111,7 +111,7 @@ func TestCombine(t *testing.T) {
 		{0 + 1, 1 + 0, 2 + 0.5}, // sum
 		{1, 1, 2},               // max
 	} {
-		got := combine(c, scores, normalisations[0], rules[i])
+		got := combine(c, newNormalisedRun(scores), 0, rules[i])
 		for k := range want {
 			if math.Abs(float64(got[k]-want[k])) > 1e-6 {
 				t.Errorf("%s = %v, want %v", rules[i].name, got, want)
@@ -207,14 +207,14 @@ func TestMinMaxCentroid(t *testing.T) {
 func TestPrintStudy(t *testing.T) {
 	train := []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 	studied := func(dataset string, vae, mcd []float64, labels []bool) split {
-		s := run(dataset, 0, 0.5, 0.5)
+		s := splitOf(dataset, 0, 0.5, 0.5)
 		s.study.terms = make([][2][]float64, len(terms))
 		s.study.terms[termNamed("vae")] = [2][]float64{train, vae}
 		s.study.terms[termNamed("mcd")] = [2][]float64{train, mcd}
 		s.study.labels = labels
 		return s
 	}
-	broken := run("glass", 1, 0.5, 0.5)
+	broken := splitOf("glass", 1, 0.5, 0.5)
 	broken.study.err = errors.New("covariance not positive definite") // left out, not a panic
 	tasks := []split{
 		studied("glass", []float64{1, 2, 3, 4}, []float64{4, 3, 2, 1}, []bool{false, false, true, true}),

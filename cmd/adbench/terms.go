@@ -18,7 +18,8 @@ import (
 type term struct {
 	name, about string
 	view        view
-	// fit returns the term's scorer, fitted on the training rows of its view.
+	// fit returns the term's scorer, fitted on the training rows of its
+	// view. A scorer may reuse buffers between calls: one goroutine each.
 	fit func(train [][]float64) (func(row []float64) float64, error)
 }
 
@@ -110,8 +111,8 @@ func fitRobustNorm(p int) func([][]float64) (func([]float64) float64, error) {
 		if err != nil {
 			return nil, err
 		}
+		in, out := make([]float32, d), make([]float32, d)
 		return func(r []float64) float64 {
-			in, out := make([]float32, d), make([]float32, d)
 			for j, v := range r {
 				in[j] = float32(v)
 			}
@@ -133,6 +134,7 @@ func fitRobustNorm(p int) func([][]float64) (func([]float64) float64, error) {
 type gaussian struct {
 	mean []float64
 	prec *mat.SymDense
+	diff *mat.VecDense // distance's buffer
 }
 
 // fitGaussian fits the mean and covariance of rows, adds rel × the mean
@@ -157,16 +159,16 @@ func fitGaussian(rows [][]float64, rel float64) (gaussian, error) {
 	if err := ch.InverseTo(prec); err != nil {
 		return gaussian{}, err
 	}
-	return gaussian{mean: mean, prec: prec}, nil
+	return gaussian{mean: mean, prec: prec, diff: mat.NewVecDense(d, nil)}, nil
 }
 
-// distance is the squared Mahalanobis distance of r.
+// distance is the squared Mahalanobis distance of r. It uses g's buffer:
+// one goroutine per gaussian.
 func (g gaussian) distance(r []float64) float64 {
-	diff := mat.NewVecDense(len(r), nil)
 	for j, v := range r {
-		diff.SetVec(j, v-g.mean[j])
+		g.diff.SetVec(j, v-g.mean[j])
 	}
-	return mat.Inner(diff, g.prec, diff)
+	return mat.Inner(g.diff, g.prec, g.diff)
 }
 
 // fitMahalanobis scores the squared Mahalanobis distance under a Gaussian
@@ -223,8 +225,8 @@ func fitPCAResidual(share float64) func([][]float64) (func([]float64) float64, e
 			kept += max(values[c], 0)
 			basis = append(basis, mat.Col(nil, c, &vectors))
 		}
+		dev := make([]float64, d)
 		return func(r []float64) float64 {
-			dev := make([]float64, d)
 			s := 0.0
 			for j, v := range r {
 				dev[j] = v - mean[j]
@@ -276,13 +278,12 @@ func termScores(m *pipeline.Model, train, test []float32) (scores [][2][]float64
 		d := m.Dim()
 		n := len(x) / d
 		scorer := pipeline.NewScorer(m)
-		buf := make([]float32, d)
 		for i := range n {
 			row := x[i*d : (i+1)*d]
 			raw = append(raw, float64s(row))
-			m.ScaleRow(row, buf)
-			scaled = append(scaled, float64s(buf))
-			_, mu, _ := scorer.Reconstruct(row)
+			// The encoder pass scales the row on the way (Model.ScaleRow).
+			scaledRow, mu, _ := scorer.Reconstruct(row)
+			scaled = append(scaled, float64s(scaledRow))
 			latent = append(latent, float64s(mu))
 		}
 		return raw, scaled, latent, m.ScoreParts(x)

@@ -14,27 +14,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-// mountTmpfs mounts a fresh tmpfs with the mount options opts (such as
-// "size=1m") on a new folder, unmounted when the test ends, and returns
-// the folder. It skips the test where mounting is not allowed (not root,
-// no CAP_SYS_ADMIN).
-func mountTmpfs(t *testing.T, opts string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "mnt")
-	mustSetUp(t, os.Mkdir(dir, 0o755))
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, opts); err != nil {
-		t.Skipf("cannot mount a tmpfs to inject the fault (needs root or CAP_SYS_ADMIN): %v", err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
-			t.Logf("unmount %s: %v; detaching it", dir, err)
-			unix.Unmount(dir, unix.MNT_DETACH)
-		}
-	})
-	return dir
-}
+	"github.com/vaejob/vaejob/cmd/internal/faultfs"
+)
 
 // fillSpace writes dir/fill until the file system has no block left.
 func fillSpace(t *testing.T, dir string) {
@@ -153,7 +135,7 @@ func TestMachineFaultsExit8(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := mountTmpfs(t, tc.fault.opts)
+			dir := faultfs.MountTmpfs(t, tc.fault.opts)
 			if tc.prepare != nil {
 				tc.prepare(t, dir)
 			}
