@@ -252,6 +252,9 @@ func printStudy(w io.Writer, tasks []split, combos []combination) error {
 			}
 		}
 	}
+	if err := printSelectionBounds(w, ok, normalised, floors); err != nil {
+		return err
+	}
 	fmt.Fprintln(w, "\nterms:")
 	for _, t := range terms {
 		fmt.Fprintf(w, "- %s: %s\n", t.name, t.about)
@@ -259,6 +262,68 @@ func printStudy(w io.Writer, tasks []split, combos []combination) error {
 	for _, n := range normalisations {
 		fmt.Fprintf(w, "- normalised %s: %s\n", n.name, n.about)
 	}
+	return nil
+}
+
+// printSelectionBounds writes what a rule that picks one term per table
+// could reach at best: per table, the term with the highest test ROC-AUC
+// (and that term's PR-AUC), picked with the test labels, first among all
+// terms, then between the model's score and each other term. These are
+// upper bounds on selection, not detectors.
+func printSelectionBounds(w io.Writer, runs []split, normalised []*normalisedRun, floors map[string]float64) error {
+	single := make([]report, len(terms))
+	var scored []int // the terms every run has (all of them, but in tests)
+	for t := range terms {
+		if !slices.ContainsFunc(runs, func(r split) bool { return len(r.study.terms[t][1]) != len(r.study.labels) }) {
+			scored = append(scored, t)
+		}
+	}
+	if len(runs) == 0 || !slices.Contains(scored, termNamed(modelScore)) {
+		return nil
+	}
+	for _, t := range scored {
+		rep, err := scoreCombination(runs, normalised, combination{spec: terms[t].name, terms: []int{t}, weights: []float64{1}}, 0, rules[0])
+		if err != nil {
+			return err
+		}
+		single[t] = rep
+	}
+	best := func(from []int) (report, []string, error) {
+		rep := report{rows: slices.Clone(single[from[0]].rows)}
+		var picks []string
+		for i := range rep.rows {
+			pick := from[0]
+			for _, t := range from[1:] {
+				if single[t].rows[i].dataset != rep.rows[i].dataset {
+					return report{}, nil, fmt.Errorf("selection bounds: term %s scored %s where %s scored %s", terms[t].name, single[t].rows[i].dataset, terms[from[0]].name, rep.rows[i].dataset)
+				}
+				if single[t].rows[i].model.roc > rep.rows[i].model.roc {
+					rep.rows[i], pick = single[t].rows[i], t
+				}
+			}
+			picks = append(picks, fmt.Sprintf("%s %s", rep.rows[i].dataset, terms[pick].name))
+		}
+		return rep, picks, nil
+	}
+	fmt.Fprintln(w, "\nselection bounds: per table, the term with the best test ROC-AUC, picked with the test labels (an upper bound on any rule that picks one term per table, not a detector)")
+	fmt.Fprintln(w)
+	writeHeader(w, []string{"picked from", "normalised", "rule", "ROC half A", "ROC half B", "ROC", "PR half A", "PR half B", "PR", "below floor"}, 3)
+	rep, picks, err := best(scored)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, studyRow(rep, floors, "every term", "", ""))
+	for _, t := range scored {
+		if t == termNamed(modelScore) {
+			continue
+		}
+		rep, _, err := best([]int{termNamed(modelScore), t})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(w, studyRow(rep, floors, modelScore+" or "+terms[t].name, "", ""))
+	}
+	fmt.Fprintf(w, "\npicked from every term: %s\n", strings.Join(picks, ", "))
 	return nil
 }
 

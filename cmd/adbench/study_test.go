@@ -218,7 +218,7 @@ func TestPrintStudy(t *testing.T) {
 	broken.study.err = errors.New("covariance not positive definite") // left out, not a panic
 	tasks := []split{
 		studied("glass", []float64{1, 2, 3, 4}, []float64{4, 3, 2, 1}, []bool{false, false, true, true}),
-		studied("WBC", []float64{1, 2, 3, 4}, []float64{1, 2, 3, 4}, []bool{false, true, false, true}),
+		studied("WBC", []float64{1, 2, 3, 4}, []float64{1, 3, 2, 4}, []bool{false, true, false, true}),
 		broken,
 	}
 	combos, err := parseCombinations("vae,mcd,vae+mcd")
@@ -235,12 +235,67 @@ func TestPrintStudy(t *testing.T) {
 		// WBC at 0.75 (floor 0.979: under it, as the model is).
 		"| vae |  |  | 1.000 | 0.750 | **0.875** |",
 		"| 1 WBC 0.750 |",
-		"| mcd |  |  | 0.000 | 0.750 | **0.375** |",
-		"| 2 glass 0.000, WBC 0.750 |",
+		"| mcd |  |  | 0.000 | 1.000 | **0.500** |",
+		"| 1 glass 0.000 |",
 		"| vae+mcd | q90 | sum |", "| vae+mcd | tail | max |",
+		// The bounds pick vae on glass, mcd on WBC; terms no run has
+		// (all but vae and mcd here) are left out.
+		"| every term |  |  | 1.000 | 1.000 | **1.000** |",
+		"| vae or mcd |  |  | 1.000 | 1.000 | **1.000** |",
+		"picked from every term: glass vae, WBC mcd\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("study lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestECDFTail(t *testing.T) {
+	// Column 0 holds 1..4 (n = 4), column 1 is constant at 7.
+	score, err := fitECDFTail([][]float64{{1, 7}, {2, 7}, {3, 7}, {4, 7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		row  []float64
+		want float64
+	}{
+		{[]float64{2.5, 7}, -math.Log(3.0 / 5)},        // 2 values at least, 2 at most, +1 each over n + 1
+		{[]float64{1, 7}, -math.Log(2.0 / 5)},          // the minimum: 1 value at most; the constant scores 0
+		{[]float64{10, 7}, math.Log(5)},                // beyond the range: log(n + 1), not infinity
+		{[]float64{-10, 8}, math.Log(5) + math.Log(5)}, // both columns beyond
+	}
+	for _, tt := range tests {
+		if got := score(tt.row); math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("ecdf-tail%v = %g, want %g", tt.row, got, tt.want)
+		}
+	}
+}
+
+func TestCopulaL1(t *testing.T) {
+	// Column 0 holds 1..4: mid-rank shares 1/8, 3/8, 5/8, 7/8, normal
+	// scores ±1.150349, ±0.318639, mean 0, IQR 3.25 − 1.75 = 1.5. Column 1
+	// ties three 0s (share 1.5/4) below one 1 (share 3.5/4); column 2 is
+	// constant and scores 0.
+	train := [][]float64{{1, 0, 5}, {2, 0, 5}, {3, 0, 5}, {4, 1, 5}}
+	score, err := fitCopulaL1(train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hi, lo = 1.1503493803760079, 0.31863936396437514
+	mean1 := (3*-lo + hi) / 4
+	tests := []struct {
+		row  []float64
+		want float64
+	}{
+		{[]float64{2.5, 0, 5}, 0 + math.Abs(-lo-mean1)},           // halfway between the middle two: 0
+		{[]float64{4, 1, 5}, hi + math.Abs(hi-mean1)},             // the top values
+		{[]float64{5, 1, 9}, hi + 1.349/1.5 + math.Abs(hi-mean1)}, // one unit past the range at 1.349/IQR
+		{[]float64{1, 0.5, 5}, hi + math.Abs((-lo+hi)/2-mean1)},   // between the tied 0s and the 1
+	}
+	for _, tt := range tests {
+		if got := score(tt.row); math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("copula-l1%v = %.9g, want %.9g", tt.row, got, tt.want)
 		}
 	}
 }

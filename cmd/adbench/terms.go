@@ -63,6 +63,8 @@ var terms = []term{
 	{name: "mcd", about: "squared Mahalanobis distance of the model's scaled row under a trimmed fit (75 % of rows, 3 concentration steps), ridge 1 %", view: viewScaled, fit: fitMahalanobis(featureRidge, mcdKeep, mcdSteps)},
 	{name: "pca-residual", about: "squared distance of the model's scaled row from the principal subspace keeping 95 % of the variance", view: viewScaled, fit: fitPCAResidual(pcaVariance)},
 	{name: "latent-mahalanobis", about: "squared Mahalanobis distance of the posterior mean, ridge 0.1 %", view: viewLatent, fit: fitMahalanobis(latentRidge, 1, 0)},
+	{name: "ecdf-tail", about: "sum over features of −log of the smaller empirical tail share, (count ≥ x + 1)/(n + 1) or (count ≤ x + 1)/(n + 1), of the raw value (ECOD without its skewness rule)", view: viewRaw, fit: fitECDFTail},
+	{name: "copula-l1", about: "L1 distance to the training mean after each raw feature is mapped to normal scores by its training ranks (mid-ranks for ties, linear in between, past the range at 1.349/IQR per unit)", view: viewRaw, fit: fitCopulaL1},
 }
 
 // termNamed returns the index of the term with the given name, or -1.
@@ -242,6 +244,108 @@ func fitPCAResidual(share float64) func([][]float64) (func([]float64) float64, e
 			return max(s, 0)
 		}, nil
 	}
+}
+
+// sortedColumns returns each column of rows, sorted.
+func sortedColumns(rows [][]float64) [][]float64 {
+	cols := make([][]float64, len(rows[0]))
+	for j := range cols {
+		cols[j] = make([]float64, len(rows))
+		for i, r := range rows {
+			cols[j][i] = r[j]
+		}
+		slices.Sort(cols[j])
+	}
+	return cols
+}
+
+// fitECDFTail scores a row by how far into either tail of its training
+// column each feature lies: Σ_j −log min(P̂(X_j ≥ x_j), P̂(X_j ≤ x_j)), the
+// shares counted on the n training rows with one added to count and n, so
+// that a value beyond the training range scores log(n + 1), not infinity.
+func fitECDFTail(train [][]float64) (func([]float64) float64, error) {
+	cols := sortedColumns(train)
+	n := float64(len(train))
+	return func(r []float64) float64 {
+		s := 0.0
+		for j, v := range r {
+			below := float64(sortSearch(cols[j], v, false)) // values < v
+			atMost := float64(sortSearch(cols[j], v, true)) // values ≤ v
+			share := min(n-below+1, atMost+1) / (n + 1)
+			s -= math.Log(share)
+		}
+		return s
+	}, nil
+}
+
+// normalScores maps a training column's distinct values to the normal
+// quantiles of their mid-ranks; between values it interpolates linearly,
+// past the range it continues at the slope of a normal whose IQR is the
+// column's.
+type normalScores struct {
+	values, scores []float64
+	slope          float64
+}
+
+func fitNormalScores(sorted []float64) normalScores {
+	n := float64(len(sorted))
+	var ns normalScores
+	for i := 0; i < len(sorted); {
+		k := i
+		for k < len(sorted) && sorted[k] == sorted[i] {
+			k++
+		}
+		p := (float64(i) + float64(k-i)/2) / n
+		p = min(max(p, 0.5/n), 1-0.5/n)
+		ns.values = append(ns.values, sorted[i])
+		ns.scores = append(ns.scores, math.Sqrt2*math.Erfinv(2*p-1))
+		i = k
+	}
+	iqr := pipeline.QuantileSorted(sorted, 0.75) - pipeline.QuantileSorted(sorted, 0.25)
+	if iqr <= 0 {
+		iqr = sorted[len(sorted)-1] - sorted[0]
+	}
+	ns.slope = 1.349 / iqr
+	if iqr <= 0 {
+		ns.slope = 0
+	}
+	return ns
+}
+
+func (ns normalScores) at(v float64) float64 {
+	last := len(ns.values) - 1
+	switch {
+	case v <= ns.values[0]:
+		return ns.scores[0] + (v-ns.values[0])*ns.slope
+	case v >= ns.values[last]:
+		return ns.scores[last] + (v-ns.values[last])*ns.slope
+	}
+	i := sortSearch(ns.values, v, true) // first value above v; i ≥ 1
+	lo, hi := ns.values[i-1], ns.values[i]
+	return ns.scores[i-1] + (ns.scores[i]-ns.scores[i-1])*(v-lo)/(hi-lo)
+}
+
+// fitCopulaL1 maps each raw feature to normal scores (fitNormalScores) and
+// scores the L1 distance to the training mean of the mapped rows.
+func fitCopulaL1(train [][]float64) (func([]float64) float64, error) {
+	cols := sortedColumns(train)
+	maps := make([]normalScores, len(cols))
+	for j, c := range cols {
+		maps[j] = fitNormalScores(c)
+	}
+	mean := make([]float64, len(cols))
+	for _, r := range train {
+		for j, v := range r {
+			mean[j] += maps[j].at(v) / float64(len(train))
+		}
+	}
+	return func(r []float64) float64 {
+		s := 0.0
+		for j, v := range r {
+			s += math.Abs(maps[j].at(v) - mean[j])
+		}
+		return s
+	}, nil
 }
 
 // columnMeans returns the mean of each column of rows.
