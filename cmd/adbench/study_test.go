@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vaejob/vaejob/pipeline"
 )
 
 func TestParseCombinations(t *testing.T) {
@@ -296,6 +298,56 @@ func TestCopulaL1(t *testing.T) {
 	for _, tt := range tests {
 		if got := score(tt.row); math.Abs(got-tt.want) > 1e-9 {
 			t.Errorf("copula-l1%v = %.9g, want %.9g", tt.row, got, tt.want)
+		}
+	}
+}
+
+func TestTangentResidual(t *testing.T) {
+	// A model on two features whose posterior mean is 0 for every row and
+	// whose linear decoder moves feature a by w per latent unit, Laplace
+	// scales 1 and 0.5. For the row (3, 1): r = (3/1, 1/0.5) = (3, 2),
+	// J = (w, 0); c = J·r/(J·J + 1).
+	model := func(w float32) *pipeline.Model {
+		zero := func(in, out int) pipeline.Dense {
+			return pipeline.Dense{In: in, Out: out, W: make([]float32, in*out), B: make([]float32, out)}
+		}
+		dec := zero(1, 2)
+		dec.W[0] = w
+		return &pipeline.Model{
+			Features: []string{"a", "b"},
+			Scaler:   pipeline.Scaler{Kind: pipeline.ScalerMinMax, Offset: []float32{0, 0}, Scale: []float32{1, 1}, Min: []float32{0, 0}, Max: []float32{1, 1}},
+			Encoder:  []pipeline.Dense{zero(2, 1)}, Mu: zero(1, 1), LogVar: zero(1, 1),
+			Decoder:      []pipeline.Dense{dec},
+			LaplaceScale: []float32{1, 0.5},
+			Score:        pipeline.ScoreELBO,
+		}
+	}
+	tests := []struct {
+		name string
+		w    float32
+		want float64
+	}{
+		{"collapsed decoder: the residual itself", 0, 3 + 2},
+		{"the tangent explains part of a", 2, (3 - 2*6.0/5) + 2}, // c = 6/5
+		{"a steep tangent explains nearly all of a", 100, (3 - 100*300.0/10001) + 2},
+	}
+	for _, tt := range tests {
+		m := model(tt.w)
+		if err := m.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		score, err := tangentResidual(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := score([]float64{3, 1}); math.Abs(got-tt.want) > 1e-4 {
+			t.Errorf("%s: vae-tangent = %.6g, want %.6g", tt.name, got, tt.want)
+		}
+		if tt.w == 0 {
+			total, latent := pipeline.NewScorer(m).ScoreParts([]float32{3, 1}, make([]float32, 2))
+			if got := score([]float64{3, 1}); math.Abs(got-float64(total-latent)) > 1e-4 {
+				t.Errorf("collapsed: vae-tangent = %g, model's score less its latent term %g", got, total-latent)
+			}
 		}
 	}
 }

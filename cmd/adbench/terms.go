@@ -21,6 +21,9 @@ type term struct {
 	// fit returns the term's scorer, fitted on the training rows of its
 	// view. A scorer may reuse buffers between calls: one goroutine each.
 	fit func(train [][]float64) (func(row []float64) float64, error)
+	// ofModel, set instead of fit for a term that reads the trained model
+	// rather than fitting on its view, returns the term's scorer.
+	ofModel func(m *pipeline.Model) (func(row []float64) float64, error)
 }
 
 // view names what a term is computed on.
@@ -64,6 +67,7 @@ var terms = []term{
 	{name: "pca-residual", about: "squared distance of the model's scaled row from the principal subspace keeping 95 % of the variance", view: viewScaled, fit: fitPCAResidual(pcaVariance)},
 	{name: "latent-mahalanobis", about: "squared Mahalanobis distance of the posterior mean, ridge 0.1 %", view: viewLatent, fit: fitMahalanobis(latentRidge, 1, 0)},
 	{name: "ecdf-tail", about: "sum over features of −log of the smaller empirical tail share, (count ≥ x + 1)/(n + 1) or (count ≤ x + 1)/(n + 1), of the raw value (ECOD without its skewness rule)", view: viewRaw, fit: fitECDFTail},
+	{name: "vae-tangent", about: "L1 norm of the model's reconstruction residual less the part a first-order latent shift explains (ridge 1, the prior's scale) along the decoder's tangent space at the posterior mean (central differences), in likelihood-scale units, plus the constant features' terms of the model's score", view: viewRaw, ofModel: tangentResidual},
 	{name: "copula-l1", about: "L1 distance to the training mean after each raw feature is mapped to normal scores by its training ranks (mid-ranks for ties, linear in between, past the range at 1.349/IQR per unit)", view: viewRaw, fit: fitCopulaL1},
 }
 
@@ -348,6 +352,105 @@ func fitCopulaL1(train [][]float64) (func([]float64) float64, error) {
 	}, nil
 }
 
+// tangentStep is the latent step of the decoder's central differences.
+const tangentStep = 1e-2
+
+// tangentResidual scores a raw row by what the decoder's tangent space at
+// the row's posterior mean cannot explain of its reconstruction residual:
+// with r the residual of the network's features and J the decoder's
+// Jacobian, both divided feature by feature by the likelihood's scale (the
+// Laplace scale, the Gaussian standard deviation, 1 for Bernoulli), the L1
+// norm of r − J c, where c = (JᵀJ + I)⁻¹ Jᵀr is the latent shift that best
+// explains r to first order under the prior's unit scale. A decoder that
+// ignores its latent (a collapsed model) has J ≈ 0, c ≈ 0, and the term is
+// the residual itself. Constant features add their terms of the model's
+// score.
+func tangentResidual(m *pipeline.Model) (func([]float64) float64, error) {
+	varying := make([]int, 0, m.NetworkDim())
+	for j := range m.Dim() {
+		if !slices.Contains(m.Constant, j) {
+			varying = append(varying, j)
+		}
+	}
+	dv, k := len(varying), m.LatentDim()
+	weight := make([]float64, dv) // by network feature; the scales are by feature
+	for a, j := range varying {
+		switch {
+		case m.LaplaceScale != nil:
+			weight[a] = 1 / float64(m.LaplaceScale[j])
+		case m.Variance != nil:
+			weight[a] = 1 / math.Sqrt(float64(m.Variance[j]))
+		default:
+			weight[a] = 1
+		}
+	}
+	scorer := pipeline.NewScorer(m)
+	in, shares := make([]float32, m.Dim()), make([]float32, m.Dim())
+	z := make([]float32, k)
+	var bufs [2][]float32
+	for i := range bufs {
+		width := k
+		for _, l := range m.Decoder {
+			width = max(width, l.Out)
+		}
+		bufs[i] = make([]float32, width)
+	}
+	decode := func(latent []float32) []float32 {
+		cur := latent
+		for i, l := range m.Decoder {
+			out := bufs[i%2][:l.Out]
+			l.Apply(cur, out)
+			cur = out
+		}
+		return cur
+	}
+	jac := mat.NewDense(dv, k, nil)
+	r := mat.NewVecDense(dv, nil)
+	var gram mat.SymDense
+	var proj, c, fitted mat.VecDense
+	return func(row []float64) float64 {
+		for j, v := range row {
+			in[j] = float32(v)
+		}
+		scorer.ScoreParts(in, shares)
+		s := 0.0
+		for _, j := range m.Constant {
+			s += float64(shares[j]) // as in the model's score
+		}
+		scaled, mu, recon := scorer.Reconstruct(in)
+		for a, j := range varying {
+			r.SetVec(a, (float64(scaled[j])-float64(recon[a]))*weight[a])
+		}
+		for q := range k {
+			copy(z, mu)
+			z[q] = mu[q] + tangentStep
+			up := slices.Clone(decode(z))
+			z[q] = mu[q] - tangentStep
+			down := decode(z)
+			for a := range dv {
+				jac.Set(a, q, (float64(up[a])-float64(down[a]))/(2*tangentStep)*weight[a])
+			}
+		}
+		gram.SymOuterK(1, jac.T())
+		for q := range k {
+			gram.SetSym(q, q, gram.At(q, q)+1)
+		}
+		proj.MulVec(jac.T(), r)
+		var ch mat.Cholesky
+		if ch.Factorize(&gram) && ch.SolveVecTo(&c, &proj) == nil {
+			fitted.MulVec(jac, &c)
+			for a := range dv {
+				s += math.Abs(r.AtVec(a) - fitted.AtVec(a))
+			}
+			return s
+		}
+		for a := range dv {
+			s += math.Abs(r.AtVec(a))
+		}
+		return s
+	}, nil
+}
+
 // columnMeans returns the mean of each column of rows.
 func columnMeans(rows [][]float64) []float64 {
 	mean := make([]float64, len(rows[0]))
@@ -409,7 +512,12 @@ func termScores(m *pipeline.Model, train, test []float32) (scores [][2][]float64
 			}
 			continue
 		}
-		score, err := tm.fit(byView[0][tm.view])
+		var score func([]float64) float64
+		if tm.ofModel != nil {
+			score, err = tm.ofModel(m)
+		} else {
+			score, err = tm.fit(byView[0][tm.view])
+		}
 		if err != nil {
 			return nil, fmt.Errorf("term %s: %w", tm.name, err)
 		}
