@@ -206,16 +206,19 @@ func TestMinMaxCentroid(t *testing.T) {
 	}
 }
 
-func TestPrintStudy(t *testing.T) {
+// studied returns a run on dataset whose study has test scores for the
+// terms vae and mcd only (training scores 0..10 for both).
+func studied(dataset string, vae, mcd []float64, labels []bool) split {
 	train := []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	studied := func(dataset string, vae, mcd []float64, labels []bool) split {
-		s := splitOf(dataset, 0, 0.5, 0.5)
-		s.study.terms = make([][2][]float64, len(terms))
-		s.study.terms[termNamed("vae")] = [2][]float64{train, vae}
-		s.study.terms[termNamed("mcd")] = [2][]float64{train, mcd}
-		s.study.labels = labels
-		return s
-	}
+	s := splitOf(dataset, 0, 0.5, 0.5)
+	s.study.terms = make([][2][]float64, len(terms))
+	s.study.terms[termNamed("vae")] = [2][]float64{train, vae}
+	s.study.terms[termNamed("mcd")] = [2][]float64{train, mcd}
+	s.study.labels = labels
+	return s
+}
+
+func TestPrintStudy(t *testing.T) {
 	broken := splitOf("glass", 1, 0.5, 0.5)
 	broken.study.err = errors.New("covariance not positive definite") // left out, not a panic
 	tasks := []split{
@@ -242,12 +245,76 @@ func TestPrintStudy(t *testing.T) {
 		"| vae+mcd | q90 | sum |", "| vae+mcd | tail | max |",
 		// The bounds pick vae on glass, mcd on WBC; terms no run has
 		// (all but vae and mcd here) are left out.
-		"| every term |  |  | 1.000 | 1.000 | **1.000** |",
-		"| vae or mcd |  |  | 1.000 | 1.000 | **1.000** |",
-		"picked from every term: glass vae, WBC mcd\n",
+		"| every term | 1.000 | 1.000 | **1.000** | 0  | 1.000 | 1.000 | **1.000** |",
+		"| vae or mcd | 1.000 | 1.000 | **1.000** | 0  | 1.000 | 1.000 | **1.000** |",
+		"best ROC-AUC per table among every term: glass vae, WBC mcd\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("study lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSelectionBounds(t *testing.T) {
+	// Labels and scores chosen so that each rule of the bounds matters
+	// (figures from the rank formulas of ROC-AUC and average precision):
+	labels := []bool{false, true, false, false, true, false, true, false}
+	runs := []split{
+		// glass: vae ROC 1, PR 1 clears 0.95; mcd ROC 0 does not.
+		studied("glass", []float64{1, 2, 3, 4}, []float64{4, 3, 2, 1}, []bool{false, false, true, true}),
+		// landsat: vae ROC 0.733, PR 0.589 clears 0.683; mcd ROC 0.600
+		// does not, so its better PR 0.643 is not taken.
+		studied("landsat", []float64{1, 4, 5, 8, 7, 2, 6, 3}, []float64{1, 2, 3, 6, 5, 4, 8, 7}, labels),
+		// Pima: mcd has the better ROC (0.800 against 0.733), vae the
+		// better PR (0.810 against 0.639); both clear 0.683: ROC 0.800
+		// and PR 0.810, from different terms.
+		studied("Pima", []float64{3, 2, 4, 1, 7, 6, 8, 5}, []float64{3, 7, 2, 4, 5, 8, 6, 1}, labels),
+		// WBC: vae ROC 0.75 is under 0.979, mcd's 1 clears it.
+		studied("WBC", []float64{1, 2, 3, 4}, []float64{1, 3, 2, 4}, []bool{false, true, false, true}),
+	}
+	normalised := make([]*normalisedRun, len(runs))
+	for i, r := range runs {
+		normalised[i] = newNormalisedRun(r.study.terms)
+	}
+	floors := map[string]float64{"glass": 0.95, "landsat": 0.683, "Pima": 0.683, "WBC": 0.979}
+	var b bytes.Buffer
+	if err := printSelectionBounds(&b, runs, normalised, floors); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	// ROC: A (1 + 0.733)/2, B (0.8 + 1)/2; PR: A (1 + 0.589)/2, B (0.810 + 1)/2.
+	for _, want := range []string{
+		"| every term | 0.867 | 0.900 | **0.883** | 0  | 0.794 | 0.905 | **0.850** |",
+		"| vae or mcd | 0.867 | 0.900 | **0.883** | 0  | 0.794 | 0.905 | **0.850** |",
+		"best ROC-AUC per table among every term: glass vae, landsat vae, Pima mcd, WBC mcd\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bounds lack %q:\n%s", want, out)
+		}
+	}
+	// Under its floor with every option: the table counts, its PR is the
+	// best of all options.
+	floors["WBC"] = 1.01
+	b.Reset()
+	if err := printSelectionBounds(&b, runs, normalised, floors); err != nil {
+		t.Fatal(err)
+	}
+	if want := "| every term | 0.867 | 0.900 | **0.883** | 1 WBC 1.000 | 0.794 | 0.905 | **0.850** |"; !strings.Contains(b.String(), want) {
+		t.Errorf("bounds lack %q:\n%s", want, b.String())
+	}
+}
+
+func TestRankTermsRefuseNonFinite(t *testing.T) {
+	for name, fit := range map[string]func([][]float64) (func([]float64) float64, error){"ecdf-tail": fitECDFTail, "copula-l1": fitCopulaL1} {
+		if _, err := fit([][]float64{{1, 2}, {math.NaN(), 3}}); err == nil || !strings.Contains(err.Error(), "feature 0 of training row 1 is NaN") {
+			t.Errorf("%s on a NaN training value: error %v", name, err)
+		}
+		score, err := fit([][]float64{{1, 2}, {2, 3}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := score([]float64{math.NaN(), 2}); !math.IsNaN(got) {
+			t.Errorf("%s of a row with a NaN = %g, want NaN", name, got)
 		}
 	}
 }
@@ -294,60 +361,92 @@ func TestCopulaL1(t *testing.T) {
 		{[]float64{4, 1, 5}, hi + math.Abs(hi-mean1)},             // the top values
 		{[]float64{5, 1, 9}, hi + 1.349/1.5 + math.Abs(hi-mean1)}, // one unit past the range at 1.349/IQR
 		{[]float64{1, 0.5, 5}, hi + math.Abs((-lo+hi)/2-mean1)},   // between the tied 0s and the 1
+		// Below the range: column 0 at 1.349/1.5 per unit, column 1 (IQR
+		// 0.25 − 0) at 1.349/0.25.
+		{[]float64{0, -1, 5}, hi + 1.349/1.5 + math.Abs(-lo-1.349/0.25-mean1)},
 	}
 	for _, tt := range tests {
 		if got := score(tt.row); math.Abs(got-tt.want) > 1e-9 {
 			t.Errorf("copula-l1%v = %.9g, want %.9g", tt.row, got, tt.want)
 		}
 	}
+	// Seven 0s and a 1: the IQR is 0, so the range (1) stands in for it.
+	quantile := func(p float64) float64 { return math.Sqrt2 * math.Erfinv(2*p-1) }
+	spike, err := fitCopulaL1([][]float64{{0}, {0}, {0}, {0}, {0}, {0}, {0}, {1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero, one := quantile(3.5/8), quantile(7.5/8)
+	mean := (7*zero + one) / 8
+	if got, want := spike([]float64{2}), one+1.349-mean; math.Abs(got-want) > 1e-9 {
+		t.Errorf("copula-l1 of 2 on a spike at 0 = %.9g, want %.9g", got, want)
+	}
 }
 
 func TestTangentResidual(t *testing.T) {
-	// A model on two features whose posterior mean is 0 for every row and
-	// whose linear decoder moves feature a by w per latent unit, Laplace
-	// scales 1 and 0.5. For the row (3, 1): r = (3/1, 1/0.5) = (3, 2),
-	// J = (w, 0); c = J·r/(J·J + 1).
-	model := func(w float32) *pipeline.Model {
+	// A model on features a, k, b, k constant (the network sees a and b),
+	// whose posterior mean is 0 for every row and whose linear decoder
+	// moves a by w per latent unit; scales 1, 0.25, 0.5 by feature (Laplace
+	// b, or Gaussian σ). For the row (3, 0.5, 1): k adds 0.5/0.25 = 2;
+	// r = (3/1, 1/0.5) = (3, 2), J = (w, 0), c = J·r/(J·J + 1).
+	model := func(w float32, gaussian bool) *pipeline.Model {
 		zero := func(in, out int) pipeline.Dense {
 			return pipeline.Dense{In: in, Out: out, W: make([]float32, in*out), B: make([]float32, out)}
 		}
 		dec := zero(1, 2)
 		dec.W[0] = w
-		return &pipeline.Model{
-			Features: []string{"a", "b"},
-			Scaler:   pipeline.Scaler{Kind: pipeline.ScalerMinMax, Offset: []float32{0, 0}, Scale: []float32{1, 1}, Min: []float32{0, 0}, Max: []float32{1, 1}},
+		m := &pipeline.Model{
+			Features: []string{"a", "k", "b"},
+			Scaler:   pipeline.Scaler{Kind: pipeline.ScalerMinMax, Offset: []float32{0, 0, 0}, Scale: []float32{1, 1, 1}, Min: []float32{0, 0, 0}, Max: []float32{1, 0, 1}},
+			Constant: []int{1},
 			Encoder:  []pipeline.Dense{zero(2, 1)}, Mu: zero(1, 1), LogVar: zero(1, 1),
 			Decoder:      []pipeline.Dense{dec},
-			LaplaceScale: []float32{1, 0.5},
+			LaplaceScale: []float32{1, 0.25, 0.5},
 			Score:        pipeline.ScoreELBO,
 		}
+		if gaussian {
+			m.LaplaceScale, m.Variance = nil, []float32{1, 0.0625, 0.25}
+		}
+		return m
 	}
+	row := []float64{3, 0.5, 1}
 	tests := []struct {
 		name string
 		w    float32
 		want float64
 	}{
-		{"collapsed decoder: the residual itself", 0, 3 + 2},
-		{"the tangent explains part of a", 2, (3 - 2*6.0/5) + 2}, // c = 6/5
-		{"a steep tangent explains nearly all of a", 100, (3 - 100*300.0/10001) + 2},
+		{"collapsed decoder: the residual itself", 0, 3 + 2 + 2},
+		{"the tangent explains part of a", 2, (3 - 2*6.0/5) + 2 + 2}, // c = 6/5
+		{"a steep tangent explains nearly all of a", 100, (3 - 100*300.0/10001) + 2 + 2},
 	}
 	for _, tt := range tests {
-		m := model(tt.w)
-		if err := m.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		score, err := tangentResidual(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := score([]float64{3, 1}); math.Abs(got-tt.want) > 1e-4 {
-			t.Errorf("%s: vae-tangent = %.6g, want %.6g", tt.name, got, tt.want)
-		}
-		if tt.w == 0 {
-			total, latent := pipeline.NewScorer(m).ScoreParts([]float32{3, 1}, make([]float32, 2))
-			if got := score([]float64{3, 1}); math.Abs(got-float64(total-latent)) > 1e-4 {
-				t.Errorf("collapsed: vae-tangent = %g, model's score less its latent term %g", got, total-latent)
+		for _, gaussian := range []bool{false, true} {
+			m := model(tt.w, gaussian)
+			if err := m.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			score, err := tangentResidual(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := score(row); math.Abs(got-tt.want) > 1e-4 {
+				t.Errorf("%s (gaussian %v): vae-tangent = %.6g, want %.6g", tt.name, gaussian, got, tt.want)
+			}
+			if tt.w == 0 && !gaussian {
+				total, latent := pipeline.NewScorer(m).ScoreParts(float32s(row), make([]float32, 3))
+				if got := score(row); math.Abs(got-float64(total-latent)) > 1e-4 {
+					t.Errorf("collapsed: vae-tangent = %g, the model's score less its latent term %g", got, total-latent)
+				}
 			}
 		}
 	}
+}
+
+// float32s converts v to float32.
+func float32s(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
 }

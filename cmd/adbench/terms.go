@@ -66,9 +66,9 @@ var terms = []term{
 	{name: "mcd", about: "squared Mahalanobis distance of the model's scaled row under a trimmed fit (75 % of rows, 3 concentration steps), ridge 1 %", view: viewScaled, fit: fitMahalanobis(featureRidge, mcdKeep, mcdSteps)},
 	{name: "pca-residual", about: "squared distance of the model's scaled row from the principal subspace keeping 95 % of the variance", view: viewScaled, fit: fitPCAResidual(pcaVariance)},
 	{name: "latent-mahalanobis", about: "squared Mahalanobis distance of the posterior mean, ridge 0.1 %", view: viewLatent, fit: fitMahalanobis(latentRidge, 1, 0)},
-	{name: "ecdf-tail", about: "sum over features of −log of the smaller empirical tail share, (count ≥ x + 1)/(n + 1) or (count ≤ x + 1)/(n + 1), of the raw value (ECOD without its skewness rule)", view: viewRaw, fit: fitECDFTail},
-	{name: "vae-tangent", about: "L1 norm of the model's reconstruction residual less the part a first-order latent shift explains (ridge 1, the prior's scale) along the decoder's tangent space at the posterior mean (central differences), in likelihood-scale units, plus the constant features' terms of the model's score", view: viewRaw, ofModel: tangentResidual},
-	{name: "copula-l1", about: "L1 distance to the training mean after each raw feature is mapped to normal scores by its training ranks (mid-ranks for ties, linear in between, past the range at 1.349/IQR per unit)", view: viewRaw, fit: fitCopulaL1},
+	{name: "ecdf-tail", about: "sum over features of −log of the smaller empirical tail share of the raw value x, (#{≥ x} + 1)/(n + 1) or (#{≤ x} + 1)/(n + 1) over the n training rows (ECOD without its skewness rule)", view: viewRaw, fit: fitECDFTail},
+	{name: "vae-tangent", about: "L1 norm of the model's reconstruction residual less the part a first-order latent shift explains (ridge 1, the prior's scale) along the decoder's tangent space at the posterior mean (central differences), in likelihood-scale units (constant features: their scaled value, reconstructed as 0)", view: viewRaw, ofModel: tangentResidual},
+	{name: "copula-l1", about: "L1 distance to the training mean after each raw feature is mapped to normal scores by its training ranks (mid-ranks for ties, linear in between, past the range at 1.349/IQR per unit, the range standing in for an IQR of 0)", view: viewRaw, fit: fitCopulaL1},
 }
 
 // termNamed returns the index of the term with the given name, or -1.
@@ -250,29 +250,40 @@ func fitPCAResidual(share float64) func([][]float64) (func([]float64) float64, e
 	}
 }
 
-// sortedColumns returns each column of rows, sorted.
-func sortedColumns(rows [][]float64) [][]float64 {
+// sortedColumns returns each column of rows, sorted, or an error naming a
+// column with a value that is not finite (no order to rank it by).
+func sortedColumns(rows [][]float64) ([][]float64, error) {
 	cols := make([][]float64, len(rows[0]))
 	for j := range cols {
 		cols[j] = make([]float64, len(rows))
 		for i, r := range rows {
+			if math.IsNaN(r[j]) || math.IsInf(r[j], 0) {
+				return nil, fmt.Errorf("feature %d of training row %d is %g: ranks need finite values", j, i, r[j])
+			}
 			cols[j][i] = r[j]
 		}
 		slices.Sort(cols[j])
 	}
-	return cols
+	return cols, nil
 }
 
 // fitECDFTail scores a row by how far into either tail of its training
 // column each feature lies: Σ_j −log min(P̂(X_j ≥ x_j), P̂(X_j ≤ x_j)), the
 // shares counted on the n training rows with one added to count and n, so
 // that a value beyond the training range scores log(n + 1), not infinity.
+// A row with a NaN scores NaN.
 func fitECDFTail(train [][]float64) (func([]float64) float64, error) {
-	cols := sortedColumns(train)
+	cols, err := sortedColumns(train)
+	if err != nil {
+		return nil, err
+	}
 	n := float64(len(train))
 	return func(r []float64) float64 {
 		s := 0.0
 		for j, v := range r {
+			if math.IsNaN(v) {
+				return math.NaN()
+			}
 			below := float64(sortSearch(cols[j], v, false)) // values < v
 			atMost := float64(sortSearch(cols[j], v, true)) // values ≤ v
 			share := min(n-below+1, atMost+1) / (n + 1)
@@ -285,22 +296,25 @@ func fitECDFTail(train [][]float64) (func([]float64) float64, error) {
 // normalScores maps a training column's distinct values to the normal
 // quantiles of their mid-ranks; between values it interpolates linearly,
 // past the range it continues at the slope of a normal whose IQR is the
-// column's.
+// column's (1.349/IQR; the range stands in for an IQR of 0, and a constant
+// column maps every value to 0).
 type normalScores struct {
 	values, scores []float64
 	slope          float64
 }
 
+// fitNormalScores fits the map on a sorted column of finite values. The
+// mid-rank share of a value held by rows i..k−1 is (i + k)/(2n), strictly
+// between 0 and 1, so every quantile is finite.
 func fitNormalScores(sorted []float64) normalScores {
 	n := float64(len(sorted))
 	var ns normalScores
 	for i := 0; i < len(sorted); {
-		k := i
+		k := i + 1
 		for k < len(sorted) && sorted[k] == sorted[i] {
 			k++
 		}
 		p := (float64(i) + float64(k-i)/2) / n
-		p = min(max(p, 0.5/n), 1-0.5/n)
 		ns.values = append(ns.values, sorted[i])
 		ns.scores = append(ns.scores, math.Sqrt2*math.Erfinv(2*p-1))
 		i = k
@@ -309,16 +323,18 @@ func fitNormalScores(sorted []float64) normalScores {
 	if iqr <= 0 {
 		iqr = sorted[len(sorted)-1] - sorted[0]
 	}
-	ns.slope = 1.349 / iqr
-	if iqr <= 0 {
-		ns.slope = 0
+	if iqr > 0 {
+		ns.slope = 1.349 / iqr
 	}
 	return ns
 }
 
+// at returns the normal score of v; NaN for NaN.
 func (ns normalScores) at(v float64) float64 {
 	last := len(ns.values) - 1
 	switch {
+	case math.IsNaN(v):
+		return v
 	case v <= ns.values[0]:
 		return ns.scores[0] + (v-ns.values[0])*ns.slope
 	case v >= ns.values[last]:
@@ -332,7 +348,10 @@ func (ns normalScores) at(v float64) float64 {
 // fitCopulaL1 maps each raw feature to normal scores (fitNormalScores) and
 // scores the L1 distance to the training mean of the mapped rows.
 func fitCopulaL1(train [][]float64) (func([]float64) float64, error) {
-	cols := sortedColumns(train)
+	cols, err := sortedColumns(train)
+	if err != nil {
+		return nil, err
+	}
 	maps := make([]normalScores, len(cols))
 	for j, c := range cols {
 		maps[j] = fitNormalScores(c)
@@ -363,8 +382,9 @@ const tangentStep = 1e-2
 // norm of r − J c, where c = (JᵀJ + I)⁻¹ Jᵀr is the latent shift that best
 // explains r to first order under the prior's unit scale. A decoder that
 // ignores its latent (a collapsed model) has J ≈ 0, c ≈ 0, and the term is
-// the residual itself. Constant features add their terms of the model's
-// score.
+// the residual itself. A constant feature, which the model reconstructs as
+// 0, adds its scaled value's magnitude times its weight (for the default's
+// Laplace likelihood, its term of the model's score).
 func tangentResidual(m *pipeline.Model) (func([]float64) float64, error) {
 	varying := make([]int, 0, m.NetworkDim())
 	for j := range m.Dim() {
@@ -373,28 +393,25 @@ func tangentResidual(m *pipeline.Model) (func([]float64) float64, error) {
 		}
 	}
 	dv, k := len(varying), m.LatentDim()
-	weight := make([]float64, dv) // by network feature; the scales are by feature
-	for a, j := range varying {
+	weight := make([]float64, m.Dim()) // by feature, as the scales
+	for j := range weight {
 		switch {
 		case m.LaplaceScale != nil:
-			weight[a] = 1 / float64(m.LaplaceScale[j])
+			weight[j] = 1 / float64(m.LaplaceScale[j])
 		case m.Variance != nil:
-			weight[a] = 1 / math.Sqrt(float64(m.Variance[j]))
+			weight[j] = 1 / math.Sqrt(float64(m.Variance[j]))
 		default:
-			weight[a] = 1
+			weight[j] = 1
 		}
 	}
 	scorer := pipeline.NewScorer(m)
-	in, shares := make([]float32, m.Dim()), make([]float32, m.Dim())
-	z := make([]float32, k)
-	var bufs [2][]float32
-	for i := range bufs {
-		width := k
-		for _, l := range m.Decoder {
-			width = max(width, l.Out)
-		}
-		bufs[i] = make([]float32, width)
+	in := make([]float32, m.Dim())
+	z, up := make([]float32, k), make([]float32, dv)
+	width := k
+	for _, l := range m.Decoder {
+		width = max(width, l.Out)
 	}
+	bufs := [2][]float32{make([]float32, width), make([]float32, width)}
 	decode := func(latent []float32) []float32 {
 		cur := latent
 		for i, l := range m.Decoder {
@@ -412,23 +429,22 @@ func tangentResidual(m *pipeline.Model) (func([]float64) float64, error) {
 		for j, v := range row {
 			in[j] = float32(v)
 		}
-		scorer.ScoreParts(in, shares)
+		scaled, mu, recon := scorer.Reconstruct(in)
 		s := 0.0
 		for _, j := range m.Constant {
-			s += float64(shares[j]) // as in the model's score
+			s += math.Abs(float64(scaled[j])) * weight[j] // reconstructed as 0
 		}
-		scaled, mu, recon := scorer.Reconstruct(in)
 		for a, j := range varying {
-			r.SetVec(a, (float64(scaled[j])-float64(recon[a]))*weight[a])
+			r.SetVec(a, (float64(scaled[j])-float64(recon[a]))*weight[j])
 		}
 		for q := range k {
 			copy(z, mu)
 			z[q] = mu[q] + tangentStep
-			up := slices.Clone(decode(z))
+			copy(up, decode(z))
 			z[q] = mu[q] - tangentStep
 			down := decode(z)
-			for a := range dv {
-				jac.Set(a, q, (float64(up[a])-float64(down[a]))/(2*tangentStep)*weight[a])
+			for a, j := range varying {
+				jac.Set(a, q, (float64(up[a])-float64(down[a]))/(2*tangentStep)*weight[j])
 			}
 		}
 		gram.SymOuterK(1, jac.T())
