@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -87,7 +88,8 @@ func summarize(tasks []split) report {
 		rep.rows = append(rep.rows, row)
 	}
 	slices.SortFunc(rep.rows, func(a, b tableRow) int {
-		return strings.Compare(strings.ToLower(a.dataset), strings.ToLower(b.dataset))
+		// Names that differ only in case still get one order.
+		return cmp.Or(strings.Compare(strings.ToLower(a.dataset), strings.ToLower(b.dataset)), strings.Compare(a.dataset, b.dataset))
 	})
 	return rep
 }

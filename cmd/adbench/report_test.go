@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -157,3 +158,23 @@ func TestPrintGolden(t *testing.T) {
 }
 
 func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+
+func TestSummarizeOrder(t *testing.T) {
+	// Case-insensitive order, and one order for names that differ only in
+	// case, whatever order the runs come in.
+	names := []string{"glass", "Glass", "ALOI", "WBC", "annthyroid"}
+	want := []string{"ALOI", "annthyroid", "Glass", "glass", "WBC"}
+	for shift := range names {
+		var tasks []split
+		for i := range names {
+			tasks = append(tasks, splitOf(names[(i+shift)%len(names)], 0, 0.5, 0.5))
+		}
+		var got []string
+		for _, row := range summarize(tasks).rows {
+			got = append(got, row.dataset)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("runs from %s: rows %v, want %v", names[shift], got, want)
+		}
+	}
+}
