@@ -10,20 +10,20 @@ import (
 // the k-th smallest of n values in O(n) on average, where a sort takes
 // O(n log n). The values found are those a sort (slices.Sort, which puts
 // NaN first) would put at the same ranks, so a quantile computed from them
-// is the one quantileSorted gives on the sorted values, bit for bit.
+// is the one QuantileSorted gives on the sorted values, bit for bit.
 
 // selectCutoff is the length of a range below which selection sorts it.
 const selectCutoff = 24
 
 // selectQuantiles returns the q-quantiles of v (see Quantile) for each q of
-// qs, rearranging v in place. It computes what quantileSorted gives on v
+// qs, rearranging v in place. It computes what QuantileSorted gives on v
 // sorted with slices.Sort.
 func selectQuantiles(v []float32, qs []float64) []float32 {
 	n := len(v)
 	out := make([]float32, len(qs))
 	if n == 0 {
 		for i := range out {
-			out[i] = quantileSorted(v, qs[i]) // panics, as on sorted values
+			out[i] = QuantileSorted(v, qs[i]) // panics, as on sorted values
 		}
 		return out
 	}
@@ -84,7 +84,7 @@ func selectQuantiles(v []float32, qs []float64) []float32 {
 	return out
 }
 
-// quantileRank is the lower of the two ranks quantileSorted interpolates
+// quantileRank is the lower of the two ranks QuantileSorted interpolates
 // between for the q-quantile of n values (n-1 when it takes the largest).
 func quantileRank(n int, q float64) int {
 	lo := int(math.Floor(q * float64(n-1)))

@@ -12,13 +12,13 @@ import (
 // scaler, the medians and run.json's threshold record take, and the ends.
 var quantileQs = []float64{0, 0.01, 0.25, 0.5, 0.75, 0.95, 0.999, 1, 0.3333}
 
-// bySort is what selection must give: quantileSorted on a sorted copy.
+// bySort is what selection must give: QuantileSorted on a sorted copy.
 func bySort(v []float32, qs []float64) []float32 {
 	s := slices.Clone(v)
 	slices.Sort(s)
 	out := make([]float32, len(qs))
 	for i, q := range qs {
-		out[i] = quantileSorted(s, q)
+		out[i] = QuantileSorted(s, q)
 	}
 	return out
 }

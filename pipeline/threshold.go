@@ -217,11 +217,11 @@ func (t ThresholdMethod) ChooseClearOf(scores []float32, labels []bool, others [
 	l := newLadder(scores, labels, others)
 	switch t.Kind {
 	case ThresholdQuantile:
-		return l.chooseAt(quantileSorted(l.sorted, t.Param))
+		return l.chooseAt(QuantileSorted(l.sorted, t.Param))
 	case ThresholdContamination:
-		return l.chooseAt(quantileSorted(l.sorted, 1-t.Param))
+		return l.chooseAt(QuantileSorted(l.sorted, 1-t.Param))
 	case ThresholdMAD:
-		med := quantileSorted(l.sorted, 0.5)
+		med := QuantileSorted(l.sorted, 0.5)
 		dev := make([]float32, len(scores))
 		for i, s := range scores {
 			dev[i] = float32(math.Abs(float64(s) - float64(med)))
@@ -440,8 +440,6 @@ func Quantile(v []float32, q float64) float32 {
 func QuantileInPlace(v []float32, q float64) float32 {
 	return selectQuantiles(v, []float64{q})[0]
 }
-
-func quantileSorted(s []float32, q float64) float32 { return QuantileSorted(s, q) }
 
 // QuantileSorted is Quantile of values already sorted in increasing order,
 // float32 or float64: the interpolation is computed in float64 and rounded

@@ -46,6 +46,21 @@ type tableRow struct {
 	floor           float64    // the lowest ROC-AUC the table allows
 }
 
+// floorOf is a table's floor: centroidMargin under its centroid column
+// (where it has reference figures), or baselineMargin under the ROC-AUC it
+// is compared with (the baseline preset's, or in the study the model's
+// own), whichever is higher.
+func floorOf(ref [6]float64, hasRef bool, compared float64, hasCompared bool) float64 {
+	floor := 0.0
+	if hasRef {
+		floor = ref[2] - centroidMargin
+	}
+	if hasCompared {
+		floor = max(floor, compared-baselineMargin)
+	}
+	return floor
+}
+
 // below reports whether the model's ROC-AUC is under the table's floor.
 func (r tableRow) below() bool { return r.runs > 0 && r.model.roc < r.floor }
 
@@ -79,12 +94,7 @@ func summarize(tasks []split) report {
 			row.baseline.add(t.baseline.figures, len(runs))
 			row.active = append(row.active, t.model.active)
 		}
-		if hasRef {
-			row.floor = row.ref[2] - centroidMargin
-		}
-		if row.hasBaseline {
-			row.floor = max(row.floor, row.baseline.roc-baselineMargin)
-		}
+		row.floor = floorOf(row.ref, hasRef, row.baseline.roc, row.hasBaseline)
 		rep.rows = append(rep.rows, row)
 	}
 	slices.SortFunc(rep.rows, func(a, b tableRow) int {
@@ -132,6 +142,17 @@ func (rep report) mean(keep func(tableRow) bool) (model, baseline figures, ref [
 	return model, baseline, ref, n
 }
 
+// meanGroups are the groups of tables the reports average: half A, half B
+// and all tables.
+var meanGroups = []struct {
+	label string
+	keep  func(tableRow) bool
+}{
+	{"mean, half A", func(r tableRow) bool { return r.half == "A" }},
+	{"mean, half B", func(r tableRow) bool { return r.half == "B" }},
+	{"mean", func(tableRow) bool { return true }},
+}
+
 // print writes the report as Markdown tables.
 func (rep report) print(w io.Writer, preset, baseline string) {
 	withBaseline := baseline != ""
@@ -172,14 +193,7 @@ func (rep report) print(w io.Writer, preset, baseline string) {
 		}
 		fmt.Fprintf(w, " %.3f | %.3f | %s | %.1f | %.2f |\n", r.ref[4], r.ref[5], span(r.active), r.model.trainSeconds, r.model.scoreNsRow/1e3)
 	}
-	for _, g := range []struct {
-		label string
-		keep  func(tableRow) bool
-	}{
-		{"mean, half A", func(r tableRow) bool { return r.half == "A" }},
-		{"mean, half B", func(r tableRow) bool { return r.half == "B" }},
-		{"mean", func(tableRow) bool { return true }},
-	} {
+	for _, g := range meanGroups {
 		m, b, ref, n := rep.mean(g.keep)
 		if n == 0 || (n == len(rep.rows) && g.label != "mean") {
 			continue

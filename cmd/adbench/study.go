@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -155,12 +156,10 @@ func normaliseTail(train, test []float64) []float64 {
 // sortSearch returns the index of the first value of sorted above v
 // (strict) or at least v.
 func sortSearch(sorted []float64, v float64, strict bool) int {
-	i, _ := slices.BinarySearchFunc(sorted, v, func(a, b float64) int {
-		if a < b || (strict && a == b) {
-			return -1
-		}
-		return 1
-	})
+	if strict {
+		return sort.Search(len(sorted), func(i int) bool { return sorted[i] > v })
+	}
+	i, _ := slices.BinarySearch(sorted, v)
 	return i
 }
 
@@ -229,7 +228,7 @@ func printStudy(w io.Writer, tasks []split, combos []combination) error {
 	own := summarize(ok)
 	floors := map[string]float64{}
 	for _, r := range own.rows {
-		floors[r.dataset] = max(r.ref[2]-centroidMargin, r.model.roc-baselineMargin)
+		floors[r.dataset] = floorOf(r.ref, r.hasRef, r.model.roc, true)
 	}
 	fmt.Fprintln(w, "\nstudy: the model's score and candidate terms computed beside it (fitted on each run's training rows), normalised on the training scores and combined")
 	fmt.Fprintln(w)
@@ -274,17 +273,13 @@ func printStudy(w io.Writer, tasks []split, combos []combination) error {
 // the floors. The options are every term, then the model's score and each
 // other term. These are bounds, not detectors.
 func printSelectionBounds(w io.Writer, runs []split, normalised []*normalisedRun, floors map[string]float64) error {
-	single := make([]report, len(terms))
-	var scored []int // the terms every run has (all of them, but in tests)
-	for t := range terms {
-		if !slices.ContainsFunc(runs, func(r split) bool { return len(r.study.terms[t][1]) != len(r.study.labels) }) {
-			scored = append(scored, t)
-		}
-	}
-	if len(runs) == 0 || !slices.Contains(scored, termNamed(modelScore)) {
+	if len(runs) == 0 {
 		return nil
 	}
-	for _, t := range scored {
+	single := make([]report, len(terms))
+	every := make([]int, len(terms))
+	for t := range terms {
+		every[t] = t
 		rep, err := scoreCombination(runs, normalised, combination{spec: terms[t].name, terms: []int{t}, weights: []float64{1}}, 0, rules[0])
 		if err != nil {
 			return err
@@ -320,12 +315,12 @@ func printSelectionBounds(w io.Writer, runs []split, normalised []*normalisedRun
 	fmt.Fprintln(w, "\nselection bounds, picked per table with the test labels (bounds on any rule that picks one term per table, not detectors): ROC, the best ROC-AUC of the options; PR, the best PR-AUC of the options that clear the table's floor (of all options where none does)")
 	fmt.Fprintln(w)
 	writeHeader(w, []string{"picked from", "ROC half A", "ROC half B", "ROC", "below floor", "PR half A", "PR half B", "PR"}, 1)
-	rep, picks, err := best(scored)
+	rep, picks, err := best(every)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(w, boundRow(rep, floors, "every term"))
-	for _, t := range scored {
+	for t := range terms {
 		if t == termNamed(modelScore) {
 			continue
 		}
@@ -354,13 +349,9 @@ func underFloor(rep report, floors map[string]float64) []string {
 // halfMeans formats the mean ROC-AUC and PR-AUC of half A, half B and all
 // tables ("–" for none).
 func halfMeans(rep report) (roc, pr [3]string) {
-	for i, keep := range []func(tableRow) bool{
-		func(row tableRow) bool { return row.half == "A" },
-		func(row tableRow) bool { return row.half == "B" },
-		func(tableRow) bool { return true },
-	} {
+	for i, g := range meanGroups {
 		roc[i], pr[i] = "–", "–"
-		if m, _, _, n := rep.mean(keep); n > 0 {
+		if m, _, _, n := rep.mean(g.keep); n > 0 {
 			roc[i], pr[i] = fmt.Sprintf("%.3f", m.roc), fmt.Sprintf("%.3f", m.pr)
 		}
 	}
