@@ -215,16 +215,30 @@ feed:
 }
 
 // listSplits lists the training runs: every DATASET/seedK folder of the
-// data folder (those --datasets names), --repeats times with job seeds K,
-// K+1000, ...
+// data folder (those --datasets names, each of which must be there),
+// --repeats times with job seeds K, K+1000, ... A dataset that is a
+// symbolic link is not followed: it is skipped, and said so.
 func listSplits(b bench) ([]split, error) {
 	dirs, err := os.ReadDir(b.data)
 	if err != nil {
 		return nil, err
 	}
+	var only []string
+	if b.only != "" {
+		only = strings.Split(b.only, ",")
+		for _, name := range only {
+			if !slices.ContainsFunc(dirs, func(d os.DirEntry) bool { return d.Name() == name && d.IsDir() }) {
+				return nil, fmt.Errorf("--datasets: no dataset folder %q in %s (names are case-sensitive)", name, b.data)
+			}
+		}
+	}
 	var tasks []split
 	for _, d := range dirs {
-		if !d.IsDir() || (b.only != "" && !slices.Contains(strings.Split(b.only, ","), d.Name())) {
+		if d.Type()&os.ModeSymlink != 0 {
+			log.Printf("skipping %s: a symbolic link, not followed (copy the dataset into %s)", filepath.Join(b.data, d.Name()), b.data)
+			continue
+		}
+		if !d.IsDir() || (only != nil && !slices.Contains(only, d.Name())) {
 			continue
 		}
 		seeds, err := filepath.Glob(filepath.Join(b.data, d.Name(), "seed*"))

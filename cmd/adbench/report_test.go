@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
+	"log"
 	"os"
 	"path/filepath"
 	"slices"
@@ -175,6 +177,58 @@ func TestSummarizeOrder(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("runs from %s: rows %v, want %v", names[shift], got, want)
+		}
+	}
+}
+
+func TestListSplits(t *testing.T) {
+	data := t.TempDir()
+	for _, dir := range []string{"glass/seed0", "glass/seed1", "glass/seedx", "WBC/seed0", "elsewhere/seed0"} {
+		if err := os.MkdirAll(filepath.Join(data, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(data, "README.md"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(data, "elsewhere"), filepath.Join(data, "linked")); err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	log.SetOutput(&logged)
+	defer log.SetOutput(os.Stderr)
+
+	tests := []struct {
+		only    string
+		repeats int
+		want    []string // dataset/seed/jobSeed
+		err     string
+	}{
+		{"", 1, []string{"WBC/0/0", "elsewhere/0/0", "glass/0/0", "glass/1/1"}, ""},
+		{"glass", 2, []string{"glass/0/0", "glass/0/1000", "glass/1/1", "glass/1/1001"}, ""},
+		{"glass,Glass", 1, nil, `--datasets: no dataset folder "Glass"`},
+		{"linked", 1, nil, `--datasets: no dataset folder "linked"`},
+	}
+	for _, tt := range tests {
+		got, err := listSplits(bench{data: data, only: tt.only, repeats: tt.repeats})
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("--datasets %q: error %v, want %q", tt.only, err, tt.err)
+			}
+			continue
+		}
+		var names []string
+		for _, s := range got {
+			names = append(names, fmt.Sprintf("%s/%d/%d", s.dataset, s.seed, s.jobSeed))
+		}
+		slices.Sort(names)
+		if err != nil || !slices.Equal(names, tt.want) {
+			t.Errorf("--datasets %q: %v, %v; want %v", tt.only, names, err, tt.want)
+		}
+	}
+	for _, want := range []string{"skipping " + filepath.Join(data, "linked") + ": a symbolic link, not followed", "skipping " + filepath.Join(data, "glass", "seedx") + ": not a split folder"} {
+		if !strings.Contains(logged.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logged.String())
 		}
 	}
 }
