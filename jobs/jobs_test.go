@@ -262,3 +262,35 @@ func TestRunConfigKeys(t *testing.T) {
 		t.Errorf("read back: steps %v, %v", back.Config.Steps, err)
 	}
 }
+
+func TestCheck(t *testing.T) {
+	base := func() TrainOptions {
+		return TrainOptions{Inputs: []string{"train.parquet"}, Out: filepath.Join(t.TempDir(), "out")}
+	}
+	tests := []struct {
+		name string
+		set  func(*TrainOptions)
+		want string // "" for no error
+	}{
+		{"defaults", func(*TrainOptions) {}, ""},
+		{"unknown preset", func(o *TrainOptions) { o.Preset = "nope" }, `unknown preset "nope"`},
+		{"bad trim", func(o *TrainOptions) { o.Trim.Set("2") }, "trim 2: want a fraction"},
+		{"no input", func(o *TrainOptions) { o.Inputs = nil }, "--input is required"},
+	}
+	for _, tt := range tests {
+		o := base()
+		tt.set(&o)
+		err := o.Check()
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.want != "" && (!errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: error %v, want a usage error with %q", tt.name, err, tt.want)
+		}
+		if tt.want == "" {
+			if _, err := os.Stat(o.Out); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s: Check touched --out: %v", tt.name, err)
+			}
+		}
+	}
+}

@@ -38,6 +38,15 @@ type TrainResult struct {
 	AlreadyDone bool
 }
 
+// Check reports the usage errors Train would return for o before it
+// starts (unknown preset, bad model or threshold settings, a missing
+// --input or --out), without reading or writing anything, so that a
+// caller that trains many times can refuse bad settings once, up front.
+func (o TrainOptions) Check() error {
+	_, err := o.resolve()
+	return err
+}
+
 // Train runs one training job: read, split, scale, train, threshold, export,
 // verify, gate, publish (see train for the stages). It holds the lock on OUT
 // for the whole run. An error before publish's commit point leaves no run

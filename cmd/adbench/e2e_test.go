@@ -54,6 +54,8 @@ func TestBinary(t *testing.T) {
 		{[]string{"--study-combinations", "vae+nope"}, `unknown term "nope"`},
 		{[]string{"--baseline", "bogus"}, `--baseline "bogus": unknown preset; known presets: default, tutorial`},
 		{[]string{"--datasets", "Glass"}, `--datasets: no dataset folder "Glass" in testdata/dev`},
+		{[]string{"--trim", "2"}, "trim 2: want a fraction"},
+		{[]string{"--trainer", "x"}, `--trainer "x": want graph or fused`},
 	} {
 		bad := exec.Command(bin, append([]string{"--data", "testdata/dev"}, c.args...)...)
 		if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), c.want) || strings.Contains(string(out), "| dataset |") {

@@ -151,6 +151,20 @@ func run(b bench) int {
 		log.Print(err)
 		return 2
 	}
+	baselineOpts := jobs.TrainOptions{Preset: b.baseline, ConstantColumns: b.opts.ConstantColumns}
+	if len(tasks) > 0 {
+		// Settings every run would refuse are refused once, before any.
+		if err := splitOptions(b.data, os.TempDir(), b.opts, tasks[0]).Check(); err != nil {
+			log.Print(err)
+			return 2
+		}
+		if b.baseline != "" {
+			if err := splitOptions(b.data, os.TempDir(), baselineOpts, tasks[0]).Check(); err != nil {
+				log.Printf("--baseline: %v", err)
+				return 2
+			}
+		}
+	}
 	tmp, err := os.MkdirTemp("", "adbench-")
 	if err != nil {
 		log.Print(err)
@@ -159,7 +173,6 @@ func run(b bench) int {
 	defer os.RemoveAll(tmp)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	baselineOpts := jobs.TrainOptions{Preset: b.baseline, ConstantColumns: b.opts.ConstantColumns}
 
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -259,16 +272,28 @@ func listSplits(b bench) ([]split, error) {
 	return tasks, nil
 }
 
-// measure trains on one split with opts, as vaejob train would, scores its
-// test file and times the exported ONNX graph on it. With study it also
-// computes the study's terms.
-func measure(ctx context.Context, data, tmp string, opts jobs.TrainOptions, s split, study bool) (measurement, studyRun) {
-	dir := filepath.Join(data, s.dataset, fmt.Sprintf("seed%d", s.seed))
-	opts.Inputs = []string{filepath.Join(dir, "train.parquet")}
+// splitDir is a split's folder, DATA/DATASET/seedK.
+func splitDir(data string, s split) string {
+	return filepath.Join(data, s.dataset, fmt.Sprintf("seed%d", s.seed))
+}
+
+// splitOptions are opts for training on split s, as `vaejob train --input
+// train.parquet --exclude label --seed JOBSEED --out TMP/...` would.
+func splitOptions(data, tmp string, opts jobs.TrainOptions, s split) jobs.TrainOptions {
+	opts.Inputs = []string{filepath.Join(splitDir(data, s), "train.parquet")}
 	opts.Out = filepath.Join(tmp, fmt.Sprintf("%s-%d-%d", s.dataset, s.seed, s.jobSeed))
 	opts.Exclude = []string{"label"}
 	opts.Seed = s.jobSeed
 	opts.RunID = "bench"
+	return opts
+}
+
+// measure trains on one split with opts, as vaejob train would, scores its
+// test file and times the exported ONNX graph on it. With study it also
+// computes the study's terms.
+func measure(ctx context.Context, data, tmp string, opts jobs.TrainOptions, s split, study bool) (measurement, studyRun) {
+	dir := splitDir(data, s)
+	opts = splitOptions(data, tmp, opts, s)
 	var m measurement
 	fail := func(err error) (measurement, studyRun) {
 		m.err = err
