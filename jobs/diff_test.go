@@ -427,9 +427,9 @@ func ExampleDiffRuns() {
 	//    finished   2026-12-05 02:30:00  2026-12-05 02:30:00
 	//    files      intact               intact
 	//
-	// 3 of 50 fields differ; 26 of 27 settings equal
+	// 3 of 51 fields differ; 27 of 28 settings equal
 	//
-	// settings: 1 differs, 26 equal
+	// settings: 1 differs, 27 equal
 	// *  threshold  quantile:0.99        quantile:0.9
 	//
 	// inputs: none in either run

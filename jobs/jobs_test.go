@@ -249,7 +249,7 @@ func TestRunConfigKeys(t *testing.T) {
 	}
 	want := []string{"batch_size", "beta", "constant_columns", "digest", "epochs", "features", "filter", "gate", "hidden",
 		"init", "keep", "label_column", "latent_dim", "learning_rate", "likelihood", "logvar_bound", "max_rows", "missing",
-		"normal_value", "objective", "preset", "scaler", "score_kind", "seed", "steps", "threshold", "time_column", "timeout",
+		"normal_value", "objective", "preset", "scaler", "score_kind", "seed", "spikes", "steps", "threshold", "time_column", "timeout",
 		"train_on", "trainer", "trim", "trim_from", "validation_fraction", "warmup_steps"}
 	if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, want) {
 		t.Errorf("config keys\n got %v\nwant %v", keys, want)

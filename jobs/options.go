@@ -95,7 +95,14 @@ type ModelOptions struct {
 	Trainer      string            `json:"trainer"`       // TrainerFused or TrainerGraph
 	Scaler       string            `json:"scaler"`        // a pipeline.ScalerKinds entry
 	ScoreKind    string            `json:"score_kind"`    // a pipeline.ScoreKind
+	Spikes       string            `json:"spikes"`        // SpikesOn or SpikesOff (see vae.Config.Spikes)
 }
+
+// Settings of ModelOptions.Spikes.
+const (
+	SpikesOn  = "on"  // features mostly on one value are scored as a spike and a slab
+	SpikesOff = "off" // every varying feature is reconstructed and scored alike
+)
 
 // Trainers: how the loss and its gradients are computed.
 const (
@@ -149,8 +156,12 @@ const (
 
 // PresetTutorial is the seed tutorial's model with min-max scaling; the
 // default preset (DefaultPreset, also the empty string) is
-// vae.DefaultConfig with vae.DefaultScaler.
-const PresetTutorial = "tutorial"
+// vae.DefaultConfig with vae.DefaultScaler; PresetDefaultV1 is the default
+// before spike features (vae.DefaultV1Config, the same scaler).
+const (
+	PresetTutorial  = "tutorial"
+	PresetDefaultV1 = "default-v1"
+)
 
 // Presets lists the known presets.
-var Presets = []string{DefaultPreset, PresetTutorial}
+var Presets = []string{DefaultPreset, PresetDefaultV1, PresetTutorial}

@@ -61,6 +61,9 @@ type RunRecord struct {
 	// ConstantInTraining names those of ConstantFeatures whose validation
 	// rows hold other values (so their departures enter the threshold).
 	ConstantInTraining []string `json:"constant_in_training,omitempty"`
+	// SpikeFeatures lists the features scored as a spike and a slab (see
+	// pipeline.Spike; --spikes on), in feature order.
+	SpikeFeatures []SpikeFeature `json:"spike_features,omitempty"`
 	// IgnoredFeatures names the features with no value on the training
 	// rows under --missing impute-median (schema 3): the model ignores them.
 	IgnoredFeatures []string             `json:"ignored_features,omitempty"`
@@ -94,6 +97,19 @@ type ConstantFeature struct {
 	Name           string  `json:"name"`
 	Value          float32 `json:"value"`
 	DepartureScale float32 `json:"departure_scale"`
+}
+
+// SpikeFeature describes a spike feature of the model (see pipeline.Spike):
+// its spike in raw units (Value: absent when no float32 scales to it
+// exactly, see pipeline.RawSpikeValue) and scaled units, the share of
+// training rows on it, and what a row off it adds to the score before its
+// distance, log(share/(1 - share)).
+type SpikeFeature struct {
+	Name        string   `json:"name"`
+	Value       *float32 `json:"value,omitempty"`
+	ScaledValue float32  `json:"scaled_value"`
+	Share       float64  `json:"share"`
+	Cost        float32  `json:"cost"`
 }
 
 // LabelRecord describes the labels of a labelled run.

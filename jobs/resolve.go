@@ -142,6 +142,11 @@ func (r *ResolvedConfig) resolveModel() error {
 			return err
 		}
 	}
+	if m.Spikes != "" {
+		if err := wantOneOf("--spikes", m.Spikes, SpikesOn, SpikesOff); err != nil {
+			return err
+		}
+	}
 	m.Scaler = cmp.Or(m.Scaler, scaler)
 	if !slices.Contains(pipeline.ScalerKinds, m.Scaler) {
 		return usagef("unknown scaler %q; known: %s", m.Scaler, strings.Join(pipeline.ScalerKinds, ", "))
@@ -207,6 +212,8 @@ func presetConfig(name string) (vae.Config, string, bool) {
 	switch name {
 	case DefaultPreset:
 		return vae.DefaultConfig(), vae.DefaultScaler, true
+	case PresetDefaultV1:
+		return vae.DefaultV1Config(), vae.DefaultScaler, true
 	case PresetTutorial:
 		return vae.TutorialConfig(), pipeline.ScalerMinMax, true
 	}
@@ -255,6 +262,13 @@ func (m *ModelOptions) bind(cfg *vae.Config) {
 	m.Trainer = TrainerGraph
 	if cfg.Fused {
 		m.Trainer = TrainerFused
+	}
+	if m.Spikes != "" {
+		cfg.Spikes = m.Spikes == SpikesOn
+	}
+	m.Spikes = SpikesOff
+	if cfg.Spikes {
+		m.Spikes = SpikesOn
 	}
 }
 

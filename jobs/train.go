@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"strings"
 	"time"
@@ -146,6 +147,7 @@ func train(ctx context.Context, o TrainOptions, cfg ResolvedConfig, runID string
 	trainDone := time.Now()
 	model := fit.model
 	rec.Training = trainingRecord(fit.history, min(cfg.BatchSize.Get(), ds.rows.Train))
+	rec.SpikeFeatures = spikeFeatures(model)
 
 	val, err := pickThreshold(cfg, model, ds, in.labels != nil, log)
 	if err != nil {
@@ -406,4 +408,19 @@ func inputRecord(runID string, start time.Time, cfg ResolvedConfig, configFile *
 		Versions:           CurrentVersions(),
 		Machine:            CurrentMachine(),
 	}
+}
+
+// spikeFeatures describes m's spike features for run.json.
+func spikeFeatures(m *pipeline.Model) []SpikeFeature {
+	var out []SpikeFeature
+	for _, s := range m.Spikes {
+		j := s.Feature
+		f := SpikeFeature{Name: m.Features[j], ScaledValue: s.Value, Cost: s.Cost,
+			Share: 1 / (1 + math.Exp(-float64(s.Cost)))}
+		if raw, ok := pipeline.RawSpikeValue(s.Value, m.Scaler.Offset[j], m.Scaler.Scale[j]); ok {
+			f.Value = &raw
+		}
+		out = append(out, f)
+	}
+	return out
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/vaejob/vaejob/pipeline"
 )
 
 func goldenBytes(t testing.TB) []byte {
@@ -111,20 +113,7 @@ func TestDecodeBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, _, err := Decode(tt.data)
-			if err == nil {
-				t.Fatalf("no error; model %+v", m)
-			}
-			t.Log(err)
-			if !errors.Is(err, ErrFormat) {
-				t.Errorf("error does not wrap ErrFormat: %v", err)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not mention %q", err, tt.want)
-			}
-			if _, err := Verify(tt.data, nil, 0, nil); err == nil || errors.Is(err, ErrMismatch) {
-				t.Errorf("Verify: err = %v, want a decode error", err)
-			}
+			wantFormatError(t, tt.data, tt.want)
 		})
 	}
 }
@@ -194,6 +183,14 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte("\x08\x07\x3a\x02\x0a\x00"))
 	f.Add(handModel([][]byte{nodeProto("r", "Relu", []string{InputName}, []string{ScoreName})}, nil, []string{ScoreName}, nil))
+	// A file of format version 5, with spike features.
+	m, rows := randomModel(f, 31, constantArch)
+	withScore(m, spiked(pipeline.ScoreNLL), 31, rows)
+	spikes, err := Encode(m, testMetadata(m, 31))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(spikes)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g, err := DecodeGraph(data)
 		if err != nil {
@@ -233,5 +230,26 @@ func capMinimization(f *testing.F, limit string) {
 		if err := fl.Value.Set(limit); err != nil {
 			f.Fatal(err)
 		}
+	}
+}
+
+// wantFormatError checks that Decode refuses data with an error that wraps
+// ErrFormat and mentions want, and that Verify refuses it as undecodable
+// (not as a score mismatch).
+func wantFormatError(t *testing.T, data []byte, want string) {
+	t.Helper()
+	m, _, err := Decode(data)
+	if err == nil {
+		t.Fatalf("no error; model %+v", m)
+	}
+	t.Log(err)
+	if !errors.Is(err, ErrFormat) {
+		t.Errorf("error does not wrap ErrFormat: %v", err)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not mention %q", err, want)
+	}
+	if _, err := Verify(data, nil, 0, nil); err == nil || errors.Is(err, ErrMismatch) {
+		t.Errorf("Verify: err = %v, want a decode error", err)
 	}
 }

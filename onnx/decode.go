@@ -29,9 +29,11 @@ func DecodeGraph(data []byte) (*Graph, error) {
 
 // Decode reads an ONNX file written by Encode back into a Model and its
 // Metadata. The graph is read in process by onnx-go (into a recording
-// backend, see Graph); the weights come from its initializers, the feature
-// names, architecture, variances, scaler maximums and threshold method from
-// metadata_props. The rebuilt Model is then encoded again, and its graph must
+// backend, see Graph); the weights, constant features and spike features
+// come from its initializers, the feature names, architecture, variances,
+// spike costs, scaler maximums and threshold method from metadata_props,
+// which must describe the constant and spike features as the graph has
+// them. The rebuilt Model is then encoded again, and its graph must
 // equal the file's byte for byte: a file edited by hand or written by
 // another tool is refused. The threshold in the graph must equal
 // vaejob.threshold, and the scaler in the graph must equal vaejob.scaler.
@@ -164,9 +166,10 @@ func sameGraph(m *pipeline.Model, version string, data []byte) error {
 	return nil
 }
 
-// rebuild fills m's scaler, imputation, constant features, layers and
-// threshold from the initializers Encode names, with the shapes and
-// activations of arch.
+// rebuild fills m's scaler, imputation, constant features, spike features
+// (but for their costs, which the metadata holds), layers and threshold
+// from the initializers Encode names, with the shapes and activations of
+// arch.
 func rebuild(g *Graph, m *pipeline.Model, arch *Architecture) error {
 	d := len(m.Features)
 	var err error
@@ -182,6 +185,9 @@ func rebuild(g *Graph, m *pipeline.Model, arch *Architecture) error {
 		}
 	}
 	if m.Constant, err = g.constantFeatures(d); err != nil {
+		return err
+	}
+	if m.Spikes, err = g.spikeFeatures(d, m.Constant); err != nil {
 		return err
 	}
 	if err := g.rebuildNetwork(m, arch); err != nil {
@@ -213,6 +219,35 @@ func (g *Graph) constantFeatures(d int) ([]int, error) {
 		constant = append(constant, int(j))
 	}
 	return constant, nil
+}
+
+// spikeFeatures returns the spike features among d features of which
+// constant are constant, from the initializers spike_mask and spike_value
+// over the features the network sees, without their costs; none when
+// spike_mask is absent.
+func (g *Graph) spikeFeatures(d int, constant []int) ([]pipeline.Spike, error) {
+	mask, ok := g.consts[initSpikeMask]
+	if !ok {
+		return nil, nil
+	}
+	varying := pipeline.Varying(d, constant)
+	if !mask.isBool || !slices.Equal(mask.shape, []int{len(varying)}) {
+		return nil, fmt.Errorf("spike features: initializer %q is %s%v, want bool[%d]", initSpikeMask, mask.dtype(), mask.shape, len(varying))
+	}
+	values, err := g.initializer("spike features", initSpikeValue, len(varying))
+	if err != nil {
+		return nil, err
+	}
+	var spikes []pipeline.Spike
+	for k, on := range mask.b {
+		if on {
+			spikes = append(spikes, pipeline.Spike{Feature: varying[k], Value: values[k]})
+		}
+	}
+	if len(spikes) == 0 {
+		return nil, fmt.Errorf("spike features: initializer %q marks none", initSpikeMask)
+	}
+	return spikes, nil
 }
 
 // rebuildNetwork fills m's encoder, latent mean, log-variance head (when

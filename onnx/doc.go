@@ -15,10 +15,12 @@
 //	hidden    = act(x · W + B) per encoder layer                    Gemm, Relu/Sigmoid
 //	mu        = h · W + B                                           Gemm
 //	recon     = act(x · W + B) per decoder layer                    Gemm, Relu/Sigmoid
+//	          (spike features: spike_value where spike_mask)        Where
 //	score     float32 [N] = mean over features of (scaled - recon)² Sub, Identity, Mul, Concat, ReduceMean
 //	          (likelihood scores: (scaled - recon)² or |scaled - recon|
 //	          weighted per feature, plus ½‖mu‖² or the KL term; Abs,
-//	          Exp, Add, Tanh for the bounded log-variance)
+//	          Exp, Add, Tanh for the bounded log-variance; a spike
+//	          feature off its spike adds its cost: Equal, Where, Add)
 //	is_anomaly bool [N]   = score > threshold or score is NaN       Greater, IsNaN, Or
 //	feature_scores float32 [N, d] = the per-feature terms before the mean,
 //	          over d, in feature order                              Mul (Gather)
@@ -43,15 +45,34 @@
 // architecture (JSON), a test vector (JSON pipeline.TestVector: synthetic
 // rows and their expected scores) that any runtime can use to check the file
 // it loaded, and the tail table (JSON pipeline.TailTable). ReadMetadataProps
-// reads them back. Decode reads files of format versions 2 and 3 too (see
-// FormatVersion), whose graphs have the outputs score and is_anomaly only.
+// reads them back. A model with spike features (pipeline.Model.Spikes) is
+// written in format version 5, with the entry vaejob.spikes (see
+// KeySpikes) and the initializers spike_mask (bool), spike_value and
+// spike_cost over the features the network sees; any other model in
+// format version 4, byte for byte as before version 5. Decode reads files
+// of format versions 2 and 3 too (see FormatVersion), whose graphs have
+// the outputs score and is_anomaly only.
+//
+// # Spike features
+//
+// The graph scores a spike feature as the Go scorer (pipeline.Scorer)
+// does: its reconstruction is its spike (spike_recon: Where(spike_mask,
+// spike_value, recon)); its difference diff from the scaled input gives
+// the likelihood term as for any feature; and where diff is not exactly 0
+// (spike_equal: Equal(diff, 0); a NaN diff is not 0) spike_penalty,
+// Where(on_spike, 0, spike_cost), is added to the feature's deviation
+// (spike_add) before the constant features' deviations join it. The
+// costs are stored in the deviation's units, Cost · d / score_weight, so
+// that the weighted mean adds each Cost; vaejob.spikes holds the costs
+// themselves.
 //
 // # Reading it back
 //
 // Decode and DecodeGraph read the file in process with onnx-go
 // (github.com/owulveryck/onnx-go), into a Backend of this package that
 // records the values, initializer tensors and operations onnx-go reports.
-// (onnx-go's own gorgonia backend lacks ReduceMean, Greater, IsNaN and Or.)
+// (onnx-go's own gorgonia backend lacks ReduceMean, Greater, Equal, IsNaN
+// and Or.)
 // onnx-go does not expose metadata_props, so that one field is read with
 // protowire. Decode rebuilds the Model from the initializers and the
 // metadata, checks that the graph's threshold and scaler equal the
@@ -66,8 +87,8 @@
 //   - encode.go: Encode, the versions and the names of the graph's input and
 //     outputs.
 //   - layout.go: the graph itself. encodeGraph writes it part by part
-//     (missing values, scaler, constant features, network, deviation, score
-//     terms, alert); it is the one definition of a vaejob graph, since Decode
+//     (missing values, scaler, constant features, network, spike
+//     reconstructions, deviation with the spike costs, score terms, alert); it is the one definition of a vaejob graph, since Decode
 //     compares a file's graph with what it writes.
 //   - metadata.go: metadata_props both ways: the Key constants, Props
 //     (writing) and readDescription (reading back and checking against the

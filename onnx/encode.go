@@ -15,21 +15,47 @@ const (
 	ProducerName = "vaejob"
 )
 
-// FormatVersion is the value of the vaejob.format_version metadata entry. It
-// changes when the graph layout or the meaning of a metadata entry changes.
-// Version 3 treats values beyond ±pipeline.MaxFeatureMagnitude as missing
-// and adds constant features (vaejob.constant_features); version 4 adds the
-// outputs feature_scores, latent_score and tail_probability, and the tail
-// table (vaejob.tail_table). Decode still reads version 2 and 3 files.
-const FormatVersion = "4"
+// FormatVersion is the newest value of the vaejob.format_version metadata
+// entry. It changes when the graph layout or the meaning of a metadata entry
+// changes. Version 3 treats values beyond ±pipeline.MaxFeatureMagnitude as
+// missing and adds constant features (vaejob.constant_features); version 4
+// adds the outputs feature_scores, latent_score and tail_probability, and
+// the tail table (vaejob.tail_table); version 5 adds spike features
+// (pipeline.Model.Spikes, vaejob.spikes, the initializers spike_mask,
+// spike_value and spike_cost).
+//
+// Encode writes version 5 only for a model with spike features, and
+// version 4 for any other, whose file is then byte for byte what vaejob
+// wrote before version 5 (and what earlier readers read). Decode reads
+// versions 2 to 5; it refuses a version 5 file without spike features and
+// an earlier one with them.
+const FormatVersion = "5"
 
-// Earlier formats Decode still reads: version 3 has the outputs score and
+// Earlier formats Decode still reads: version 4 is what Encode writes for a
+// model without spike features; version 3 has the outputs score and
 // is_anomaly only; in version 2, moreover, missing meant NaN or ±Inf only,
 // and no feature was constant.
 const (
+	spikelessFormatVersion   = "4"
 	unexplainedFormatVersion = "3"
 	legacyFormatVersion      = "2"
 )
+
+// formatVersion returns the format version Encode writes for m: the
+// newest for a model with spike features, and otherwise the last before
+// them.
+func formatVersion(m *pipeline.Model) string {
+	if len(m.Spikes) > 0 {
+		return FormatVersion
+	}
+	return spikelessFormatVersion
+}
+
+// explained reports whether files of format version have the outputs
+// feature_scores, latent_score and tail_probability, and a tail table.
+func explained(version string) bool {
+	return version == FormatVersion || version == spikelessFormatVersion
+}
 
 // Names of the graph's input and outputs.
 const (
@@ -50,7 +76,7 @@ const (
 
 // outputNames returns the graph outputs of a file of format version.
 func outputNames(version string) []string {
-	if version != FormatVersion {
+	if !explained(version) {
 		return []string{ScoreName, IsAnomalyName}
 	}
 	return []string{ScoreName, IsAnomalyName, FeatureScoresName, LatentScoreName, TailProbabilityName}
@@ -60,9 +86,11 @@ func outputNames(version string) []string {
 // rows in as input "features" [N, d], outputs "score" [N], "is_anomaly"
 // [N], "feature_scores" [N, d], "latent_score" [N] and "tail_probability"
 // [N], with the scaler, the network from the input to the reconstruction at
-// the latent mean, the score, the threshold and the tail table inside the graph (the graph
-// is written by encodeGraph, layout.go). The LogVar head is written only
-// when the score uses it. The same m and meta give the same bytes.
+// the latent mean, the spike features, the score, the threshold and the
+// tail table inside the graph (the graph is written by encodeGraph,
+// layout.go), in format version 5 for a model with spike features and 4
+// otherwise (see FormatVersion). The LogVar head is written only when the
+// score uses it. The same m and meta give the same bytes.
 func Encode(m *pipeline.Model, meta Metadata) ([]byte, error) {
 	if m == nil {
 		return nil, fmt.Errorf("encode onnx: nil model")
@@ -74,7 +102,7 @@ func Encode(m *pipeline.Model, meta Metadata) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode onnx: %w", err)
 	}
-	graph, err := encodeGraph(m, FormatVersion)
+	graph, err := encodeGraph(m, formatVersion(m))
 	if err != nil {
 		return nil, fmt.Errorf("encode onnx: %w", err)
 	}

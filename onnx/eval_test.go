@@ -13,6 +13,7 @@ func bv(shape []int, b ...bool) *value    { return &value{shape: shape, isBool: 
 
 func TestNodeEval(t *testing.T) {
 	nan := float32(math.NaN())
+	negZero := float32(math.Copysign(0, -1))
 	gemm := func(alpha, beta float32, ta, tb bool) *node {
 		return &node{op: "Gemm", inputs: []string{"a", "b", "c"}, alpha: alpha, beta: beta, transA: ta, transB: tb}
 	}
@@ -29,6 +30,12 @@ func TestNodeEval(t *testing.T) {
 		{"sub shapes clash", &node{op: "Sub"}, []*value{fv([]int{2}, 1, 2), fv([]int{3}, 1, 2, 3)}, nil, true},
 		{"sub bool", &node{op: "Sub"}, []*value{bv([]int{1}, true), fv([]int{1}, 1)}, nil, true},
 		{"greater", &node{op: "Greater"}, []*value{fv([]int{3}, 1, 2, nan), fv(nil, 1.5)}, bv([]int{3}, false, true, false), false},
+		{"equal row broadcast", &node{op: "Equal"}, []*value{fv([]int{2, 2}, 1, 2, 3, 2), fv([]int{2}, 3, 2)}, bv([]int{2, 2}, false, true, true, true), false},
+		{"equal scalar, nan and signed zero", &node{op: "Equal"}, []*value{fv([]int{4}, 0, negZero, nan, float32(math.SmallestNonzeroFloat32)), fv(nil, 0)}, bv([]int{4}, true, true, false, false), false},
+		{"equal nan with itself", &node{op: "Equal"}, []*value{fv([]int{1}, nan), fv([]int{1}, nan)}, bv([]int{1}, false), false},
+		{"equal shapes clash", &node{op: "Equal"}, []*value{fv([]int{2}, 1, 2), fv([]int{3}, 1, 2, 3)}, nil, true},
+		{"equal bool", &node{op: "Equal"}, []*value{bv([]int{1}, true), bv([]int{1}, true)}, nil, true},
+		{"equal int64", &node{op: "Equal"}, []*value{{shape: []int{1}, isInt: true, i: []int64{0}}, fv([]int{1}, 0)}, nil, true},
 		{"or", &node{op: "Or"}, []*value{bv([]int{2}, true, false), bv([]int{2}, false, false)}, bv([]int{2}, true, false), false},
 		{"or float", &node{op: "Or"}, []*value{fv([]int{1}, 1), bv([]int{1}, false)}, nil, true},
 		{"isnan", &node{op: "IsNaN"}, []*value{fv([]int{2}, nan, 1)}, bv([]int{2}, true, false), false},

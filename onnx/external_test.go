@@ -52,7 +52,8 @@ func externalModels(t *testing.T) map[string][]byte {
 }
 
 // externalCases are the models ONNX Runtime and the checker see: each
-// network shape and each score kind.
+// network shape and each score kind, and models with spike features
+// (format version 5).
 var externalCases = []struct {
 	name  string
 	arch  arch
@@ -70,6 +71,8 @@ var externalCases = []struct {
 	{"constant-mse", constantArch, pipeline.ScoreMSE},
 	{"constant-nll", constantArch, pipeline.ScoreNLL},
 	{"constant-laplace-elbo-imputed", constantArch, imputed},
+	{"spikes-nll", tutorial, spiked(pipeline.ScoreNLL)},
+	{"spikes-constant-laplace-elbo-imputed", constantArch, spiked(imputed)},
 }
 
 func TestONNXChecker(t *testing.T) {

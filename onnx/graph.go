@@ -11,8 +11,8 @@ import (
 
 // Graph is an ONNX graph as onnx-go decodes it, ready to evaluate. It runs
 // the operators vaejob emits (Sub, Mul, Add, Exp, Abs, Tanh, Gemm, Relu, Sigmoid,
-// Identity, ReduceMean, ReduceSum, Greater, IsNaN, IsInf, Or, Where, Gather,
-// Concat, Cast) node by node in topological order, with
+// Identity, ReduceMean, ReduceSum, Greater, Equal, IsNaN, IsInf, Or, Where,
+// Gather, Concat, Cast) node by node in topological order, with
 // ONNX (numpy) broadcasting, in float32. It is the independent "onnx-go"
 // answer that Verify compares with the Go scorer.
 //

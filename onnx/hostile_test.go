@@ -115,6 +115,12 @@ func hostileGraphs() []struct {
 		{"initializers declaring more elements than the file holds", handModel(
 			[][]byte{nodeProto("r", "Relu", []string{InputName}, []string{"r"})},
 			repeatInit(2000, 20000), outputs, nil), "exceed"},
+		{"bool initializer declaring more elements than the file holds", handModel(
+			[][]byte{nodeProto("r", "Relu", []string{InputName}, []string{"r"})},
+			[][]byte{boolTensor("b", []int64{1 << 24}, nil)}, outputs, nil), "exceed"},
+		{"bool initializer declaring more elements than it stores", handModel(
+			[][]byte{nodeProto("r", "Relu", []string{InputName}, []string{"r"})},
+			[][]byte{boolTensor("b", []int64{50}, make([]bool, 10))}, outputs, nil), "10 bool elements for dims [50]"},
 	}
 }
 

@@ -34,18 +34,29 @@ const (
 	initTailEdge       = "tail_edge"     // [T, 1] the tail table's edges
 	initTailShare      = "tail_share"    // [T+1] the probability for each count of edges below
 	initTailAxis       = "tail_axis"     // int64 [1] = {0}, ReduceSum's axes
+	initSpikeMask      = "spike_mask"    // bool [dv]: which features the network sees are spike features
+	initSpikeValue     = "spike_value"   // [dv] the spike of each spike feature, 0 elsewhere
+	initSpikeCost      = "spike_cost"    // [dv] each spike's cost in deviation units (see spikeCostValues), 0 elsewhere
 )
 
 // graphDoc is the doc string of the graph.
 const graphDoc = "score = ReduceMean((scaled - decoder(mu(encoder(scaled))))^2, axis 1) with scaled = (features - scaler_offset) * scaler_scale; is_anomaly = score > threshold or score is NaN."
 
 // encodeGraph writes the graph of m in the layout of format version (one of
-// FormatVersion, unexplainedFormatVersion and legacyFormatVersion; Decode
-// rebuilds earlier files with it). Version 2 takes a missing value as NaN or
-// ±Inf only, and leaves it to make the score NaN unless imputed; versions 2
-// and 3 have the outputs score and is_anomaly only.
+// FormatVersion, spikelessFormatVersion, unexplainedFormatVersion and
+// legacyFormatVersion; Decode rebuilds earlier files with it). Version 2
+// takes a missing value as NaN or ±Inf only, and leaves it to make the
+// score NaN unless imputed; versions 2 and 3 have the outputs score and
+// is_anomaly only. Version 5 is for a model with spike features, and the
+// earlier ones for a model without.
 func encodeGraph(m *pipeline.Model, version string) ([]byte, error) {
 	legacy := version == legacyFormatVersion
+	if spiked := len(m.Spikes) > 0; spiked != (version == FormatVersion) {
+		if spiked {
+			return nil, fmt.Errorf("format version %s has no spike features (version %s has)", version, FormatVersion)
+		}
+		return nil, fmt.Errorf("format version %s is for a model with spike features, and this one has none", version)
+	}
 	var w graphWriter
 	raw := w.missingValues(m, legacy)
 	w.scaler(m, raw)
@@ -57,6 +68,7 @@ func encodeGraph(m *pipeline.Model, version string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	recon = w.spikeReconstruction(m, recon)
 	deviation := w.deviation(m, netIn, recon)
 	terms, latent, err := w.score(m, deviation)
 	if err != nil {
@@ -65,8 +77,8 @@ func encodeGraph(m *pipeline.Model, version string) ([]byte, error) {
 	w.alert(m)
 	d := int64(m.Dim())
 	outputs := [][]byte{valueInfo(ScoreName, dataTypeFloat, dim{param: "N"}), valueInfo(IsAnomalyName, dataTypeBool, dim{param: "N"})}
-	if version == FormatVersion {
-		w.scalar(initZero, 0)
+	if explained(version) {
+		w.scalar(initZero, 0) // also read by spikePenalties: version 5 is explained
 		w.featureScores(m, terms)
 		w.latentScore(latent)
 		w.tailProbability(m)
@@ -251,33 +263,93 @@ func (w *graphWriter) logVar(m *pipeline.Model, hidden string) error {
 	return nil
 }
 
-// deviation writes the per-feature deviation of the reconstruction from the
-// network's input, followed by the constant features' deviation from 0 when
-// there are constant features, and returns its name. It is the absolute
-// error for a Laplace likelihood score and the squared error otherwise.
-func (w *graphWriter) deviation(m *pipeline.Model, netIn, recon string) string {
-	w.node("score_diff", "Sub", []string{netIn, recon}, []string{"diff"})
-	var deviation, constant string
-	if m.LaplaceScale != nil && m.Score != pipeline.ScoreMSE {
-		deviation = "absolute"
-		w.node("score_abs", "Abs", []string{"diff"}, []string{deviation})
-		if len(m.Constant) > 0 {
-			constant = "constant_absolute"
-			w.node("constant_abs", "Abs", []string{"constant_scaled"}, []string{constant})
-		}
-	} else {
-		deviation = "squared"
-		w.square("score_diff_copy", "score_square", "diff", deviation)
-		if len(m.Constant) > 0 {
-			constant = "constant_squared"
-			w.square("constant_copy", "constant_square", "constant_scaled", constant)
+// spikeReconstruction replaces, when m has spike features, the
+// reconstruction of each with its spike, as the Go scorer does:
+// Where(spike_mask, spike_value, recon). It returns the name of the
+// reconstruction the score reads.
+func (w *graphWriter) spikeReconstruction(m *pipeline.Model, recon string) string {
+	if len(m.Spikes) == 0 {
+		return recon
+	}
+	dv := m.NetworkDim()
+	mask := make([]bool, dv)
+	values := make([]float32, dv)
+	for k, i := range m.SpikesByNetworkFeature() {
+		if i >= 0 {
+			mask[k], values[k] = true, m.Spikes[i].Value
 		}
 	}
-	if constant == "" {
+	w.initializer(
+		boolTensor(initSpikeMask, []int64{int64(dv)}, mask),
+		floatTensor(initSpikeValue, []int64{int64(dv)}, values))
+	w.node("spike_recon", "Where", []string{initSpikeMask, initSpikeValue, recon}, []string{"spike_reconstruction"})
+	return "spike_reconstruction"
+}
+
+// deviation writes the per-feature deviation of the reconstruction from the
+// network's input, with the spike features' costs (see spikePenalties),
+// followed by the constant features' deviation from 0 when there are
+// constant features, and returns its name. It is the absolute error for a
+// Laplace likelihood score and the squared error otherwise.
+func (w *graphWriter) deviation(m *pipeline.Model, netIn, recon string) string {
+	w.node("score_diff", "Sub", []string{netIn, recon}, []string{"diff"})
+	laplace := m.LaplaceScale != nil && m.Score != pipeline.ScoreMSE
+	deviation := "squared"
+	if laplace {
+		deviation = "absolute"
+		w.node("score_abs", "Abs", []string{"diff"}, []string{deviation})
+	} else {
+		w.square("score_diff_copy", "score_square", "diff", deviation)
+	}
+	deviation = w.spikePenalties(m, deviation)
+	if len(m.Constant) == 0 {
 		return deviation
+	}
+	constant := "constant_squared"
+	if laplace {
+		constant = "constant_absolute"
+		w.node("constant_abs", "Abs", []string{"constant_scaled"}, []string{constant})
+	} else {
+		w.square("constant_copy", "constant_square", "constant_scaled", constant)
 	}
 	w.node("score_concat", "Concat", []string{deviation, constant}, []string{"deviation"}, intAttr("axis", 1))
 	return "deviation"
+}
+
+// spikePenalties adds, when m has spike features, each one's cost to its
+// deviation where the row is off the spike (its difference from the
+// spike, diff, is not 0; a NaN difference is off too, as in the Go
+// scorer): deviation + Where(Equal(diff, 0), 0, spike_cost). spike_cost
+// holds the costs in the deviation's units (see spikeCostValues), so that the
+// score's weighted mean turns each into its cost. It returns the name of
+// the deviations with the costs.
+func (w *graphWriter) spikePenalties(m *pipeline.Model, deviation string) string {
+	if len(m.Spikes) == 0 {
+		return deviation
+	}
+	w.initializer(floatTensor(initSpikeCost, []int64{int64(m.NetworkDim())}, spikeCostValues(m)))
+	w.node("spike_equal", "Equal", []string{"diff", initZero}, []string{"on_spike"})
+	w.node("spike_penalty", "Where", []string{"on_spike", initZero, initSpikeCost}, []string{"spike_penalty"})
+	out := deviation + "_with_spikes"
+	w.node("spike_add", "Add", []string{deviation, "spike_penalty"}, []string{out})
+	return out
+}
+
+// spikeCostValues returns the initializer spike_cost of m: for each feature the
+// network sees, its spike's Cost · d / w, w its score weight (see
+// scoreWeights; the float32 the graph multiplies by), so that the weighted
+// mean over the d features adds the Cost; 0 for the features without a
+// spike.
+func spikeCostValues(m *pipeline.Model) []float32 {
+	weights := scoreWeights(m) // the varying features first, as here
+	d := float64(m.Dim())
+	costs := make([]float32, m.NetworkDim())
+	for k, i := range m.SpikesByNetworkFeature() {
+		if i >= 0 {
+			costs[k] = float32(float64(m.Spikes[i].Cost) * d / float64(weights[k]))
+		}
+	}
+	return costs
 }
 
 // square writes out = in · in from nodes copyNode and squareNode. The second

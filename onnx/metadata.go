@@ -36,6 +36,28 @@ const (
 	// number of validation rows, the edges and the counts) that the graph's
 	// tail_probability reads; present from format version 4 on.
 	KeyTailTable = "vaejob.tail_table"
+	// KeySpikes lists the spike features (see pipeline.Model.Spikes and
+	// pipeline.Spike) as a JSON array of objects in feature order; present
+	// exactly in files of format version 5, which have some. Each object
+	// has:
+	//
+	//   - "feature": the feature's name;
+	//   - "value": the spike as a raw value, one that the graph scales
+	//     exactly to the spike (a raw input equal to it scores as on the
+	//     spike; so may other raw values within float32 rounding of it,
+	//     when the scale is below 1). It is the float32 nearest
+	//     scaled_value / scale + offset (vaejob.scaler), or failing that
+	//     the nearest of its neighbours within 2 ulps that scales exactly,
+	//     and absent when none does (or the scale is 0): then only
+	//     scaled_value says where the spike is;
+	//   - "scaled_value": the spike in scaled units, the float32 the graph
+	//     compares the scaled input with (initializer spike_value);
+	//   - "cost": what a row off the spike adds to the score, besides its
+	//     likelihood term (a row on the spike adds 0).
+	//
+	// Each number is the shortest decimal that reads back as the same
+	// float32.
+	KeySpikes = "vaejob.spikes"
 )
 
 var reservedKeys = map[string]bool{
@@ -43,7 +65,7 @@ var reservedKeys = map[string]bool{
 	KeyFeatureNames: true, KeyScoreKind: true, KeyThreshold: true,
 	KeyThresholdMethod: true, KeyScaler: true, KeyTrainingDataSHA256: true,
 	KeyArchitecture: true, KeyTestVector: true, KeyVariance: true, KeyLaplaceScale: true,
-	KeyConstantFeatures: true, KeyTailTable: true,
+	KeyConstantFeatures: true, KeyTailTable: true, KeySpikes: true,
 }
 
 // Metadata is what an ONNX file carries about the run that produced it,
@@ -142,7 +164,7 @@ func Props(m *pipeline.Model, meta Metadata) ([]Prop, error) {
 		return nil, err
 	}
 	props := []Prop{
-		{KeyFormatVersion, FormatVersion},
+		{KeyFormatVersion, formatVersion(m)},
 		{KeyProducerVersion, meta.ProducerVersion},
 		{KeyRunID, meta.RunID},
 		{KeyFeatureNames, features},
@@ -177,6 +199,13 @@ func Props(m *pipeline.Model, meta Metadata) ([]Prop, error) {
 			return nil, err
 		}
 		props = append(props, Prop{KeyConstantFeatures, v})
+	}
+	if len(m.Spikes) > 0 {
+		v, err := jsonOf(KeySpikes, spikeSpecs(m))
+		if err != nil {
+			return nil, err
+		}
+		props = append(props, Prop{KeySpikes, v})
 	}
 	tail := m.Tail
 	if tail == nil {
@@ -214,6 +243,8 @@ type described struct {
 	scaler  pipeline.Scaler
 	// constant names the constant features.
 	constant []string
+	// spikes describes the spike features.
+	spikes []spikeSpec
 	// threshold is vaejob.threshold, and thresholdText the entry as written.
 	threshold     float32
 	thresholdText string
@@ -242,7 +273,7 @@ func readDescription(props []Prop) (*described, error) {
 	if desc.version, err = required(kv, KeyFormatVersion); err != nil {
 		return nil, err
 	}
-	if versions := []string{FormatVersion, unexplainedFormatVersion, legacyFormatVersion}; !slices.Contains(versions, desc.version) {
+	if versions := []string{FormatVersion, spikelessFormatVersion, unexplainedFormatVersion, legacyFormatVersion}; !slices.Contains(versions, desc.version) {
 		return nil, fmt.Errorf("metadata %s is %q, this version reads %q", KeyFormatVersion, desc.version, versions)
 	}
 	if err := desc.readJSON(kv); err != nil {
@@ -294,7 +325,8 @@ func (desc *described) readJSON(kv map[string]string) error {
 		{KeyVariance, &desc.model.Variance, false},
 		{KeyLaplaceScale, &desc.model.LaplaceScale, false},
 		{KeyConstantFeatures, &desc.constant, false},
-		{KeyTailTable, &desc.model.Tail, desc.version == FormatVersion},
+		{KeyTailTable, &desc.model.Tail, explained(desc.version)},
+		{KeySpikes, &desc.spikes, desc.version == FormatVersion},
 	} {
 		v, ok := kv[e.key]
 		if !ok {
@@ -307,8 +339,11 @@ func (desc *described) readJSON(kv map[string]string) error {
 			return fmt.Errorf("metadata %s: %w", e.key, err)
 		}
 	}
-	if desc.model.Tail != nil && desc.version != FormatVersion {
+	if desc.model.Tail != nil && !explained(desc.version) {
 		return fmt.Errorf("metadata %s in a file of format version %s, which has no tail probability", KeyTailTable, desc.version)
+	}
+	if _, ok := kv[KeySpikes]; ok && desc.version != FormatVersion {
+		return fmt.Errorf("metadata %s in a file of format version %s, which has no spike features", KeySpikes, desc.version)
 	}
 	return nil
 }
@@ -328,9 +363,10 @@ func (desc *described) readThreshold(kv map[string]string) error {
 }
 
 // complete checks m, rebuilt from the graph, against the metadata (the
-// threshold, the scaler's offsets and scales, the constant features) and
-// completes it with what only the metadata holds: the scaler's kind,
-// minimums and maximums. The completed model must be valid.
+// threshold, the scaler's offsets and scales, the constant features, the
+// spike features) and completes it with what only the metadata holds: the
+// scaler's kind, minimums and maximums, the spikes' costs. The completed
+// model must be valid.
 func (desc *described) complete(m *pipeline.Model) error {
 	if math.Float32bits(m.Threshold) != math.Float32bits(desc.threshold) {
 		return fmt.Errorf("graph threshold %v differs from metadata %s %q", m.Threshold, KeyThreshold, desc.thresholdText)
@@ -343,6 +379,9 @@ func (desc *described) complete(m *pipeline.Model) error {
 		return fmt.Errorf("metadata %s differs from the scaler in the graph", KeyScaler)
 	}
 	m.Scaler.Kind, m.Scaler.Min, m.Scaler.Max = sc.Kind, sc.Min, sc.Max
+	if err := desc.completeSpikes(m); err != nil {
+		return err
+	}
 	if err := m.Validate(); err != nil {
 		return fmt.Errorf("decoded model is invalid: %w", err)
 	}
@@ -353,7 +392,62 @@ func (desc *described) complete(m *pipeline.Model) error {
 	if !slices.Equal(graphConstant, desc.constant) {
 		return fmt.Errorf("metadata %s %q differs from the constant features of the graph %q", KeyConstantFeatures, desc.constant, graphConstant)
 	}
+	if want := spikeSpecs(m); !slices.EqualFunc(desc.spikes, want, spikeSpec.same) {
+		got, _ := json.Marshal(desc.spikes)
+		wantJSON, _ := json.Marshal(want)
+		return fmt.Errorf("metadata %s %s differs from the spike features of the graph %s", KeySpikes, got, wantJSON)
+	}
 	return nil
+}
+
+// completeSpikes sets the costs of m's spike features, rebuilt from the graph,
+// to those of the metadata, and checks that the file's format version is
+// the one for a model with (or without) spike features. The other fields
+// of vaejob.spikes are checked once m is complete (see complete).
+func (desc *described) completeSpikes(m *pipeline.Model) error {
+	switch spiked := len(m.Spikes) > 0; {
+	case spiked && desc.version != FormatVersion:
+		return fmt.Errorf("the graph has spike features (initializer %q), which format version %s does not have", initSpikeMask, desc.version)
+	case !spiked && desc.version == FormatVersion:
+		return fmt.Errorf("format version %s without spike features (vaejob writes a model without them in version %s)", FormatVersion, spikelessFormatVersion)
+	case len(desc.spikes) != len(m.Spikes):
+		return fmt.Errorf("metadata %s lists %d spike features, the graph has %d", KeySpikes, len(desc.spikes), len(m.Spikes))
+	}
+	for i := range m.Spikes {
+		m.Spikes[i].Cost = desc.spikes[i].Cost
+	}
+	return nil
+}
+
+// spikeSpec is one spike feature as vaejob.spikes describes it (see
+// KeySpikes).
+type spikeSpec struct {
+	Feature     string   `json:"feature"`
+	Value       *float32 `json:"value,omitempty"` // raw; nil when no raw value scales to the spike exactly
+	ScaledValue float32  `json:"scaled_value"`
+	Cost        float32  `json:"cost"`
+}
+
+// same reports whether s and t are equal, their numbers bit for bit.
+func (s spikeSpec) same(t spikeSpec) bool {
+	bits := math.Float32bits
+	if (s.Value == nil) != (t.Value == nil) || s.Value != nil && bits(*s.Value) != bits(*t.Value) {
+		return false
+	}
+	return s.Feature == t.Feature && bits(s.ScaledValue) == bits(t.ScaledValue) && bits(s.Cost) == bits(t.Cost)
+}
+
+// spikeSpecs returns the vaejob.spikes entries of m's spike features.
+func spikeSpecs(m *pipeline.Model) []spikeSpec {
+	specs := make([]spikeSpec, len(m.Spikes))
+	for i, s := range m.Spikes {
+		j := s.Feature
+		specs[i] = spikeSpec{Feature: m.Features[j], ScaledValue: s.Value, Cost: s.Cost}
+		if raw, ok := pipeline.RawSpikeValue(s.Value, m.Scaler.Offset[j], m.Scaler.Scale[j]); ok {
+			specs[i].Value = &raw
+		}
+	}
+	return specs
 }
 
 // sameFloats reports whether a and b hold the same float32 bit patterns.

@@ -155,7 +155,19 @@ const laplaceMSE pipeline.ScoreKind = "laplace:" + pipeline.ScoreMSE
 // per-feature values.
 const imputed pipeline.ScoreKind = "imputed:" + laplaceELBO
 
+// spiked marks a score kind in the test tables: the model of that kind
+// (a likelihood score) with spike features (see withSpikes and
+// spikedFeatures).
+func spiked(k pipeline.ScoreKind) pipeline.ScoreKind { return spikedPrefix + k }
+
+const spikedPrefix = "spikes:"
+
 func withScore(m *pipeline.Model, k pipeline.ScoreKind, seed int64, rows []float32) {
+	if base, ok := strings.CutPrefix(string(k), spikedPrefix); ok {
+		withScore(m, pipeline.ScoreKind(base), seed, rows)
+		withSpikes(m, rows, spikedFeatures(m))
+		return
+	}
 	if k == imputed {
 		m.Imputation = make([]float32, m.Dim())
 		for j := range m.Imputation {
@@ -233,6 +245,10 @@ func TestRoundTrip(t *testing.T) {
 		{"constant gaussian elbo", constantArch, pipeline.ScoreELBO},
 		{"constant laplace elbo imputed", constantArch, imputed},
 		{"constant nll plus latent", arch{d: 5, encoder: []int{4}, latent: 2, constant: []int{4}}, pipeline.ScoreNLLLatent},
+		{"spikes gaussian nll", tutorial, spiked(pipeline.ScoreNLL)},
+		{"spikes laplace elbo", tutorial, spiked(laplaceELBO)},
+		{"spikes constant gaussian elbo", constantArch, spiked(pipeline.ScoreELBO)},
+		{"spikes constant laplace elbo imputed", constantArch, spiked(imputed)},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,24 +256,7 @@ func TestRoundTrip(t *testing.T) {
 			m, rows := randomModel(t, seed, tt.arch)
 			withScore(m, tt.score, seed, rows)
 			meta := testMetadata(m, seed)
-			data, err := Encode(m, meta)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, gotMeta, err := Decode(data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantModel := withoutLogVar(m)
-			if tt.score == pipeline.ScoreELBO || tt.score == laplaceELBO || tt.score == imputed {
-				wantModel = m
-			}
-			if !reflect.DeepEqual(got, wantModel) {
-				t.Errorf("decoded model differs:\n got %+v\nwant %+v", got, wantModel)
-			}
-			if !reflect.DeepEqual(gotMeta, meta) {
-				t.Errorf("decoded metadata differs:\n got %+v\nwant %+v", gotMeta, meta)
-			}
+			data := encodeAndDecode(t, m, meta)
 
 			g, err := DecodeGraph(data)
 			if err != nil {
@@ -652,4 +651,30 @@ func TestLargestFloat32NotAbove(t *testing.T) {
 			t.Errorf("largestFloat32NotAbove(%v) = %v", b, x)
 		}
 	}
+}
+
+// encodeAndDecode encodes m with meta, checks that Decode gives them back
+// (the model without its log-variance head unless its score uses it), and
+// returns the file's bytes.
+func encodeAndDecode(t *testing.T, m *pipeline.Model, meta Metadata) []byte {
+	t.Helper()
+	data, err := Encode(m, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, gotMeta, err := Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := withoutLogVar(m)
+	if m.Score == pipeline.ScoreELBO {
+		want = m
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded model differs:\n got %+v\nwant %+v", got, want)
+	}
+	if !reflect.DeepEqual(gotMeta, meta) {
+		t.Errorf("decoded metadata differs:\n got %+v\nwant %+v", gotMeta, meta)
+	}
+	return data
 }

@@ -24,6 +24,7 @@ var operators = map[string]operator{
 	"Mul":     {2, 2, floatBinary(func(a, b float32) float32 { return a * b })},
 	"Add":     {2, 2, floatBinary(func(a, b float32) float32 { return a + b })},
 	"Greater": {2, 2, compare(func(a, b float32) bool { return a > b })},
+	"Equal":   {2, 2, compare(func(a, b float32) bool { return a == b })},
 	"Or":      {2, 2, boolBinary(func(a, b bool) bool { return a || b })},
 	"Tanh":    {1, 1, floatUnary(func(x float32) float32 { return float32(math.Tanh(float64(x))) })},
 	"Abs":     {1, 1, floatUnary(func(x float32) float32 { return float32(math.Abs(float64(x))) })},

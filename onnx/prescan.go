@@ -99,27 +99,27 @@ func scanNode(b []byte) error {
 
 // scanInitializer checks that a TensorProto's element count cannot exceed the
 // size of the file that stores it, and returns its name and element count.
+// A bool tensor must hold its elements as int32_data, each 0 or 1, as
+// many as its dims say (see boolTensor): onnx-go reads bool raw_data as
+// eight bytes an element, and other int32 values as false where ONNX
+// Runtime takes them for true.
 func scanInitializer(b []byte, fileSize uint64) (string, uint64, error) {
-	var dims []uint64
+	var dims, ints []uint64
 	var name string
+	var dataType uint64
+	hasRaw := false
 	err := walk(b, func(num protowire.Number, typ protowire.Type, v []byte, x uint64) error {
-		if num == fTensorName && typ == protowire.BytesType {
+		switch {
+		case num == fTensorName && typ == protowire.BytesType:
 			name = string(v)
-		}
-		if num != fTensorDims {
-			return nil
-		}
-		if typ == protowire.VarintType {
-			dims = append(dims, x)
-			return nil
-		}
-		for len(v) > 0 {
-			d, n := protowire.ConsumeVarint(v)
-			if n < 0 {
-				return fmt.Errorf("malformed tensor dims: %w", protowire.ParseError(n))
-			}
-			dims = append(dims, d)
-			v = v[n:]
+		case num == fTensorDataType && typ == protowire.VarintType:
+			dataType = x
+		case num == fTensorRawData:
+			hasRaw = true
+		case num == fTensorDims:
+			return appendVarints(&dims, "tensor dims", typ, v, x)
+		case num == fTensorInt32Data:
+			return appendVarints(&ints, "tensor int32_data", typ, v, x)
 		}
 		return nil
 	})
@@ -130,7 +130,39 @@ func scanInitializer(b []byte, fileSize uint64) (string, uint64, error) {
 	if !ok {
 		return "", 0, fmt.Errorf("initializer %q: dims %v exceed the %d-byte file", name, dims, fileSize)
 	}
+	if dataType == dataTypeBool {
+		if hasRaw {
+			return "", 0, fmt.Errorf("initializer %q: bool data as raw_data, want int32_data", name)
+		}
+		if uint64(len(ints)) != n {
+			return "", 0, fmt.Errorf("initializer %q: %d bool elements for dims %v", name, len(ints), dims)
+		}
+		for _, i := range ints {
+			if i > 1 {
+				return "", 0, fmt.Errorf("initializer %q: bool element %d, want 0 or 1", name, int64(i))
+			}
+		}
+	}
 	return name, n, nil
+}
+
+// appendVarints appends to dst the values of a repeated integer field,
+// packed (typ BytesType, payload v) or not (typ VarintType, value x); what
+// names the field in errors.
+func appendVarints(dst *[]uint64, what string, typ protowire.Type, v []byte, x uint64) error {
+	if typ == protowire.VarintType {
+		*dst = append(*dst, x)
+		return nil
+	}
+	for len(v) > 0 {
+		d, n := protowire.ConsumeVarint(v)
+		if n < 0 {
+			return fmt.Errorf("malformed %s: %w", what, protowire.ParseError(n))
+		}
+		*dst = append(*dst, d)
+		v = v[n:]
+	}
+	return nil
 }
 
 // scanValueInfo returns the element count of a ValueInfoProto's declared

@@ -65,6 +65,7 @@ const (
 	fDimParam        protowire.Number = 2
 	fTensorDims      protowire.Number = 1
 	fTensorDataType  protowire.Number = 2
+	fTensorInt32Data protowire.Number = 5
 	fTensorName      protowire.Number = 8
 	fTensorRawData   protowire.Number = 9
 	attrTypeFloat                     = 1
@@ -142,6 +143,27 @@ func int64Tensor(name string, dims []int64, data []int64) []byte {
 		binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
 	}
 	return tensorProto(name, dims, dataTypeInt64, raw)
+}
+
+// boolTensor encodes a bool TensorProto with its data as int32_data (0 or
+// 1 each, packed), the form of onnx.helper.make_tensor. raw_data, one byte
+// an element in the standard, would be misread by onnx-go, which takes
+// eight bytes per bool element there.
+func boolTensor(name string, dims []int64, data []bool) []byte {
+	ints := make([]int64, len(data))
+	for i, b := range data {
+		if b {
+			ints[i] = 1
+		}
+	}
+	var t msg
+	if len(dims) > 0 {
+		t.packedInt64(fTensorDims, dims)
+	}
+	t.int64(fTensorDataType, dataTypeBool)
+	t.packedInt64(fTensorInt32Data, ints)
+	t.string(fTensorName, name)
+	return t
 }
 
 // dim is one dimension of a declared tensor shape: a fixed size, or a named

@@ -22,6 +22,12 @@ func TestCheckTestVector(t *testing.T) {
 		damaged.Encoder[0].W[i] = -damaged.Encoder[0].W[i] * 1000
 	}
 	short := pipeline.TestVector{Rows: [][]float32{tv.Rows[0][:3]}, Scores: tv.Scores[:1]}
+	spikes, rows := randomModel(t, 3, constantArch)
+	withScore(spikes, spiked(imputed), 3, rows)
+	spikesTV := testMetadata(spikes, 3).TestVector
+	if len(spikesTV.Rows) != len(tv.Rows) {
+		t.Fatalf("test vectors of %d and %d rows", len(spikesTV.Rows), len(tv.Rows))
+	}
 	tests := []struct {
 		name  string
 		m     *pipeline.Model
@@ -30,6 +36,7 @@ func TestCheckTestVector(t *testing.T) {
 		fails int
 	}{
 		{"healthy", m, tv, nil, 0},
+		{"spike features", spikes, spikesTV, nil, 0},
 		{"damaged weights", &damaged, tv, ErrMismatch, len(tv.Rows)},
 		{"no rows", m, pipeline.TestVector{}, ErrNoTestVector, 0},
 		{"fewer scores than rows", m, pipeline.TestVector{Rows: tv.Rows, Scores: tv.Scores[:1]}, ErrNoTestVector, 0},

@@ -73,6 +73,7 @@ func (bs *batchScorer) score(x []float32, parts ScoreParts) {
 		m.BoundLogVar(lv)
 	}
 	recon := bs.chain(m.Decoder, mu, n)
+	m.setSpikeReconstructions(bs.s.spikeAt, recon)
 	dv := m.NetworkDim()
 	if parts.Recon != nil {
 		copy(parts.Recon, recon)

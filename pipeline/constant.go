@@ -94,7 +94,8 @@ func Varying(d int, constant []int) []int {
 // net, a model whose network was trained on the varying features only
 // (net.Features are names without the indices in constant, in order). The
 // features at the indices constant (increasing) are constant features of
-// the result (see Model.Constant): their likelihood scale is 1, so with the
+// the result (see Model.Constant), and net's spikes are renumbered to
+// the features of names: the constant features' likelihood scale is 1, so with the
 // scaler's departure scaling a Gaussian score adds ½((x - c)/s)² for each,
 // a Laplace score |x - c|/s and the squared-error score ((x - c)/s)² in its
 // mean. The caller sets the full scaler (and imputation) of all features.
@@ -132,6 +133,10 @@ func WithConstantFeatures(net *Model, names []string, constant []int) (*Model, e
 	}
 	m.Variance = expand(net.Variance)
 	m.LaplaceScale = expand(net.LaplaceScale)
+	m.Spikes = slices.Clone(net.Spikes)
+	for i := range m.Spikes {
+		m.Spikes[i].Feature = varying[m.Spikes[i].Feature]
+	}
 	return &m, nil
 }
 

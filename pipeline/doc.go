@@ -8,6 +8,9 @@
 //   - missing.go and constant.go: missing values (imputation by the training
 //     medians) and features constant on the training rows, which the
 //     network does not see;
+//   - spike.go: spike features, which hold one value on at least half the
+//     training rows and are scored as a spike and a slab (Spike,
+//     FindSpikes);
 //   - model.go: Model, its layers (Dense), its score kinds and Validate;
 //   - score.go and batch.go: the Scorer, the one place a row's anomaly score
 //     is computed, row by row or (ScoreRows) a block of rows at a time, and

@@ -9,7 +9,8 @@ import "math"
 // constant: the Gaussian negative log-likelihood for a model with
 // Variance, the Laplace one for a model with LaplaceScale, and otherwise
 // the binary cross-entropy, computed from the output layer's
-// pre-activation (the logit) in float64.
+// pre-activation (the logit) in float64. Spike features (Model.Spikes)
+// are left out: the network does not reconstruct them.
 //
 // rows are as the network reads them, not raw: row-major, scaled, with
 // NetworkDim values each (the varying features). The trainer measures its
@@ -31,7 +32,7 @@ func (s *Scorer) Loss(rows []float32) (rec, kl float64) {
 		m.LogVar.Apply(h, s.lv)
 		m.BoundLogVar(s.lv)
 		out.preActivation(s.chain(m.Decoder[:last], s.mu), logits)
-		rec = m.addReconstructionLoss(rec, row, logits)
+		rec = m.addReconstructionLoss(rec, row, logits, s.spikeAt)
 		kl += KL(s.mu, s.lv)
 	}
 	return rec / float64(n*d), kl / float64(n)
@@ -39,10 +40,13 @@ func (s *Scorer) Loss(rows []float32) (rec, kl float64) {
 
 // addReconstructionLoss adds to sum, feature by feature, the
 // reconstruction loss of the network-input row x given the output layer's
-// pre-activation a (see Scorer.Loss), and returns the new sum.
-func (m *Model) addReconstructionLoss(sum float64, x []float32, a []float64) float64 {
+// pre-activation a (see Scorer.Loss), and returns the new sum. The
+// features with a spike (spikeAt[j] ≥ 0; none when spikeAt is nil) are
+// not reconstructed, and add nothing.
+func (m *Model) addReconstructionLoss(sum float64, x []float32, a []float64, spikeAt []int) float64 {
 	for j, s := range a {
 		switch {
+		case spikeAt != nil && spikeAt[j] >= 0:
 		case m.Variance != nil:
 			v := float64(m.Variance[j])
 			diff := float64(x[j]) - s

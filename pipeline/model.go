@@ -150,7 +150,11 @@ type Model struct {
 	// scaled units; nil otherwise. At most one of Variance and LaplaceScale
 	// is set.
 	LaplaceScale []float32
-	Score        ScoreKind
+	// Spikes lists, in increasing order of feature, the varying features
+	// scored as a spike and a slab (see Spike). Their likelihood scale is
+	// the slab's, fitted on the training rows off the spike.
+	Spikes []Spike
+	Score  ScoreKind
 
 	// Threshold: a row is an anomaly when its score is strictly greater.
 	Threshold       float32
@@ -176,6 +180,9 @@ func (m *Model) Validate() error {
 		return err
 	}
 	if err := m.validateScore(); err != nil {
+		return err
+	}
+	if err := m.validateSpikes(); err != nil {
 		return err
 	}
 	if err := m.validateLayers(); err != nil {

@@ -17,6 +17,9 @@ type Scorer struct {
 	// no constant feature); netIn holds them, scaled, for one row.
 	varying []int
 	netIn   []float32
+	// spikeAt maps each feature the network sees to its spike's index in
+	// the model's Spikes, or -1; nil when the model has no spike.
+	spikeAt []int
 	// weight[j] = 1 / (2 σ²_j), or 1 / b_j, for the likelihood scores.
 	weight []float64
 	// logits holds the output layer's pre-activation for Loss.
@@ -34,6 +37,7 @@ func NewScorer(m *Model) *Scorer {
 		a:       make([]float32, width),
 		b:       make([]float32, width),
 		varying: Varying(m.Dim(), m.Constant),
+		spikeAt: m.SpikesByNetworkFeature(),
 	}
 	if len(m.Constant) > 0 {
 		s.netIn = make([]float32, m.NetworkDim())
@@ -60,7 +64,9 @@ func NewScorer(m *Model) *Scorer {
 // the next call.
 func (s *Scorer) Reconstruct(x []float32) (scaled, mu, recon []float32) {
 	mu = s.encode(x)
-	return s.scaled, mu, s.chain(s.m.Decoder, mu)
+	recon = s.chain(s.m.Decoder, mu)
+	s.m.setSpikeReconstructions(s.spikeAt, recon)
+	return s.scaled, mu, recon
 }
 
 // ScaleRow scales the raw row x into dst (both of m.Dim() values): a
@@ -170,7 +176,12 @@ func (s *Scorer) scoreFrom(scaled, mu, lv, recon, shares []float32) (score, late
 		}
 	}
 	for k, j := range s.varying {
-		add(j, s.term(j, float64(scaled[j]-recon[k])))
+		diff := scaled[j] - recon[k]
+		term := s.term(j, float64(diff))
+		if s.spikeAt != nil && s.spikeAt[k] >= 0 && diff != 0 {
+			term += float64(s.m.Spikes[s.spikeAt[k]].Cost)
+		}
+		add(j, term)
 	}
 	for _, j := range s.m.Constant {
 		add(j, s.term(j, float64(scaled[j])))

@@ -7,8 +7,9 @@ import "math/rand"
 // file it loaded. The rows are drawn uniformly within the training min/max of
 // each feature, never copied from the data; a constant feature (see
 // Model.Constant) holds its constant in the even rows and departs from it by
-// up to twice its departure scale in the odd ones, so that the check covers
-// both.
+// up to twice its departure scale in the odd ones, and a spike feature
+// (see Model.Spikes) holds its spike in the even rows, so that the check
+// covers both sides of each.
 type TestVector struct {
 	Rows   [][]float32 `json:"rows"`
 	Scores []float32   `json:"scores"`
@@ -38,6 +39,13 @@ func MakeTestVector(m *Model, rng *rand.Rand, n int) TestVector {
 				lo, hi = lo-2*dep, hi+2*dep
 			}
 			row[j] = lo + float32(rng.Float64())*(hi-lo)
+		}
+		if i%2 == 0 { // on the spikes, which a uniform draw never hits
+			for _, sp := range m.Spikes {
+				if raw, ok := RawSpikeValue(sp.Value, m.Scaler.Offset[sp.Feature], m.Scaler.Scale[sp.Feature]); ok {
+					row[sp.Feature] = raw
+				}
+			}
 		}
 		tv.Rows[i] = row
 		tv.Scores[i] = s.Score(row)

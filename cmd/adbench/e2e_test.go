@@ -52,7 +52,7 @@ func TestBinary(t *testing.T) {
 		want string
 	}{
 		{[]string{"--study-combinations", "vae+nope"}, `unknown term "nope"`},
-		{[]string{"--baseline", "bogus"}, `--baseline "bogus": unknown preset; known presets: default, tutorial`},
+		{[]string{"--baseline", "bogus"}, `--baseline "bogus": unknown preset; known presets: default, default-v1, tutorial`},
 		{[]string{"--datasets", "Glass"}, `--datasets: no dataset folder "Glass" in testdata/dev`},
 		{[]string{"--trim", "2"}, "trim 2: want a fraction"},
 		{[]string{"--trainer", "x"}, `--trainer "x": want graph or fused`},

@@ -106,6 +106,7 @@ func main() {
 	flag.Var(&opts.TrimFrom, "trim-from", "first optimiser step that trims (default: the preset's)")
 	flag.StringVar(&opts.ConstantColumns, "constant-columns", "keep", "features constant on the training rows: keep, drop or fail, as vaejob train's flag")
 	flag.StringVar(&opts.Trainer, "trainer", "", "graph or fused (default: the preset's)")
+	flag.StringVar(&opts.Spikes, "spikes", "", "on or off: spike features, as vaejob train's flag (default: the preset's)")
 	flag.Var(&opts.WarmupSteps, "warmup-steps", "steps over which beta rises from 0 (default: the preset's)")
 	baseline := flag.String("baseline", "", "also train every split with this preset, as it is, and compare (floors, cost ratios; the costs are timed beside the other workers' runs: --workers 1 for quiet ones)")
 	study := flag.Bool("study", false, "also compute candidate terms beside the model's score and print how combinations of them rank the test rows")

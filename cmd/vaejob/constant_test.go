@@ -129,6 +129,21 @@ func TestConstantColumnsKeep(t *testing.T) {
 	}
 }
 
+// readModel reads and decodes the model file at path, and returns the
+// model and the file's bytes.
+func readModel(t *testing.T, path string) (*pipeline.Model, []byte) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := onnx.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, data
+}
+
 // threeRuntimes scores the table at input with the model at modelPath by
 // vaejob score, by onnx-go (onnx.DecodeGraph) and by ONNX Runtime, checks
 // that they agree on every row (scores within onnx.ScoresAgree, NaN alike;
@@ -149,14 +164,7 @@ func threeRuntimes(t *testing.T, modelPath, input string) ([]float32, []bool) {
 		}
 		goScores[i], goFlags[i] = float32(s), r[fi] == "true"
 	}
-	data, err := os.ReadFile(modelPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _, err := onnx.Decode(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, data := readModel(t, modelPath)
 	table, err := parquet.ReadTable(context.Background(), input, parquet.Selection{Features: m.Features, AllowMissing: true})
 	if err != nil {
 		t.Fatal(err)

@@ -127,14 +127,7 @@ func demoAcrossRuntimes(t *testing.T, preset string) {
 		goFlags[i] = r[3] == "true"
 	}
 
-	data, err := os.ReadFile(model)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _, err := onnx.Decode(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, data := readModel(t, model)
 	threshold := m.Threshold
 	props, err := onnx.ReadMetadataProps(data)
 	if err != nil {

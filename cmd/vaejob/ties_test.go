@@ -135,14 +135,7 @@ func TestTiesSameFlagsEverywhere(t *testing.T) {
 			}
 			runDir := filepath.Join(out, "runs", "r")
 			model := filepath.Join(runDir, "model.onnx")
-			data, err := os.ReadFile(model)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, _, err := onnx.Decode(data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m, data := readModel(t, model)
 			threshold := m.Threshold
 			rec := readThresholdRecord(t, filepath.Join(runDir, "run.json"))
 			if rec.Value != threshold {

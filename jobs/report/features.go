@@ -20,6 +20,7 @@ type featureRow struct {
 	Constant               *jobs.ConstantFeature
 	ConstantInTrainingOnly bool
 	Ignored                bool
+	Spike                  *jobs.SpikeFeature
 }
 
 type features struct {
@@ -70,7 +71,7 @@ func sharesFigure(fs *jobs.FeatureShares) template.HTML {
 }
 
 // featuresSection lists the model's features with their scaling, missing
-// values and imputation, the constant and ignored features, and the
+// values and imputation, the constant, spike and ignored features, and the
 // columns the selection skipped, under a chart of each feature's mean share
 // of the score on the validation alerts and on all validation rows.
 func featuresSection(run, _ *jobs.RunRecord) (*section, error) {
@@ -83,10 +84,14 @@ func featuresSection(run, _ *jobs.RunRecord) (*section, error) {
 			f.Dropped = append(f.Dropped, *c)
 		}
 	}
+	spike := map[string]*jobs.SpikeFeature{}
+	for i := range run.SpikeFeatures {
+		spike[run.SpikeFeatures[i].Name] = &run.SpikeFeatures[i]
+	}
 	for i, name := range run.Features {
 		r := featureRow{Name: name, Constant: constant[name],
 			ConstantInTrainingOnly: slices.Contains(run.ConstantInTraining, name),
-			Ignored:                slices.Contains(run.IgnoredFeatures, name)}
+			Ignored:                slices.Contains(run.IgnoredFeatures, name), Spike: spike[name]}
 		if i < len(run.Scaler.Offset) && i < len(run.Scaler.Scale) {
 			r.Offset, r.Scale = run.Scaler.Offset[i], run.Scaler.Scale[i]
 		}

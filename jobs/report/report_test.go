@@ -33,7 +33,7 @@ func load(t *testing.T, name string) *jobs.RunRecord {
 }
 
 // rich is the labelled run with every optional part run.json may hold:
-// imputed, constant, ignored and skipped features, a rejection, a config
+// imputed, constant, spike, ignored and skipped features, a rejection, a config
 // file, and strings a page must escape.
 func rich(t *testing.T) *jobs.RunRecord {
 	r := load(t, "labelled.json")
@@ -49,6 +49,9 @@ func rich(t *testing.T) *jobs.RunRecord {
 	r.ConstantFeatures = []jobs.ConstantFeature{{Name: "flat", Value: 3, DepartureScale: 0.5}, {Name: "dropped_flat", Value: 1, DepartureScale: 1}}
 	r.ConstantInTraining = []string{"flat"}
 	r.IgnoredFeatures = []string{"empty"}
+	zero := float32(0)
+	r.SpikeFeatures = []jobs.SpikeFeature{{Name: "mean_texture", Value: &zero, ScaledValue: -0.25, Share: 0.75, Cost: 1.0986123},
+		{Name: "mean_area", ScaledValue: 0.125, Share: 0.5, Cost: 0}}
 	r.Missing = &jobs.MissingRecord{Policy: "impute-median", PerColumn: map[string]int{"mean_texture": 4, "empty": 455},
 		RowsWithMissing: 455, Values: map[string]float32{"mean_texture": 18.84}}
 	r.Skipped = []jobs.SkippedCol{{Name: "comment & notes", Type: "utf8"}}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/vaejob/vaejob/pipeline"
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // autodiffStep is the reference trainer's step: the loss as a gorgonia
@@ -151,6 +152,18 @@ func (net *network) reconstructionLoss(cfg Config, h, half *G.Node) *G.Node {
 	}
 	weighted := G.Must(G.BroadcastHadamardProd(dev, inverse, nil, []byte{0}))
 	perRow := G.Must(G.BroadcastAdd(weighted, logScale, nil, []byte{0}))
+	if cfg.noRecon != nil {
+		// The spike features are not reconstructed (Config.Spikes).
+		keep := make([]float32, len(cfg.noRecon))
+		for j, skip := range cfg.noRecon {
+			if !skip {
+				keep[j] = 1
+			}
+		}
+		mask := G.NewVector(h.Graph(), tensor.Float32, G.WithShape(len(keep)), G.WithName("keep_reconstruction"),
+			G.WithValue(tensor.New(tensor.WithShape(len(keep)), tensor.WithBacking(keep))))
+		perRow = G.Must(G.BroadcastHadamardProd(perRow, mask, nil, []byte{0}))
+	}
 	rowRec := G.Must(G.Sum(perRow, 1))
 	if cfg.Likelihood == Gaussian {
 		rowRec = G.Must(G.HadamardProd(rowRec, half))

@@ -89,6 +89,16 @@ type Config struct {
 	// mathematics, equal up to float32 rounding; the fused step is several
 	// times faster.
 	Fused bool
+	// Spikes scores the features whose training rows hold one value at
+	// least half the time as a spike and a slab (see pipeline.Spike): the
+	// network reads them but is not trained to reconstruct them, and their
+	// likelihood scale is the slab's spread. Gaussian and Laplace
+	// likelihoods only.
+	Spikes bool
+
+	// noRecon marks, by feature, the features left out of the
+	// reconstruction loss: the spike features, set by the trainer.
+	noRecon []bool
 }
 
 // TutorialConfig is the network and training of the seed tutorial.
@@ -108,14 +118,24 @@ const DefaultScaler = pipeline.ScalerRobust
 // with a learned scale per feature, the balanced ELBO with β = 4,
 // contamination-robust training that leaves out each minibatch's 10 %
 // highest-loss rows from step 200, a budget of 2,000 optimiser steps (so
-// small tables train as long as large ones), and the negative ELBO at the
-// posterior mean as the score.
+// small tables train as long as large ones), the negative ELBO at the
+// posterior mean as the score, and spike features scored as a spike and a
+// slab (Spikes).
 func DefaultConfig() Config {
 	return Config{
 		Hidden: []int{64, 32}, Latent: 8, Epochs: 10000, Steps: 2000, BatchSize: 256, LearningRate: 1e-3,
 		Objective: ObjectiveELBO, Likelihood: Laplace, Init: InitGlorot, Beta: 4,
-		Trim: 0.1, TrimFrom: 200, Score: pipeline.ScoreELBO, LogVarBound: 10, Fused: true,
+		Trim: 0.1, TrimFrom: 200, Score: pipeline.ScoreELBO, LogVarBound: 10, Fused: true, Spikes: true,
 	}
+}
+
+// DefaultV1Config is the default model before spike features
+// (DefaultConfig without Spikes), kept for comparison and for jobs that
+// must keep its scores.
+func DefaultV1Config() Config {
+	c := DefaultConfig()
+	c.Spikes = false
+	return c
 }
 
 // Validate reports settings that cannot train. Like every function here
@@ -202,6 +222,8 @@ func (c Config) validateScore() error {
 		return fmt.Errorf("log-variance bound %g: want 0 (none) or a positive number", c.LogVarBound)
 	case c.Score != pipeline.ScoreMSE && c.Likelihood == Bernoulli:
 		return fmt.Errorf("score %s needs the gaussian or laplace likelihood", c.Score)
+	case c.Spikes && (c.Likelihood == Bernoulli || c.Score == pipeline.ScoreMSE):
+		return errors.New("spike features need the gaussian or laplace likelihood and a likelihood score (not mse_mu)")
 	}
 	return nil
 }

@@ -292,7 +292,7 @@ func (f *fusedNet) forwardShard(h *fusedShard, params [][]float32, xAll, epsAll 
 		}
 	}
 	out := h.decA[len(f.dec)-1]
-	inv, logScale := f.invScale, f.logScale
+	inv, logScale, skip := f.invScale, f.logScale, f.cfg.noRecon
 	for r := 0; r < n; r++ {
 		xr, or := x[r*d:(r+1)*d], out[r*d:(r+1)*d]
 		var rec float32
@@ -307,12 +307,18 @@ func (f *fusedNet) forwardShard(h *fusedShard, params [][]float32, xAll, epsAll 
 			}
 		case Gaussian:
 			for j, a := range or {
+				if skip != nil && skip[j] {
+					continue
+				}
 				diff := xr[j] - a
 				rec += diff*diff*inv[j] + logScale[j]
 			}
 			rec *= 0.5
 		case Laplace:
 			for j, a := range or {
+				if skip != nil && skip[j] {
+					continue
+				}
 				rec += abs32(xr[j]-a)*inv[j] + logScale[j]
 			}
 		}
@@ -356,7 +362,7 @@ func (f *fusedNet) outputGradient(h *fusedShard, params [][]float32, x, wRec []f
 	n, d := h.hi-h.lo, f.d
 	out := h.decA[len(f.dec)-1]
 	dOut := h.dA[:n*d]
-	inv, dScale := f.invScale, h.dScale
+	inv, dScale, skip := f.invScale, h.dScale, f.cfg.noRecon
 	clear(dScale)
 	for r := 0; r < n; r++ {
 		xr, or, dr := x[r*d:(r+1)*d], out[r*d:(r+1)*d], dOut[r*d:(r+1)*d]
@@ -368,6 +374,10 @@ func (f *fusedNet) outputGradient(h *fusedShard, params [][]float32, x, wRec []f
 		case Gaussian:
 			w := wRec[r]
 			for j, a := range or {
+				if skip != nil && skip[j] {
+					dr[j] = 0
+					continue
+				}
 				diff := xr[j] - a
 				dr[j] = -w * diff * inv[j]
 				dScale[j] += w * 0.5 * (inv[j] - diff*diff*inv[j]*inv[j])
@@ -375,6 +385,10 @@ func (f *fusedNet) outputGradient(h *fusedShard, params [][]float32, x, wRec []f
 		case Laplace:
 			w := wRec[r]
 			for j, a := range or {
+				if skip != nil && skip[j] {
+					dr[j] = 0
+					continue
+				}
 				diff := xr[j] - a
 				dr[j] = negSign(diff) * w * inv[j]
 				dScale[j] += w * (inv[j] - abs32(diff)*inv[j]*inv[j])

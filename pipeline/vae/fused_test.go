@@ -15,6 +15,10 @@ import (
 // TestFusedMatchesGraph runs one batch through the gorgonia graph (its
 // autodiff gradients) and through fusedNet, and compares the loss, the
 // per-row terms and every gradient.
+// spikeMask leaves features 1 and 5 of 7 out of the reconstruction loss,
+// as Config.Spikes does for spike features.
+var spikeMask = []bool{false, true, false, false, false, true, false}
+
 func TestFusedMatchesGraph(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -31,6 +35,16 @@ func TestFusedMatchesGraph(t *testing.T) {
 		{"latent wider than the data and every layer", func() Config {
 			c := DefaultConfig()
 			c.Hidden, c.Latent = []int{2}, 12
+			return c
+		}},
+		{"laplace, spike features", func() Config {
+			c := DefaultConfig()
+			c.noRecon = spikeMask
+			return c
+		}},
+		{"gaussian, spike features", func() Config {
+			c := DefaultConfig()
+			c.Likelihood, c.LogVarBound, c.noRecon = Gaussian, 0, spikeMask
 			return c
 		}},
 	} {
@@ -106,6 +120,24 @@ func TestFusedMatchesGraph(t *testing.T) {
 					t.Fatal(err)
 				}
 				close(fmt.Sprintf("gradient of %s", n.Name()), grads[p], g.Data().([]float32))
+			}
+			if cfg.noRecon != nil {
+				// Nothing reaches a spike feature's output or scale.
+				last, out := grads[len(grads)-3], grads[len(grads)-2]
+				for j, skip := range cfg.noRecon {
+					if !skip {
+						continue
+					}
+					if out[j] != 0 || grads[len(grads)-1][j] != 0 {
+						t.Errorf("feature %d: bias gradient %v, scale gradient %v, want 0", j, out[j], grads[len(grads)-1][j])
+					}
+					for i := j; i < len(last); i += d {
+						if last[i] != 0 {
+							t.Errorf("feature %d: weight gradient %v, want 0", j, last[i])
+							break
+						}
+					}
+				}
 			}
 		})
 	}

@@ -64,7 +64,7 @@ func Train(ctx context.Context, cfg Config, data Data, rng *rand.Rand, progress 
 	if err != nil {
 		return nil, history, err
 	}
-	return t.step.model(data.Names), history, nil
+	return t.model(), history, nil
 }
 
 // trainer is the state of Train's loop: the data, the step, the order of
@@ -80,6 +80,23 @@ type trainer struct {
 	// rowLoss and order are the scratch of Config.weights.
 	rowLoss []float64
 	order   []int
+	spikes  []pipeline.SpikeFit // the spike features (Config.Spikes)
+}
+
+// model returns the current weights as a model of the network's features,
+// with the spike features and their slabs' scales.
+func (t *trainer) model() *pipeline.Model {
+	m := t.step.model(t.data.Names)
+	for _, s := range t.spikes {
+		m.Spikes = append(m.Spikes, s.Spike)
+		switch {
+		case m.LaplaceScale != nil:
+			m.LaplaceScale[s.Feature] = float32(s.MeanAbs) + t.cfg.scaleFloor()
+		case m.Variance != nil:
+			m.Variance[s.Feature] = float32(s.MeanSquare) + t.cfg.scaleFloor()
+		}
+	}
+	return m
 }
 
 // newTrainer checks the settings and the data, caps the batch at the
@@ -98,11 +115,21 @@ func newTrainer(cfg Config, data Data, rng *rand.Rand) (*trainer, error) {
 		return nil, errors.New("no training rows")
 	}
 	cfg.BatchSize = min(cfg.BatchSize, n)
+	var spikes []pipeline.SpikeFit
+	if cfg.Spikes {
+		spikes = pipeline.FindSpikes(data.Train, d)
+		if len(spikes) > 0 {
+			cfg.noRecon = make([]bool, d)
+		}
+		for _, s := range spikes {
+			cfg.noRecon[s.Feature] = true
+		}
+	}
 	step, err := newStepper(cfg, d, rng, initialLogScales(cfg.Likelihood, data.Train, d))
 	if err != nil {
 		return nil, fmt.Errorf("build graph: %w", err)
 	}
-	t := &trainer{cfg: cfg, data: data, d: d, n: n, rng: rng, step: step, in: step.inputs(),
+	t := &trainer{cfg: cfg, data: data, d: d, n: n, rng: rng, step: step, in: step.inputs(), spikes: spikes,
 		perm: make([]int, n), rowLoss: make([]float64, cfg.BatchSize), order: make([]int, cfg.BatchSize)}
 	for i := range t.perm {
 		t.perm[i] = i
@@ -220,7 +247,7 @@ func (t *trainer) report(s epochSums, epoch, steps int) EpochStats {
 		// (a random sample: the split is random), so that reports stay
 		// cheap on large tables.
 		val := t.data.Validation[:min(len(t.data.Validation), progressRows*t.d)]
-		st.ValReconstruction, st.ValKL = pipeline.NewScorer(t.step.model(t.data.Names)).Loss(val)
+		st.ValReconstruction, st.ValKL = pipeline.NewScorer(t.model()).Loss(val)
 		st.ValLoss = st.ValReconstruction + st.ValKL
 	}
 	return st

@@ -307,3 +307,83 @@ func TestLoopWeighs(t *testing.T) {
 		t.Errorf("trimmed, wRec = %v, want %v (rows 0, 3 and the first of the ties at 5 kept)", tr.in.wRec, want)
 	}
 }
+
+// TestTrainSpikes trains on data with a feature that holds 0 on 70 % of
+// the rows and one on exactly half: both are scored as spikes, with the
+// slab's scale, and their reconstruction is the spike; the fused and graph
+// trainers agree.
+func TestTrainSpikes(t *testing.T) {
+	const n, d = 400, 5
+	x := synthetic(n, d, 4)
+	var offAbs, offSq float64
+	for r := 0; r < n; r++ {
+		if r%10 < 7 {
+			x[r*d+1] = 0
+		} else {
+			offAbs += math.Abs(float64(x[r*d+1]))
+			offSq += float64(x[r*d+1]) * float64(x[r*d+1])
+		}
+		x[r*d+3] = float32(r % 2) // 0 and 1, half each: the spike is 0
+	}
+	for _, lik := range []Likelihood{Laplace, Gaussian} {
+		for _, fused := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s fused=%v", lik, fused), func(t *testing.T) {
+				cfg := DefaultConfig()
+				cfg.Steps, cfg.Likelihood, cfg.Fused = 60, lik, fused
+				if lik == Gaussian {
+					cfg.LogVarBound = 0
+				}
+				m, _, err := Train(context.Background(), cfg, Data{Train: x, Validation: x[:50*d], Names: names(d)}, rand.New(rand.NewSource(1)), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := []pipeline.Spike{
+					{Feature: 1, Value: 0, Cost: float32(math.Log(0.7 / 0.3))},
+					{Feature: 3, Value: 0, Cost: 0},
+				}
+				if !slices.Equal(m.Spikes, want) {
+					t.Fatalf("spikes %+v, want %+v", m.Spikes, want)
+				}
+				scale, slab := m.LaplaceScale, offAbs/(0.3*n)
+				if lik == Gaussian {
+					scale, slab = m.Variance, offSq/(0.3*n)
+				}
+				if got, want := scale[1], float32(slab)+cfg.scaleFloor(); got != want {
+					t.Errorf("feature 1's scale %v, want the slab's %v", got, want)
+				}
+				if got, want := scale[3], 1+cfg.scaleFloor(); got != want {
+					t.Errorf("feature 3's scale %v, want the slab's %v", got, want)
+				}
+				m.Scaler = pipeline.Scaler{Kind: "minmax", Offset: make([]float32, d), Min: make([]float32, d), Max: make([]float32, d), Scale: make([]float32, d)}
+				for j := range m.Scaler.Scale {
+					m.Scaler.Max[j], m.Scaler.Scale[j] = 1, 1
+				}
+				s := pipeline.NewScorer(m)
+				row := slices.Clone(x[:d]) // on both spikes
+				_, _, recon := s.Reconstruct(row)
+				if recon[1] != 0 || recon[3] != 0 {
+					t.Errorf("reconstruction of the spike features %v, %v; want their spikes, 0", recon[1], recon[3])
+				}
+				shares := make([]float32, d)
+				s.ScoreParts(row, shares)
+				if shares[1] != 0 || shares[3] != 0 {
+					t.Errorf("on the spikes, the features' shares are %v and %v, want 0", shares[1], shares[3])
+				}
+				row[1], row[3] = 0.5, 1
+				s.ScoreParts(row, shares)
+				w := func(j int, diff float64) float64 {
+					if lik == Gaussian {
+						return 0.5 * diff * diff / float64(scale[j])
+					}
+					return diff / float64(scale[j])
+				}
+				if got, want := float64(shares[1]), float64(want[0].Cost)+w(1, 0.5); math.Abs(got-want) > 1e-5*want {
+					t.Errorf("off the spike, feature 1's share is %v, want cost + slab term %v", got, want)
+				}
+				if got, want := float64(shares[3]), w(3, 1); math.Abs(got-want) > 1e-5*want {
+					t.Errorf("off the spike, feature 3's share is %v, want %v", got, want)
+				}
+			})
+		}
+	}
+}
