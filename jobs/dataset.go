@@ -19,6 +19,7 @@ type dataset struct {
 	valLabels          []bool    // nil without labels
 	scaler             pipeline.Scaler
 	imputation         []float32 // per-feature medians under impute-median
+	trainImputed       []int     // per feature, the training rows imputed (impute-median)
 	missing            *MissingRecord
 	constant           []ConstantFeature // constant on every training row (ignored ones aside)
 	constantInTraining []string          // those of constant whose validation rows differ
@@ -127,6 +128,15 @@ func (ds *dataset) splitLabels(labels []bool, split pipeline.Split, cfg Resolved
 // the features with no value on the training rows.
 func (ds *dataset) imputeMedians(t *parquet.Table, trainIdx []int) (empty []int) {
 	ds.imputation, empty = pipeline.FitMedians(t.Data, len(t.Names), trainIdx)
+	d := len(t.Names)
+	ds.trainImputed = make([]int, d)
+	for _, r := range trainIdx {
+		for j, v := range t.Data[r*d : (r+1)*d] {
+			if pipeline.IsMissing(v) {
+				ds.trainImputed[j]++
+			}
+		}
+	}
 	pipeline.Impute(t.Data, ds.imputation)
 	ds.missing.Values = map[string]float32{}
 	for j, v := range ds.imputation {

@@ -59,6 +59,21 @@ func TestResolve(t *testing.T) {
 		{"fused trainer", func(o *TrainOptions) { o.Trainer = "fused" }, func(c ResolvedConfig) bool { return c.Trainer == "fused" && c.vae.Fused }, ""},
 		{"graph trainer", func(o *TrainOptions) { o.Trainer = "graph" }, func(c ResolvedConfig) bool { return c.Trainer == "graph" && !c.vae.Fused }, ""},
 		{"unknown trainer", func(o *TrainOptions) { o.Trainer = "gpu" }, nil, "--trainer"},
+		{"default: spike features on", func(*TrainOptions) {}, func(c ResolvedConfig) bool { return c.Spikes == "on" && c.vae.Spikes }, ""},
+		{"default-v1: off", func(o *TrainOptions) { o.Preset = "default-v1" }, func(c ResolvedConfig) bool {
+			return c.Preset == "default-v1" && c.Spikes == "off" && !c.vae.Spikes && c.Likelihood == "laplace" && c.Steps.Get() == 2000
+		}, ""},
+		{"tutorial: off", func(o *TrainOptions) { o.Preset = "tutorial" }, func(c ResolvedConfig) bool { return c.Spikes == "off" && !c.vae.Spikes }, ""},
+		{"--spikes off", func(o *TrainOptions) { o.Spikes = "off" }, func(c ResolvedConfig) bool { return c.Spikes == "off" && !c.vae.Spikes }, ""},
+		{"--spikes on over tutorial's gaussian", func(o *TrainOptions) {
+			o.Preset, o.Spikes, o.Likelihood, o.ScoreKind = "tutorial", "on", "gaussian", "nll_mu"
+		},
+			func(c ResolvedConfig) bool { return c.Spikes == "on" && c.vae.Spikes }, ""},
+		{"default with --score mse_mu: spikes off", func(o *TrainOptions) { o.ScoreKind = "mse_mu" }, func(c ResolvedConfig) bool { return c.Spikes == "off" && !c.vae.Spikes }, ""},
+		{"default with --likelihood bernoulli: spikes off", func(o *TrainOptions) { o.Likelihood, o.ScoreKind = "bernoulli", "mse_mu" },
+			func(c ResolvedConfig) bool { return c.Spikes == "off" && !c.vae.Spikes }, ""},
+		{"--spikes on with mse_mu", func(o *TrainOptions) { o.Spikes, o.ScoreKind = "on", "mse_mu" }, nil, "--spikes on needs"},
+		{"unknown --spikes", func(o *TrainOptions) { o.Spikes = "yes" }, nil, "--spikes"},
 		{"bad filter", func(o *TrainOptions) { o.Filter = "a = " }, nil, "--filter"},
 		{"bad missing policy", func(o *TrainOptions) { o.Missing = "zero" }, nil, "--missing"},
 		{"negative keep", func(o *TrainOptions) { o.Keep = -1 }, nil, "--keep"},

@@ -151,7 +151,11 @@ func (r *ResolvedConfig) resolveModel() error {
 	if !slices.Contains(pipeline.ScalerKinds, m.Scaler) {
 		return usagef("unknown scaler %q; known: %s", m.Scaler, strings.Join(pipeline.ScalerKinds, ", "))
 	}
+	spikesGiven := m.Spikes
 	m.bind(&cfg)
+	if spikesGiven == SpikesOn && !cfg.SpikesFit() {
+		return usagef("--spikes on needs --likelihood gaussian or laplace and a likelihood --score (not mse_mu); got --likelihood %s --score %s (or give --spikes off)", cfg.Likelihood, cfg.Score)
+	}
 	if err := cfg.Validate(); err != nil {
 		return usagef("%v", err)
 	}
@@ -263,8 +267,13 @@ func (m *ModelOptions) bind(cfg *vae.Config) {
 	if cfg.Fused {
 		m.Trainer = TrainerFused
 	}
-	if m.Spikes != "" {
+	switch {
+	case m.Spikes != "":
 		cfg.Spikes = m.Spikes == SpikesOn
+	case !cfg.SpikesFit():
+		// The preset's spike features, under a likelihood or score given
+		// here that has none: a model knob, not a reason to fail.
+		cfg.Spikes = false
 	}
 	m.Spikes = SpikesOff
 	if cfg.Spikes {

@@ -310,6 +310,13 @@ func fitModel(ctx context.Context, o TrainOptions, cfg ResolvedConfig, ds *datas
 	data := vae.Data{Names: pipeline.SelectNames(ds.names, varying),
 		Train:      pipeline.SelectColumns(scaleRows(&ds.scaler, ds.train, d), d, varying),
 		Validation: pipeline.SelectColumns(scaleRows(&ds.scaler, ds.val, d), d, varying)}
+	if ds.trainImputed != nil {
+		scaled := make([]float32, d)
+		ds.scaler.Transform(ds.imputation, scaled)
+		for _, j := range varying {
+			data.Imputed = append(data.Imputed, pipeline.Imputed{Rows: ds.trainImputed[j], Value: scaled[j]})
+		}
+	}
 	epochs, steps := cfg.vae.Plan(len(ds.train) / d)
 	log.Info("training", "rows", len(ds.train)/d, "epochs", epochs, "steps", steps)
 	progress := newProgress(o.Progress, log, epochs, len(ds.train)/d)
@@ -410,13 +417,14 @@ func inputRecord(runID string, start time.Time, cfg ResolvedConfig, configFile *
 	}
 }
 
-// spikeFeatures describes m's spike features for run.json.
+// spikeFeatures describes m's spike features for run.json; the share, to
+// six decimals, is the cost's.
 func spikeFeatures(m *pipeline.Model) []SpikeFeature {
 	var out []SpikeFeature
 	for _, s := range m.Spikes {
 		j := s.Feature
 		f := SpikeFeature{Name: m.Features[j], ScaledValue: s.Value, Cost: s.Cost,
-			Share: 1 / (1 + math.Exp(-float64(s.Cost)))}
+			Share: math.Round(1e6/(1+math.Exp(-float64(s.Cost)))) / 1e6}
 		if raw, ok := pipeline.RawSpikeValue(s.Value, m.Scaler.Offset[j], m.Scaler.Scale[j]); ok {
 			f.Value = &raw
 		}

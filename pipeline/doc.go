@@ -8,7 +8,7 @@
 //   - missing.go and constant.go: missing values (imputation by the training
 //     medians) and features constant on the training rows, which the
 //     network does not see;
-//   - spike.go: spike features, which hold one value on at least half the
+//   - spike.go: spike features, which hold one value on more than half the
 //     training rows and are scored as a spike and a slab (Spike,
 //     FindSpikes);
 //   - model.go: Model, its layers (Dense), its score kinds and Validate;

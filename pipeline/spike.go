@@ -8,12 +8,13 @@ import (
 	"slices"
 )
 
-// MinSpikeShare is the share of the training rows that must hold one value
-// exactly for the feature to be scored as a spike (see Spike): at least
-// half, so the spike is also the feature's median.
+// MinSpikeShare is the share of the training rows that one value must
+// exceed, held exactly, for the feature to be scored as a spike (see
+// Spike): more than half, so the spike is also the feature's median (and a
+// missing value imputed with the median is on it).
 const MinSpikeShare = 0.5
 
-// A Spike is one value that at least MinSpikeShare of a varying feature's
+// A Spike is one value that more than MinSpikeShare of a varying feature's
 // training rows hold exactly, and not all of them: a count that is mostly
 // 0, a flag, an amount that is usually empty. A smooth likelihood fitted to
 // such a feature puts nearly all of its mass on the spike, so its scale
@@ -40,12 +41,22 @@ type SpikeFit struct {
 	MeanAbs, MeanSquare float64
 }
 
+// Imputed describes the values of one column that were missing and
+// imputed: how many rows, and the value they were given.
+type Imputed struct {
+	Rows  int
+	Value float32
+}
+
 // FindSpikes returns, in increasing order of column, the spikes of the
 // columns of x (row-major, d finite values a row): a column's most frequent
-// value (the smallest of equally frequent ones) when at least
+// value (the smallest of equally frequent ones) when more than
 // MinSpikeShare of the rows hold it and at least one row does not. Feature
-// is the column's index.
-func FindSpikes(x []float32, d int) []SpikeFit {
+// is the column's index. imputed, when not nil, gives per column the rows
+// whose value was missing and imputed: they are not counted, so that
+// imputation cannot make a spike (their cells hold the imputed value,
+// which must be one of the column's values).
+func FindSpikes(x []float32, d int, imputed []Imputed) []SpikeFit {
 	n := len(x) / d
 	if n == 0 {
 		return nil
@@ -53,22 +64,42 @@ func FindSpikes(x []float32, d int) []SpikeFit {
 	fits := make([]*SpikeFit, d)
 	EachColumnOf(x, d, func(j int, col []float32) {
 		sorted := slices.Clone(col)
+		var im Imputed
+		if imputed != nil {
+			im = imputed[j]
+		}
 		slices.Sort(sorted)
+		removed := 0
+		if im.Rows > 0 { // take the imputed cells out of the count
+			at, _ := slices.BinarySearch(sorted, im.Value)
+			end := at
+			for end < len(sorted) && end-at < im.Rows && sorted[end] == im.Value {
+				end++
+			}
+			removed = end - at
+			sorted = slices.Delete(sorted, at, end)
+		}
+		observed := len(sorted)
 		value, count := modeOf(sorted)
-		if count == n || float64(count) < MinSpikeShare*float64(n) {
+		if count == observed || 2*count <= observed {
 			return
 		}
 		f := &SpikeFit{Spike: Spike{Feature: j, Value: value,
-			Cost: float32(math.Log(float64(count) / float64(n-count)))}}
+			Cost: float32(math.Log(float64(count) / float64(observed-count)))}}
+		skip := removed
 		for _, v := range col { // in row order
+			if skip > 0 && v == im.Value {
+				skip--
+				continue
+			}
 			if v != value {
 				dev := float64(v) - float64(value)
 				f.MeanAbs += math.Abs(dev)
 				f.MeanSquare += dev * dev
 			}
 		}
-		f.MeanAbs /= float64(n - count)
-		f.MeanSquare /= float64(n - count)
+		f.MeanAbs /= float64(observed - count)
+		f.MeanSquare /= float64(observed - count)
 		fits[j] = f
 	})
 	var out []SpikeFit

@@ -9,17 +9,25 @@ import (
 
 func TestFindSpikes(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		col  []float32
-		want []SpikeFit // Feature 0
+		name    string
+		col     []float32
+		imputed Imputed // of column 1
+		want    []SpikeFit
 	}{
-		{"continuous", []float32{1, 2, 3, 4}, nil},
-		{"under half on one value", []float32{0, 0, 1, 2, 3}, nil},
-		{"exactly half", []float32{0, 0, 1, 3}, []SpikeFit{{Spike{0, 0, 0}, 2, 5}}},
-		{"mostly zero", []float32{0, 0, 0, 5, 0, 0, 0, -1}, []SpikeFit{{Spike{0, 0, float32(math.Log(3))}, 3, 13}}},
-		{"a tie goes to the smaller value", []float32{7, 2, 7, 2}, []SpikeFit{{Spike{0, 2, 0}, 5, 25}}},
-		{"constant: not a spike", []float32{4, 4, 4}, nil},
-		{"one row off", []float32{1, 1, 1, 1, 1, 1, 1, 1, 1, 0.5}, []SpikeFit{{Spike{0, 1, float32(math.Log(9))}, 0.5, 0.25}}},
+		{"continuous", []float32{1, 2, 3, 4}, Imputed{}, nil},
+		{"under half on one value", []float32{0, 0, 1, 2, 3}, Imputed{}, nil},
+		{"exactly half: not a spike", []float32{0, 0, 1, 3}, Imputed{}, nil},
+		{"a balanced flag: not a spike", []float32{7, 2, 7, 2}, Imputed{}, nil},
+		{"mostly zero", []float32{0, 0, 0, 5, 0, 0, 0, -1}, Imputed{}, []SpikeFit{{Spike{0, 0, float32(math.Log(3))}, 3, 13}}},
+		{"constant: not a spike", []float32{4, 4, 4}, Imputed{}, nil},
+		{"one row off", []float32{1, 1, 1, 1, 1, 1, 1, 1, 1, 0.5}, Imputed{}, []SpikeFit{{Spike{0, 1, float32(math.Log(9))}, 0.5, 0.25}}},
+		// Missing on four rows of seven, imputed with the median 2: the
+		// imputed cells make no spike.
+		{"imputed median: not a spike", []float32{1, 2, 2, 2, 2, 3, 4}, Imputed{Rows: 4, Value: 2}, nil},
+		// Imputed with 5 on two rows: the spike 0 holds three of the four
+		// observed rows, and the imputed cells count neither on nor off it.
+		{"imputed cells left out", []float32{0, 5, 0, 5, 0, 2}, Imputed{Rows: 2, Value: 5}, []SpikeFit{{Spike{0, 0, float32(math.Log(3))}, 2, 4}}},
+		{"imputed, still a spike", []float32{0, 0, 0, 1, 0}, Imputed{Rows: 1, Value: 0}, []SpikeFit{{Spike{0, 0, float32(math.Log(3))}, 1, 1}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// A second, continuous column must not be found.
@@ -27,7 +35,7 @@ func TestFindSpikes(t *testing.T) {
 			for i, v := range tc.col {
 				x = append(x, float32(i)+0.5, v)
 			}
-			got := FindSpikes(x, 2)
+			got := FindSpikes(x, 2, []Imputed{{}, tc.imputed})
 			for i := range tc.want {
 				tc.want[i].Feature = 1
 			}
@@ -36,7 +44,7 @@ func TestFindSpikes(t *testing.T) {
 			}
 		})
 	}
-	if got := FindSpikes(nil, 3); got != nil {
+	if got := FindSpikes(nil, 3, nil); got != nil {
 		t.Errorf("no rows: %v", got)
 	}
 }
@@ -100,5 +108,41 @@ func TestRawSpikeValue(t *testing.T) {
 				t.Errorf("raw value %v scales to %v, not %v", got, float32(got-tt.offset)*tt.scale, tt.value)
 			}
 		})
+	}
+}
+
+// TestSpikeLossAndConstants checks that a network's spike features add
+// nothing to its reconstruction loss (their scale does not move it) (Scorer.Loss: the trainer's
+// validation loss), and that WithConstantFeatures renumbers the spikes to
+// the features of the full model.
+func TestSpikeLossAndConstants(t *testing.T) {
+	net := tinyModel(3, 5)
+	net.Score, net.LaplaceScale = ScoreNLL, []float32{0.2, 0.5, 1.5}
+	net.Spikes = []Spike{{Feature: 1, Value: 0, Cost: 1}}
+	rows := []float32{0.1, 0, 0.3, 0.4, 0.9, 0.6}
+	loss := func(m *Model) float64 {
+		rec, _ := NewScorer(m).Loss(rows)
+		return rec
+	}
+	rescaled := *net // only the spike feature's scale differs
+	rescaled.LaplaceScale = []float32{0.2, 50, 1.5}
+	if a, b := loss(net), loss(&rescaled); a != b {
+		t.Errorf("the spike feature's scale moved the reconstruction loss: %v, then %v", a, b)
+	}
+	rescaled.Spikes, net.Spikes = nil, nil
+	if a, b := loss(net), loss(&rescaled); a == b {
+		t.Errorf("without the spike the loss is %v at either scale: the test cannot tell", a)
+	}
+	net.Spikes = []Spike{{Feature: 1, Value: 0, Cost: 1}}
+
+	m, err := WithConstantFeatures(net, []string{"c0", "f0", "c1", "f1", "f2"}, []int{0, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Spike{{Feature: 3, Value: 0, Cost: 1}}; !slices.Equal(m.Spikes, want) {
+		t.Errorf("spikes %+v, want %+v (network feature 1 is feature 3)", m.Spikes, want)
+	}
+	if net.Spikes[0].Feature != 1 {
+		t.Errorf("WithConstantFeatures changed the network's spikes: %+v", net.Spikes)
 	}
 }

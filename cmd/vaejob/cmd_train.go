@@ -127,7 +127,7 @@ func modelFlags(m *jobs.ModelOptions) []cli.Flag {
 		textFlag("score", "score kind: mse_mu, nll_mu, elbo_mu or nll_mu_latent"+byPreset, "", &m.ScoreKind),
 		textFlag("trainer", "graph (one gorgonia operation per step of the maths) or fused (the loss and its gradients in one gorgonia operation; faster, equal up to float32 rounding)"+byPreset, "", &m.Trainer),
 		textFlag("init", "initial weights: pytorch or glorot"+byPreset, "", &m.Init),
-		textFlag("spikes", "on: a feature that holds one value on at least half the training rows is scored as that spike (0 on it) and a slab (its log-odds plus the distance from it elsewhere), not reconstructed; off: every feature alike"+byPreset, "", &m.Spikes),
+		textFlag("spikes", "on: a feature that holds one value on more than half the training rows is scored as that spike (0 on it) and a slab (its log-odds plus the distance from it elsewhere), not reconstructed; off: every feature alike"+byPreset, "", &m.Spikes),
 		valueFlag("steps", "optimiser step budget, 0 for none (--epochs still bounds it)"+byPreset, "", &m.Steps),
 		valueFlag("beta", "KL weight of the elbo objective"+byPreset, "", &m.Beta),
 		valueFlag("warmup-steps", "steps over which beta rises from 0"+byPreset, "", &m.WarmupSteps),

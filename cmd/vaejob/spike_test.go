@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -28,7 +29,8 @@ func spikeTable(n int) []column {
 		})})
 }
 
-// TestSpikeFeatures trains the default and default-v1 presets on a table
+// TestSpikeFeatures trains the default and default-v1 presets, and each
+// with --spikes turned the other way, on a table
 // with a mostly-zero count and a flag: the default scores both as spike
 // features (run.json and the file's metadata list them; a row that leaves
 // a spike scores higher by at least its cost; vaejob score, onnx-go and
@@ -37,12 +39,17 @@ func TestSpikeFeatures(t *testing.T) {
 	dir := t.TempDir()
 	input := writeParquet(t, dir, "spike.parquet", spikeTable(500))
 	for _, tc := range []struct {
-		preset string
+		args   []string
 		spikes []string
-	}{{"default", []string{"z", "flag"}}, {"default-v1", nil}} {
-		t.Run(tc.preset, func(t *testing.T) {
+	}{
+		{[]string{"--preset", "default"}, []string{"z", "flag"}},
+		{[]string{"--preset", "default-v1"}, nil},
+		{[]string{"--spikes", "off"}, nil},
+		{[]string{"--preset", "default-v1", "--spikes", "on"}, []string{"z", "flag"}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			out := t.TempDir()
-			if r := vaejob(t, trainArgs(input, out, "--preset", tc.preset)...); r.code != 0 {
+			if r := vaejob(t, trainArgs(input, out, tc.args...)...); r.code != 0 {
 				t.Fatalf("train exit %d:\n%s", r.code, r.stderr)
 			}
 			b, err := os.ReadFile(filepath.Join(out, "latest", "run.json"))
@@ -116,5 +123,35 @@ func TestSpikeFeatures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestImputedValuesMakeNoSpike trains on a continuous column missing on
+// three rows in five under --missing impute-median: the imputed medians
+// hold most rows, but they are not observed values, and no spike feature
+// is found.
+func TestImputedValuesMakeNoSpike(t *testing.T) {
+	n := 500
+	cols := goodColumns(n)[:2]
+	c := column{name: "c", vals: seq(n, func(i int) float64 { return math.Sin(float64(i) * 0.7) }), null: make([]bool, n)}
+	for i := range c.null {
+		if i%5 < 3 {
+			c.null[i], c.vals[i] = true, math.NaN()
+		}
+	}
+	input := writeParquet(t, t.TempDir(), "missing.parquet", append(cols, c))
+	out := t.TempDir()
+	if r := vaejob(t, trainArgs(input, out, "--missing", "impute-median")...); r.code != 0 {
+		t.Fatalf("train exit %d:\n%s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "latest", "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "spike_features") {
+		t.Errorf("run.json lists spike features; the imputed medians made one:\n%s", b)
+	}
+	if m, _ := readModel(t, filepath.Join(out, "latest", "model.onnx")); len(m.Spikes) != 0 || m.Imputation == nil {
+		t.Errorf("the model has spikes %+v (imputation %v)", m.Spikes, m.Imputation)
 	}
 }

@@ -222,7 +222,7 @@ func (c Config) validateScore() error {
 		return fmt.Errorf("log-variance bound %g: want 0 (none) or a positive number", c.LogVarBound)
 	case c.Score != pipeline.ScoreMSE && c.Likelihood == Bernoulli:
 		return fmt.Errorf("score %s needs the gaussian or laplace likelihood", c.Score)
-	case c.Spikes && (c.Likelihood == Bernoulli || c.Score == pipeline.ScoreMSE):
+	case c.Spikes && !c.SpikesFit():
 		return errors.New("spike features need the gaussian or laplace likelihood and a likelihood score (not mse_mu)")
 	}
 	return nil
@@ -246,6 +246,13 @@ func (c Config) scaleFloor() float32 {
 		return 1e-3
 	}
 	return 1e-6
+}
+
+// SpikesFit reports whether the likelihood and score can have spike
+// features (Spikes): a Gaussian or Laplace likelihood and a likelihood
+// score.
+func (c Config) SpikesFit() bool {
+	return c.Likelihood != Bernoulli && c.Score != pipeline.ScoreMSE
 }
 
 // beta is the KL weight at a step, after the linear warm-up.

@@ -44,6 +44,10 @@ const maxReports = 100
 type Data struct {
 	Names             []string
 	Train, Validation []float32
+	// Imputed, when not nil, gives for each feature the training rows
+	// whose value was missing and imputed, and that value (scaled), which
+	// spike features do not count (see pipeline.FindSpikes).
+	Imputed []pipeline.Imputed
 }
 
 // Progress, when set, is called after every report (see EpochStats).
@@ -117,7 +121,7 @@ func newTrainer(cfg Config, data Data, rng *rand.Rand) (*trainer, error) {
 	cfg.BatchSize = min(cfg.BatchSize, n)
 	var spikes []pipeline.SpikeFit
 	if cfg.Spikes {
-		spikes = pipeline.FindSpikes(data.Train, d)
+		spikes = pipeline.FindSpikes(data.Train, d, data.Imputed)
 		if len(spikes) > 0 {
 			cfg.noRecon = make([]bool, d)
 		}

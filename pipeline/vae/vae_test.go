@@ -308,8 +308,9 @@ func TestLoopWeighs(t *testing.T) {
 	}
 }
 
-// TestTrainSpikes trains on data with a feature that holds 0 on 70 % of
-// the rows and one on exactly half: both are scored as spikes, with the
+// TestTrainSpikes trains on data with features that hold 0 on 70 % and
+// 60 % of the rows, and one on exactly half: the first two are scored as
+// spikes, with the
 // slab's scale, and their reconstruction is the spike; the fused and graph
 // trainers agree.
 func TestTrainSpikes(t *testing.T) {
@@ -323,7 +324,8 @@ func TestTrainSpikes(t *testing.T) {
 			offAbs += math.Abs(float64(x[r*d+1]))
 			offSq += float64(x[r*d+1]) * float64(x[r*d+1])
 		}
-		x[r*d+3] = float32(r % 2) // 0 and 1, half each: the spike is 0
+		x[r*d+3] = float32(min(1, r%5/3)) // 0 on three rows in five, else 1
+		x[r*d+4] = float32(r % 2)         // 0 and 1, half each: not a spike
 	}
 	for _, lik := range []Likelihood{Laplace, Gaussian} {
 		for _, fused := range []bool{true, false} {
@@ -339,7 +341,7 @@ func TestTrainSpikes(t *testing.T) {
 				}
 				want := []pipeline.Spike{
 					{Feature: 1, Value: 0, Cost: float32(math.Log(0.7 / 0.3))},
-					{Feature: 3, Value: 0, Cost: 0},
+					{Feature: 3, Value: 0, Cost: float32(math.Log(1.5))},
 				}
 				if !slices.Equal(m.Spikes, want) {
 					t.Fatalf("spikes %+v, want %+v", m.Spikes, want)
@@ -380,8 +382,8 @@ func TestTrainSpikes(t *testing.T) {
 				if got, want := float64(shares[1]), float64(want[0].Cost)+w(1, 0.5); math.Abs(got-want) > 1e-5*want {
 					t.Errorf("off the spike, feature 1's share is %v, want cost + slab term %v", got, want)
 				}
-				if got, want := float64(shares[3]), w(3, 1); math.Abs(got-want) > 1e-5*want {
-					t.Errorf("off the spike, feature 3's share is %v, want %v", got, want)
+				if got, want := float64(shares[3]), float64(want[1].Cost)+w(3, 1); math.Abs(got-want) > 1e-5*want {
+					t.Errorf("off the spike, feature 3's share is %v, want cost + slab term %v", got, want)
 				}
 			})
 		}
