@@ -16,7 +16,8 @@ import (
 // and 8 on three files of uneven sizes sampled down by --max-rows (the
 // reservoir across files), with the fused trainer splitting each
 // minibatch into 8 shards and the epoch ending on a part-filled
-// minibatch, and requires the same model.onnx byte for byte.
+// minibatch, on a table with a spike feature (whose missing values are
+// imputed onto the spike), and requires the same model.onnx byte for byte.
 func TestTrainSameModelOnAnyCoreCount(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	in := t.TempDir()
@@ -37,6 +38,9 @@ func TestTrainSameModelOnAnyCoreCount(t *testing.T) {
 					rows[i][j] = math.NaN()
 				}
 			}
+			if i%4 != 0 && !math.IsNaN(rows[i][d-1]) {
+				rows[i][d-1] = 0 // a spike feature: 0 on about three rows in four
+			}
 		}
 		writeColumns(t, filepath.Join(in, fmt.Sprintf("part-%d.parquet", f)), names, rows)
 	}
@@ -53,6 +57,9 @@ func TestTrainSameModelOnAnyCoreCount(t *testing.T) {
 		}
 		if rows, b := res.Record.Rows.Train, res.Record.Training.BatchSize; b != 256 || rows%b == 0 || rows <= 8*b {
 			t.Fatalf("%d training rows in minibatches of %d: want several of 256 (8 shards) and a part-filled last one", rows, b)
+		}
+		if s := res.Record.SpikeFeatures; len(s) != 1 || s[0].Name != names[d-1] {
+			t.Fatalf("spike features %+v, want %s", s, names[d-1])
 		}
 		model, err := os.ReadFile(filepath.Join(res.RunDir, ModelFile))
 		if err != nil {

@@ -422,10 +422,9 @@ func inputRecord(runID string, start time.Time, cfg ResolvedConfig, configFile *
 func spikeFeatures(m *pipeline.Model) []SpikeFeature {
 	var out []SpikeFeature
 	for _, s := range m.Spikes {
-		j := s.Feature
-		f := SpikeFeature{Name: m.Features[j], ScaledValue: s.Value, Cost: s.Cost,
+		f := SpikeFeature{Name: m.Features[s.Feature], ScaledValue: s.Value, Cost: s.Cost,
 			Share: math.Round(1e6/(1+math.Exp(-float64(s.Cost)))) / 1e6}
-		if raw, ok := pipeline.RawSpikeValue(s.Value, m.Scaler.Offset[j], m.Scaler.Scale[j]); ok {
+		if raw, ok := m.RawSpike(s); ok {
 			f.Value = &raw
 		}
 		out = append(out, f)

@@ -441,9 +441,8 @@ func (s spikeSpec) same(t spikeSpec) bool {
 func spikeSpecs(m *pipeline.Model) []spikeSpec {
 	specs := make([]spikeSpec, len(m.Spikes))
 	for i, s := range m.Spikes {
-		j := s.Feature
-		specs[i] = spikeSpec{Feature: m.Features[j], ScaledValue: s.Value, Cost: s.Cost}
-		if raw, ok := pipeline.RawSpikeValue(s.Value, m.Scaler.Offset[j], m.Scaler.Scale[j]); ok {
+		specs[i] = spikeSpec{Feature: m.Features[s.Feature], ScaledValue: s.Value, Cost: s.Cost}
+		if raw, ok := m.RawSpike(s); ok {
 			specs[i].Value = &raw
 		}
 	}

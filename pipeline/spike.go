@@ -50,7 +50,7 @@ type Imputed struct {
 
 // FindSpikes returns, in increasing order of column, the spikes of the
 // columns of x (row-major, d finite values a row): a column's most frequent
-// value (the smallest of equally frequent ones) when more than
+// value when more than
 // MinSpikeShare of the rows hold it and at least one row does not. Feature
 // is the column's index. imputed, when not nil, gives per column the rows
 // whose value was missing and imputed: they are not counted, so that
@@ -192,6 +192,12 @@ func (m *Model) setSpikeReconstructions(at []int, recon []float32) {
 			}
 		}
 	}
+}
+
+// RawSpike returns a raw value of s's feature that m's scaler maps
+// exactly to the spike (see RawSpikeValue); false when none does.
+func (m *Model) RawSpike(s Spike) (float32, bool) {
+	return RawSpikeValue(s.Value, m.Scaler.Offset[s.Feature], m.Scaler.Scale[s.Feature])
 }
 
 // rawSpikeUlps is how many float32 steps either side of the first guess

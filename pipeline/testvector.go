@@ -42,7 +42,7 @@ func MakeTestVector(m *Model, rng *rand.Rand, n int) TestVector {
 		}
 		if i%2 == 0 { // on the spikes, which a uniform draw never hits
 			for _, sp := range m.Spikes {
-				if raw, ok := RawSpikeValue(sp.Value, m.Scaler.Offset[sp.Feature], m.Scaler.Scale[sp.Feature]); ok {
+				if raw, ok := m.RawSpike(sp); ok {
 					row[sp.Feature] = raw
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -116,10 +117,27 @@ func TestSpikeFeatures(t *testing.T) {
 			for j := range on {
 				all = append(all, column{name: on[j].name, vals: append(append([]float64(nil), on[j].vals...), off[j].vals...)})
 			}
-			scores, _ := threeRuntimes(t, model, writeParquet(t, t.TempDir(), "serve.parquet", all))
+			serve := writeParquet(t, t.TempDir(), "serve.parquet", all)
+			scores, _ := threeRuntimes(t, model, serve)
 			for i := 0; i < n; i++ {
 				if !(scores[n+i] >= scores[i]+costs["z"]) {
 					t.Errorf("row %d: off the spike of z scores %v, on it %v; want at least %v more", i, scores[n+i], scores[i], costs["z"])
+				}
+			}
+			if tc.spikes == nil {
+				return
+			}
+			// --explain names z's spike as what the model expected of it.
+			explained := filepath.Join(t.TempDir(), "explained.csv")
+			if r := vaejob(t, "score", "--model", model, "--input", serve, "--output", explained, "--explain", "4"); r.code != 0 {
+				t.Fatalf("score --explain exit %d:\n%s", r.code, r.stderr)
+			}
+			header, rows := readCSVScores(t, explained)
+			ei := slices.Index(header, "explain")
+			for i, r := range rows[n:] {
+				if !strings.Contains(r[ei], "z=2 (expected 0, share ") {
+					t.Errorf("row %d off the spike of z: explanation %q, want z=2 expected 0", n+i, r[ei])
+					break
 				}
 			}
 		})
